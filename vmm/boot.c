@@ -1,0 +1,73 @@
+/* vmm/boot.c: PVH boot information, see boot.h. */
+#include "boot.h"
+
+#include <errno.h>
+#include <libfdt.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "devtree.h"
+#include "err.h"
+#include "pvh.h"
+#include "vmm_abi.h"
+
+struct boot_page {
+	struct hvm_start_info info;
+	struct hvm_memmap_table_entry memmap[1 + GMEM_MAX_REGIONS];
+	struct hvm_modlist_entry module;
+};
+
+static uint32_t boot_memmap(const struct gmem *m, struct hvm_memmap_table_entry *e)
+{
+	uint32_t n = 0;
+
+	e[n++] = (struct hvm_memmap_table_entry){ 0, VMM_RESERVED_END, HVM_MEMMAP_TYPE_RESERVED, 0 };
+	for (int i = 0; i < m->nr_regions; i++) {
+		uint64_t start = m->region[i].gpa, end = start + m->region[i].size;
+
+		if (start < VMM_RESERVED_END)
+			start = VMM_RESERVED_END;
+		if (end > start)
+			e[n++] = (struct hvm_memmap_table_entry){ start, end - start,
+								  HVM_MEMMAP_TYPE_RAM, 0 };
+	}
+	return n;
+}
+
+int boot_setup(struct gmem *m, const struct boot_params *bp)
+{
+	struct boot_page *page = gmem_ptr(m, BOOT_START_INFO_GPA, sizeof(*page));
+	char *cmdline = gmem_ptr(m, BOOT_CMDLINE_GPA, BOOT_CMDLINE_MAX + 1);
+	void *fdt = gmem_ptr(m, BOOT_FDT_GPA, BOOT_FDT_MAX);
+	size_t len = strlen(bp->cmdline);
+	struct devtree_params dp = {
+		.regions = m->region,
+		.nr_regions = m->nr_regions,
+		.bootargs = bp->cmdline,
+		.tsc_hz = bp->tsc_hz,
+		.hcall_services = bp->hcall_services,
+	};
+	int ret;
+
+	if (!page || !cmdline || !fdt)
+		return err_input("guest memory", "%lu bytes is too small for the boot area",
+				 (unsigned long)m->size);
+	if (len > BOOT_CMDLINE_MAX)
+		return err_input("--cmdline", "%zu bytes: at most %u", len, BOOT_CMDLINE_MAX);
+	memcpy(cmdline, bp->cmdline, len + 1);
+	ret = devtree_build(fdt, BOOT_FDT_MAX, &dp);
+	if (ret)
+		return err_errno(-ret, "device tree", "cannot build it in %llu bytes", BOOT_FDT_MAX);
+
+	page->module = (struct hvm_modlist_entry){ BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0 };
+	page->info = (struct hvm_start_info){
+		.magic = HVM_START_MAGIC,
+		.version = HVM_START_VERSION,
+		.nr_modules = 1,
+		.modlist_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, module),
+		.cmdline_paddr = BOOT_CMDLINE_GPA,
+		.memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),
+		.memmap_entries = boot_memmap(m, page->memmap),
+	};
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* vmm/cli.h: command-line parsing for the vmm program.
+ *
+ * Every value is checked; a bad one gets -EINVAL and a message naming the
+ * option and what was expected. Parsing has no side effects, so tests can
+ * call it freely.
+ */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_DEFAULT_MEM (64ULL << 20)
+#define CLI_DEFAULT_CMDLINE "workload=touch size=2M"
+#define CLI_MIN_MEM (4ULL << 20)
+#define CLI_MAX_TIMEOUT (7 * 24 * 3600)
+
+struct run_opts {
+	const char *kernel; /* NULL: the built-in guest kernel */
+	uint64_t mem_bytes;
+	const char *cmdline;
+	unsigned timeout_sec;
+	const char *stats_json;
+};
+
+struct dtb_opts {
+	uint64_t mem_bytes;
+	const char *cmdline;
+	const char *output;
+	bool services;
+};
+
+/* "64M" -> 67108864. K, M, G, T suffixes (powers of 1024), either case. */
+int cli_parse_size(const char *opt, const char *s, uint64_t *out);
+/* Guest RAM size: a page multiple in [CLI_MIN_MEM, GMEM_MAX_SIZE]. */
+int cli_parse_mem(const char *s, uint64_t *out);
+int cli_parse_uint(const char *opt, const char *s, unsigned max, unsigned *out);
+
+/* argv[0] is the subcommand name ("run"). 0, 1 for --help, or -EINVAL. */
+int cli_parse_run(int argc, char **argv, struct run_opts *o);
+int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
+
+void cli_usage(FILE *f);
+
+#endif

@@ -1,0 +1,90 @@
+/* vmm/console.c: guest console output, see console.h. */
+#include "console.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void console_init(struct console *c, int out_fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->out_fd = out_fd;
+}
+
+void console_destroy(struct console *c)
+{
+	for (int i = 0; i < c->nr_results; i++)
+		free(c->results[i]);
+	c->nr_results = 0;
+}
+
+static uint64_t console_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void console_keep_result(struct console *c, const char *s, size_t len)
+{
+	static const char tag[] = "RESULT ";
+
+	if (len < sizeof(tag) - 1 || memcmp(s, tag, sizeof(tag) - 1) ||
+	    c->nr_results == CONSOLE_MAX_RESULTS)
+		return;
+	c->results[c->nr_results] = strndup(s + sizeof(tag) - 1, len - (sizeof(tag) - 1));
+	if (c->results[c->nr_results])
+		c->nr_results++;
+}
+
+static void console_emit(struct console *c, const char *s, size_t len)
+{
+	char buf[VMM_LINE_MAX + 1];
+	size_t off = 0;
+
+	if (!c->lines++)
+		c->first_line_ns = console_now_ns();
+	console_keep_result(c, s, len);
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	while (off < len + 1) {
+		ssize_t n = write(c->out_fd, buf + off, len + 1 - off);
+
+		if (n <= 0)
+			return; /* a closed stdout must not stop the guest */
+		off += n;
+	}
+}
+
+void console_write_line(struct console *c, const char *s, size_t len)
+{
+	if (len > VMM_LINE_MAX)
+		len = VMM_LINE_MAX;
+	console_flush(c);
+	console_emit(c, s, len);
+}
+
+void console_putc(struct console *c, char ch)
+{
+	if (ch == '\r')
+		return;
+	if (ch == '\n') {
+		console_emit(c, c->line, c->len);
+		c->len = 0;
+		return;
+	}
+	c->line[c->len++] = ch;
+	if (c->len == VMM_LINE_MAX) {
+		console_emit(c, c->line, c->len);
+		c->len = 0;
+	}
+}
+
+void console_flush(struct console *c)
+{
+	if (c->len)
+		console_emit(c, c->line, c->len);
+	c->len = 0;
+}

@@ -1,0 +1,27 @@
+/* vmm/devtree.h: the flattened device tree handed to the guest.
+ *
+ * Built with libfdt: /memory@0 with one reg pair per RAM region,
+ * /chosen/bootargs, /cpus with the TSC frequency, and the /vmm node that
+ * names the VMM's ports and page services (include/vmm_abi.h).
+ */
+#ifndef VMM_DEVTREE_H
+#define VMM_DEVTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gmem.h"
+
+struct devtree_params {
+	const struct gmem_region *regions;
+	int nr_regions;
+	const char *bootargs;
+	uint64_t tsc_hz;     /* 0: unknown, property left out */
+	bool hcall_services; /* advertise the hypercall port and its features */
+};
+
+/* Write the tree into buf: 0, or -ENOSPC if it does not fit. */
+int devtree_build(void *buf, size_t size, const struct devtree_params *p);
+
+#endif

@@ -1,0 +1,24 @@
+/* vmm/err.h: error reporting.
+ *
+ * Functions return 0 or a negative errno; these helpers print the message
+ * (unless quiet) and keep the last one so that tests can check its words.
+ * Messages name the file, offset, GPA or port, and what was expected.
+ */
+#ifndef VMM_ERR_H
+#define VMM_ERR_H
+
+#include <stdbool.h>
+
+/* An input (file, option, guest request) is wrong: returns -EINVAL. */
+int err_input(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A system call failed: returns -errno (saved before printing). */
+int err_sys(const char *what, const char *call);
+/* Any other failure with a given errno: returns -errnum. */
+int err_errno(int errnum, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+const char *last_error(void);
+/* Tests silence stderr; the message stays readable through last_error(). */
+void err_set_quiet(bool quiet);
+
+#endif

@@ -1,0 +1,213 @@
+/* vmm/loader.c: ELF64 / PVH loader, see loader.h. */
+#include "loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "pvh.h"
+#include "vmm_abi.h"
+
+/* True if [off, off + len) lies inside a buffer of size bytes. */
+static int in_file(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+
+	if (size < SELFMAG || memcmp(buf, ELFMAG, SELFMAG))
+		return err_input(name, "not an ELF file (no \\177ELF magic at offset 0)");
+	if (size < EI_NIDENT || buf[EI_CLASS] != ELFCLASS64)
+		return err_input(name, "ELF class %u at offset %u: expected ELF64 (2), not ELF32",
+				 size < EI_NIDENT ? 0 : buf[EI_CLASS], EI_CLASS);
+	if (size < sizeof(*eh))
+		return err_input(name, "truncated ELF header: file is %zu bytes, expected at least %zu",
+				 size, sizeof(*eh));
+	if (buf[EI_DATA] != ELFDATA2LSB)
+		return err_input(name, "ELF data encoding %u: expected little-endian", buf[EI_DATA]);
+	if (eh->e_machine != EM_X86_64)
+		return err_input(name, "ELF machine %u: expected x86-64 (%u)", eh->e_machine, EM_X86_64);
+	if (eh->e_type != ET_EXEC)
+		return err_input(name, "ELF type %u: expected an executable (ET_EXEC)", eh->e_type);
+	if (eh->e_phnum == 0 || eh->e_phnum > LOADER_MAX_PHDRS)
+		return err_input(name, "%u program headers: expected 1 to %u", eh->e_phnum,
+				 LOADER_MAX_PHDRS);
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return err_input(name, "program header size %u: expected %zu", eh->e_phentsize,
+				 sizeof(Elf64_Phdr));
+	if (eh->e_phoff % 8)
+		return err_input(name, "program headers at offset %#lx: expected 8-byte alignment",
+				 (unsigned long)eh->e_phoff);
+	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size))
+		return err_input(name, "program headers at offset %#lx (%u entries) run past end of file (%zu bytes)",
+				 (unsigned long)eh->e_phoff, eh->e_phnum, size);
+	return 0;
+}
+
+static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph, size_t size,
+			     const struct gmem *m)
+{
+	if (ph->p_filesz > ph->p_memsz)
+		return err_input(name, "segment %u: p_filesz %#lx exceeds p_memsz %#lx", i,
+				 (unsigned long)ph->p_filesz, (unsigned long)ph->p_memsz);
+	if (!in_file(ph->p_offset, ph->p_filesz, size))
+		return err_input(name, "segment %u: file range [%#lx, %#lx) runs past end of file (%zu bytes)",
+				 i, (unsigned long)ph->p_offset,
+				 (unsigned long)(ph->p_offset + ph->p_filesz), size);
+	if (ph->p_paddr < VMM_RESERVED_END)
+		return err_input(name, "segment %u: GPA %#lx overlaps the VMM's area [0, %#llx)", i,
+				 (unsigned long)ph->p_paddr, VMM_RESERVED_END);
+	if (!gmem_ptr(m, ph->p_paddr, ph->p_memsz))
+		return err_input(name, "segment %u: GPA range [%#lx, +%#lx) lies outside guest RAM (%lu MiB)",
+				 i, (unsigned long)ph->p_paddr, (unsigned long)ph->p_memsz,
+				 (unsigned long)(m->size >> 20));
+	return 0;
+}
+
+/* Walk the notes of one PT_NOTE segment for the PVH entry; 1 if found. */
+static int loader_find_pvh(const char *name, const uint8_t *buf, const Elf64_Phdr *ph,
+			   uint64_t *entry)
+{
+	uint64_t off = ph->p_offset, end = ph->p_offset + ph->p_filesz;
+
+	while (end - off >= sizeof(Elf64_Nhdr)) {
+		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(buf + off);
+		uint64_t name_off = off + sizeof(*nh);
+		uint64_t desc_off = name_off + ((nh->n_namesz + 3ULL) & ~3ULL);
+		uint64_t next = desc_off + ((nh->n_descsz + 3ULL) & ~3ULL);
+
+		if (next > end)
+			return err_input(name, "note at offset %#lx runs past its PT_NOTE segment (ends at %#lx)",
+					 (unsigned long)off, (unsigned long)end);
+		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh->n_namesz == sizeof(PVH_NOTE_NAME) &&
+		    !memcmp(buf + name_off, PVH_NOTE_NAME, sizeof(PVH_NOTE_NAME))) {
+			uint32_t e32;
+
+			if (nh->n_descsz == 4) {
+				memcpy(&e32, buf + desc_off, 4);
+				*entry = e32;
+			} else if (nh->n_descsz == 8) {
+				memcpy(entry, buf + desc_off, 8);
+			} else
+				return err_input(name, "PVH entry note at offset %#lx has %u bytes: expected 4 or 8",
+						 (unsigned long)off, nh->n_descsz);
+			return 1;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+static int loader_check(const char *name, const uint8_t *buf, size_t size, const struct gmem *m,
+			struct load_info *out)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Phdr *ph;
+	int ret, found = 0, nr_load = 0;
+
+	ret = loader_check_ehdr(name, buf, size);
+	if (ret)
+		return ret;
+	ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz) {
+			ret = loader_check_load(name, i, &ph[i], size, m);
+			if (ret)
+				return ret;
+			nr_load++;
+		} else if (ph[i].p_type == PT_NOTE && !found) {
+			if (!in_file(ph[i].p_offset, ph[i].p_filesz, size) || ph[i].p_offset % 4)
+				return err_input(name, "segment %u (PT_NOTE): file range at offset %#lx is unaligned or runs past end of file (%zu bytes)",
+						 i, (unsigned long)ph[i].p_offset, size);
+			found = loader_find_pvh(name, buf, &ph[i], &out->entry);
+			if (found < 0)
+				return found;
+		}
+	}
+	if (!nr_load)
+		return err_input(name, "no PT_LOAD segment: nothing to load");
+	if (!found)
+		return err_input(name, "no PVH entry note (Xen note type %u, XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel",
+				 XEN_ELFNOTE_PHYS32_ENTRY);
+	if (out->entry > UINT32_MAX)
+		return err_input(name, "PVH entry %#lx: expected a 32-bit address",
+				 (unsigned long)out->entry);
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && out->entry >= ph[i].p_paddr &&
+		    out->entry - ph[i].p_paddr < ph[i].p_filesz)
+			return 0;
+	return err_input(name, "PVH entry %#lx lies outside every loaded segment",
+			 (unsigned long)out->entry);
+}
+
+int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
+		      struct load_info *out)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Phdr *ph;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = loader_check(name, buf, size, m, out);
+	if (ret)
+		return ret;
+	/* Checked in full first, so that a bad image leaves RAM untouched. */
+	ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		uint8_t *dst;
+
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
+			continue;
+		dst = gmem_ptr(m, ph[i].p_paddr, ph[i].p_memsz);
+		memcpy(dst, buf + ph[i].p_offset, ph[i].p_filesz);
+		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+		out->pages += (ph[i].p_memsz + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+		if (ph[i].p_paddr + ph[i].p_memsz > out->load_end)
+			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
+	}
+	return 0;
+}
+
+int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(path, "open");
+	if (fstat(fd, &st) < 0) {
+		ret = err_sys(path, "fstat");
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > LOADER_MAX_IMAGE) {
+		ret = err_input(path, "expected a regular file of at most %u MiB", LOADER_MAX_IMAGE >> 20);
+		goto out_close;
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf) {
+		ret = err_errno(ENOMEM, path, "cannot allocate %ld bytes", (long)st.st_size);
+		goto out_close;
+	}
+	n = pread(fd, buf, st.st_size, 0);
+	if (n < 0) {
+		ret = err_sys(path, "read");
+		goto out_free;
+	}
+	ret = loader_load_image(path, buf, n, m, out);
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return ret;
+}

@@ -1,0 +1,32 @@
+/* vmm/loader.h: the ELF64 / PVH kernel loader.
+ *
+ * Accepts an ELF64 x86-64 executable whose PT_NOTE segments carry a Xen
+ * XEN_ELFNOTE_PHYS32_ENTRY note. PT_LOAD segments are placed at their
+ * p_paddr in guest RAM, above the VMM's own area [0, VMM_RESERVED_END).
+ * Every field is checked against the file size and guest RAM; a bad image
+ * gets -EINVAL and a message naming the file, the segment and the offset.
+ */
+#ifndef VMM_LOADER_H
+#define VMM_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gmem.h"
+
+#define LOADER_MAX_IMAGE (256u << 20)
+#define LOADER_MAX_PHDRS 64
+
+struct load_info {
+	uint64_t entry;	    /* 32-bit PVH entry (GPA) */
+	uint64_t load_end;  /* highest GPA loaded + 1 */
+	uint64_t pages;	    /* guest pages written by the loader */
+};
+
+/* Load the image in buf (name is for messages): 0 or -EINVAL. */
+int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
+		      struct load_info *out);
+/* Read path and load it: 0, -EINVAL for a bad image, -errno for I/O. */
+int loader_load_file(const char *path, struct gmem *m, struct load_info *out);
+
+#endif

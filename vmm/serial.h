@@ -1,0 +1,29 @@
+/* vmm/serial.h: a 16550-style UART at VMM_PORT_SERIAL.
+ *
+ * Enough of a 16550 for a polling driver: the transmitter is always empty,
+ * the divisor latch and scratch registers hold what is written, nothing is
+ * ever received. Each byte costs the guest one exit.
+ */
+#ifndef VMM_SERIAL_H
+#define VMM_SERIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "console.h"
+
+#define SERIAL_NR_PORTS 8
+
+struct serial {
+	uint16_t base;
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint64_t bytes;
+	struct console *con;
+};
+
+void serial_init(struct serial *s, uint16_t base, struct console *con);
+bool serial_owns(const struct serial *s, uint16_t port);
+void serial_out(struct serial *s, uint16_t port, uint8_t val);
+uint8_t serial_in(struct serial *s, uint16_t port);
+
+#endif

@@ -1,0 +1,277 @@
+/* vmm/vm.c: VM set-up and run loop, see vm.h. */
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "err.h"
+#include "hcall.h"
+#include "vmm_abi.h"
+
+/* Outside guest RAM and below 4 GiB: KVM's real-mode TSS and identity map (Intel). */
+#define VM_TSS_GPA 0xfffbd000ULL
+#define VM_IDENTITY_MAP_GPA 0xfffbc000ULL
+#define VM_TIMER_SIGNAL SIGRTMIN
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void vm_stop(struct vm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->done)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
+	va_end(ap);
+	vm->status = status;
+	vm->done = true;
+	if (status != VMM_STATUS_OK)
+		fprintf(stderr, "vmm: %s\n", vm->reason);
+}
+
+static int vm_set_memory(struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = vm->mem.region[i].gpa,
+			.memory_size = vm->mem.region[i].size,
+			.userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+		};
+
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return err_sys("guest memory", "KVM_SET_USER_MEMORY_REGION");
+	}
+	return 0;
+}
+
+static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret;
+
+	ret = kvm_open(&vm->kvm, "/dev/kvm");
+	if (ret)
+		return ret;
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return err_sys("/dev/kvm", "KVM_CREATE_VM");
+	if (vm->kvm.has_tss_addr && ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0)
+		return err_sys("vm", "KVM_SET_TSS_ADDR");
+	if (vm->kvm.has_identity_map_addr) {
+		uint64_t addr = VM_IDENTITY_MAP_GPA;
+
+		if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+			return err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+	}
+	if (vm->kvm.has_binary_stats)
+		vm->stats_fd = ioctl(vm->fd, KVM_GET_STATS_FD, 0);
+	ret = gmem_init(&vm->mem, cfg->mem_bytes);
+	if (ret)
+		return ret;
+	ret = vm_set_memory(vm);
+	if (ret)
+		return ret;
+	ret = vcpu_create(&vm->vcpu, &vm->kvm, vm->fd, 0);
+	if (ret)
+		return ret;
+	return vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	struct load_info li;
+	struct boot_params bp = { .cmdline = cfg->cmdline, .hcall_services = true };
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm.fd = vm->fd = vm->stats_fd = vm->vcpu.fd = vm->vcpu.stats_fd = -1;
+	vm->stats.start_ns = vm_now_ns();
+	vm->timeout_sec = cfg->timeout_sec;
+	console_init(&vm->con, cfg->console_fd);
+	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
+
+	if (vm_create_kvm(vm, cfg))
+		return VMM_STATUS_INTERNAL;
+	ret = loader_load_file(cfg->kernel, &vm->mem, &li);
+	if (ret)
+		return VMM_STATUS_USAGE;
+	vm->stats.loader_pages = li.pages;
+	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
+	bp.tsc_hz = vm->tsc_hz;
+	ret = boot_setup(&vm->mem, &bp);
+	if (ret)
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA))
+		return VMM_STATUS_INTERNAL;
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vcpu_destroy(&vm->vcpu);
+	gmem_destroy(&vm->mem);
+	if (vm->stats_fd >= 0)
+		close(vm->stats_fd);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	kvm_close(&vm->kvm);
+	console_destroy(&vm->con);
+}
+
+static void vm_exit_port(struct vm *vm, uint32_t value)
+{
+	switch (value) {
+	case VMM_GUEST_SUCCESS:
+		vm_stop(vm, VMM_STATUS_OK, "guest reported success");
+		break;
+	case VMM_GUEST_FAILURE:
+		vm_stop(vm, VMM_STATUS_GUEST_FAIL, "guest reported failure");
+		break;
+	case VMM_GUEST_CRASH:
+		vm_stop(vm, VMM_STATUS_CRASH, "guest kernel reported a crash (rip %#lx)",
+			(unsigned long)vcpu_rip(&vm->vcpu));
+		break;
+	default:
+		vm_stop(vm, VMM_STATUS_GUEST_FAIL, "guest wrote %#x to the exit port: expected 0, 1 or 3",
+			value);
+	}
+}
+
+static uint32_t vm_io_value(const uint8_t *data, unsigned size)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, data, size);
+	return v;
+}
+
+static void vm_handle_io(struct vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint16_t port = run->io.port;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	vm->stats.io_exits++;
+	if (serial_owns(&vm->uart, port) && run->io.size == 1) {
+		for (uint32_t i = 0; i < run->io.count; i++) {
+			if (out)
+				serial_out(&vm->uart, port, data[i]);
+			else
+				data[i] = serial_in(&vm->uart, port);
+		}
+		return;
+	}
+	if (port == VMM_PORT_EXIT && out) {
+		vm_exit_port(vm, vm_io_value(data, run->io.size));
+		return;
+	}
+	if (port == VMM_PORT_HCALL && out && run->io.size == 4 && run->io.count == 1) {
+		hcall_handle(vm, vm_io_value(data, 4));
+		return;
+	}
+	vm_stop(vm, VMM_STATUS_CRASH, "unhandled port %s: port %#x, %u bytes, rip %#lx",
+		out ? "write" : "read", port, run->io.size, (unsigned long)vcpu_rip(&vm->vcpu));
+}
+
+static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vm_handle_io(vm, run);
+		break;
+	case KVM_EXIT_MMIO:
+		vm->stats.mmio_exits++;
+		vm_stop(vm, VMM_STATUS_CRASH,
+			"guest %s outside RAM at GPA %#llx (%u bytes), rip %#lx",
+			run->mmio.is_write ? "write" : "read", run->mmio.phys_addr, run->mmio.len,
+			(unsigned long)vcpu_rip(&vm->vcpu));
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vm_stop(vm, VMM_STATUS_CRASH, "guest triple fault (shutdown), rip %#lx",
+			(unsigned long)vcpu_rip(&vm->vcpu));
+		break;
+	case KVM_EXIT_HLT:
+		vm_stop(vm, VMM_STATUS_CRASH, "guest halted without writing the exit port, rip %#lx",
+			(unsigned long)vcpu_rip(&vm->vcpu));
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vm_stop(vm, VMM_STATUS_CRASH, "KVM internal error %u (emulation failure?), rip %#lx",
+			run->internal.suberror, (unsigned long)vcpu_rip(&vm->vcpu));
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_stop(vm, VMM_STATUS_INTERNAL, "KVM could not enter the guest: reason %#llx",
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		vm_stop(vm, VMM_STATUS_CRASH, "unexpected KVM exit %u, rip %#lx", run->exit_reason,
+			(unsigned long)vcpu_rip(&vm->vcpu));
+	}
+}
+
+static void vm_timer_signal(int sig)
+{
+	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
+}
+
+/* A per-thread timer that fires at the deadline and then every 10 ms, so a
+ * signal that lands just before KVM_RUN is followed by another. */
+static int vm_arm_timeout(struct vm *vm, timer_t *timer)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VM_TIMER_SIGNAL };
+	struct itimerspec its = { .it_value = { vm->timeout_sec, 0 }, .it_interval = { 0, 10000000 } };
+	struct sigaction sa = { .sa_handler = vm_timer_signal };
+
+	sev._sigev_un._tid = gettid();
+	if (sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0)
+		return err_sys("timeout", "sigaction");
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)
+		return err_sys("timeout", "timer_create");
+	if (timer_settime(*timer, 0, &its, NULL) < 0) {
+		timer_delete(*timer);
+		return err_sys("timeout", "timer_settime");
+	}
+	return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	uint64_t deadline = vm->timeout_sec ? vm->stats.start_ns + vm->timeout_sec * 1000000000ULL : 0;
+	timer_t timer;
+
+	if (vm->timeout_sec && vm_arm_timeout(vm, &timer))
+		return VMM_STATUS_INTERNAL;
+	while (!vm->done) {
+		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				if (deadline && vm_now_ns() >= deadline)
+					vm_stop(vm, VMM_STATUS_CRASH,
+						"timeout: guest still running after %u s, rip %#lx",
+						vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
+				continue;
+			}
+			err_sys("vcpu", "KVM_RUN");
+			vm_stop(vm, VMM_STATUS_INTERNAL, "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		vm_handle_exit(vm, vm->vcpu.run);
+	}
+	if (vm->timeout_sec)
+		timer_delete(timer);
+	console_flush(&vm->con);
+	vm->stats.end_ns = vm_now_ns();
+	return vm->status;
+}

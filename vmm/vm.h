@@ -1,0 +1,76 @@
+/* vmm/vm.h: one virtual machine: its RAM, vCPU, devices and run loop.
+ *
+ * vm_create() builds a VM from a run configuration (KVM set-up, kernel
+ * load, boot information), vm_run() runs it until the guest reports a
+ * result, crashes or times out, and returns the vmm exit status.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "console.h"
+#include "gmem.h"
+#include "kvm.h"
+#include "loader.h"
+#include "serial.h"
+#include "vcpu.h"
+
+/* Exit statuses of the vmm program (documented in vmm --help and vmm(1)). */
+enum vmm_status {
+	VMM_STATUS_OK = 0,	  /* the guest reported success */
+	VMM_STATUS_GUEST_FAIL = 1, /* the guest reported failure */
+	VMM_STATUS_USAGE = 2,	  /* bad usage or bad input */
+	VMM_STATUS_CRASH = 3,	  /* triple fault, exception, bad access, timeout */
+	VMM_STATUS_INTERNAL = 4,  /* the VMM itself failed */
+};
+
+struct vm_config {
+	const char *kernel;
+	uint64_t mem_bytes;
+	const char *cmdline;
+	unsigned timeout_sec; /* 0: none */
+	int console_fd;
+};
+
+/* Counted by the VMM; KVM's own statistics are read separately at exit. */
+struct vm_stats {
+	uint64_t io_exits;
+	uint64_t mmio_exits;
+	uint64_t hcalls[4]; /* indexed by VMM_HC_* */
+	uint64_t hcall_errors;
+	uint64_t pages_discarded;
+	uint64_t pages_copied;
+	uint64_t loader_pages;
+	uint64_t start_ns;
+	uint64_t end_ns;
+};
+
+struct vm {
+	struct kvm kvm;
+	int fd;
+	int stats_fd; /* KVM binary statistics of the VM, -1 if unsupported */
+	struct gmem mem;
+	struct vcpu vcpu;
+	struct console con;
+	struct serial uart;
+	struct vm_stats stats;
+	uint64_t tsc_hz;
+	unsigned timeout_sec;
+	int status;	   /* enum vmm_status, once done */
+	char reason[256]; /* why the VM stopped */
+	bool done;
+};
+
+/* 0, or an enum vmm_status describing why the VM could not be built. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+/* Run until the guest stops; returns enum vmm_status. */
+int vm_run(struct vm *vm);
+/* Stop the VM with a status and a reason (printed and kept for stats). */
+void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+uint64_t vm_now_ns(void);
+
+#endif
