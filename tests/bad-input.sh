@@ -1,0 +1,43 @@
+#!/bin/bash
+# Bad kernels and bad options: exit 2 with a message naming the problem,
+# never a crash or a signal.
+. "$TESTLIB"
+d=$TMPDIR_TEST
+
+echo "not a kernel" >"$d/text"
+run_vmm 2 run --kernel "$d/text"
+expect "$ERR" "$d/text: not an ELF file"
+
+cp "$KERNEL" "$d/elf32"
+printf '\001' | dd of="$d/elf32" bs=1 seek=4 conv=notrunc status=none
+run_vmm 2 run --kernel "$d/elf32"
+expect "$ERR" "not ELF32"
+
+head -c 40 "$KERNEL" >"$d/short"
+run_vmm 2 run --kernel "$d/short"
+expect "$ERR" "truncated ELF header"
+
+head -c 2000 "$KERNEL" >"$d/cut"
+run_vmm 2 run --kernel "$d/cut"
+expect "$ERR" "runs past end of file"
+
+# A valid ELF64 x86-64 executable that is not a PVH kernel.
+cc -static -nostdlib -o "$d/nopvh" -x c - <<<'void _start(void) { for (;;); }' 2>/dev/null &&
+	{ run_vmm 2 run --kernel "$d/nopvh"; expect "$ERR" "no PVH entry note|overlaps the VMM|outside guest RAM"; }
+
+run_vmm 2 run --kernel "$d/missing.elf"
+expect "$ERR" "missing.elf: open: No such file"
+
+run_vmm 2 run --kernel "$KERNEL" --mem 12Q
+expect "$ERR" "--mem"
+run_vmm 2 run --kernel "$KERNEL" --mem 1M
+expect "$ERR" "--mem: 1M: expected"
+run_vmm 2 run --bogus
+expect "$ERR" "bogus"
+run_vmm 2 frobnicate
+expect "$ERR" "unknown command 'frobnicate'"
+run_vmm 2 run --timeout -5
+expect "$ERR" "--timeout"
+
+run_vmm 0 --help
+expect "$OUT" "exit status"

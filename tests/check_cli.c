@@ -1,0 +1,238 @@
+/* tests/check_cli.c: sizes and command-line arguments are parsed exactly
+ * and every bad value is refused with a message naming the option. */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "gmem.h"
+#include "testlib.h"
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
+
+static void assert_error_mentions(const char *words)
+{
+	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(), words);
+}
+
+START_TEST(size_accepts_suffixes)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(cli_parse_size("--x", "4096", &v), 0);
+	ck_assert_uint_eq(v, 4096);
+	ck_assert_int_eq(cli_parse_size("--x", "64K", &v), 0);
+	ck_assert_uint_eq(v, 64 << 10);
+	ck_assert_int_eq(cli_parse_size("--x", "64m", &v), 0);
+	ck_assert_uint_eq(v, 64 << 20);
+	ck_assert_int_eq(cli_parse_size("--x", "3G", &v), 0);
+	ck_assert_uint_eq(v, 3ULL << 30);
+	ck_assert_int_eq(cli_parse_size("--x", "2T", &v), 0);
+	ck_assert_uint_eq(v, 2ULL << 40);
+}
+END_TEST
+
+START_TEST(size_rejects_garbage)
+{
+	uint64_t v;
+	static const char *bad[] = { "", "M", "-1", "12Q", "1.5G", "64MB", " 64M", "0x10" };
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(cli_parse_size("--mem", bad[i], &v) == -EINVAL, "accepted '%s'", bad[i]);
+		assert_error_mentions("--mem");
+	}
+}
+END_TEST
+
+START_TEST(size_rejects_overflow)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(cli_parse_size("--mem", "99999999999999999999", &v), -EINVAL);
+	ck_assert_int_eq(cli_parse_size("--mem", "17179869184G", &v), -EINVAL);
+	assert_error_mentions("too large");
+}
+END_TEST
+
+START_TEST(mem_enforces_bounds_and_pages)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(cli_parse_mem("1M", &v), -EINVAL);
+	assert_error_mentions("expected");
+	ck_assert_int_eq(cli_parse_mem("1T", &v), -EINVAL);
+	ck_assert_int_eq(cli_parse_mem("4194305", &v), -EINVAL);
+	assert_error_mentions("multiple of 4K");
+	ck_assert_int_eq(cli_parse_mem("8G", &v), 0);
+	ck_assert_uint_eq(v, 8ULL << 30);
+}
+END_TEST
+
+START_TEST(run_defaults)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run"), ARGV("run"), &o), 0);
+	ck_assert_ptr_null(o.kernel);
+	ck_assert_uint_eq(o.mem_bytes, CLI_DEFAULT_MEM);
+	ck_assert_str_eq(o.cmdline, CLI_DEFAULT_CMDLINE);
+	ck_assert_uint_eq(o.timeout_sec, 0);
+	ck_assert_ptr_null(o.stats_json);
+}
+END_TEST
+
+START_TEST(run_reads_every_option)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
+					    "workload=random", "--timeout", "30", "--stats-json",
+					    "s.json"),
+				       ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
+					    "workload=random", "--timeout", "30", "--stats-json",
+					    "s.json"),
+				       &o),
+			 0);
+	ck_assert_str_eq(o.kernel, "k.elf");
+	ck_assert_uint_eq(o.mem_bytes, 128 << 20);
+	ck_assert_str_eq(o.cmdline, "workload=random");
+	ck_assert_uint_eq(o.timeout_sec, 30);
+	ck_assert_str_eq(o.stats_json, "s.json");
+}
+END_TEST
+
+START_TEST(run_rejects_bad_timeout)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--timeout", "soon"),
+				       ARGV("run", "--timeout", "soon"), &o),
+			 -EINVAL);
+	assert_error_mentions("--timeout");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--timeout", "99999999999"),
+				       ARGV("run", "--timeout", "99999999999"), &o),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(run_rejects_unknown_option_and_stray_argument)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--frobnicate"), ARGV("run", "--frobnicate"), &o),
+			 -EINVAL);
+	assert_error_mentions("--frobnicate");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "stray"), ARGV("run", "stray"), &o), -EINVAL);
+	assert_error_mentions("stray");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--mem"), ARGV("run", "--mem"), &o), -EINVAL);
+}
+END_TEST
+
+START_TEST(run_rejects_overlong_cmdline)
+{
+	static char big[5000];
+	struct run_opts o;
+
+	memset(big, 'a', sizeof(big) - 1);
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--cmdline", big), ARGV("run", "--cmdline", big),
+				       &o),
+			 -EINVAL);
+	assert_error_mentions("--cmdline");
+}
+END_TEST
+
+START_TEST(run_help_is_not_an_error)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--help"), ARGV("run", "--help"), &o), 1);
+}
+END_TEST
+
+START_TEST(dtb_requires_output)
+{
+	struct dtb_opts o;
+
+	ck_assert_int_eq(cli_parse_dtb(ARGC("dtb"), ARGV("dtb"), &o), -EINVAL);
+	assert_error_mentions("-o PATH");
+	ck_assert_int_eq(cli_parse_dtb(ARGC("dtb", "-o", "x.dtb", "--services"),
+				       ARGV("dtb", "-o", "x.dtb", "--services"), &o),
+			 0);
+	ck_assert(o.services);
+	ck_assert_str_eq(o.output, "x.dtb");
+}
+END_TEST
+
+START_TEST(layout_splits_at_low_ram_end)
+{
+	struct gmem_region r[GMEM_MAX_REGIONS];
+
+	ck_assert_int_eq(gmem_layout(64 << 20, r), 1);
+	ck_assert_uint_eq(r[0].size, 64 << 20);
+	ck_assert_int_eq(gmem_layout(4ULL << 30, r), 2);
+	ck_assert_uint_eq(r[0].size + r[1].size, 4ULL << 30);
+	ck_assert_uint_eq(r[1].gpa, 4ULL << 30);
+}
+END_TEST
+
+START_TEST(gmem_ptr_refuses_ranges_outside_ram)
+{
+	struct gmem m;
+
+	ck_assert_int_eq(gmem_init(&m, 8 << 20), 0);
+	ck_assert_ptr_nonnull(gmem_ptr(&m, 0, 8 << 20));
+	ck_assert_ptr_nonnull(gmem_ptr(&m, (8 << 20) - 1, 1));
+	ck_assert_ptr_null(gmem_ptr(&m, (8 << 20) - 1, 2));
+	ck_assert_ptr_null(gmem_ptr(&m, 8 << 20, 1));
+	ck_assert_ptr_null(gmem_ptr(&m, UINT64_MAX, 2));
+	ck_assert_ptr_null(gmem_ptr(&m, 4096, UINT64_MAX));
+	gmem_destroy(&m);
+}
+END_TEST
+
+START_TEST(gmem_discard_returns_zeros)
+{
+	struct gmem m;
+	uint8_t *p;
+
+	ck_assert_int_eq(gmem_init(&m, 8 << 20), 0);
+	p = gmem_ptr(&m, 0x200000, 4096);
+	memset(p, 0xa5, 4096);
+	ck_assert_int_eq(gmem_discard(&m, 0x200000, 4096), 0);
+	for (int i = 0; i < 4096; i++)
+		ck_assert_int_eq(p[i], 0);
+	ck_assert_int_eq(gmem_discard(&m, 0x200001, 4096), -EINVAL);
+	ck_assert_int_eq(gmem_discard(&m, 8 << 20, 4096), -EINVAL);
+	gmem_destroy(&m);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, size_accepts_suffixes);
+	tcase_add_test(tc, size_rejects_garbage);
+	tcase_add_test(tc, size_rejects_overflow);
+	tcase_add_test(tc, mem_enforces_bounds_and_pages);
+	tcase_add_test(tc, run_defaults);
+	tcase_add_test(tc, run_reads_every_option);
+	tcase_add_test(tc, run_rejects_bad_timeout);
+	tcase_add_test(tc, run_rejects_unknown_option_and_stray_argument);
+	tcase_add_test(tc, run_rejects_overlong_cmdline);
+	tcase_add_test(tc, run_help_is_not_an_error);
+	tcase_add_test(tc, dtb_requires_output);
+	tcase_add_test(tc, layout_splits_at_low_ram_end);
+	tcase_add_test(tc, gmem_ptr_refuses_ranges_outside_ram);
+	tcase_add_test(tc, gmem_discard_returns_zeros);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(cli_suite());
+}

@@ -1,0 +1,153 @@
+/* tests/check_devtree.c: the device tree reads back with libfdt as the
+ * guest will read it. */
+#include <check.h>
+#include <errno.h>
+#include <libfdt.h>
+#include <string.h>
+
+#include "devtree.h"
+#include "gmem.h"
+#include "testlib.h"
+#include "vmm_abi.h"
+
+static char buf[64 << 10];
+
+static void build(uint64_t mem, const char *bootargs, uint64_t tsc_hz, bool services)
+{
+	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct devtree_params p = { .regions = r,
+				    .nr_regions = gmem_layout(mem, r),
+				    .bootargs = bootargs,
+				    .tsc_hz = tsc_hz,
+				    .hcall_services = services };
+
+	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
+	ck_assert_int_eq(fdt_check_header(buf), 0);
+}
+
+static uint64_t read_u64(const void *p)
+{
+	fdt64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt64_to_cpu(v);
+}
+
+START_TEST(devtree_has_bootargs)
+{
+	int node, len;
+	const char *s;
+
+	build(64 << 20, "workload=random size=8M", 0, true);
+	node = fdt_path_offset(buf, "/chosen");
+	ck_assert_int_ge(node, 0);
+	s = fdt_getprop(buf, node, "bootargs", &len);
+	ck_assert_str_eq(s, "workload=random size=8M");
+}
+END_TEST
+
+START_TEST(devtree_memory_single_region)
+{
+	int node, len;
+	const uint8_t *reg;
+
+	build(64 << 20, "", 0, true);
+	node = fdt_path_offset(buf, "/memory@0");
+	ck_assert_int_ge(node, 0);
+	ck_assert_str_eq(fdt_getprop(buf, node, "device_type", NULL), "memory");
+	reg = fdt_getprop(buf, node, "reg", &len);
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(read_u64(reg), 0);
+	ck_assert_uint_eq(read_u64(reg + 8), 64 << 20);
+}
+END_TEST
+
+START_TEST(devtree_memory_split_above_low_ram)
+{
+	int node, len;
+	const uint8_t *reg;
+
+	build(8ULL << 30, "", 0, true);
+	reg = fdt_getprop(buf, fdt_path_offset(buf, "/memory@0"), "reg", &len);
+	ck_assert_int_eq(len, 32);
+	ck_assert_uint_eq(read_u64(reg + 8), VMM_LOW_RAM_END);
+	ck_assert_uint_eq(read_u64(reg + 16), VMM_HIGH_RAM_BASE);
+	ck_assert_uint_eq(read_u64(reg + 24), (8ULL << 30) - VMM_LOW_RAM_END);
+	(void)node;
+}
+END_TEST
+
+START_TEST(devtree_cpus_carry_tsc_frequency)
+{
+	int node, len;
+	const void *p;
+
+	build(64 << 20, "", 2400000000ULL, true);
+	node = fdt_path_offset(buf, "/cpus");
+	ck_assert_int_ge(node, 0);
+	p = fdt_getprop(buf, node, VMM_DT_TSC_FREQ, &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(read_u64(p), 2400000000ULL);
+	ck_assert_int_ge(fdt_path_offset(buf, "/cpus/cpu@0"), 0);
+}
+END_TEST
+
+START_TEST(devtree_vmm_node_advertises_services)
+{
+	int node = -1;
+
+	build(64 << 20, "", 0, true);
+	node = fdt_path_offset(buf, VMM_DT_NODE);
+	ck_assert_int_ge(node, 0);
+	ck_assert_int_eq(fdt_node_check_compatible(buf, node, VMM_DT_COMPATIBLE), 0);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_SERIAL_PORT, NULL)), VMM_PORT_SERIAL);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_EXIT_PORT, NULL)), VMM_PORT_EXIT);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL)), VMM_PORT_HCALL);
+	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_LINE_CONSOLE), 0);
+	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_DISCARD), 0);
+	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_COPY), 0);
+}
+END_TEST
+
+START_TEST(devtree_without_services_has_no_hcall_port)
+{
+	int node;
+
+	build(64 << 20, "", 0, false);
+	node = fdt_path_offset(buf, VMM_DT_NODE);
+	ck_assert_int_ge(node, 0);
+	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL));
+	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_FEATURES, NULL));
+}
+END_TEST
+
+START_TEST(devtree_too_small_buffer_is_enospc)
+{
+	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct devtree_params p = { .regions = r, .nr_regions = gmem_layout(64 << 20, r),
+				    .bootargs = "x" };
+
+	ck_assert_int_eq(devtree_build(buf, 128, &p), -ENOSPC);
+}
+END_TEST
+
+static Suite *devtree_suite(void)
+{
+	Suite *s = suite_create("devtree");
+	TCase *tc = tcase_create("build");
+
+	tcase_add_test(tc, devtree_has_bootargs);
+	tcase_add_test(tc, devtree_memory_single_region);
+	tcase_add_test(tc, devtree_memory_split_above_low_ram);
+	tcase_add_test(tc, devtree_cpus_carry_tsc_frequency);
+	tcase_add_test(tc, devtree_vmm_node_advertises_services);
+	tcase_add_test(tc, devtree_without_services_has_no_hcall_port);
+	tcase_add_test(tc, devtree_too_small_buffer_is_enospc);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(devtree_suite());
+}

@@ -1,0 +1,236 @@
+/* tests/check_loader.c: the ELF/PVH loader accepts a valid image and
+ * rejects each kind of malformed one with -EINVAL and a message that names
+ * the problem, leaving guest RAM untouched. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_fixture.h"
+#include "err.h"
+#include "gmem.h"
+#include "loader.h"
+#include "testlib.h"
+#include "vmm_abi.h"
+
+static struct gmem mem;
+static struct load_info li;
+
+static void setup(void)
+{
+	ck_assert_int_eq(gmem_init(&mem, 16ULL << 20), 0);
+}
+
+static void teardown(void)
+{
+	gmem_destroy(&mem);
+}
+
+static int load(struct elf_fixture *f)
+{
+	return loader_load_image("fixture.elf", f->bytes, f->size, &mem, &li);
+}
+
+static void assert_rejected(struct elf_fixture *f, const char *words)
+{
+	ck_assert_int_eq(load(f), -EINVAL);
+	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(), words);
+	ck_assert_msg(strstr(last_error(), "fixture.elf"), "error \"%s\" lacks the file name",
+		      last_error());
+	/* Nothing was written: the load address is still zero. */
+	ck_assert_int_eq(*(uint8_t *)gmem_ptr(&mem, FIXTURE_LOAD_GPA, 1), 0);
+}
+
+START_TEST(loader_accepts_valid_image)
+{
+	struct elf_fixture f = elf_fixture_valid();
+	uint8_t *ram;
+
+	ck_assert_int_eq(load(&f), 0);
+	ck_assert_uint_eq(li.entry, FIXTURE_LOAD_GPA);
+	ck_assert_uint_eq(li.load_end, FIXTURE_LOAD_GPA + FIXTURE_CODE_SIZE + 4096);
+	ram = gmem_ptr(&mem, FIXTURE_LOAD_GPA, FIXTURE_CODE_SIZE + 4096);
+	ck_assert_mem_eq(ram, f.img.code, FIXTURE_CODE_SIZE);
+	ck_assert_int_eq(ram[FIXTURE_CODE_SIZE + 100], 0);
+}
+END_TEST
+
+START_TEST(loader_rejects_non_elf)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	memcpy(f.bytes, "#!/bin/sh\n", 10);
+	assert_rejected(&f, "not an ELF file");
+}
+END_TEST
+
+START_TEST(loader_rejects_elf32)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_ident[EI_CLASS] = ELFCLASS32;
+	assert_rejected(&f, "not ELF32");
+}
+END_TEST
+
+START_TEST(loader_rejects_truncated_header)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.size = 40;
+	assert_rejected(&f, "truncated ELF header");
+}
+END_TEST
+
+START_TEST(loader_rejects_truncated_program_headers)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.size = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 8;
+	assert_rejected(&f, "program headers");
+}
+END_TEST
+
+START_TEST(loader_rejects_segment_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_filesz = f.size + 4096;
+	f.img.phdr[0].p_memsz = f.size + 8192;
+	assert_rejected(&f, "runs past end of file");
+}
+END_TEST
+
+START_TEST(loader_rejects_filesz_above_memsz)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_memsz = FIXTURE_CODE_SIZE - 1;
+	assert_rejected(&f, "exceeds p_memsz");
+}
+END_TEST
+
+START_TEST(loader_rejects_segment_outside_ram)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_paddr = (16ULL << 20) - 64;
+	assert_rejected(&f, "outside guest RAM");
+}
+END_TEST
+
+START_TEST(loader_rejects_segment_overflowing_address)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_paddr = UINT64_MAX - 100;
+	assert_rejected(&f, "outside guest RAM");
+}
+END_TEST
+
+START_TEST(loader_rejects_segment_in_vmm_area)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_paddr = 0x8000;
+	f.img.note.entry = 0x8000;
+	assert_rejected(&f, "overlaps the VMM's area");
+}
+END_TEST
+
+START_TEST(loader_rejects_missing_pvh_note)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.note.nh.n_type = 1;
+	assert_rejected(&f, "no PVH entry note");
+}
+END_TEST
+
+START_TEST(loader_rejects_note_past_segment)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.note.nh.n_descsz = 64;
+	assert_rejected(&f, "runs past its PT_NOTE segment");
+}
+END_TEST
+
+START_TEST(loader_rejects_entry_outside_segments)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.note.entry = 0x400000;
+	assert_rejected(&f, "outside every loaded segment");
+}
+END_TEST
+
+START_TEST(loader_rejects_wrong_machine)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_machine = EM_AARCH64;
+	assert_rejected(&f, "expected x86-64");
+}
+END_TEST
+
+START_TEST(loader_rejects_missing_file)
+{
+	ck_assert_int_eq(loader_load_file("/nonexistent/kernel.elf", &mem, &li), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(last_error(), "/nonexistent/kernel.elf"));
+}
+END_TEST
+
+/* Random single-byte corruption of a valid image must never crash the
+ * loader: it either loads or says why not. Seed from LOADER_FUZZ_SEED. */
+START_TEST(loader_survives_random_corruption)
+{
+	const char *env = getenv("LOADER_FUZZ_SEED");
+	unsigned seed = env ? strtoul(env, NULL, 0) : 12345;
+
+	fprintf(stderr, "loader_survives_random_corruption: seed %u (LOADER_FUZZ_SEED)\n", seed);
+	srandom(seed);
+	for (int i = 0; i < 20000; i++) {
+		struct elf_fixture f = elf_fixture_valid();
+		int r;
+
+		for (int k = 0; k < 1 + random() % 4; k++)
+			f.bytes[random() % f.size] = random();
+		r = load(&f);
+		ck_assert_msg(r == 0 || r == -EINVAL, "iteration %d: returned %d", i, r);
+	}
+}
+END_TEST
+
+static Suite *loader_suite(void)
+{
+	Suite *s = suite_create("loader");
+	TCase *tc = tcase_create("elf");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, loader_accepts_valid_image);
+	tcase_add_test(tc, loader_rejects_non_elf);
+	tcase_add_test(tc, loader_rejects_elf32);
+	tcase_add_test(tc, loader_rejects_truncated_header);
+	tcase_add_test(tc, loader_rejects_truncated_program_headers);
+	tcase_add_test(tc, loader_rejects_segment_past_eof);
+	tcase_add_test(tc, loader_rejects_filesz_above_memsz);
+	tcase_add_test(tc, loader_rejects_segment_outside_ram);
+	tcase_add_test(tc, loader_rejects_segment_overflowing_address);
+	tcase_add_test(tc, loader_rejects_segment_in_vmm_area);
+	tcase_add_test(tc, loader_rejects_missing_pvh_note);
+	tcase_add_test(tc, loader_rejects_note_past_segment);
+	tcase_add_test(tc, loader_rejects_entry_outside_segments);
+	tcase_add_test(tc, loader_rejects_wrong_machine);
+	tcase_add_test(tc, loader_rejects_missing_file);
+	tcase_add_test(tc, loader_survives_random_corruption);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(loader_suite());
+}
