@@ -1,0 +1,74 @@
+/* ept/ept.h: the VMM's second-level table, one per VM.
+ *
+ * A 4-level radix tree over guest-physical addresses (48 bits, 4 KiB
+ * pages) whose leaf entries use the Intel EPT layout (SDM vol. 3, 29.3.2),
+ * whatever KVM and the hardware use underneath:
+ *
+ *   bit 0-2   R W X            bit 8   accessed      bit 9   dirty
+ *   bit 3-5   memory type      bit 12-51  frame number (index into the frame store)
+ *   bit 52-58 software-available:
+ *     EPT_SW_COW   present, write-protected because the frame is shared
+ *     EPT_SW_SWAP  not present; bits 12-51 hold a swap slot
+ *     EPT_SW_SNAP  not present; bits 12-51 hold a snapshot-file page
+ *
+ * An entry of 0 was never mapped. Interior tables are allocated only where
+ * an entry is set, so a sparse 64 GiB guest costs kilobytes; a table page
+ * whose entries are all cleared is freed again.
+ */
+#ifndef EPT_EPT_H
+#define EPT_EPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EPT_PAGE_SHIFT 12
+#define EPT_PAGE_SIZE (1ULL << EPT_PAGE_SHIFT)
+#define EPT_GPA_BITS 48
+
+#define EPT_R (1ULL << 0)
+#define EPT_W (1ULL << 1)
+#define EPT_X (1ULL << 2)
+#define EPT_RWX (EPT_R | EPT_W | EPT_X)
+#define EPT_MT_SHIFT 3
+#define EPT_MT_WB (6ULL << EPT_MT_SHIFT) /* write-back memory type */
+#define EPT_ACCESSED (1ULL << 8)
+#define EPT_DIRTY (1ULL << 9)
+#define EPT_FRAME_MASK 0x000ffffffffff000ULL
+#define EPT_SW_COW (1ULL << 52)
+#define EPT_SW_SWAP (1ULL << 53)
+#define EPT_SW_SNAP (1ULL << 54)
+
+static inline uint64_t ept_entry(uint64_t frame, uint64_t bits)
+{
+	return (frame << EPT_PAGE_SHIFT) | bits;
+}
+static inline uint64_t ept_frame(uint64_t entry)
+{
+	return (entry & EPT_FRAME_MASK) >> EPT_PAGE_SHIFT;
+}
+static inline bool ept_present(uint64_t entry)
+{
+	return entry & EPT_RWX;
+}
+
+struct ept;
+
+struct ept *ept_create(void);
+void ept_destroy(struct ept *t);
+uint64_t ept_get(const struct ept *t, uint64_t gpa);		/* 0: never mapped */
+int ept_set(struct ept *t, uint64_t gpa, uint64_t entry);	/* 0, -ENOMEM, -EINVAL (gpa) */
+void ept_clear(struct ept *t, uint64_t gpa);			/* entry becomes 0 */
+
+/* Call fn for each non-zero entry in [start, end), in GPA order; a non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*ept_visit_fn)(uint64_t gpa, uint64_t entry, void *arg);
+int ept_for_each(const struct ept *t, uint64_t start, uint64_t end, ept_visit_fn fn, void *arg);
+
+/* A deep copy with the same entries (snapshots): NULL on -ENOMEM. */
+struct ept *ept_clone(const struct ept *t);
+
+/* Bytes of table pages currently allocated (metadata accounting). */
+size_t ept_bytes(const struct ept *t);
+
+#endif
