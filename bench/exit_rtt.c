@@ -1,0 +1,297 @@
+/* bench/exit_rtt.c: the floor under every port or fault the VMM handles.
+ *
+ * A bare KVM VM with one page of RAM runs a flat 32-bit guest of four
+ * bytes: `out %al,(%dx); loop .-1; hlt`. Each OUT exits to this program,
+ * which does nothing but enter the guest again, so the time per exit is
+ * the user-space exit round trip with no VMM work in it. Several runs of
+ * N exits each; the median is printed.
+ *
+ * usage: exit_rtt [-n ITERATIONS] [-r RUNS] [-d /dev/kvm]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#define RTT_MEM_SIZE 0x10000UL /* one 64 KiB slot at GPA 0 */
+#define RTT_CODE_GPA 0x1000UL
+#define RTT_PORT 0x80 /* POST port: any port does, nothing listens */
+#define RTT_MAX_RUNS 101
+
+/* out %al,(%dx); loop out; hlt -- ECX counts the exits. */
+static const uint8_t rtt_code[] = { 0xee, 0xe2, 0xfd, 0xf4 };
+
+struct rtt_vm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_fd;
+	uint8_t *mem;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+static int rtt_fail(const char *what)
+{
+	int err = errno;
+
+	fprintf(stderr, "exit_rtt: %s: %s\n", what, strerror(err));
+	return -err;
+}
+
+static int rtt_open(struct rtt_vm *v, const char *path)
+{
+	int api;
+
+	v->kvm_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (v->kvm_fd < 0)
+		return rtt_fail(path);
+	api = ioctl(v->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		fprintf(stderr, "exit_rtt: %s: KVM API version %d, expected %d\n", path, api,
+			KVM_API_VERSION);
+		return -EINVAL;
+	}
+	v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
+	if (v->vm_fd < 0)
+		return rtt_fail("KVM_CREATE_VM");
+	return 0;
+}
+
+static int rtt_add_memory(struct rtt_vm *v)
+{
+	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = 0,
+						 .memory_size = RTT_MEM_SIZE };
+
+	v->mem = mmap(NULL, RTT_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		      0);
+	if (v->mem == MAP_FAILED) {
+		v->mem = NULL;
+		return rtt_fail("mmap guest memory");
+	}
+	memcpy(v->mem + RTT_CODE_GPA, rtt_code, sizeof(rtt_code));
+	r.userspace_addr = (uintptr_t)v->mem;
+	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return rtt_fail("KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+static int rtt_add_vcpu(struct rtt_vm *v)
+{
+	int size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	void *p;
+
+	if (size < (int)sizeof(struct kvm_run))
+		return rtt_fail("KVM_GET_VCPU_MMAP_SIZE");
+	v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
+	if (v->vcpu_fd < 0)
+		return rtt_fail("KVM_CREATE_VCPU");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu_fd, 0);
+	if (p == MAP_FAILED)
+		return rtt_fail("mmap kvm_run");
+	v->run = p;
+	v->run_size = size;
+	return 0;
+}
+
+static void rtt_flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type)
+{
+	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = selector,
+				   .type = type, .present = 1, .dpl = 0, .db = 1, .s = 1,
+				   .g = 1 };
+}
+
+/* Flat 32-bit protected mode, paging off: the least state any KVM accepts. */
+static int rtt_set_sregs(struct rtt_vm *v)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return rtt_fail("KVM_GET_SREGS");
+	rtt_flat_segment(&sregs.cs, 0x08, 0xb);
+	rtt_flat_segment(&sregs.ds, 0x10, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	/* VMX insists on a busy TSS in TR even though nothing uses it. */
+	rtt_flat_segment(&sregs.tr, 0x18, 0xb);
+	sregs.tr.s = 0;
+	sregs.tr.g = 0;
+	sregs.tr.limit = 0x67;
+	sregs.cr0 = 0x11; /* PE | ET */
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+		return rtt_fail("KVM_SET_SREGS");
+	return 0;
+}
+
+static int rtt_set_regs(struct rtt_vm *v, uint32_t iterations)
+{
+	struct kvm_regs regs = { .rip = RTT_CODE_GPA, .rcx = iterations, .rdx = RTT_PORT,
+				 .rflags = 0x2 };
+
+	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return rtt_fail("KVM_SET_REGS");
+	return 0;
+}
+
+static int rtt_create(struct rtt_vm *v, const char *path)
+{
+	int ret;
+
+	*v = (struct rtt_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	ret = rtt_open(v, path);
+	if (!ret)
+		ret = rtt_add_memory(v);
+	if (!ret)
+		ret = rtt_add_vcpu(v);
+	if (!ret)
+		ret = rtt_set_sregs(v);
+	return ret;
+}
+
+static void rtt_destroy(struct rtt_vm *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->mem)
+		munmap(v->mem, RTT_MEM_SIZE);
+	if (v->vcpu_fd >= 0)
+		close(v->vcpu_fd);
+	if (v->vm_fd >= 0)
+		close(v->vm_fd);
+	if (v->kvm_fd >= 0)
+		close(v->kvm_fd);
+}
+
+static uint64_t rtt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* One KVM_RUN: 1 for an OUT to our port, 0 for HLT, -errno otherwise. */
+static int rtt_enter(struct rtt_vm *v)
+{
+	struct kvm_run *r = v->run;
+
+	if (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0)
+		return errno == EINTR ? 1 : rtt_fail("KVM_RUN");
+	if (r->exit_reason == KVM_EXIT_HLT)
+		return 0;
+	if (r->exit_reason == KVM_EXIT_IO && r->io.direction == KVM_EXIT_IO_OUT &&
+	    r->io.port == RTT_PORT)
+		return 1;
+	if (r->exit_reason == KVM_EXIT_IO)
+		fprintf(stderr, "exit_rtt: guest %s port %#x, expected an OUT to %#x\n",
+			r->io.direction == KVM_EXIT_IO_OUT ? "wrote" : "read", r->io.port,
+			RTT_PORT);
+	else
+		fprintf(stderr, "exit_rtt: unexpected exit reason %u (expected IO or HLT)\n",
+			r->exit_reason);
+	return -EIO;
+}
+
+/* Time the N round trips from the first OUT exit to the HLT exit. The first
+ * entry is left out: it pays for loading the vCPU, not for an exit. */
+static int rtt_run_once(struct rtt_vm *v, uint32_t iterations, double *ns_per_exit)
+{
+	uint64_t t0, exits = 0;
+	int ret;
+
+	ret = rtt_set_regs(v, iterations);
+	if (ret)
+		return ret;
+	ret = rtt_enter(v);
+	if (ret <= 0)
+		return ret ? ret : -EIO;
+	t0 = rtt_now_ns();
+	while ((ret = rtt_enter(v)) == 1)
+		exits++;
+	if (ret < 0)
+		return ret;
+	if (exits != iterations - 1) {
+		fprintf(stderr, "exit_rtt: saw %" PRIu64 " OUT exits after the first, expected %u\n",
+			exits, iterations - 1);
+		return -EIO;
+	}
+	*ns_per_exit = (double)(rtt_now_ns() - t0) / iterations;
+	return 0;
+}
+
+static int rtt_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int rtt_parse_uint(const char *opt, const char *s, unsigned min, unsigned max,
+			  unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "exit_rtt: %s %s: expected an integer in [%u, %u]\n", opt, s, min,
+			max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static void rtt_usage(FILE *f)
+{
+	fprintf(f, "usage: exit_rtt [-n ITERATIONS] [-r RUNS] [-d KVM_DEVICE]\n"
+		   "Times KVM's exit to user space and back (one OUT per exit).\n"
+		   "Defaults: -n 10000 -r 7 -d /dev/kvm\n");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned iterations = 10000, runs = 7;
+	const char *dev = "/dev/kvm";
+	double ns[RTT_MAX_RUNS];
+	struct rtt_vm v;
+	unsigned i;
+	int c, ret = 0;
+
+	while ((c = getopt(argc, argv, "n:r:d:h")) != -1) {
+		switch (c) {
+		case 'n': ret = rtt_parse_uint("-n", optarg, 2, 1u << 30, &iterations); break;
+		case 'r': ret = rtt_parse_uint("-r", optarg, 1, RTT_MAX_RUNS, &runs); break;
+		case 'd': dev = optarg; break;
+		case 'h': rtt_usage(stdout); return 0;
+		default: rtt_usage(stderr); return 2;
+		}
+		if (ret)
+			return 2;
+	}
+	if (optind != argc) {
+		rtt_usage(stderr);
+		return 2;
+	}
+
+	ret = rtt_create(&v, dev);
+	for (i = 0; !ret && i < runs; i++)
+		ret = rtt_run_once(&v, iterations, &ns[i]);
+	rtt_destroy(&v);
+	if (ret)
+		return 1;
+
+	qsort(ns, runs, sizeof(ns[0]), rtt_cmp_double);
+	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f\n",
+	       (ns[(runs - 1) / 2] + ns[runs / 2]) / 2, runs, iterations, ns[0], ns[runs - 1]);
+	return 0;
+}
