@@ -4,7 +4,9 @@
  * bytes: `out %al,(%dx); loop .-1; hlt`. Each OUT exits to this program,
  * which does nothing but enter the guest again, so the time per exit is
  * the user-space exit round trip with no VMM work in it. Several runs of
- * N exits each; the median is printed.
+ * N exits each; the median is printed. The same loop with a NOP for the
+ * OUT, which never leaves KVM, gives the guest's own share of each trip
+ * (large on PVM, which emulates CPL0 code one instruction at a time).
  *
  * usage: exit_rtt [-n ITERATIONS] [-r RUNS] [-d /dev/kvm]
  */
@@ -22,12 +24,15 @@
 #include <linux/kvm.h>
 
 #define RTT_MEM_SIZE 0x10000UL /* one 64 KiB slot at GPA 0 */
-#define RTT_CODE_GPA 0x1000UL
+#define RTT_OUT_GPA 0x1000UL
+#define RTT_NOP_GPA 0x2000UL
 #define RTT_PORT 0x80 /* POST port: any port does, nothing listens */
 #define RTT_MAX_RUNS 101
 
-/* out %al,(%dx); loop out; hlt -- ECX counts the exits. */
-static const uint8_t rtt_code[] = { 0xee, 0xe2, 0xfd, 0xf4 };
+/* out %al,(%dx); loop .-1; hlt -- ECX counts the exits. */
+static const uint8_t rtt_out_loop[] = { 0xee, 0xe2, 0xfd, 0xf4 };
+/* nop; loop .-1; hlt -- the same loop without exits. */
+static const uint8_t rtt_nop_loop[] = { 0x90, 0xe2, 0xfd, 0xf4 };
 
 struct rtt_vm {
 	int kvm_fd;
@@ -76,7 +81,8 @@ static int rtt_add_memory(struct rtt_vm *v)
 		v->mem = NULL;
 		return rtt_fail("mmap guest memory");
 	}
-	memcpy(v->mem + RTT_CODE_GPA, rtt_code, sizeof(rtt_code));
+	memcpy(v->mem + RTT_OUT_GPA, rtt_out_loop, sizeof(rtt_out_loop));
+	memcpy(v->mem + RTT_NOP_GPA, rtt_nop_loop, sizeof(rtt_nop_loop));
 	r.userspace_addr = (uintptr_t)v->mem;
 	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return rtt_fail("KVM_SET_USER_MEMORY_REGION");
@@ -131,9 +137,9 @@ static int rtt_set_sregs(struct rtt_vm *v)
 	return 0;
 }
 
-static int rtt_set_regs(struct rtt_vm *v, uint32_t iterations)
+static int rtt_set_regs(struct rtt_vm *v, uint64_t rip, uint32_t iterations)
 {
-	struct kvm_regs regs = { .rip = RTT_CODE_GPA, .rcx = iterations, .rdx = RTT_PORT,
+	struct kvm_regs regs = { .rip = rip, .rcx = iterations, .rdx = RTT_PORT,
 				 .rflags = 0x2 };
 
 	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
@@ -183,8 +189,10 @@ static int rtt_enter(struct rtt_vm *v)
 {
 	struct kvm_run *r = v->run;
 
-	if (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0)
-		return errno == EINTR ? 1 : rtt_fail("KVM_RUN");
+	/* A signal cuts KVM_RUN short before the guest ran: just go back in. */
+	while (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0)
+		if (errno != EINTR)
+			return rtt_fail("KVM_RUN");
 	if (r->exit_reason == KVM_EXIT_HLT)
 		return 0;
 	if (r->exit_reason == KVM_EXIT_IO && r->io.direction == KVM_EXIT_IO_OUT &&
@@ -202,12 +210,12 @@ static int rtt_enter(struct rtt_vm *v)
 
 /* Time the N round trips from the first OUT exit to the HLT exit. The first
  * entry is left out: it pays for loading the vCPU, not for an exit. */
-static int rtt_run_once(struct rtt_vm *v, uint32_t iterations, double *ns_per_exit)
+static int rtt_time_exits(struct rtt_vm *v, uint32_t iterations, double *ns_per_exit)
 {
 	uint64_t t0, exits = 0;
 	int ret;
 
-	ret = rtt_set_regs(v, iterations);
+	ret = rtt_set_regs(v, RTT_OUT_GPA, iterations);
 	if (ret)
 		return ret;
 	ret = rtt_enter(v);
@@ -227,11 +235,35 @@ static int rtt_run_once(struct rtt_vm *v, uint32_t iterations, double *ns_per_ex
 	return 0;
 }
 
+/* Time the loop without exits: one KVM_RUN from start to HLT. */
+static int rtt_time_loop(struct rtt_vm *v, uint32_t iterations, double *ns_per_iteration)
+{
+	uint64_t t0;
+	int ret;
+
+	ret = rtt_set_regs(v, RTT_NOP_GPA, iterations);
+	if (ret)
+		return ret;
+	t0 = rtt_now_ns();
+	ret = rtt_enter(v);
+	if (ret)
+		return ret < 0 ? ret : -EIO;
+	*ns_per_iteration = (double)(rtt_now_ns() - t0) / iterations;
+	return 0;
+}
+
 static int rtt_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* Sorts v. */
+static double rtt_median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(v[0]), rtt_cmp_double);
+	return (v[(n - 1) / 2] + v[n / 2]) / 2;
 }
 
 static int rtt_parse_uint(const char *opt, const char *s, unsigned min, unsigned max,
@@ -262,7 +294,7 @@ int main(int argc, char **argv)
 {
 	unsigned iterations = 10000, runs = 7;
 	const char *dev = "/dev/kvm";
-	double ns[RTT_MAX_RUNS];
+	double exit_ns[RTT_MAX_RUNS], loop_ns[RTT_MAX_RUNS];
 	struct rtt_vm v;
 	unsigned i;
 	int c, ret = 0;
@@ -284,14 +316,17 @@ int main(int argc, char **argv)
 	}
 
 	ret = rtt_create(&v, dev);
-	for (i = 0; !ret && i < runs; i++)
-		ret = rtt_run_once(&v, iterations, &ns[i]);
+	for (i = 0; !ret && i < runs; i++) {
+		ret = rtt_time_exits(&v, iterations, &exit_ns[i]);
+		if (!ret)
+			ret = rtt_time_loop(&v, iterations, &loop_ns[i]);
+	}
 	rtt_destroy(&v);
 	if (ret)
 		return 1;
 
-	qsort(ns, runs, sizeof(ns[0]), rtt_cmp_double);
-	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f\n",
-	       (ns[(runs - 1) / 2] + ns[runs / 2]) / 2, runs, iterations, ns[0], ns[runs - 1]);
+	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f guest_loop_ns=%.0f\n",
+	       rtt_median(exit_ns, runs), runs, iterations, exit_ns[0], exit_ns[runs - 1],
+	       rtt_median(loop_ns, runs));
 	return 0;
 }
