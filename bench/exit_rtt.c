@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 {
 	unsigned iterations = 10000, runs = 7;
 	const char *dev = "/dev/kvm";
-	double exit_ns[RTT_MAX_RUNS], loop_ns[RTT_MAX_RUNS];
+	double exit_ns[RTT_MAX_RUNS], loop_ns[RTT_MAX_RUNS], exit_med, loop_med;
 	struct rtt_vm v;
 	unsigned i;
 	int c, ret = 0;
@@ -325,8 +325,10 @@ int main(int argc, char **argv)
 	if (ret)
 		return 1;
 
+	/* rtt_median() sorts, so call it before reading the extremes. */
+	exit_med = rtt_median(exit_ns, runs);
+	loop_med = rtt_median(loop_ns, runs);
 	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f guest_loop_ns=%.0f\n",
-	       rtt_median(exit_ns, runs), runs, iterations, exit_ns[0], exit_ns[runs - 1],
-	       rtt_median(loop_ns, runs));
+	       exit_med, runs, iterations, exit_ns[0], exit_ns[runs - 1], loop_med);
 	return 0;
 }
