@@ -1,0 +1,122 @@
+/* guest-kernel/args.c: parse "key=value key=value" from the command line. */
+#include "args.h"
+#include "lib.h"
+
+#define EINVAL 22
+
+static const char *const args_workloads[WORKLOAD_COUNT] = {
+	[WORKLOAD_TOUCH] = "touch",   [WORKLOAD_RANDOM] = "random", [WORKLOAD_HOTSET] = "hotset",
+	[WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify", [WORKLOAD_SEGV] = "segv",
+	[WORKLOAD_TRIPLE] = "triple",
+};
+
+const char *bootargs_workload_name(enum workload w)
+{
+	return w < WORKLOAD_COUNT ? args_workloads[w] : "?";
+}
+
+/* A number with an optional K/M/G suffix, filling the whole value. */
+static int args_number(const char *v, size_t len, int suffixes, uint64_t *out)
+{
+	char *end;
+	uint64_t n = strtoul(v, &end, 0), mul = 1;
+
+	if (end == v)
+		return -EINVAL;
+	if (suffixes && end < v + len) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ULL << 10; break;
+		case 'm': case 'M': mul = 1ULL << 20; break;
+		case 'g': case 'G': mul = 1ULL << 30; break;
+		default: return -EINVAL;
+		}
+		end++;
+	}
+	if (end != v + len || (n && n * mul / mul != n))
+		return -EINVAL;
+	*out = n * mul;
+	return 0;
+}
+
+static int args_workload(struct bootargs *a, const char *v, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < WORKLOAD_COUNT; i++)
+		if (strlen(args_workloads[i]) == len && !strncmp(args_workloads[i], v, len)) {
+			a->workload = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int args_one(struct bootargs *a, const char *key, size_t klen, const char *v, size_t vlen)
+{
+	uint64_t n = 0;
+
+#define ARGS_KEY(s) (klen == sizeof(s) - 1 && !strncmp(key, s, klen))
+	if (ARGS_KEY("workload"))
+		return args_workload(a, v, vlen);
+	if (ARGS_KEY("size")) {
+		if (args_number(v, vlen, 1, &n) || !n || n > USER_HEAP_MAX)
+			return -EINVAL;
+		a->size = ALIGN_UP(n, PAGE_SIZE);
+	} else if (ARGS_KEY("seed")) {
+		if (args_number(v, vlen, 0, &a->seed))
+			return -EINVAL;
+	} else if (ARGS_KEY("passes")) {
+		if (args_number(v, vlen, 0, &n) || !n || n > 1000000)
+			return -EINVAL;
+		a->passes = n;
+	} else if (ARGS_KEY("hot")) {
+		if (args_number(v, vlen, 0, &n) || !n || n > 100)
+			return -EINVAL;
+		a->hot = n;
+	} else if (ARGS_KEY("fault_around")) {
+		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
+			return -EINVAL;
+		a->fault_around = (unsigned)n;
+	}
+#undef ARGS_KEY
+	return 0;
+}
+
+static void args_defaults(struct bootargs *a)
+{
+	a->workload = WORKLOAD_TOUCH;
+	a->size = 2ULL << 20;
+	a->seed = 1;
+	a->passes = 0;
+	a->hot = 10;
+	a->fault_around = 16;
+}
+
+int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
+{
+	args_defaults(a);
+	while (*s) {
+		const char *tok, *eq;
+		size_t len;
+
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		for (tok = s; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++)
+			;
+		len = s - tok;
+		eq = memchr(tok, '=', len);
+		if (!len || !eq)
+			continue;
+		if (args_one(a, tok, eq - tok, eq + 1, tok + len - eq - 1) < 0) {
+			kprintf(c, "BOOT error=\"bad boot argument\" arg=");
+			while (tok < s)
+				kprintf(c, "%c", *tok++);
+			kprintf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
+				   "triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
+				   "fault_around=1..512\"\n");
+			return -EINVAL;
+		}
+	}
+	if (!a->passes)
+		a->passes = a->workload == WORKLOAD_VERIFY ? 3 : a->workload == WORKLOAD_TOUCH ? 1 : 2;
+	return 0;
+}

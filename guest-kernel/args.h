@@ -1,0 +1,32 @@
+/* guest-kernel/args.h: the boot arguments that choose and size a workload.
+ *
+ *   workload=touch|random|hotset|phases|verify|segv|triple   (touch)
+ *   size=N[K|M|G]     heap bytes, rounded up to pages          (2M)
+ *   seed=N            pattern and pseudo-random seed           (1)
+ *   passes=N          passes / rounds, workload-specific        (verify 3, touch 1, else 2)
+ *   hot=PERCENT       hotset: share of pages in the hot set    (10)
+ *   fault_around=N    pages mapped per demand-zero fault, 1..512 (16)
+ *
+ * Numbers are decimal or 0x hex. Unknown keys are ignored (a loader may
+ * add its own); a bad value is an error.
+ */
+#ifndef GK_ARGS_H
+#define GK_ARGS_H
+
+#include <stdint.h>
+#include "console.h"
+#include "uapi.h"
+
+#define ARGS_FAULT_AROUND_MAX 512
+
+struct bootargs {
+	enum workload workload;
+	uint64_t size, seed, passes, hot;
+	unsigned fault_around;
+};
+
+/* Returns 0, or -EINVAL after printing which argument is wrong on c. */
+int bootargs_parse(struct bootargs *a, const char *cmdline, struct console *c);
+const char *bootargs_workload_name(enum workload w);
+
+#endif

@@ -1,0 +1,42 @@
+/* guest-kernel/bootinfo.h: what the loader told us, from the device tree
+ * (PVH module 0, written by our VMM) or else the PVH start info itself.
+ *
+ * Device tree (vmm_abi.h): /memory@* reg, /chosen/bootargs,
+ * /cpus tsc-frequency, /vmm ports and features. Without it (QEMU): the
+ * PVH memory map (type 1 = RAM), the PVH command line, the 16550 and no
+ * hypercalls.
+ */
+#ifndef GK_BOOTINFO_H
+#define GK_BOOTINFO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BOOT_RAM_MAX 16
+#define BOOT_RESERVED_MAX 8
+
+struct paging;
+
+struct mem_range {
+	uint64_t start, end; /* [start, end) */
+};
+
+struct bootinfo {
+	struct mem_range ram[BOOT_RAM_MAX];
+	unsigned nr_ram;
+	/* Boot data inside RAM that the frame allocator must not hand out. */
+	struct mem_range reserved[BOOT_RESERVED_MAX];
+	unsigned nr_reserved;
+	const char *cmdline; /* never NULL; points into boot data */
+	const char *error;   /* set when bootinfo_parse fails */
+	uint64_t tsc_hz;     /* 0: unknown */
+	bool fdt;
+	bool has_hcall, line_console, page_discard, page_copy;
+	uint16_t serial_port, exit_port, hcall_port;
+};
+
+/* Fills bi from the hvm_start_info at GPA start_info, mapping what it reads
+ * through pg. Returns 0, or -EINVAL with bi->error saying what was wrong. */
+int bootinfo_parse(struct bootinfo *bi, struct paging *pg, uint64_t start_info);
+
+#endif

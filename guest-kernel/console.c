@@ -1,0 +1,142 @@
+/* guest-kernel/console.c: kprintf and the two ways a line leaves the guest.
+ *
+ * Supports %d %i %u %x %p %c %s %%, the l/ll/z length modifiers and a
+ * field width with optional zero padding: what key=value lines need.
+ */
+#include "console.h"
+#include "arch.h"
+#include "lib.h"
+
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+
+void console_init(struct console *c, uint16_t serial_port, struct hcall *line_hc)
+{
+	c->serial_port = serial_port;
+	c->line_hc = line_hc;
+}
+
+static void console_uart_putc(struct console *c, char ch)
+{
+	unsigned spins = 0;
+
+	/* Bounded: a UART that never drains must not hang the kernel. */
+	while (!(arch_inb(c->serial_port + UART_LSR) & UART_LSR_THRE) && ++spins < 1000)
+		;
+	arch_outb(c->serial_port, (uint8_t)ch);
+}
+
+void console_flush(struct console *c)
+{
+	unsigned i;
+
+	if (c->line_hc) {
+		hcall_call(c->line_hc, VMM_HC_LINE, 0, (uint64_t)(uintptr_t)c->line, c->len);
+	} else {
+		for (i = 0; i < c->len; i++)
+			console_uart_putc(c, c->line[i]);
+		console_uart_putc(c, '\n');
+	}
+	c->len = 0;
+}
+
+static void console_putc(struct console *c, char ch)
+{
+	if (ch == '\n') {
+		console_flush(c);
+		return;
+	}
+	if (c->len == CONSOLE_LINE_MAX)
+		console_flush(c);
+	c->line[c->len++] = ch;
+}
+
+static void console_puts(struct console *c, const char *s, int width)
+{
+	int n = (int)strlen(s);
+
+	for (; n < width; width--)
+		console_putc(c, ' ');
+	while (*s)
+		console_putc(c, *s++);
+}
+
+static void console_putu(struct console *c, uint64_t v, unsigned base, int width, char pad,
+			 int neg)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (neg)
+		buf[n++] = '-';
+	for (; width > n; width--)
+		console_putc(c, pad);
+	while (n)
+		console_putc(c, buf[--n]);
+}
+
+void kvprintf(struct console *c, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		int width = 0, longs = 0;
+		char pad = ' ';
+		uint64_t u;
+		int64_t d;
+
+		if (*fmt != '%') {
+			console_putc(c, *fmt);
+			continue;
+		}
+		fmt++;
+		if (*fmt == '0')
+			pad = '0';
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt++ - '0');
+		while (*fmt == 'l' || *fmt == 'z')
+			longs++, fmt++;
+		switch (*fmt) {
+		case 'd':
+		case 'i':
+			d = longs ? va_arg(ap, int64_t) : va_arg(ap, int);
+			u = d < 0 ? -(uint64_t)d : (uint64_t)d;
+			console_putu(c, u, 10, width, pad, d < 0);
+			break;
+		case 'u':
+		case 'x':
+			u = longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
+			console_putu(c, u, *fmt == 'u' ? 10 : 16, width, pad, 0);
+			break;
+		case 'p':
+			console_puts(c, "0x", 0);
+			console_putu(c, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, width, pad, 0);
+			break;
+		case 'c':
+			console_putc(c, (char)va_arg(ap, int));
+			break;
+		case 's':
+			console_puts(c, va_arg(ap, const char *), width);
+			break;
+		case '%':
+			console_putc(c, '%');
+			break;
+		default: /* unknown conversion: show it rather than guess */
+			console_putc(c, '%');
+			if (!*fmt)
+				return;
+			console_putc(c, *fmt);
+		}
+	}
+}
+
+void kprintf(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvprintf(c, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,28 @@
+/* guest-kernel/console.h: line-buffered kernel output.
+ *
+ * Text collects in a line buffer; a newline sends it either as one
+ * VMM_HC_LINE hypercall (the VMM's "line-console" feature: one exit per
+ * line) or byte by byte to the 16550 at serial_port (one exit per byte).
+ */
+#ifndef GK_CONSOLE_H
+#define GK_CONSOLE_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include "hcall.h"
+
+#define CONSOLE_LINE_MAX 256
+
+struct console {
+	uint16_t serial_port;
+	struct hcall *line_hc; /* NULL: no line console, use the UART */
+	unsigned len;
+	char line[CONSOLE_LINE_MAX]; /* in the image: its GPA is below 4 GiB */
+};
+
+void console_init(struct console *c, uint16_t serial_port, struct hcall *line_hc);
+void console_flush(struct console *c);
+void kprintf(struct console *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kvprintf(struct console *c, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,237 @@
+/* guest-kernel/entry.S: PVH entry into long mode, trap stubs, user entry.
+ *
+ * The loader enters pvh_start32 in 32-bit protected mode, paging off, with
+ * %ebx = GPA of struct hvm_start_info. We map the first GiB (one 1 GiB
+ * page if CPUID has pdpe1gb, else 512 2 MiB pages) with tables from .bss,
+ * which the loader zeroed, and jump to 64-bit code. paging.c maps the
+ * rest of RAM in C.
+ */
+#include "segment.h"
+
+#define CR0_PE (1 << 0)
+#define CR0_WP (1 << 16)
+#define CR0_PG (1 << 31)
+#define CR4_PAE (1 << 5)
+#define EFER_LME (1 << 8)
+#define EFER_NXE (1 << 11)
+#define PTE_PW 0x3	/* present, writable */
+#define PTE_PWS 0x83	/* present, writable, large page */
+#define CPUID_PDPE1GB 26
+
+/* PVH entry note (pvh.h): name "Xen", type XEN_ELFNOTE_PHYS32_ENTRY (18). */
+	.section .note.Xen, "a", @note
+	.p2align 2
+	.long 4, 4, 18
+	.asciz "Xen"
+	.long pvh_start32
+
+	.section .text.entry, "ax"
+	.code32
+	.globl pvh_start32
+pvh_start32:
+	cld
+	mov %ebx, %esi			/* cpuid clobbers %ebx */
+	movl $(boot_pdpt + PTE_PW), boot_pml4
+	mov $0x80000001, %eax
+	cpuid
+	bt $CPUID_PDPE1GB, %edx
+	jnc 1f
+	movl $PTE_PWS, boot_pdpt	/* [0, 1 GiB) as one page */
+	movb $1, boot_gbpages
+	jmp 3f
+1:	movl $(boot_pd0 + PTE_PW), boot_pdpt
+	xor %ecx, %ecx
+	mov $PTE_PWS, %eax
+2:	mov %eax, boot_pd0(, %ecx, 8)
+	add $0x200000, %eax
+	inc %ecx
+	cmp $512, %ecx
+	jne 2b
+3:	mov %cr4, %eax
+	or $CR4_PAE, %eax
+	mov %eax, %cr4
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+	mov $0xc0000080, %ecx		/* EFER */
+	rdmsr
+	or $(EFER_LME | EFER_NXE), %eax
+	wrmsr
+	mov %cr0, %eax
+	or $(CR0_PG | CR0_WP | CR0_PE), %eax
+	mov %eax, %cr0
+	lgdt gdt_desc
+	ljmp $SEG_KERNEL_CS, $long_entry
+
+	.code64
+long_entry:
+	mov $SEG_KERNEL_DS, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	xor %eax, %eax
+	mov %eax, %fs
+	mov %eax, %gs
+	lea boot_stack_top(%rip), %rsp
+	/* libfdt's stack protector reads its canary at %fs:0x28. */
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, cpu_local + 0x28(%rip)
+	lea cpu_local(%rip), %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $0xc0000100, %ecx		/* FS_BASE */
+	wrmsr
+	mov %esi, %edi
+	call kmain
+4:	cli
+	hlt
+	jmp 4b
+
+/* Trap stubs: push a dummy error code where the CPU pushes none, then the
+ * vector, so every frame has the layout of struct trap_frame. */
+	.text
+	.macro trap_stub n
+	.p2align 4
+trap_stub_\n:
+	.if !(\n == 8 || \n == 10 || \n == 11 || \n == 12 || \n == 13 || \n == 14 || \n == 17 || \n == 21 || \n == 29 || \n == 30)
+	pushq $0
+	.endif
+	pushq $\n
+	jmp trap_common
+	.endm
+
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
+	trap_stub \n
+	.endr
+
+trap_common:
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi
+	call trap_dispatch
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	add $16, %rsp			/* vector, error code */
+	iretq
+
+/* uint64_t task_enter_user(uint64_t *ksp, uint64_t rip, uint64_t rsp, uint64_t arg)
+ * Saves the callee-saved registers and %rsp in *ksp, then iretq to CPL3
+ * with IF=0 (nothing may interrupt) and %rdi = arg. Returns, with the
+ * status, when task_resume_kernel switches back. */
+	.globl task_enter_user
+task_enter_user:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, (%rdi)
+	pushq $SEG_USER_DS
+	push %rdx
+	pushq $0x2			/* RFLAGS: reserved bit only */
+	pushq $SEG_USER_CS
+	push %rsi
+	mov %rcx, %rdi
+	/* Hand the task no kernel values. */
+	xor %eax, %eax
+	xor %ebx, %ebx
+	xor %ecx, %ecx
+	xor %edx, %edx
+	xor %esi, %esi
+	xor %ebp, %ebp
+	xor %r8d, %r8d
+	xor %r9d, %r9d
+	xor %r10d, %r10d
+	xor %r11d, %r11d
+	xor %r12d, %r12d
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	xor %r15d, %r15d
+	iretq
+
+/* void task_resume_kernel(uint64_t ksp, uint64_t status): back into
+ * task_enter_user's caller, from whatever stack the trap left us on. */
+	.globl task_resume_kernel
+task_resume_kernel:
+	mov %rdi, %rsp
+	mov %rsi, %rax
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
+
+	.section .rodata
+	.p2align 3
+	.globl trap_stubs
+trap_stubs:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
+	.quad trap_stub_\n
+	.endr
+
+	.data
+	.p2align 3
+	.globl gdt
+gdt:
+	.quad 0
+	.quad 0x00af9a000000ffff	/* SEG_KERNEL_CS: 64-bit code, DPL 0 */
+	.quad 0x00cf92000000ffff	/* SEG_KERNEL_DS */
+	.quad 0x00cff2000000ffff	/* SEG_USER_DS: DPL 3 */
+	.quad 0x00affa000000ffff	/* SEG_USER_CS: 64-bit code, DPL 3 */
+	.quad 0, 0			/* SEG_TSS, filled by trap.c */
+gdt_end:
+gdt_desc:
+	.word gdt_end - gdt - 1
+	.long gdt
+	.globl boot_gbpages
+boot_gbpages:
+	.byte 0
+
+	.bss
+	.p2align 12
+	.globl boot_pml4, boot_pdpt
+boot_pml4:
+	.skip 4096
+boot_pdpt:
+	.skip 4096
+boot_pd0:
+	.skip 4096
+	.p2align 4
+boot_stack:
+	.skip 16384
+boot_stack_top:
+	.p2align 6
+cpu_local:
+	.skip 64
+
+	.section .note.GNU-stack, "", @progbits

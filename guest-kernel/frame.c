@@ -1,0 +1,177 @@
+/* guest-kernel/frame.c: the frame allocator (see frame.h for the invariant). */
+#include "frame.h"
+#include "arch.h"
+#include "lib.h"
+
+#define PAGE_WORDS (PAGE_SIZE / 8)
+
+static void frame_add_fresh(struct frames *f, uint64_t start, uint64_t end)
+{
+	if (start < end && f->nr_fresh < FRAME_RANGES_MAX) {
+		f->fresh[f->nr_fresh].start = start;
+		f->fresh[f->nr_fresh].end = end;
+		f->nr_fresh++;
+	}
+}
+
+/* Cut [r->start, r->end) out of every fresh range, splitting where needed. */
+static void frame_exclude(struct frames *f, const struct mem_range *r)
+{
+	unsigned i, n = f->nr_fresh;
+
+	for (i = 0; i < n; i++) {
+		struct mem_range *m = &f->fresh[i];
+		uint64_t end = m->end;
+
+		if (r->end <= m->start || r->start >= m->end)
+			continue;
+		if (r->start > m->start) {
+			m->end = r->start;
+			frame_add_fresh(f, r->end, end);
+		} else {
+			m->start = r->end < end ? r->end : end;
+		}
+	}
+}
+
+void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end,
+		struct hcall *hc)
+{
+	struct mem_range low = { 0, ALIGN_UP(kernel_end, PAGE_SIZE) };
+	unsigned i;
+
+	if (low.end < VMM_RESERVED_END)
+		low.end = VMM_RESERVED_END;
+	for (i = 0; i < bi->nr_ram; i++)
+		frame_add_fresh(f, bi->ram[i].start, bi->ram[i].end);
+	frame_exclude(f, &low);
+	for (i = 0; i < bi->nr_reserved; i++)
+		frame_exclude(f, &bi->reserved[i]);
+	f->hc = hc;
+	f->discard = hc && bi->page_discard;
+	f->copy = hc && bi->page_copy;
+}
+
+uint64_t frame_fresh_pages(const struct frames *f)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = f->cur; i < f->nr_fresh; i++)
+		n += (f->fresh[i].end - f->fresh[i].start) / PAGE_SIZE;
+	return n;
+}
+
+/* Make every page of the pending batch zero, then move it to ready. */
+void frame_flush(struct frames *f)
+{
+	struct frame_batch *b = f->pending;
+	uint32_t i;
+
+	if (!b || !b->count)
+		return;
+	if (f->discard && hcall_call(f->hc, VMM_HC_DISCARD, b->count,
+				     (uint64_t)(uintptr_t)b->gpa, 0) == 0) {
+		f->stats.discard_calls++;
+	} else {
+		for (i = 0; i < b->count; i++)
+			arch_zero_words((void *)(uintptr_t)b->gpa[i], PAGE_WORDS);
+		f->stats.zeroed_locally += b->count;
+	}
+	b->filled = b->count;
+	b->next = (uint64_t)(uintptr_t)f->ready;
+	f->ready = b;
+	f->pending = NULL;
+}
+
+/* An emptied batch frame: only its header and used slots were written. */
+static uint64_t frame_recycle_batch(struct frame_batch *b)
+{
+	arch_zero_words(b, 2 + b->filled);
+	return (uint64_t)(uintptr_t)b;
+}
+
+static uint64_t frame_take(struct frames *f)
+{
+	struct frame_batch *b = f->ready;
+
+	if (b) {
+		if (b->count)
+			return b->gpa[--b->count];
+		f->ready = (struct frame_batch *)(uintptr_t)b->next;
+		return frame_recycle_batch(b);
+	}
+	for (; f->cur < f->nr_fresh; f->cur++) {
+		struct mem_range *r = &f->fresh[f->cur];
+
+		if (r->start < r->end) {
+			r->start += PAGE_SIZE;
+			return r->start - PAGE_SIZE;
+		}
+	}
+	return 0;
+}
+
+uint64_t frame_alloc(struct frames *f)
+{
+	uint64_t pa = frame_take(f);
+
+	if (!pa && f->pending) {
+		/* Dry: make the freed frames usable now rather than fail. */
+		if (f->pending->count) {
+			frame_flush(f);
+			pa = frame_take(f);
+		} else {
+			pa = frame_recycle_batch(f->pending);
+			f->pending = NULL;
+		}
+	}
+	if (pa)
+		f->stats.allocs++;
+	return pa;
+}
+
+void frame_free(struct frames *f, uint64_t pa)
+{
+	f->stats.frees++;
+	if (!f->pending) {
+		uint64_t b = frame_take(f);
+
+		if (!b) {
+			/* No frame for a batch: zero this one and let it be the batch. */
+			arch_zero_words((void *)(uintptr_t)pa, PAGE_WORDS);
+			f->pending = (struct frame_batch *)(uintptr_t)pa;
+			return;
+		}
+		f->pending = (struct frame_batch *)(uintptr_t)b;
+	}
+	f->pending->gpa[f->pending->count++] = pa;
+	f->pending->filled = f->pending->count;
+	if (f->pending->count == FRAME_BATCH)
+		frame_flush(f);
+}
+
+void frame_copy(struct frames *f, uint64_t dst, uint64_t src)
+{
+	f->copies[f->nr_copies].dst = dst;
+	f->copies[f->nr_copies].src = src;
+	if (++f->nr_copies == FRAME_BATCH)
+		frame_copy_flush(f);
+}
+
+void frame_copy_flush(struct frames *f)
+{
+	unsigned i;
+
+	if (!f->nr_copies)
+		return;
+	if (f->copy && hcall_call(f->hc, VMM_HC_COPY, f->nr_copies,
+				  (uint64_t)(uintptr_t)f->copies, 0) == 0) {
+		f->stats.copy_calls++;
+	} else {
+		for (i = 0; i < f->nr_copies; i++)
+			arch_copy_words((void *)(uintptr_t)f->copies[i].dst,
+					(const void *)(uintptr_t)f->copies[i].src, PAGE_WORDS);
+	}
+	f->nr_copies = 0;
+}

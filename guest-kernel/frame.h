@@ -1,0 +1,61 @@
+/* guest-kernel/frame.h: guest-physical page frames for tables and tasks.
+ *
+ * Invariant: a frame handed out reads zero. Never-used frames are zero
+ * already (the VMM and QEMU hand out zeroed memory). A freed frame waits
+ * in a pending batch; the batch is made zero all at once, by one
+ * VMM_HC_DISCARD when the VMM offers "page-discard" (the VMM drops the
+ * frames and zero-fills them on next touch), else by rep stosq, and then
+ * becomes reusable. Page copies are batched the same way (VMM_HC_COPY).
+ *
+ * A batch lives in a frame of its own: header plus up to FRAME_BATCH
+ * GPAs. Once emptied, its few written words are cleared and it is handed
+ * out like any other frame.
+ */
+#ifndef GK_FRAME_H
+#define GK_FRAME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vmm_abi.h>
+#include "bootinfo.h"
+#include "hcall.h"
+
+#define FRAME_BATCH 64 /* <= VMM_HC_MAX_PAGES */
+#define FRAME_RANGES_MAX 32
+
+struct frame_batch {
+	uint64_t next;	 /* GPA of the next ready batch */
+	uint32_t count;	 /* entries in gpa[] still to hand out */
+	uint32_t filled; /* entries ever written: what reuse must clear */
+	uint64_t gpa[FRAME_BATCH];
+};
+
+struct frame_stats {
+	uint64_t allocs, frees, discard_calls, copy_calls, zeroed_locally;
+};
+
+struct frames {
+	struct mem_range fresh[FRAME_RANGES_MAX]; /* never handed out, so zero */
+	unsigned nr_fresh, cur;
+	struct frame_batch *pending; /* freed, not yet zero */
+	struct frame_batch *ready;   /* zero, reusable */
+	struct hcall *hc;
+	bool discard, copy; /* the VMM's page-discard / page-copy features */
+	unsigned nr_copies;
+	struct vmm_page_pair copies[FRAME_BATCH]; /* GPA = address: kernel image */
+	struct frame_stats stats;
+};
+
+/* Free RAM: bi's RAM minus [0, kernel_end), below VMM_RESERVED_END, and
+ * bi's boot data. hc may be NULL (no hypercalls). */
+void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end,
+		struct hcall *hc);
+uint64_t frame_fresh_pages(const struct frames *f);
+uint64_t frame_alloc(struct frames *f); /* 0: out of memory */
+void frame_free(struct frames *f, uint64_t pa);
+void frame_flush(struct frames *f);
+/* Queue a copy of page src to page dst; done by frame_copy_flush at the latest. */
+void frame_copy(struct frames *f, uint64_t dst, uint64_t src);
+void frame_copy_flush(struct frames *f);
+
+#endif

@@ -1,0 +1,88 @@
+/* guest-kernel/paging.c: identity map and 4-level walks.
+ *
+ * The kernel runs on the identity map, so a table's GPA is also the
+ * pointer the kernel uses to write it.
+ */
+#include "paging.h"
+#include "frame.h"
+#include "lib.h"
+#include "uapi.h"
+
+#define ERANGE 34
+#define PAGE_2M (1ULL << 21)
+
+extern uint64_t boot_pml4[512], boot_pdpt[512];
+extern uint8_t boot_gbpages;
+
+void paging_init(struct paging *pg)
+{
+	pg->pml4 = boot_pml4;
+	pg->pdpt = boot_pdpt;
+	pg->gbpages = boot_gbpages;
+	/* Slot 0 must never reach the user slot; 2 MiB pages need a pool PD per GiB. */
+	pg->limit = pg->gbpages ? USER_BASE : (1 + PAGING_PD_POOL) * GIB;
+}
+
+static uint64_t *paging_pd(struct paging *pg, uint64_t pa)
+{
+	uint64_t *e = &pg->pdpt[pa / GIB];
+
+	if (!(*e & PTE_P))
+		*e = (uint64_t)(uintptr_t)pg->pd_pool[pg->pd_used++] | PTE_P | PTE_W;
+	return (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+}
+
+int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
+{
+	uint64_t a;
+
+	if (end > pg->limit)
+		return -ERANGE;
+	/* entry.S mapped the first GiB in either mode. */
+	if (start < GIB)
+		start = GIB;
+	if (pg->gbpages) {
+		for (a = ALIGN_DOWN(start, GIB); a < end; a += GIB)
+			if (!(pg->pdpt[a / GIB] & PTE_P))
+				pg->pdpt[a / GIB] = a | PTE_P | PTE_W | PTE_PS;
+		return 0;
+	}
+	for (a = ALIGN_DOWN(start, PAGE_2M); a < end; a += PAGE_2M) {
+		uint64_t *pde = &paging_pd(pg, a)[(a / PAGE_2M) % 512];
+
+		if (!(*pde & PTE_P))
+			*pde = a | PTE_P | PTE_W | PTE_PS;
+	}
+	return 0;
+}
+
+uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc)
+{
+	uint64_t *t = pml4;
+	int shift;
+
+	for (shift = 39; shift > 12; shift -= 9) {
+		uint64_t *e = &t[(va >> shift) & 511];
+
+		if (!(*e & PTE_P)) {
+			uint64_t pa = alloc ? frame_alloc(f) : 0;
+
+			if (!pa)
+				return NULL;
+			/* Permissions live in the leaf; upper levels allow everything. */
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		}
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+	}
+	return &t[(va >> 12) & 511];
+}
+
+uint64_t paging_new_space(const struct paging *pg, struct frames *f)
+{
+	uint64_t pa = frame_alloc(f);
+
+	/* The kernel lives in slot 0 only, so one entry is the whole kernel half. */
+	if (pa)
+		((uint64_t *)(uintptr_t)pa)[0] = pg->pml4[0];
+	return pa;
+}

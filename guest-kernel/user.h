@@ -1,0 +1,61 @@
+/* guest-kernel/user.h: the user-mode side of the workloads.
+ *
+ * user_*.c run at CPL3, linked at USER_BASE and built with -fpie: they may
+ * call each other but nothing in the kernel (kernel.ld would fail the link
+ * with a truncated relocation). System calls follow uapi.h.
+ */
+#ifndef GK_USER_H
+#define GK_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "uapi.h"
+
+#define U_PAGE 4096ULL
+#define U_PAGE_WORDS (U_PAGE / 8)
+
+/* What a workload returns to user_main, which reports it. */
+struct u_outcome {
+	uint64_t pages;
+	bool ok;
+};
+
+void user_main(const struct user_args *a) __attribute__((noreturn));
+
+int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
+void u_exit(int64_t status) __attribute__((noreturn));
+uint64_t u_rdtsc(void);
+uint64_t u_xorshift(uint64_t *state);
+
+/* A line of text built in pieces, sent with u_line_send. */
+struct u_line {
+	char buf[SYS_WRITE_MAX];
+	unsigned len;
+};
+void u_line_str(struct u_line *l, const char *s);
+void u_line_hex(struct u_line *l, uint64_t v);
+void u_line_dec(struct u_line *l, uint64_t v);
+void u_line_send(struct u_line *l);
+
+/* Page contents: word i of a page holds pattern + i, where the pattern
+ * derives from (address, pass, seed) and is never 0, so word 0 == 0 means
+ * "never written" (demand-zero pages must read all zero). */
+uint64_t u_pattern(uint64_t page, uint64_t pass, uint64_t seed);
+void u_page_fill(uint64_t page, uint64_t pattern);
+/* true if the page holds pattern; else reports the first bad word. */
+bool u_page_check(uint64_t page, uint64_t pattern, const char *what);
+bool u_page_zero(uint64_t page, const char *what);
+/* Random access to heap page index: fill it if the scratch bitmap says it
+ * was never written (checking it reads zero first), else check it. */
+bool u_page_touch(const struct user_args *a, uint64_t index, uint64_t pattern, uint64_t *written);
+/* Final pass: written pages hold their pattern, the others read zero. */
+bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern);
+
+struct u_outcome u_touch(const struct user_args *a);
+struct u_outcome u_random(const struct user_args *a);
+struct u_outcome u_hotset(const struct user_args *a);
+struct u_outcome u_phases(const struct user_args *a);
+struct u_outcome u_verify(const struct user_args *a);
+struct u_outcome u_segv(const struct user_args *a);
+
+#endif

@@ -1,0 +1,154 @@
+/* guest-kernel/user_lib.c: system calls, text and page patterns for tasks. */
+#include "user.h"
+
+int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	int64_t ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
+	return ret;
+}
+
+void u_exit(int64_t status)
+{
+	u_syscall(SYS_EXIT, (uint64_t)status, 0, 0);
+	for (;;) /* never reached: exit does not return */
+		;
+}
+
+uint64_t u_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+uint64_t u_xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+void u_line_str(struct u_line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf))
+		l->buf[l->len++] = *s++;
+}
+
+static void u_line_num(struct u_line *l, uint64_t v, unsigned base)
+{
+	char tmp[20];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n && l->len < sizeof(l->buf))
+		l->buf[l->len++] = tmp[--n];
+}
+
+void u_line_hex(struct u_line *l, uint64_t v)
+{
+	u_line_str(l, "0x");
+	u_line_num(l, v, 16);
+}
+
+void u_line_dec(struct u_line *l, uint64_t v)
+{
+	u_line_num(l, v, 10);
+}
+
+void u_line_send(struct u_line *l)
+{
+	u_syscall(SYS_WRITE, (uint64_t)(uintptr_t)l->buf, l->len, 0);
+	l->len = 0;
+}
+
+uint64_t u_pattern(uint64_t page, uint64_t pass, uint64_t seed)
+{
+	uint64_t x = page * 0x9e3779b97f4a7c15ULL ^ (pass + 1) * 0xc2b2ae3d27d4eb4fULL ^
+		     (seed + 1) * 0x165667b19e3779f9ULL;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	return x | 1;
+}
+
+void u_page_fill(uint64_t page, uint64_t pattern)
+{
+	volatile uint64_t *p = (uint64_t *)(uintptr_t)page;
+	uint64_t i;
+
+	for (i = 0; i < U_PAGE_WORDS; i++)
+		p[i] = pattern + i;
+}
+
+static bool u_mismatch(const char *what, uint64_t addr, uint64_t got, uint64_t want)
+{
+	struct u_line l = { .len = 0 };
+
+	u_line_str(&l, "MISMATCH check=");
+	u_line_str(&l, what);
+	u_line_str(&l, " addr=");
+	u_line_hex(&l, addr);
+	u_line_str(&l, " got=");
+	u_line_hex(&l, got);
+	u_line_str(&l, " want=");
+	u_line_hex(&l, want);
+	u_line_send(&l);
+	return false;
+}
+
+bool u_page_check(uint64_t page, uint64_t pattern, const char *what)
+{
+	const volatile uint64_t *p = (const uint64_t *)(uintptr_t)page;
+	uint64_t i;
+
+	for (i = 0; i < U_PAGE_WORDS; i++)
+		if (p[i] != pattern + i)
+			return u_mismatch(what, page + i * 8, p[i], pattern + i);
+	return true;
+}
+
+bool u_page_zero(uint64_t page, const char *what)
+{
+	const volatile uint64_t *p = (const uint64_t *)(uintptr_t)page;
+	uint64_t i;
+
+	for (i = 0; i < U_PAGE_WORDS; i++)
+		if (p[i])
+			return u_mismatch(what, page + i * 8, p[i], 0);
+	return true;
+}
+
+bool u_page_touch(const struct user_args *a, uint64_t index, uint64_t pattern, uint64_t *written)
+{
+	volatile uint64_t *bits = (uint64_t *)(uintptr_t)a->scratch;
+	uint64_t page = a->heap + index * U_PAGE, bit = 1ULL << (index % 64);
+
+	if (bits[index / 64] & bit)
+		return u_page_check(page, pattern, "reread");
+	if (!u_page_zero(page, "fresh-zero"))
+		return false;
+	u_page_fill(page, pattern);
+	bits[index / 64] |= bit;
+	(*written)++;
+	return true;
+}
+
+bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern)
+{
+	const volatile uint64_t *bits = (const uint64_t *)(uintptr_t)a->scratch;
+	uint64_t page = a->heap + index * U_PAGE;
+
+	if (bits[index / 64] & 1ULL << (index % 64))
+		return u_page_check(page, pattern, "sweep");
+	return u_page_zero(page, "untouched-zero");
+}
