@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libfdt.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devtree.h"
@@ -36,9 +37,8 @@ static uint32_t boot_memmap(const struct gmem *m, struct hvm_memmap_table_entry 
 
 int boot_setup(struct gmem *m, const struct boot_params *bp)
 {
-	struct boot_page *page = gmem_ptr(m, BOOT_START_INFO_GPA, sizeof(*page));
-	char *cmdline = gmem_ptr(m, BOOT_CMDLINE_GPA, BOOT_CMDLINE_MAX + 1);
-	void *fdt = gmem_ptr(m, BOOT_FDT_GPA, BOOT_FDT_MAX);
+	struct boot_page page;
+	char *fdt;
 	size_t len = strlen(bp->cmdline);
 	struct devtree_params dp = {
 		.regions = m->region,
@@ -49,25 +49,36 @@ int boot_setup(struct gmem *m, const struct boot_params *bp)
 	};
 	int ret;
 
-	if (!page || !cmdline || !fdt)
-		return err_input("guest memory", "%lu bytes is too small for the boot area",
-				 (unsigned long)m->size);
 	if (len > BOOT_CMDLINE_MAX)
 		return err_input("--cmdline", "%zu bytes: at most %u", len, BOOT_CMDLINE_MAX);
-	memcpy(cmdline, bp->cmdline, len + 1);
+	fdt = malloc(BOOT_FDT_MAX);
+	if (!fdt)
+		return -ENOMEM;
 	ret = devtree_build(fdt, BOOT_FDT_MAX, &dp);
-	if (ret)
-		return err_errno(-ret, "device tree", "cannot build it in %llu bytes", BOOT_FDT_MAX);
-
-	page->module = (struct hvm_modlist_entry){ BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0 };
-	page->info = (struct hvm_start_info){
+	if (ret) {
+		ret = err_errno(-ret, "device tree", "cannot build it in %llu bytes", BOOT_FDT_MAX);
+		goto out;
+	}
+	memset(&page, 0, sizeof(page));
+	page.module = (struct hvm_modlist_entry){ BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0 };
+	page.info = (struct hvm_start_info){
 		.magic = HVM_START_MAGIC,
 		.version = HVM_START_VERSION,
 		.nr_modules = 1,
 		.modlist_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, module),
 		.cmdline_paddr = BOOT_CMDLINE_GPA,
 		.memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),
-		.memmap_entries = boot_memmap(m, page->memmap),
+		.memmap_entries = boot_memmap(m, page.memmap),
 	};
-	return 0;
+	ret = gmem_write(m, BOOT_START_INFO_GPA, &page, sizeof(page));
+	if (!ret)
+		ret = gmem_write(m, BOOT_CMDLINE_GPA, bp->cmdline, len + 1);
+	if (!ret)
+		ret = gmem_write(m, BOOT_FDT_GPA, fdt, fdt_totalsize(fdt));
+	if (ret)
+		ret = err_errno(-ret, "guest memory", "cannot write the boot information: %s",
+				strerror(-ret));
+out:
+	free(fdt);
+	return ret;
 }

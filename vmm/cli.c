@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "err.h"
 #include "gmem.h"
+#include "vmem.h"
 
 int cli_parse_size(const char *opt, const char *s, uint64_t *out)
 {
@@ -82,28 +83,68 @@ static int cli_unknown(const char *cmd, int argc, char **argv)
 	return err_input(cmd, "bad option (see vmm --help)");
 }
 
+static int cli_manager(const char *s, bool *kernel)
+{
+	if (!strcmp(s, "vmm") || !strcmp(s, "kernel")) {
+		*kernel = !strcmp(s, "kernel");
+		return 0;
+	}
+	return err_input("--memory-manager", "'%s': expected vmm or kernel", s);
+}
+
+static int cli_host_mem(const char *s, uint64_t *out)
+{
+	int ret = cli_parse_size("--host-mem", s, out);
+
+	if (!ret && (*out < CLI_MIN_MEM || *out % GMEM_PAGE_SIZE))
+		ret = err_input("--host-mem", "%s: expected a multiple of 4K, at least %lluM", s,
+				CLI_MIN_MEM >> 20);
+	return ret;
+}
+
+static int cli_fault_around(const char *s, unsigned *out)
+{
+	int ret = cli_parse_uint("--fault-around", s, VMEM_MAX_WINDOW, out);
+
+	if (!ret && (*out == 0 || (*out & (*out - 1))))
+		ret = err_input("--fault-around", "%s: expected a power of two from 1 to %u", s,
+				VMEM_MAX_WINDOW);
+	return ret;
+}
+
 int cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "mem", required_argument, NULL, 'm' },
+		{ "host-mem", required_argument, NULL, 'H' },
+		{ "memory-manager", required_argument, NULL, 'M' },
+		{ "fault-around", required_argument, NULL, 'f' },
+		{ "no-pin", no_argument, NULL, 'P' },
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "stats-json", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, ret = 0;
 
-	*o = (struct run_opts){ .mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE };
+	*o = (struct run_opts){ .mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE,
+				.fault_around = CLI_DEFAULT_FAULT_AROUND, .pin = true };
 	optind = 0;
 	opterr = 0;
 	while (!ret && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'm': ret = cli_parse_mem(optarg, &o->mem_bytes); break;
+		case 'H': ret = cli_host_mem(optarg, &o->host_mem_bytes); break;
+		case 'M': ret = cli_manager(optarg, &o->kernel_manager); break;
+		case 'f': ret = cli_fault_around(optarg, &o->fault_around); break;
+		case 'P': o->pin = false; break;
 		case 'c': ret = cli_cmdline(optarg, &o->cmdline); break;
 		case 't': ret = cli_parse_uint("--timeout", optarg, CLI_MAX_TIMEOUT, &o->timeout_sec); break;
+		case 'i': ret = cli_parse_uint("--stats-interval", optarg, CLI_MAX_TIMEOUT, &o->stats_interval); break;
 		case 's': o->stats_json = optarg; break;
 		case 'h': return 1;
 		default:
@@ -112,6 +153,8 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	if (!ret && optind < argc)
 		ret = cli_unknown("run", argc, argv);
+	if (!ret && o->kernel_manager && o->host_mem_bytes)
+		ret = err_input("--host-mem", "applies to --memory-manager=vmm only");
 	return ret;
 }
 
@@ -151,16 +194,24 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 void cli_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmm run [--kernel PATH] [--mem SIZE] [--cmdline STR] [--timeout SECS]\n"
-		"               [--stats-json PATH]\n"
+		"usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
+		"               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
+		"               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
 		"       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 		"       vmm --help | --version\n"
 		"\n"
 		"run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
 		"  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
 		"  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
+		"  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
+		"                     past it the guest stops (exit 3)\n"
+		"  --memory-manager M vmm: the VMM serves every second-level fault (default);\n"
+		"                     kernel: plain anonymous memory, the host kernel's path\n"
+		"  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default 512)\n"
+		"  --no-pin           do not pin the vCPU and fault threads to one CPU\n"
 		"  --cmdline STR      guest command line (default \"%s\")\n"
 		"  --timeout SECS     stop the guest after SECS seconds (default: none)\n"
+		"  --stats-interval S print a statistics line on stderr every S seconds\n"
 		"  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
 		"dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
 		"  without --services it advertises no hypercalls.\n"

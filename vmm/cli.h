@@ -16,11 +16,18 @@
 #define CLI_MIN_MEM (4ULL << 20)
 #define CLI_MAX_TIMEOUT (7 * 24 * 3600)
 
+#define CLI_DEFAULT_FAULT_AROUND 512
+
 struct run_opts {
 	const char *kernel; /* NULL: the built-in guest kernel */
 	uint64_t mem_bytes;
+	uint64_t host_mem_bytes; /* 0: same as mem_bytes */
+	bool kernel_manager;	 /* --memory-manager=kernel */
+	unsigned fault_around;
+	bool pin;
 	const char *cmdline;
 	unsigned timeout_sec;
+	unsigned stats_interval;
 	const char *stats_json;
 };
 

@@ -22,36 +22,97 @@ int gmem_layout(uint64_t size, struct gmem_region out[GMEM_MAX_REGIONS])
 	return 2;
 }
 
-int gmem_init(struct gmem *m, uint64_t size)
+const char *gmem_manager_name(enum gmem_manager mm)
 {
-	memset(m, 0, sizeof(*m));
-	m->size = size;
-	m->nr_regions = gmem_layout(size, m->region);
+	return mm == GMEM_MANAGER_KERNEL ? "kernel" : "vmm";
+}
+
+static int gmem_init_kernel(struct gmem *m)
+{
 	for (int i = 0; i < m->nr_regions; i++) {
 		struct gmem_region *r = &m->region[i];
 		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-		if (p == MAP_FAILED) {
-			int ret = err_sys("guest memory", "mmap");
-
-			gmem_destroy(m);
-			return ret;
-		}
+		if (p == MAP_FAILED)
+			return err_sys("guest memory", "mmap");
 		r->hva = p;
 	}
 	return 0;
 }
 
+static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
+{
+	struct vmem_range ranges[GMEM_MAX_REGIONS];
+	uint64_t pages = m->size / GMEM_PAGE_SIZE;
+	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GMEM_PAGE_SIZE;
+	struct vmem_config cfg = {
+		.vm_id = 0,
+		.ranges = ranges,
+		.nr_ranges = m->nr_regions,
+		.handler_cpu = p->handler_cpu,
+		.max_window = p->fault_around,
+		.on_fatal = p->on_fatal,
+		.arg = p->arg,
+	};
+	int ret;
+
+	ret = frame_db_create(&m->db, pages, budget);
+	if (ret)
+		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
+				 (unsigned long)pages, strerror(-ret));
+	cfg.db = m->db;
+	for (int i = 0; i < m->nr_regions; i++)
+		ranges[i] = (struct vmem_range){ m->region[i].gpa, m->region[i].size };
+	ret = vmem_create(&m->vmem, &cfg);
+	if (ret)
+		return err_errno(-ret, "guest memory",
+				 "cannot set up the VMM's second level (userfaultfd on shmem): %s",
+				 strerror(-ret));
+	for (int i = 0; i < m->nr_regions; i++)
+		m->region[i].hva = vmem_view(m->vmem, i);
+	return 0;
+}
+
+int gmem_init(struct gmem *m, const struct gmem_params *p)
+{
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->size = p->size;
+	m->manager = p->manager;
+	m->nr_regions = gmem_layout(p->size, m->region);
+	ret = p->manager == GMEM_MANAGER_KERNEL ? gmem_init_kernel(m) : gmem_init_vmm(m, p);
+	if (ret)
+		gmem_destroy(m);
+	return ret;
+}
+
+int gmem_start(struct gmem *m)
+{
+	int ret;
+
+	if (!m->vmem)
+		return 0;
+	ret = vmem_start(m->vmem);
+	return ret ? err_errno(-ret, "guest memory", "cannot start the fault thread") : 0;
+}
+
 void gmem_destroy(struct gmem *m)
 {
-	for (int i = 0; i < m->nr_regions; i++)
-		if (m->region[i].hva)
-			munmap(m->region[i].hva, m->region[i].size);
+	if (m->manager == GMEM_MANAGER_KERNEL) {
+		for (int i = 0; i < m->nr_regions; i++)
+			if (m->region[i].hva)
+				munmap(m->region[i].hva, m->region[i].size);
+	}
+	vmem_destroy(m->vmem);
+	if (m->db)
+		frame_db_destroy(m->db);
 	memset(m, 0, sizeof(*m));
 }
 
-void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
+/* Kernel manager: host address of [gpa, gpa + len) within one region. */
+static uint8_t *gmem_hva(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
 	for (int i = 0; i < m->nr_regions; i++) {
 		const struct gmem_region *r = &m->region[i];
@@ -63,13 +124,70 @@ void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+bool gmem_contains(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->region[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
+			return true;
+	}
+	return false;
+}
+
+int gmem_read(struct gmem *m, uint64_t gpa, void *buf, size_t len)
+{
+	const uint8_t *p;
+
+	if (m->vmem)
+		return vmem_read(m->vmem, gpa, buf, len);
+	p = gmem_hva(m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int gmem_write(struct gmem *m, uint64_t gpa, const void *buf, size_t len)
+{
+	uint8_t *p;
+
+	if (m->vmem)
+		return vmem_write(m->vmem, gpa, buf, len);
+	p = gmem_hva(m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
 int gmem_discard(struct gmem *m, uint64_t gpa, uint64_t len)
 {
-	void *p = gmem_ptr(m, gpa, len);
+	void *p;
 
-	if (!p || (gpa | len) % GMEM_PAGE_SIZE)
+	if ((gpa | len) % GMEM_PAGE_SIZE)
 		return -EINVAL;
-	if (madvise(p, len, MADV_DONTNEED) < 0)
-		return -errno;
+	if (m->vmem)
+		return vmem_discard(m->vmem, gpa, len);
+	p = gmem_hva(m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	return madvise(p, len, MADV_DONTNEED) < 0 ? -errno : 0;
+}
+
+int gmem_copy_page(struct gmem *m, uint64_t dst, uint64_t src)
+{
+	uint8_t *d, *s;
+
+	if ((dst | src) % GMEM_PAGE_SIZE)
+		return -EINVAL;
+	if (m->vmem)
+		return vmem_copy_page(m->vmem, dst, src);
+	d = gmem_hva(m, dst, GMEM_PAGE_SIZE);
+	s = gmem_hva(m, src, GMEM_PAGE_SIZE);
+	if (!d || !s)
+		return -EFAULT;
+	if (d != s)
+		memcpy(d, s, GMEM_PAGE_SIZE);
 	return 0;
 }

@@ -65,7 +65,7 @@ static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph,
 	if (ph->p_paddr < VMM_RESERVED_END)
 		return err_input(name, "segment %u: GPA %#lx overlaps the VMM's area [0, %#llx)", i,
 				 (unsigned long)ph->p_paddr, VMM_RESERVED_END);
-	if (!gmem_ptr(m, ph->p_paddr, ph->p_memsz))
+	if (!gmem_contains(m, ph->p_paddr, ph->p_memsz))
 		return err_input(name, "segment %u: GPA range [%#lx, +%#lx) lies outside guest RAM (%lu MiB)",
 				 i, (unsigned long)ph->p_paddr, (unsigned long)ph->p_memsz,
 				 (unsigned long)(m->size >> 20));
@@ -159,17 +159,19 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 	ret = loader_check(name, buf, size, m, out);
 	if (ret)
 		return ret;
-	/* Checked in full first, so that a bad image leaves RAM untouched. */
+	/* Checked in full first, so that a bad image leaves RAM untouched.
+	 * RAM starts zeroed, so only p_filesz bytes are written: the rest of
+	 * p_memsz (bss) costs no frame until the guest touches it. */
 	ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		uint8_t *dst;
-
 		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
 			continue;
-		dst = gmem_ptr(m, ph[i].p_paddr, ph[i].p_memsz);
-		memcpy(dst, buf + ph[i].p_offset, ph[i].p_filesz);
-		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
-		out->pages += (ph[i].p_memsz + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+		ret = gmem_write(m, ph[i].p_paddr, buf + ph[i].p_offset, ph[i].p_filesz);
+		if (ret)
+			return err_errno(-ret, name, "segment %u: cannot write it to GPA %#lx: %s", i,
+					 (unsigned long)ph[i].p_paddr, strerror(-ret));
+		out->pages += (ph[i].p_paddr % GMEM_PAGE_SIZE + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) /
+			      GMEM_PAGE_SIZE;
 		if (ph[i].p_paddr + ph[i].p_memsz > out->load_end)
 			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
 	}

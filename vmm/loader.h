@@ -20,7 +20,7 @@
 struct load_info {
 	uint64_t entry;	    /* 32-bit PVH entry (GPA) */
 	uint64_t load_end;  /* highest GPA loaded + 1 */
-	uint64_t pages;	    /* guest pages written by the loader */
+	uint64_t pages;	    /* guest pages written by the loader (p_filesz) */
 };
 
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */

@@ -54,9 +54,18 @@ static int main_run(int argc, char **argv)
 	}
 	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
 		return VMM_STATUS_USAGE;
-	cfg = (struct vm_config){ .kernel = o.kernel, .mem_bytes = o.mem_bytes,
-				  .cmdline = o.cmdline, .timeout_sec = o.timeout_sec,
-				  .console_fd = STDOUT_FILENO };
+	cfg = (struct vm_config){
+		.kernel = o.kernel,
+		.mem_bytes = o.mem_bytes,
+		.host_mem_bytes = o.host_mem_bytes,
+		.manager = o.kernel_manager ? GMEM_MANAGER_KERNEL : GMEM_MANAGER_VMM,
+		.fault_around = o.fault_around,
+		.pin = o.pin,
+		.cmdline = o.cmdline,
+		.timeout_sec = o.timeout_sec,
+		.stats_interval = o.stats_interval,
+		.console_fd = STDOUT_FILENO,
+	};
 	status = vm_create(&vm, &cfg);
 	if (!status)
 		status = vm_run(&vm);

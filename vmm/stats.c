@@ -10,6 +10,7 @@
 #include "err.h"
 #include "kstats.h"
 #include "vm.h"
+#include "vmem.h"
 
 static void json_string(FILE *f, const char *s, size_t len)
 {
@@ -80,13 +81,92 @@ static void json_kstats(FILE *f, const char *name, int fd)
 	fputs("}", f);
 }
 
-static void json_vmm(FILE *f, const struct vm *vm)
+/* Second-level figures of the VMM manager, gathered in one place. */
+struct sl_stats {
+	struct vmem_stats v;
+	struct frame_db_stats fdb;
+	size_t metadata;
+};
+
+static bool sl_gather(const struct vm *vm, struct sl_stats *s)
 {
-	const struct vm_stats *s = &vm->stats;
+	if (!vm->mem.vmem)
+		return false;
+	vmem_get_stats(vm->mem.vmem, &s->v);
+	frame_db_stats(vm->mem.db, &s->fdb);
+	s->metadata = s->v.table_bytes + s->v.policy_bytes + s->fdb.metadata_bytes;
+	return true;
+}
+
+static long stats_peak_rss_kb(void)
+{
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static void json_fault_classes(FILE *f, const struct vmem_stats *v)
+{
+	fprintf(f, "      \"faults\": {");
+	for (int c = 0; c < FAULT_NR_CLASSES; c++) {
+		const struct vmem_class_stats *cs = &v->cls[c];
+
+		fprintf(f, "%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, \"p99_ns\": %lu, \"max_ns\": %lu}",
+			c ? "," : "", fault_class_name(c), (unsigned long)cs->events,
+			(unsigned long)cs->pages, (unsigned long)histo_quantile(&cs->ns, 0.5),
+			(unsigned long)histo_quantile(&cs->ns, 0.99), (unsigned long)cs->ns.max);
+	}
+	fprintf(f, "\n      },\n");
+}
+
+static void json_second_level(FILE *f, const struct vm *vm)
+{
+	struct sl_stats s;
+
+	fprintf(f, "    \"memory_manager\": \"%s\",\n", gmem_manager_name(vm->mem.manager));
+	if (!sl_gather(vm, &s))
+		return;
+	fprintf(f, "    \"second_level\": {\n");
+	json_fault_classes(f, &s.v);
+	fprintf(f, "      \"invalid_accesses\": %lu,\n", (unsigned long)vm->stats.mmio_exits);
+	fprintf(f, "      \"vmm_filled_pages\": %lu,\n", (unsigned long)s.v.vmm_filled_pages);
+	fprintf(f, "      \"discarded_pages\": %lu,\n", (unsigned long)s.v.discarded_pages);
+	fprintf(f, "      \"copied_pages\": %lu,\n", (unsigned long)s.v.copied_pages);
+	fprintf(f, "      \"spurious_faults\": %lu,\n", (unsigned long)s.v.spurious);
+	fprintf(f, "      \"frames\": {\"budget\": %lu, \"resident\": %lu, \"free\": %lu, \"shared\": %lu, \"holes_punched\": %lu},\n",
+		(unsigned long)s.fdb.budget_frames, (unsigned long)s.fdb.resident,
+		(unsigned long)s.fdb.free_in_budget, (unsigned long)s.fdb.shared,
+		(unsigned long)s.fdb.holes_punched);
+	fprintf(f, "      \"metadata_bytes\": {\"table\": %zu, \"frame_db\": %zu, \"fault_policy\": %zu, \"total\": %zu, \"percent_of_guest\": %.3f}\n",
+		s.v.table_bytes, s.fdb.metadata_bytes, s.v.policy_bytes, s.metadata,
+		100.0 * s.metadata / vm->mem.size);
+	fprintf(f, "    },\n");
+}
+
+void stats_print_line(const struct vm *vm, FILE *f)
+{
+	double t = (vm_now_ns() - vm->stats.start_ns) / 1e9;
+	struct sl_stats s;
+
+	if (!sl_gather(vm, &s)) {
+		fprintf(f, "vmm-stats t=%.1fs manager=kernel rss_kb=%ld\n", t, stats_peak_rss_kb());
+		return;
+	}
+	fprintf(f, "vmm-stats t=%.1fs zero_fill=%lu/%lup p50=%luus p99=%luus resident=%lu free=%lu shared=%lu meta_kb=%zu rss_kb=%ld\n",
+		t, (unsigned long)s.v.cls[FAULT_ZERO].events, (unsigned long)s.v.cls[FAULT_ZERO].pages,
+		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.5) / 1000,
+		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.99) / 1000,
+		(unsigned long)s.fdb.resident, (unsigned long)s.fdb.free_in_budget,
+		(unsigned long)s.fdb.shared, s.metadata >> 10, stats_peak_rss_kb());
+}
+
+static void json_vmm(FILE *f, const struct vm *vm)
+{
+	const struct vm_stats *s = &vm->stats;
+
 	fprintf(f, "  \"vmm\": {\n");
+	json_second_level(f, vm);
 	fprintf(f, "    \"guest_mem_bytes\": %lu,\n", (unsigned long)vm->mem.size);
 	fprintf(f, "    \"wall_ns\": %lu,\n", (unsigned long)(s->end_ns - s->start_ns));
 	fprintf(f, "    \"first_line_ns\": %lu,\n",
@@ -101,7 +181,7 @@ static void json_vmm(FILE *f, const struct vm *vm)
 	fprintf(f, "    \"pages_discarded\": %lu,\n", (unsigned long)s->pages_discarded);
 	fprintf(f, "    \"pages_copied\": %lu,\n", (unsigned long)s->pages_copied);
 	fprintf(f, "    \"loader_pages\": %lu,\n", (unsigned long)s->loader_pages);
-	fprintf(f, "    \"peak_rss_kb\": %ld\n", ru.ru_maxrss);
+	fprintf(f, "    \"peak_rss_kb\": %ld\n", stats_peak_rss_kb());
 	fprintf(f, "  },\n");
 }
 

@@ -9,7 +9,11 @@
 
 struct vm;
 
+#include <stdio.h>
+
 /* Write the report to path ("-" for stdout): 0 or -errno. */
 int stats_write_json(const struct vm *vm, const char *path);
+/* One line for --stats-interval: faults by class, frames, metadata, RSS. */
+void stats_print_line(const struct vm *vm, FILE *f);
 
 #endif

@@ -2,6 +2,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "boot.h"
 #include "err.h"
 #include "hcall.h"
+#include "stats.h"
 #include "vmm_abi.h"
 
 /* Outside guest RAM and below 4 GiB: KVM's real-mode TSS and identity map (Intel). */
@@ -32,15 +34,28 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (vm->done)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
-	va_end(ap);
-	vm->status = status;
-	vm->done = true;
-	if (status != VMM_STATUS_OK)
-		fprintf(stderr, "vmm: %s\n", vm->reason);
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->done) {
+		va_start(ap, fmt);
+		vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
+		va_end(ap);
+		vm->status = status;
+		vm->done = true;
+		if (status != VMM_STATUS_OK)
+			fprintf(stderr, "vmm: %s\n", vm->reason);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+/* From the fault thread: stop the VM and get the vCPU out of KVM_RUN. */
+static void vm_on_fatal(void *arg, const char *msg)
+{
+	struct vm *vm = arg;
+
+	vm_stop(vm, VMM_STATUS_CRASH, "%s", msg);
+	if (vm->vcpu.run)
+		vm->vcpu.run->immediate_exit = 1;
+	pthread_kill(vm->vcpu_thread, VM_TIMER_SIGNAL);
 }
 
 static int vm_set_memory(struct vm *vm)
@@ -57,6 +72,32 @@ static int vm_set_memory(struct vm *vm)
 			return err_sys("guest memory", "KVM_SET_USER_MEMORY_REGION");
 	}
 	return 0;
+}
+
+/* Pin the calling (vCPU) thread to the CPU it runs on and return it: a
+ * fault handler on the same CPU avoids a cross-CPU wake-up per fault. */
+static int vm_pin_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
+}
+
+static void vm_timer_signal(int sig)
+{
+	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
+}
+
+static int vm_set_signal(void)
+{
+	struct sigaction sa = { .sa_handler = vm_timer_signal };
+
+	return sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
 }
 
 static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
@@ -79,7 +120,15 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (vm->kvm.has_binary_stats)
 		vm->stats_fd = ioctl(vm->fd, KVM_GET_STATS_FD, 0);
-	ret = gmem_init(&vm->mem, cfg->mem_bytes);
+	ret = gmem_init(&vm->mem, &(struct gmem_params){
+					  .size = cfg->mem_bytes,
+					  .manager = cfg->manager,
+					  .host_mem = cfg->host_mem_bytes,
+					  .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+					  .fault_around = cfg->fault_around,
+					  .on_fatal = vm_on_fatal,
+					  .arg = vm,
+				  });
 	if (ret)
 		return ret;
 	ret = vm_set_memory(vm);
@@ -101,10 +150,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm.fd = vm->fd = vm->stats_fd = vm->vcpu.fd = vm->vcpu.stats_fd = -1;
 	vm->stats.start_ns = vm_now_ns();
 	vm->timeout_sec = cfg->timeout_sec;
+	vm->stats_interval = cfg->stats_interval;
+	vm->vcpu_thread = pthread_self();
+	pthread_mutex_init(&vm->stop_lock, NULL);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 
-	if (vm_create_kvm(vm, cfg))
+	if (vm_set_signal() || vm_create_kvm(vm, cfg))
 		return VMM_STATUS_INTERNAL;
 	ret = loader_load_file(cfg->kernel, &vm->mem, &li);
 	if (ret)
@@ -115,7 +167,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = boot_setup(&vm->mem, &bp);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
-	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA))
+	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) || gmem_start(&vm->mem))
 		return VMM_STATUS_INTERNAL;
 	return 0;
 }
@@ -130,6 +182,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
+	pthread_mutex_destroy(&vm->stop_lock);
 }
 
 static void vm_exit_port(struct vm *vm, uint32_t value)
@@ -222,45 +275,50 @@ static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
 	}
 }
 
-static void vm_timer_signal(int sig)
-{
-	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
-}
-
-/* A per-thread timer that fires at the deadline and then every 10 ms, so a
- * signal that lands just before KVM_RUN is followed by another. */
-static int vm_arm_timeout(struct vm *vm, timer_t *timer)
+/* A per-thread timer ticking every 100 ms while a timeout or periodic
+ * statistics are asked for: each tick interrupts KVM_RUN, and a tick that
+ * lands just before KVM_RUN is followed by another. */
+static int vm_arm_timer(timer_t *timer)
 {
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VM_TIMER_SIGNAL };
-	struct itimerspec its = { .it_value = { vm->timeout_sec, 0 }, .it_interval = { 0, 10000000 } };
-	struct sigaction sa = { .sa_handler = vm_timer_signal };
+	struct itimerspec its = { .it_value = { 0, 100000000 }, .it_interval = { 0, 100000000 } };
 
 	sev._sigev_un._tid = gettid();
-	if (sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0)
-		return err_sys("timeout", "sigaction");
 	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)
-		return err_sys("timeout", "timer_create");
+		return err_sys("timer", "timer_create");
 	if (timer_settime(*timer, 0, &its, NULL) < 0) {
 		timer_delete(*timer);
-		return err_sys("timeout", "timer_settime");
+		return err_sys("timer", "timer_settime");
 	}
 	return 0;
 }
 
+/* After KVM_RUN was interrupted: timeout and periodic statistics. */
+static void vm_tick(struct vm *vm, uint64_t *next_stats)
+{
+	uint64_t now = vm_now_ns();
+
+	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL)
+		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s, rip %#lx",
+			vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
+	if (vm->stats_interval && now >= *next_stats) {
+		stats_print_line(vm, stderr);
+		*next_stats = now + vm->stats_interval * 1000000000ULL;
+	}
+}
+
 int vm_run(struct vm *vm)
 {
-	uint64_t deadline = vm->timeout_sec ? vm->stats.start_ns + vm->timeout_sec * 1000000000ULL : 0;
+	bool ticking = vm->timeout_sec || vm->stats_interval;
+	uint64_t next_stats = vm->stats.start_ns + vm->stats_interval * 1000000000ULL;
 	timer_t timer;
 
-	if (vm->timeout_sec && vm_arm_timeout(vm, &timer))
+	if (ticking && vm_arm_timer(&timer))
 		return VMM_STATUS_INTERNAL;
 	while (!vm->done) {
 		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				if (deadline && vm_now_ns() >= deadline)
-					vm_stop(vm, VMM_STATUS_CRASH,
-						"timeout: guest still running after %u s, rip %#lx",
-						vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
+				vm_tick(vm, &next_stats);
 				continue;
 			}
 			err_sys("vcpu", "KVM_RUN");
@@ -269,7 +327,7 @@ int vm_run(struct vm *vm)
 		}
 		vm_handle_exit(vm, vm->vcpu.run);
 	}
-	if (vm->timeout_sec)
+	if (ticking)
 		timer_delete(timer);
 	console_flush(&vm->con);
 	vm->stats.end_ns = vm_now_ns();

@@ -7,6 +7,7 @@
 #ifndef VMM_VM_H
 #define VMM_VM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,8 +30,13 @@ enum vmm_status {
 struct vm_config {
 	const char *kernel;
 	uint64_t mem_bytes;
+	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
+	enum gmem_manager manager;
+	unsigned fault_around;	 /* max pages per second-level fault */
+	bool pin;		 /* vCPU and fault thread share one CPU */
 	const char *cmdline;
-	unsigned timeout_sec; /* 0: none */
+	unsigned timeout_sec;	 /* 0: none */
+	unsigned stats_interval; /* seconds between stats lines on stderr; 0: none */
 	int console_fd;
 };
 
@@ -58,9 +64,12 @@ struct vm {
 	struct vm_stats stats;
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
+	unsigned stats_interval;
+	pthread_t vcpu_thread; /* kicked with a signal when the VM must stop */
+	pthread_mutex_t stop_lock;
 	int status;	   /* enum vmm_status, once done */
 	char reason[256]; /* why the VM stopped */
-	bool done;
+	volatile bool done;
 };
 
 /* 0, or an enum vmm_status describing why the VM could not be built. */

@@ -1,0 +1,112 @@
+/* ept/uffd.c: userfaultfd wrappers, see uffd.h. */
+#include "uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int uffd_syscall(void)
+{
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int64_t uffd_probe_features(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = uffd_syscall();
+	int64_t ret;
+
+	if (fd < 0)
+		return fd;
+	ret = ioctl(fd, UFFDIO_API, &api) < 0 ? -errno : (int64_t)api.features;
+	close(fd);
+	return ret;
+}
+
+int uffd_open(struct uffd *u, uint64_t features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+
+	memset(u, 0, sizeof(*u));
+	u->fd = uffd_syscall();
+	if (u->fd < 0)
+		return u->fd;
+	if (ioctl(u->fd, UFFDIO_API, &api) < 0) {
+		int ret = -errno;
+
+		uffd_close(u);
+		return ret;
+	}
+	u->features = api.features;
+	return 0;
+}
+
+void uffd_close(struct uffd *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+int uffd_register_missing(struct uffd *u, void *addr, uint64_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
+		return -errno;
+	u->ioctls = reg.ioctls;
+	return 0;
+}
+
+bool uffd_can(const struct uffd *u, int ioctl_nr)
+{
+	return u->ioctls & (1ULL << ioctl_nr);
+}
+
+/* The kernel reports progress in a field that is negative on error. */
+static int uffd_result(int r, int64_t progress, uint64_t *done)
+{
+	if (done)
+		*done = progress > 0 ? (uint64_t)progress : 0;
+	return r < 0 ? -errno : 0;
+}
+
+int uffd_zeropage(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done)
+{
+	struct uffdio_zeropage z = {
+		.range = { .start = addr, .len = len },
+		.mode = dont_wake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0,
+	};
+	int r = ioctl(u->fd, UFFDIO_ZEROPAGE, &z);
+
+	return uffd_result(r, z.zeropage, done);
+}
+
+int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool dont_wake,
+	      uint64_t *done)
+{
+	struct uffdio_copy c = {
+		.dst = addr,
+		.src = (uintptr_t)src,
+		.len = len,
+		.mode = dont_wake ? UFFDIO_COPY_MODE_DONTWAKE : 0,
+	};
+	int r = ioctl(u->fd, UFFDIO_COPY, &c);
+
+	return uffd_result(r, c.copy, done);
+}
+
+int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = { .start = addr, .len = len };
+
+	return ioctl(u->fd, UFFDIO_WAKE, &r) < 0 ? -errno : 0;
+}

@@ -1,0 +1,48 @@
+/* ept/uffd.h: userfaultfd, the delivery of second-level faults.
+ *
+ * Thin wrappers that turn each ioctl into 0 or -errno. Features are probed
+ * on a throwaway descriptor first, since UFFDIO_API can be called only once
+ * per descriptor; constants newer than the installed headers are defined
+ * here under #ifndef.
+ */
+#ifndef EPT_UFFD_H
+#define EPT_UFFD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/userfaultfd.h>
+
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+#endif
+
+struct uffd {
+	int fd;
+	uint64_t features; /* granted by UFFDIO_API */
+	uint64_t ioctls;   /* allowed on the registered range */
+};
+
+/* Features the running kernel offers, or 0 with errno-style failure < 0. */
+int64_t uffd_probe_features(void);
+/* Open a descriptor asking for features (a subset of what the probe said). */
+int uffd_open(struct uffd *u, uint64_t features);
+void uffd_close(struct uffd *u);
+/* Register [addr, addr + len) for MISSING faults. */
+int uffd_register_missing(struct uffd *u, void *addr, uint64_t len);
+bool uffd_can(const struct uffd *u, int ioctl_nr); /* _UFFDIO_ZEROPAGE, ... */
+
+/* Fill [addr, addr + len) with zeros / a copy of src, and wake the faulting
+ * thread unless dont_wake. Returns 0, or -EEXIST (with *done bytes filled
+ * before the first page that already existed), or another -errno. */
+int uffd_zeropage(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done);
+int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool dont_wake,
+	      uint64_t *done);
+int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len);
+
+#endif

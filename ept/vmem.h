@@ -1,0 +1,93 @@
+/* ept/vmem.h: one VM's guest-physical memory, managed by the VMM.
+ *
+ * Guest RAM is a region of the frame store (frame_region_alloc); the view
+ * KVM sees is one MAP_SHARED mapping of that region, registered with
+ * userfaultfd, so the first guest touch of a page the VMM has not filled
+ * reaches the fault handler thread (fault.c) as a second-level fault. The
+ * handler consults the table (ept.h), classifies the fault, fills a window
+ * of neighbouring pages in one UFFDIO call, records the frames and counts
+ * the fault by class with its service time.
+ *
+ * The VMM's own accesses (loader, boot data, hypercalls) use pread/pwrite
+ * on the store, never the view: they take no fault, and reading a page that
+ * is not there reads zeros without allocating it.
+ */
+#ifndef EPT_VMEM_H
+#define EPT_VMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "histo.h"
+
+#define VMEM_MAX_RANGES 2
+#define VMEM_MAX_WINDOW 512 /* pages per fault: 2 MiB */
+
+struct vmem_range {
+	uint64_t gpa;
+	uint64_t size;
+};
+
+/* Called from the fault thread when the VM cannot go on (budget exhausted). */
+typedef void (*vmem_fatal_fn)(void *arg, const char *msg);
+
+struct vmem_config {
+	struct frame_db *db;
+	uint16_t vm_id;
+	const struct vmem_range *ranges;
+	int nr_ranges;
+	int handler_cpu;	 /* pin the fault thread there; -1: do not pin */
+	unsigned max_window;	 /* fault-around cap in pages, 1..VMEM_MAX_WINDOW */
+	vmem_fatal_fn on_fatal;
+	void *arg;
+};
+
+enum fault_class {
+	FAULT_ZERO,	/* first touch of an anonymous page */
+	FAULT_COW,	/* write to a shared frame */
+	FAULT_SWAPIN,	/* page is in swap */
+	FAULT_SNAPLOAD, /* page is in a snapshot file */
+	FAULT_INVALID,	/* outside guest RAM: counted by the VMM from KVM exits */
+	FAULT_NR_CLASSES
+};
+
+struct vmem_class_stats {
+	uint64_t events; /* faults */
+	uint64_t pages;	 /* pages mapped by them (fault-around) */
+	struct histo ns; /* service time */
+};
+
+struct vmem_stats {
+	struct vmem_class_stats cls[FAULT_NR_CLASSES];
+	uint64_t vmm_filled_pages; /* written by the VMM: kernel image, boot data */
+	uint64_t discarded_pages;
+	uint64_t copied_pages;
+	uint64_t resident_pages;   /* frames of this VM */
+	uint64_t spurious;	   /* faults already resolved when read */
+	size_t table_bytes;	   /* second-level table */
+	size_t policy_bytes;	   /* fault-around bookkeeping */
+};
+
+struct vmem;
+
+int vmem_create(struct vmem **out, const struct vmem_config *cfg);
+/* Start the fault thread: from here on the guest may run. */
+int vmem_start(struct vmem *v);
+void vmem_destroy(struct vmem *v);
+
+/* Host address of range i of the view (for the KVM memory slot). */
+void *vmem_view(const struct vmem *v, int i);
+
+/* VMM accesses. -EFAULT if [gpa, gpa + len) is not all RAM; -ENOMEM if a
+ * write would exceed the host memory budget. */
+int vmem_read(struct vmem *v, uint64_t gpa, void *buf, size_t len);
+int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len);
+/* Give pages back: the frames are freed and the pages read as zeros. */
+int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len);
+int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
+
+void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
+const char *fault_class_name(enum fault_class c);
+
+#endif
