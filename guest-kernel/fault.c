@@ -30,41 +30,84 @@ static uint64_t fault_prot(const struct vma *v)
 	return PTE_P | PTE_U | (v->flags & VMA_EXEC ? 0 : PTE_NX);
 }
 
-/* The PTE for va, not present before; 0 when out of frames. */
-static uint64_t fault_new_pte(struct kernel *k, struct task *t, const struct vma *v, uint64_t va,
-			      int write)
+/* Image-backed areas are a few pages of code and data: one page at a time. */
+static uint64_t fault_image_pte(struct kernel *k, struct task *t, const struct vma *v, uint64_t va,
+				int write)
 {
 	uint64_t src = v->backing + (va - v->start), pa;
 
-	if (!(v->flags & VMA_ANON) && !(write && (v->flags & VMA_WRITE)))
+	if (!write || !(v->flags & VMA_WRITE))
 		return src | fault_prot(v); /* share the image page, read-only */
 	pa = frame_alloc(&k->frames);
 	if (!pa)
 		return 0;
-	if (!(v->flags & VMA_ANON))
-		frame_copy(&k->frames, pa, src);
+	frame_copy(&k->frames, pa, src);
 	t->frames++;
-	return pa | fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W : 0);
+	return pa | fault_prot(v) | PTE_W;
 }
 
+/* Fill the not-present PTEs among n from pte on with zero frames, taken
+ * in consecutive runs: a few instructions per page. */
+static int fault_fill_anon(struct kernel *k, struct task *t, uint64_t *pte, uint64_t n,
+			   uint64_t prot)
+{
+	uint64_t i, missing = 0, run = 0, pa = 0;
+
+	for (i = 0; i < n; i++)
+		missing += !(pte[i] & PTE_P);
+	for (i = 0; i < n && missing; i++) {
+		if (pte[i] & PTE_P)
+			continue;
+		if (!run && !(run = frame_alloc_run(&k->frames, missing, &pa)))
+			return -ENOMEM;
+		pte[i] = pa | prot;
+		pa += PAGE_SIZE;
+		run--;
+		missing--;
+		t->frames++;
+	}
+	return 0;
+}
+
+static int fault_fill_image(struct kernel *k, struct task *t, const struct vma *v, uint64_t *pte,
+			    uint64_t va, uint64_t n, int write)
+{
+	uint64_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++, va += PAGE_SIZE)
+		if (!(pte[i] & PTE_P) && !(pte[i] = fault_image_pte(k, t, v, va, write)))
+			ret = -ENOMEM;
+	frame_copy_flush(&k->frames);
+	return ret;
+}
+
+/* Map the aligned window of fault_around pages around addr, clipped to v,
+ * one page table (2 MiB) at a time. */
 static int fault_map_around(struct kernel *k, struct task *t, const struct vma *v, uint64_t addr,
 			    int write)
 {
 	uint64_t span = (uint64_t)k->args.fault_around * PAGE_SIZE;
-	uint64_t lo = addr - (addr - USER_BASE) % span, hi = lo + span, va;
-	uint64_t *pml4 = (uint64_t *)(uintptr_t)t->pml4, *pte = NULL;
+	uint64_t lo = addr - (addr - USER_BASE) % span, hi = lo + span, va, end;
+	uint64_t *pml4 = (uint64_t *)(uintptr_t)t->pml4, *pte;
+	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W : 0);
+	int ret = 0;
 
 	lo = lo < v->start ? v->start : lo;
 	hi = hi > v->end ? v->end : hi;
-	for (va = lo; va < hi; va += PAGE_SIZE) {
-		/* One walk per 2 MiB: the window's PTEs are adjacent within a table. */
-		pte = pte && va % PAGE_2M ? pte + 1 : paging_pte(&k->frames, pml4, va, true);
+	for (va = lo; va < hi && !ret; va = end) {
+		end = ALIGN_DOWN(va, PAGE_2M) + PAGE_2M;
+		end = end < hi ? end : hi;
+		pte = paging_pte(&k->frames, pml4, va, true);
 		if (!pte)
-			break;
-		if (!(*pte & PTE_P) && !(*pte = fault_new_pte(k, t, v, va, write)))
-			break;
+			ret = -ENOMEM;
+		else if (v->flags & VMA_ANON)
+			ret = fault_fill_anon(k, t, pte, (end - va) / PAGE_SIZE, prot);
+		else
+			ret = fault_fill_image(k, t, v, pte, va, (end - va) / PAGE_SIZE, write);
 	}
-	frame_copy_flush(&k->frames);
+	if (!ret)
+		return 0;
 	/* Out of frames for a neighbour is fine; for the faulting page it is not. */
 	pte = paging_pte(&k->frames, pml4, addr, false);
 	return pte && (*pte & PTE_P) ? 0 : -ENOMEM;

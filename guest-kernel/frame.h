@@ -52,6 +52,9 @@ void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end
 		struct hcall *hc);
 uint64_t frame_fresh_pages(const struct frames *f);
 uint64_t frame_alloc(struct frames *f); /* 0: out of memory */
+/* Up to n zero frames at consecutive GPAs from *pa on; returns how many
+ * (0: out of memory). Fault-around fills a window from a few such runs. */
+uint64_t frame_alloc_run(struct frames *f, uint64_t n, uint64_t *pa);
 void frame_free(struct frames *f, uint64_t pa);
 void frame_flush(struct frames *f);
 /* Queue a copy of page src to page dst; done by frame_copy_flush at the latest. */
