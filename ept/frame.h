@@ -27,6 +27,7 @@
 
 #define FRAME_NONE UINT32_MAX
 #define FRAME_NO_SLOT UINT32_MAX
+#define FRAME_MISUSE UINT32_MAX /* frame_unmap, frame_put_ref: refused, nothing changed */
 
 enum frame_state {
 	FRAME_FREE = 0, /* hole in the store: reads as zeros, costs nothing */
@@ -75,11 +76,12 @@ int frame_map_new(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
 /* Another view maps f (sharing): mapcount and refcount +1, state SHARED. */
 int frame_map_shared(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
 /* (vm, gpa) no longer maps f: mapcount and refcount -1; the last reference
- * frees the frame (punches the hole, uncharges). Returns the new refcount. */
+ * frees the frame (punches the hole, uncharges). Returns the new refcount,
+ * or FRAME_MISUSE if (vm, gpa) does not map f. */
 uint32_t frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
 /* Extra references that are not mappings (a snapshot holding the frame). */
 void frame_get_ref(struct frame_db *db, uint64_t f);
-uint32_t frame_put_ref(struct frame_db *db, uint64_t f);
+uint32_t frame_put_ref(struct frame_db *db, uint64_t f); /* FRAME_MISUSE if f has no extra ref */
 
 /* Reverse map: call fn for each (vm, gpa) that maps f. */
 typedef void (*frame_rmap_fn)(uint16_t vm, uint64_t gpa, void *arg);
@@ -93,7 +95,14 @@ struct frame_db_stats {
 	uint64_t free_in_budget; /* budget_frames - resident */
 	uint64_t holes_punched;	 /* pages given back to the host */
 	size_t metadata_bytes;	 /* frame records + reverse-map overflow + free list */
+	uint64_t misuse;	 /* calls refused as misuse (see frame.c), state unchanged */
 };
 void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out);
+
+/* Debug (tests): check every record and the free list against the
+ * invariants (refcount >= mapcount, state agrees with the counts, reverse
+ * map holds mapcount pairs, ...). 0, or -EUCLEAN with the first broken one
+ * described in why. Reads every record: O(max_frames). */
+int frame_db_check(const struct frame_db *db, char *why, size_t len);
 
 #endif

@@ -1,0 +1,598 @@
+/* tests/check_frame.c: the frame database keeps refcount, mapcount, state
+ * and reverse map consistent under random sharing, zeroes frames before
+ * reuse, gives freed memory back to the host, holds to its budget and
+ * allocates regions first fit. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../ept/frame.h"
+#include "testlib.h"
+
+#define STORE_FRAMES  1024
+#define BUDGET_FRAMES 256
+
+static struct frame_db *db;
+
+static void setup(void)
+{
+	ck_assert_int_eq(frame_db_create(&db, STORE_FRAMES, BUDGET_FRAMES), 0);
+}
+
+static void teardown(void)
+{
+	frame_db_destroy(db);
+}
+
+static void assert_consistent(void)
+{
+	char why[256] = "";
+
+	ck_assert_msg(frame_db_check(db, why, sizeof(why)) == 0, "%s", why);
+}
+
+static struct frame_db_stats stats(void)
+{
+	struct frame_db_stats s;
+
+	frame_db_stats(db, &s);
+	return s;
+}
+
+static uint64_t region(uint64_t pages)
+{
+	uint64_t base;
+
+	ck_assert_int_eq(frame_region_alloc(db, pages, &base), 0);
+	return base;
+}
+
+/* The store's pages [f, f + n), mapped shared. */
+static unsigned char *view(uint64_t f, uint64_t n)
+{
+	void *p =
+	    mmap(NULL, n * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, frame_db_fd(db), f * 4096);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+static void write_secret(uint64_t f, uint64_t n)
+{
+	unsigned char *p = view(f, n);
+
+	memset(p, 0xa5, n * 4096);
+	munmap(p, n * 4096);
+}
+
+static bool reads_zero(uint64_t f, uint64_t n)
+{
+	unsigned char *p = view(f, n);
+	bool zero = true;
+
+	for (uint64_t i = 0; i < n * 4096; i++)
+		zero &= !p[i];
+	munmap(p, n * 4096);
+	return zero;
+}
+
+static long long store_bytes(void)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(frame_db_fd(db), &st), 0);
+	return (long long)st.st_blocks * 512;
+}
+
+START_TEST(frame_map_new_makes_frame_in_use)
+{
+	uint64_t base = region(16);
+	struct frame *fr;
+
+	ck_assert_int_eq(frame_map_new(db, base + 3, 1, 0x3000), 0);
+	fr = frame_get(db, base + 3);
+	ck_assert_uint_eq(fr->state, FRAME_IN_USE);
+	ck_assert_uint_eq(fr->refcount, 1);
+	ck_assert_uint_eq(fr->mapcount, 1);
+	ck_assert_uint_eq(fr->vm, 1);
+	ck_assert_uint_eq(fr->rmap_gpa, 0x3000);
+	ck_assert_uint_eq(fr->swap_slot, FRAME_NO_SLOT);
+	ck_assert_uint_eq(fr->lru_prev, FRAME_NONE);
+	ck_assert_uint_eq(fr->lru_next, FRAME_NONE);
+	ck_assert_uint_eq(stats().resident, 1);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_untouched_record_reads_free)
+{
+	struct frame *fr = frame_get(db, 700);
+
+	ck_assert_uint_eq(fr->state, FRAME_FREE);
+	ck_assert_uint_eq(fr->refcount, 0);
+	ck_assert_uint_eq(fr->swap_slot, FRAME_NO_SLOT);
+	ck_assert_uint_eq(fr->lru_next, FRAME_NONE);
+	ck_assert_ptr_null(frame_get(db, STORE_FRAMES));
+}
+END_TEST
+
+START_TEST(frame_map_shared_shares)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0x1000), 0);
+	ck_assert_int_eq(frame_map_shared(db, f, 2, 0x1000), 0);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_SHARED);
+	ck_assert_uint_eq(frame_get(db, f)->refcount, 2);
+	ck_assert_uint_eq(frame_get(db, f)->mapcount, 2);
+	ck_assert_uint_eq(stats().shared, 1);
+	ck_assert_uint_eq(frame_unmap(db, f, 1, 0x1000), 1);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_IN_USE);
+	ck_assert_uint_eq(frame_get(db, f)->vm, 2); /* the survivor moved inline */
+	ck_assert_uint_eq(stats().shared, 0);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_snapshot_reference_keeps_frame_after_last_unmap)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	frame_get_ref(db, f);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_SHARED);
+	ck_assert_uint_eq(frame_unmap(db, f, 1, 0), 1);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_SHARED);
+	ck_assert_uint_eq(stats().resident, 1);
+	ck_assert_uint_eq(frame_put_ref(db, f), 0);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_FREE);
+	ck_assert_uint_eq(stats().resident, 0);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_unmap_of_unmapped_pair_changes_nothing)
+{
+	uint64_t f = region(1);
+	struct frame before;
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0x1000), 0);
+	ck_assert_int_eq(frame_map_shared(db, f, 2, 0x5000), 0);
+	before = *frame_get(db, f);
+	ck_assert_uint_eq(frame_unmap(db, f, 1, 0x5000), FRAME_MISUSE);
+	ck_assert_uint_eq(frame_unmap(db, f, 3, 0x1000), FRAME_MISUSE);
+	ck_assert_uint_eq(frame_unmap(db, f + 1, 1, 0x1000), FRAME_MISUSE);
+	ck_assert_mem_eq(frame_get(db, f), &before, sizeof(before));
+	ck_assert_uint_eq(stats().misuse, 3);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_put_ref_without_extra_reference_changes_nothing)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	ck_assert_uint_eq(frame_put_ref(db, f), FRAME_MISUSE);
+	ck_assert_uint_eq(frame_get(db, f)->refcount, 1);
+	frame_get_ref(db, f + 1); /* a free frame: refused */
+	ck_assert_uint_eq(frame_get(db, f + 1)->refcount, 0);
+	ck_assert_uint_eq(stats().misuse, 2);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_map_new_refuses_busy_or_unallocated_frame)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	ck_assert_int_eq(frame_map_new(db, f, 2, 0), -EBUSY);
+	ck_assert_int_eq(frame_map_new(db, f + 1, 1, 0), -EINVAL); /* on the free list */
+	ck_assert_int_eq(frame_map_new(db, STORE_FRAMES, 1, 0), -EINVAL);
+	ck_assert_int_eq(frame_map_shared(db, f + 1, 1, 0), -EINVAL);
+	assert_consistent();
+}
+END_TEST
+
+/* Collect mappers into a bitmap of (vm, gpa page) pairs for comparison. */
+struct mapper_set {
+	unsigned n;
+	uint16_t vm[64];
+	uint64_t gpa[64];
+};
+
+static void collect(uint16_t vm, uint64_t gpa, void *arg)
+{
+	struct mapper_set *m = arg;
+
+	ck_assert_uint_lt(m->n, 64);
+	m->vm[m->n] = vm;
+	m->gpa[m->n++] = gpa;
+}
+
+static bool has_mapper(const struct mapper_set *m, uint16_t vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		if (m->vm[i] == vm && m->gpa[i] == gpa)
+			return true;
+	}
+	return false;
+}
+
+/* The reference model for one frame: its mappers and extra references. */
+#define MODEL_FRAMES 48
+
+struct model {
+	struct mapper_set maps[MODEL_FRAMES];
+	unsigned extra[MODEL_FRAMES];
+	unsigned next_gpa;
+};
+
+static void check_model_frame(const struct model *m, uint64_t base, unsigned i)
+{
+	struct frame *fr = frame_get(db, base + i);
+	unsigned refs = m->maps[i].n + m->extra[i];
+	struct mapper_set seen = {0};
+
+	ck_assert_uint_eq(fr->mapcount, m->maps[i].n);
+	ck_assert_uint_eq(fr->refcount, refs);
+	if (!refs)
+		ck_assert_uint_eq(fr->state, FRAME_FREE);
+	else if (refs == 1 && m->maps[i].n == 1)
+		ck_assert_uint_eq(fr->state, FRAME_IN_USE);
+	else
+		ck_assert_uint_eq(fr->state, FRAME_SHARED);
+	frame_for_each_mapper(db, base + i, collect, &seen);
+	ck_assert_uint_eq(seen.n, m->maps[i].n);
+	for (unsigned k = 0; k < seen.n; k++)
+		ck_assert(has_mapper(&m->maps[i], seen.vm[k], seen.gpa[k]));
+}
+
+static void random_op(struct model *m, uint64_t base)
+{
+	unsigned i = random() % MODEL_FRAMES, refs = m->maps[i].n + m->extra[i];
+	struct mapper_set *ms = &m->maps[i];
+	uint64_t f = base + i;
+	uint16_t vm = 1 + random() % 8;
+	uint64_t gpa = (uint64_t)m->next_gpa++ << 12;
+
+	switch (random() % 6) {
+	case 0: /* map: new if free, shared otherwise */
+		if (ms->n == 64 - 1)
+			break;
+		if (!refs)
+			ck_assert_int_eq(frame_map_new(db, f, vm, gpa), 0);
+		else
+			ck_assert_int_eq(frame_map_shared(db, f, vm, gpa), 0);
+		ms->vm[ms->n] = vm;
+		ms->gpa[ms->n++] = gpa;
+		break;
+	case 1:
+	case 2: { /* unmap a random mapper */
+		unsigned k;
+
+		if (!ms->n)
+			break;
+		k = random() % ms->n;
+		ck_assert_uint_eq(frame_unmap(db, f, ms->vm[k], ms->gpa[k]), refs - 1);
+		ms->n--;
+		ms->vm[k] = ms->vm[ms->n];
+		ms->gpa[k] = ms->gpa[ms->n];
+		break;
+	}
+	case 3: /* a snapshot takes a reference */
+		if (!refs)
+			break;
+		frame_get_ref(db, f);
+		m->extra[i]++;
+		break;
+	case 4:
+		if (!m->extra[i])
+			break;
+		ck_assert_uint_eq(frame_put_ref(db, f), refs - 1);
+		m->extra[i]--;
+		break;
+	default: /* misuse: a pair that does not map f */
+		ck_assert_uint_eq(frame_unmap(db, f, vm, gpa), FRAME_MISUSE);
+	}
+}
+
+START_TEST(frame_counts_and_reverse_map_follow_random_sharing)
+{
+	static struct model m;
+	const char *env = getenv("FRAME_TEST_SEED");
+	unsigned seed = env ? strtoul(env, NULL, 0) : 20261123;
+	uint64_t base = region(MODEL_FRAMES), resident;
+
+	fprintf(stderr,
+		"frame_counts_and_reverse_map_follow_random_sharing: seed %u "
+		"(FRAME_TEST_SEED)\n",
+		seed);
+	srandom(seed);
+	memset(&m, 0, sizeof(m));
+	for (int op = 0; op < 100000; op++) {
+		random_op(&m, base);
+		if (op % 1000 == 0) {
+			for (unsigned i = 0; i < MODEL_FRAMES; i++)
+				check_model_frame(&m, base, i);
+			assert_consistent();
+		}
+	}
+	resident = 0;
+	for (unsigned i = 0; i < MODEL_FRAMES; i++) {
+		check_model_frame(&m, base, i);
+		resident += m.maps[i].n + m.extra[i] > 0;
+	}
+	assert_consistent();
+	ck_assert_uint_eq(stats().resident, resident);
+	ck_assert_uint_eq(stats().free_in_budget, BUDGET_FRAMES - resident);
+	frame_region_free(db, base, MODEL_FRAMES);
+	ck_assert_uint_eq(stats().resident, 0);
+	ck_assert_uint_eq(stats().shared, 0);
+	assert_consistent();
+}
+END_TEST
+
+static void unmap_each(uint16_t vm, uint64_t gpa, void *arg)
+{
+	uint64_t *f = arg;
+
+	ck_assert_uint_ne(frame_unmap(db, *f, vm, gpa), FRAME_MISUSE);
+}
+
+START_TEST(frame_for_each_mapper_may_unmap_the_pair_it_is_given)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_map_new(db, f, 0, 0), 0);
+	for (uint16_t vm = 1; vm < 20; vm++)
+		ck_assert_int_eq(frame_map_shared(db, f, vm, vm * 4096), 0);
+	frame_for_each_mapper(db, f, unmap_each, &f);
+	ck_assert_uint_eq(frame_get(db, f)->state, FRAME_FREE);
+	ck_assert_uint_eq(stats().resident, 0);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_freed_frame_reads_back_zeros)
+{
+	uint64_t f = region(4) + 2;
+
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	write_secret(f, 1);
+	ck_assert(!reads_zero(f, 1));
+	ck_assert_uint_eq(frame_unmap(db, f, 1, 0), 0);
+	ck_assert_int_eq(frame_map_new(db, f, 2, 0), 0);
+	ck_assert(reads_zero(f, 1));
+}
+END_TEST
+
+START_TEST(frame_region_reused_after_free_reads_back_zeros)
+{
+	uint64_t base = region(64), again;
+
+	for (uint64_t f = base; f < base + 64; f += 2)
+		ck_assert_int_eq(frame_map_new(db, f, 1, f << 12), 0);
+	write_secret(base, 64);
+	frame_region_free(db, base, 64);
+	again = region(64);
+	ck_assert_uint_eq(again, base);
+	ck_assert(reads_zero(again, 64));
+}
+END_TEST
+
+START_TEST(frame_freeing_gives_memory_back_to_host)
+{
+	uint64_t base = region(64);
+	long long before = store_bytes();
+
+	for (uint64_t f = base; f < base + 64; f++)
+		ck_assert_int_eq(frame_map_new(db, f, 1, f << 12), 0);
+	write_secret(base, 64);
+	ck_assert_int_ge(store_bytes(), before + 64 * 4096);
+	for (uint64_t f = base; f < base + 32; f++)
+		ck_assert_uint_eq(frame_unmap(db, f, 1, f << 12), 0);
+	ck_assert_int_le(store_bytes(), before + 32 * 4096);
+	ck_assert_uint_eq(stats().holes_punched, 32);
+	frame_region_free(db, base, 64);
+	ck_assert_int_le(store_bytes(), before);
+	ck_assert_uint_eq(stats().holes_punched, 64);
+}
+END_TEST
+
+START_TEST(frame_map_new_refuses_past_budget)
+{
+	uint64_t base = region(BUDGET_FRAMES + 1);
+
+	for (uint64_t f = base; f < base + BUDGET_FRAMES; f++)
+		ck_assert_int_eq(frame_map_new(db, f, 1, f << 12), 0);
+	ck_assert_uint_eq(stats().free_in_budget, 0);
+	ck_assert_int_eq(frame_map_new(db, base + BUDGET_FRAMES, 1, 0), -ENOMEM);
+	ck_assert_uint_eq(frame_get(db, base + BUDGET_FRAMES)->state, FRAME_FREE);
+	ck_assert_uint_eq(stats().resident, BUDGET_FRAMES);
+	/* Freeing one makes room for one. */
+	ck_assert_uint_eq(frame_unmap(db, base, 1, base << 12), 0);
+	ck_assert_int_eq(frame_map_new(db, base + BUDGET_FRAMES, 1, 0), 0);
+	ck_assert_int_eq(frame_map_new(db, base, 1, 0), -ENOMEM);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_charge_refuses_past_budget)
+{
+	uint64_t f = region(1);
+
+	ck_assert_int_eq(frame_charge(db, BUDGET_FRAMES - 1), 0);
+	ck_assert_int_eq(frame_charge(db, 2), -ENOMEM);
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	ck_assert_int_eq(frame_charge(db, 1), -ENOMEM);
+	ck_assert_uint_eq(stats().free_in_budget, 0);
+	frame_uncharge(db, 10);
+	ck_assert_int_eq(frame_charge(db, 10), 0);
+	ck_assert_int_eq(frame_charge(db, 1), -ENOMEM);
+	/* The budget a resident frame holds is not frame_uncharge's to return. */
+	frame_uncharge(db, BUDGET_FRAMES);
+	ck_assert_uint_eq(stats().misuse, 1);
+	ck_assert_uint_eq(stats().free_in_budget, 0);
+}
+END_TEST
+
+START_TEST(frame_region_free_frees_every_frame)
+{
+	uint64_t base = region(32);
+
+	for (uint64_t f = base; f < base + 32; f++)
+		ck_assert_int_eq(frame_map_new(db, f, 1, f << 12), 0);
+	ck_assert_int_eq(frame_map_shared(db, base, 2, 0), 0);
+	ck_assert_int_eq(frame_map_shared(db, base, 3, 0), 0);
+	frame_get_ref(db, base + 1);
+	frame_region_free(db, base, 32);
+	ck_assert_uint_eq(stats().resident, 0);
+	ck_assert_uint_eq(stats().shared, 0);
+	ck_assert_uint_eq(stats().free_in_budget, BUDGET_FRAMES);
+	ck_assert_uint_eq(stats().holes_punched, 32);
+	for (uint64_t f = base; f < base + 32; f++)
+		ck_assert_uint_eq(frame_get(db, f)->state, FRAME_FREE);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_region_alloc_is_first_fit)
+{
+	uint64_t a = region(10), b = region(20), c = region(30), d;
+
+	ck_assert_uint_eq(a, 0);
+	ck_assert_uint_eq(b, 10);
+	ck_assert_uint_eq(c, 30);
+	frame_region_free(db, b, 20);
+	d = region(15); /* fits in b's hole: the first fit */
+	ck_assert_uint_eq(d, b);
+	ck_assert_uint_eq(region(10), 60); /* the 5 left in the hole are too few */
+	ck_assert_uint_eq(region(5), 25);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_region_free_merges_neighbours)
+{
+	uint64_t a = region(100), b = region(100), c = region(STORE_FRAMES - 200), x;
+
+	ck_assert_int_eq(frame_region_alloc(db, 1, &x), -ENOSPC);
+	frame_region_free(db, a, 100);
+	frame_region_free(db, c, STORE_FRAMES - 200);
+	ck_assert_int_eq(frame_region_alloc(db, 101, &x), 0); /* in c's place */
+	ck_assert_uint_eq(x, c);
+	frame_region_free(db, x, 101);
+	ck_assert_int_eq(frame_region_alloc(db, STORE_FRAMES, &x), -ENOSPC);
+	frame_region_free(db, b, 100); /* joins a on its left and c on its right */
+	assert_consistent();
+	ck_assert_int_eq(frame_region_alloc(db, STORE_FRAMES, &x), 0);
+	ck_assert_uint_eq(x, 0);
+}
+END_TEST
+
+START_TEST(frame_region_alloc_refuses_what_does_not_fit)
+{
+	uint64_t x;
+
+	ck_assert_int_eq(frame_region_alloc(db, STORE_FRAMES + 1, &x), -ENOSPC);
+	ck_assert_int_eq(frame_region_alloc(db, 0, &x), -EINVAL);
+	ck_assert_int_eq(frame_region_alloc(db, STORE_FRAMES, &x), 0);
+}
+END_TEST
+
+START_TEST(frame_region_free_of_unallocated_range_changes_nothing)
+{
+	uint64_t base = region(10);
+
+	ck_assert_int_eq(frame_map_new(db, base, 1, 0), 0);
+	frame_region_free(db, base + 5, 10); /* runs into free frames */
+	frame_region_free(db, STORE_FRAMES - 1, 2);
+	ck_assert_uint_eq(stats().misuse, 2);
+	ck_assert_uint_eq(stats().resident, 1);
+	ck_assert_uint_eq(region(1), 10);
+	assert_consistent();
+}
+END_TEST
+
+START_TEST(frame_metadata_counts_records_and_overflow)
+{
+	size_t empty = stats().metadata_bytes;
+	uint64_t f = region(1);
+
+	ck_assert_uint_ge(empty, STORE_FRAMES * sizeof(struct frame));
+	ck_assert_int_eq(frame_map_new(db, f, 1, 0), 0);
+	ck_assert_uint_eq(stats().metadata_bytes, empty);
+	ck_assert_int_eq(frame_map_shared(db, f, 2, 0), 0);
+	ck_assert_uint_gt(stats().metadata_bytes, empty);
+	ck_assert_uint_eq(frame_unmap(db, f, 2, 0), 1);
+	ck_assert_uint_lt(stats().metadata_bytes - empty, 4096); /* only the empty hash table */
+}
+END_TEST
+
+START_TEST(frame_huge_sparse_store_costs_only_what_is_used)
+{
+	struct frame_db *big;
+	uint64_t base;
+
+	/* 1 TiB of store, 8 GiB of records: virtual until touched. */
+	ck_assert_int_eq(frame_db_create(&big, 1ULL << 28, 1024), 0);
+	ck_assert_int_eq(frame_region_alloc(big, 1ULL << 27, &base), 0);
+	ck_assert_int_eq(frame_region_alloc(big, 1ULL << 26, &base), 0);
+	ck_assert_int_eq(frame_map_new(big, base + 12345, 1, 0), 0);
+	ck_assert_uint_eq(frame_unmap(big, base + 12345, 1, 0), 0);
+	frame_db_destroy(big);
+}
+END_TEST
+
+START_TEST(frame_db_create_refuses_bad_sizes)
+{
+	struct frame_db *x;
+
+	ck_assert_int_eq(frame_db_create(&x, 0, 10), -EINVAL);
+	ck_assert_int_eq(frame_db_create(&x, 1ULL << 32, 10), -EINVAL);
+}
+END_TEST
+
+static Suite *frame_suite(void)
+{
+	Suite *s = suite_create("frame");
+	TCase *tc = tcase_create("db");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, frame_map_new_makes_frame_in_use);
+	tcase_add_test(tc, frame_untouched_record_reads_free);
+	tcase_add_test(tc, frame_map_shared_shares);
+	tcase_add_test(tc, frame_snapshot_reference_keeps_frame_after_last_unmap);
+	tcase_add_test(tc, frame_unmap_of_unmapped_pair_changes_nothing);
+	tcase_add_test(tc, frame_put_ref_without_extra_reference_changes_nothing);
+	tcase_add_test(tc, frame_map_new_refuses_busy_or_unallocated_frame);
+	tcase_add_test(tc, frame_counts_and_reverse_map_follow_random_sharing);
+	tcase_add_test(tc, frame_for_each_mapper_may_unmap_the_pair_it_is_given);
+	tcase_add_test(tc, frame_freed_frame_reads_back_zeros);
+	tcase_add_test(tc, frame_region_reused_after_free_reads_back_zeros);
+	tcase_add_test(tc, frame_freeing_gives_memory_back_to_host);
+	tcase_add_test(tc, frame_map_new_refuses_past_budget);
+	tcase_add_test(tc, frame_charge_refuses_past_budget);
+	tcase_add_test(tc, frame_region_free_frees_every_frame);
+	tcase_add_test(tc, frame_region_alloc_is_first_fit);
+	tcase_add_test(tc, frame_region_free_merges_neighbours);
+	tcase_add_test(tc, frame_region_alloc_refuses_what_does_not_fit);
+	tcase_add_test(tc, frame_region_free_of_unallocated_range_changes_nothing);
+	tcase_add_test(tc, frame_metadata_counts_records_and_overflow);
+	tcase_add_test(tc, frame_huge_sparse_store_costs_only_what_is_used);
+	tcase_add_test(tc, frame_db_create_refuses_bad_sizes);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(frame_suite());
+}
