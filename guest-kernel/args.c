@@ -5,9 +5,9 @@
 #define EINVAL 22
 
 static const char *const args_workloads[WORKLOAD_COUNT] = {
-	[WORKLOAD_TOUCH] = "touch",   [WORKLOAD_RANDOM] = "random", [WORKLOAD_HOTSET] = "hotset",
-	[WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify", [WORKLOAD_SEGV] = "segv",
-	[WORKLOAD_TRIPLE] = "triple",
+    [WORKLOAD_TOUCH] = "touch",	  [WORKLOAD_RANDOM] = "random", [WORKLOAD_HOTSET] = "hotset",
+    [WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify", [WORKLOAD_SEGV] = "segv",
+    [WORKLOAD_TRIPLE] = "triple",
 };
 
 const char *bootargs_workload_name(enum workload w)
@@ -25,10 +25,20 @@ static int args_number(const char *v, size_t len, int suffixes, uint64_t *out)
 		return -EINVAL;
 	if (suffixes && end < v + len) {
 		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; break;
-		case 'm': case 'M': mul = 1ULL << 20; break;
-		case 'g': case 'G': mul = 1ULL << 30; break;
-		default: return -EINVAL;
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			break;
+		default:
+			return -EINVAL;
 		}
 		end++;
 	}
@@ -116,7 +126,9 @@ int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
 			return -EINVAL;
 		}
 	}
-	if (!a->passes)
-		a->passes = a->workload == WORKLOAD_VERIFY ? 3 : a->workload == WORKLOAD_TOUCH ? 1 : 2;
+	if (!a->passes && a->workload == WORKLOAD_VERIFY)
+		a->passes = 3;
+	else if (!a->passes)
+		a->passes = a->workload == WORKLOAD_TOUCH ? 1 : 2;
 	return 0;
 }

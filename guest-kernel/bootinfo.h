@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BOOT_RAM_MAX 16
+#define BOOT_RAM_MAX	  16
 #define BOOT_RESERVED_MAX 8
 
 struct paging;

@@ -7,7 +7,7 @@
 #include "arch.h"
 #include "lib.h"
 
-#define UART_LSR 5
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 
 void console_init(struct console *c, uint16_t serial_port, struct hcall *line_hc)
@@ -61,8 +61,7 @@ static void console_puts(struct console *c, const char *s, int width)
 		console_putc(c, *s++);
 }
 
-static void console_putu(struct console *c, uint64_t v, unsigned base, int width, char pad,
-			 int neg)
+static void console_putu(struct console *c, uint64_t v, unsigned base, int width, char pad, int neg)
 {
 	char buf[24];
 	int n = 0;

@@ -11,7 +11,7 @@
 #include "task.h"
 #include "uapi.h"
 
-#define ENOMEM 12
+#define ENOMEM	12
 #define PAGE_2M (1ULL << 21)
 
 static int fault_allowed(const struct vma *v, uint64_t error)

@@ -13,11 +13,11 @@
 
 #include "trap.h"
 
-#define PF_P (1u << 0)
-#define PF_W (1u << 1)
-#define PF_U (1u << 2)
+#define PF_P	(1u << 0)
+#define PF_W	(1u << 1)
+#define PF_U	(1u << 2)
 #define PF_RSVD (1u << 3)
-#define PF_I (1u << 4)
+#define PF_I	(1u << 4)
 
 void fault_handle(struct kernel *k, struct trap_frame *tf);
 

@@ -34,10 +34,9 @@ static void frame_exclude(struct frames *f, const struct mem_range *r)
 	}
 }
 
-void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end,
-		struct hcall *hc)
+void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end, struct hcall *hc)
 {
-	struct mem_range low = { 0, ALIGN_UP(kernel_end, PAGE_SIZE) };
+	struct mem_range low = {0, ALIGN_UP(kernel_end, PAGE_SIZE)};
 	unsigned i;
 
 	if (low.end < VMM_RESERVED_END)
@@ -70,8 +69,8 @@ void frame_flush(struct frames *f)
 
 	if (!b || !b->count)
 		return;
-	if (f->discard && hcall_call(f->hc, VMM_HC_DISCARD, b->count,
-				     (uint64_t)(uintptr_t)b->gpa, 0) == 0) {
+	if (f->discard &&
+	    hcall_call(f->hc, VMM_HC_DISCARD, b->count, (uint64_t)(uintptr_t)b->gpa, 0) == 0) {
 		f->stats.discard_calls++;
 	} else {
 		for (i = 0; i < b->count; i++)
@@ -183,8 +182,8 @@ void frame_copy_flush(struct frames *f)
 
 	if (!f->nr_copies)
 		return;
-	if (f->copy && hcall_call(f->hc, VMM_HC_COPY, f->nr_copies,
-				  (uint64_t)(uintptr_t)f->copies, 0) == 0) {
+	if (f->copy &&
+	    hcall_call(f->hc, VMM_HC_COPY, f->nr_copies, (uint64_t)(uintptr_t)f->copies, 0) == 0) {
 		f->stats.copy_calls++;
 	} else {
 		for (i = 0; i < f->nr_copies; i++)

@@ -20,7 +20,7 @@
 #include "bootinfo.h"
 #include "hcall.h"
 
-#define FRAME_BATCH 64 /* <= VMM_HC_MAX_PAGES */
+#define FRAME_BATCH	 64 /* <= VMM_HC_MAX_PAGES */
 #define FRAME_RANGES_MAX 32
 
 struct frame_batch {
@@ -48,8 +48,7 @@ struct frames {
 
 /* Free RAM: bi's RAM minus [0, kernel_end), below VMM_RESERVED_END, and
  * bi's boot data. hc may be NULL (no hypercalls). */
-void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end,
-		struct hcall *hc);
+void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end, struct hcall *hc);
 uint64_t frame_fresh_pages(const struct frames *f);
 uint64_t frame_alloc(struct frames *f); /* 0: out of memory */
 /* Up to n zero frames at consecutive GPAs from *pa on; returns how many

@@ -24,9 +24,9 @@ int strncmp(const char *a, const char *b, size_t n);
 unsigned long strtoul(const char *s, char **end, int base);
 void __stack_chk_fail(void) __attribute__((noreturn));
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
-#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a)-1, (a))
-#define PAGE_SIZE 4096ULL
+#define ALIGN_UP(x, a)	 ALIGN_DOWN((x) + (a)-1, (a))
+#define PAGE_SIZE	 4096ULL
 
 #endif

@@ -8,7 +8,7 @@
 #include "lib.h"
 #include "uapi.h"
 
-#define ERANGE 34
+#define ERANGE	34
 #define PAGE_2M (1ULL << 21)
 
 extern uint64_t boot_pml4[512], boot_pdpt[512];

@@ -8,9 +8,9 @@
 
 #define SEG_KERNEL_CS 0x08
 #define SEG_KERNEL_DS 0x10
-#define SEG_USER_DS 0x1b /* 0x18 | RPL 3 */
-#define SEG_USER_CS 0x23 /* 0x20 | RPL 3 */
-#define SEG_TSS 0x28
+#define SEG_USER_DS   0x1b /* 0x18 | RPL 3 */
+#define SEG_USER_CS   0x23 /* 0x20 | RPL 3 */
+#define SEG_TSS	      0x28
 #define SEG_TSS_INDEX 5 /* gdt[5..6] */
 
 #endif

@@ -36,7 +36,8 @@ static void kernel_map_ram(struct kernel *k)
 		struct mem_range *r = &bi->ram[i];
 
 		if (r->end > k->pg.limit) {
-			kprintf(&k->con, "BOOT note=\"RAM above 0x%lx left unused\"\n", k->pg.limit);
+			kprintf(&k->con, "BOOT note=\"RAM above 0x%lx left unused\"\n",
+				k->pg.limit);
 			r->end = k->pg.limit;
 		}
 		if (r->start < r->end)
@@ -59,8 +60,8 @@ static void kernel_banner(struct kernel *k)
 		"workload=%s size=%lu seed=%lu passes=%lu hot=%lu fault_around=%u\n",
 		ram >> 10, frame_fresh_pages(&k->frames) << 2, bi->fdt ? "fdt" : "pvh",
 		bi->line_console ? "line" : "uart", k->frames.discard, k->frames.copy,
-		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size,
-		k->args.seed, k->args.passes, k->args.hot, k->args.fault_around);
+		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size, k->args.seed,
+		k->args.passes, k->args.hot, k->args.fault_around);
 }
 
 /* Page tables take one frame per 2 MiB of heap, plus a few. */
@@ -88,7 +89,8 @@ static int kernel_run_task(struct kernel *k)
 		return 0;
 	}
 	status = task_run(k, t);
-	kprintf(&k->con, "EXIT task=%s status=%d faults=%lu frames=%lu allocs=%lu frees=%lu "
+	kprintf(&k->con,
+		"EXIT task=%s status=%d faults=%lu frames=%lu allocs=%lu frees=%lu "
 		"discard_calls=%lu copy_calls=%lu zeroed_locally=%lu\n",
 		t->name, status, t->faults, t->frames, k->frames.stats.allocs,
 		k->frames.stats.frees, k->frames.stats.discard_calls, k->frames.stats.copy_calls,

@@ -16,6 +16,7 @@ static int task_add_vmas(struct task *t, const struct bootargs *a)
 {
 	uint64_t text = (uint64_t)(uintptr_t)_user_text_size;
 	uint64_t data = (uint64_t)(uintptr_t)_user_data_size;
+	uint64_t bitmap = ALIGN_UP((a->size / PAGE_SIZE + 7) / 8, PAGE_SIZE);
 	int ret;
 
 	ret = vma_add(&t->vmas, USER_BASE, USER_BASE + text, VMA_READ | VMA_EXEC,
@@ -24,8 +25,7 @@ static int task_add_vmas(struct task *t, const struct bootargs *a)
 		ret = vma_add(&t->vmas, USER_BASE + text, USER_BASE + text + data,
 			      VMA_READ | VMA_WRITE, (uint64_t)(uintptr_t)_user_data_lma, "data");
 	if (!ret)
-		ret = vma_add(&t->vmas, USER_SCRATCH_BASE,
-			      USER_SCRATCH_BASE + ALIGN_UP((a->size / PAGE_SIZE + 7) / 8, PAGE_SIZE),
+		ret = vma_add(&t->vmas, USER_SCRATCH_BASE, USER_SCRATCH_BASE + bitmap,
 			      VMA_READ | VMA_WRITE | VMA_ANON, 0, "scratch");
 	if (!ret)
 		ret = vma_add(&t->vmas, USER_HEAP_BASE, USER_HEAP_BASE + a->size,
@@ -49,9 +49,13 @@ static int task_push_args(struct kernel *k, struct task *t, const struct bootarg
 	*pte = pa | PTE_P | PTE_W | PTE_U | PTE_NX;
 	t->frames++;
 	ua = (struct user_args *)(uintptr_t)(pa + PAGE_SIZE - 64);
-	*ua = (struct user_args){ a->workload, USER_HEAP_BASE, a->size,
-				    a->seed,	 a->passes,	 a->hot,
-				    USER_SCRATCH_BASE };
+	ua->workload = a->workload;
+	ua->heap = USER_HEAP_BASE;
+	ua->size = a->size;
+	ua->seed = a->seed;
+	ua->passes = a->passes;
+	ua->hot = a->hot;
+	ua->scratch = USER_SCRATCH_BASE;
 	t->arg = USER_STACK_TOP - 64;
 	t->rsp = t->arg - 8; /* as if called: %rsp + 8 is 16-byte aligned */
 	return 0;

@@ -32,7 +32,7 @@ int task_run(struct kernel *k, struct task *t);
 void task_exit(struct kernel *k, int status) __attribute__((noreturn));
 /* Print "WHAT task=NAME addr=... error=... rip=..." and end the task. */
 void task_kill(struct kernel *k, struct trap_frame *tf, uint64_t addr, const char *what)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 
 /* entry.S */
 uint64_t task_enter_user(uint64_t *ksp, uint64_t rip, uint64_t rsp, uint64_t arg);

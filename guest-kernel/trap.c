@@ -44,7 +44,7 @@ void trap_init(struct kernel *k)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(t->idt) - 1, (uint64_t)(uintptr_t)t->idt };
+	} __attribute__((packed)) idtr = {sizeof(t->idt) - 1, (uint64_t)(uintptr_t)t->idt};
 	unsigned v;
 
 	trap_kernel = k;
@@ -111,7 +111,7 @@ void trap_triple_fault(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) empty = { 0, 0 };
+	} __attribute__((packed)) empty = {0, 0};
 
 	/* #UD cannot be delivered, nor the #GP, nor the #DF: shutdown. */
 	__asm__ volatile("lidt %0; ud2" : : "m"(empty));

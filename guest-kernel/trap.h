@@ -11,9 +11,9 @@
 
 #include <stdint.h>
 
-#define TRAP_UD 6
-#define TRAP_PF 14
-#define TRAP_SYSCALL 0x80
+#define TRAP_UD		6
+#define TRAP_PF		14
+#define TRAP_SYSCALL	0x80
 #define TRAP_STACK_SIZE 16384
 
 struct kernel;

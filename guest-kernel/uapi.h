@@ -17,13 +17,13 @@
 
 #include <stdint.h>
 
-#define USER_BASE 0x8000000000ULL
-#define USER_END 0x10000000000ULL
+#define USER_BASE	  0x8000000000ULL
+#define USER_END	  0x10000000000ULL
 #define USER_SCRATCH_BASE (USER_BASE + 0x20000000ULL)
-#define USER_HEAP_BASE (USER_BASE + 0x40000000ULL)
-#define USER_STACK_TOP (USER_END - 0x1000ULL) /* one unmapped guard page above */
-#define USER_STACK_SIZE 0x10000ULL
-#define USER_HEAP_MAX (USER_STACK_TOP - USER_STACK_SIZE - 0x40000000ULL - USER_HEAP_BASE)
+#define USER_HEAP_BASE	  (USER_BASE + 0x40000000ULL)
+#define USER_STACK_TOP	  (USER_END - 0x1000ULL) /* one unmapped guard page above */
+#define USER_STACK_SIZE	  0x10000ULL
+#define USER_HEAP_MAX	  (USER_STACK_TOP - USER_STACK_SIZE - 0x40000000ULL - USER_HEAP_BASE)
 
 /* write(buf, len): print one line (no newline needed), len <= SYS_WRITE_MAX */
 #define SYS_WRITE 1
@@ -35,9 +35,9 @@
 #define SYS_RELEASE 4
 
 #define SYS_WRITE_MAX 200
-#define UAPI_EFAULT 14
-#define UAPI_EINVAL 22
-#define UAPI_ENOSYS 38
+#define UAPI_EFAULT   14
+#define UAPI_EINVAL   22
+#define UAPI_ENOSYS   38
 
 enum workload {
 	WORKLOAD_TOUCH,
@@ -61,7 +61,7 @@ struct user_args {
 };
 
 struct user_result {
-	char name[16]; /* workload name, NUL-terminated */
+	char name[16];	 /* workload name, NUL-terminated */
 	uint64_t pages;	 /* distinct pages the workload touched */
 	uint64_t cycles; /* rdtsc delta of the workload's body */
 	uint64_t ok;	 /* 1: every read matched what was written */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "uapi.h"
 
-#define U_PAGE 4096ULL
+#define U_PAGE	     4096ULL
 #define U_PAGE_WORDS (U_PAGE / 8)
 
 /* What a workload returns to user_main, which reports it. */

@@ -10,14 +10,14 @@ static const struct {
 	const char *name;
 	struct u_outcome (*run)(const struct user_args *a);
 } u_workloads[] = {
-	[WORKLOAD_TOUCH] = { "touch", u_touch },    [WORKLOAD_RANDOM] = { "random", u_random },
-	[WORKLOAD_HOTSET] = { "hotset", u_hotset }, [WORKLOAD_PHASES] = { "phases", u_phases },
-	[WORKLOAD_VERIFY] = { "verify", u_verify }, [WORKLOAD_SEGV] = { "segv", u_segv },
+    [WORKLOAD_TOUCH] = {"touch", u_touch},    [WORKLOAD_RANDOM] = {"random", u_random},
+    [WORKLOAD_HOTSET] = {"hotset", u_hotset}, [WORKLOAD_PHASES] = {"phases", u_phases},
+    [WORKLOAD_VERIFY] = {"verify", u_verify}, [WORKLOAD_SEGV] = {"segv", u_segv},
 };
 
 void user_main(const struct user_args *a)
 {
-	struct user_result r = { .pages = 0 };
+	struct user_result r = {.pages = 0};
 	struct u_outcome o;
 	uint64_t t0, i;
 

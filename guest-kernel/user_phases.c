@@ -35,9 +35,9 @@ struct u_outcome u_phases(const struct user_args *a)
 
 	for (ph = 0; ph < phases; ph++)
 		if (!u_phase(a, a->heap + ph * w * U_PAGE, w, ph))
-			return (struct u_outcome){ ph * w, false };
+			return (struct u_outcome){ph * w, false};
 	for (ph = 0; ph < phases; ph++)
 		if (!u_page_zero(a->heap + ph * w * U_PAGE, "released-zero"))
-			return (struct u_outcome){ phases * w, false };
-	return (struct u_outcome){ phases * w, true };
+			return (struct u_outcome){phases * w, false};
+	return (struct u_outcome){phases * w, true};
 }

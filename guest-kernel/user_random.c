@@ -25,12 +25,12 @@ static struct u_outcome u_random_run(const struct user_args *a, uint64_t hot_pag
 		i = hot_pages && r % 100 < 90 ? (r >> 8) % hot_pages : (r >> 8) % pages;
 		p = a->heap + i * U_PAGE;
 		if (!u_page_touch(a, i, u_pattern(p, 0, a->seed), &written))
-			return (struct u_outcome){ written, false };
+			return (struct u_outcome){written, false};
 	}
 	for (i = 0; i < pages; i++)
 		if (!u_page_sweep(a, i, u_pattern(a->heap + i * U_PAGE, 0, a->seed)))
-			return (struct u_outcome){ written, false };
-	return (struct u_outcome){ written, true };
+			return (struct u_outcome){written, false};
+	return (struct u_outcome){written, true};
 }
 
 struct u_outcome u_random(const struct user_args *a)

@@ -7,5 +7,5 @@ struct u_outcome u_segv(const struct user_args *a)
 	volatile uint64_t *p = (uint64_t *)(uintptr_t)(a->heap + a->size);
 
 	*p = 1;
-	return (struct u_outcome){ 0, false };
+	return (struct u_outcome){0, false};
 }

@@ -9,40 +9,40 @@
 
 struct u_outcome u_touch(const struct user_args *a)
 {
-	struct u_outcome o = { a->size / U_PAGE, true };
+	struct u_outcome o = {a->size / U_PAGE, true};
 	uint64_t i, pass, p;
 
 	for (i = 0; i < o.pages; i++) {
 		p = a->heap + i * U_PAGE;
 		if (!u_page_zero(p, "fresh-zero"))
-			return (struct u_outcome){ i, false };
+			return (struct u_outcome){i, false};
 		u_page_fill(p, u_pattern(p, 0, a->seed));
 	}
 	for (pass = 0; pass < a->passes; pass++)
 		for (i = 0; i < o.pages; i++) {
 			p = a->heap + i * U_PAGE;
 			if (!u_page_check(p, u_pattern(p, 0, a->seed), "touch"))
-				return (struct u_outcome){ o.pages, false };
+				return (struct u_outcome){o.pages, false};
 		}
 	return o;
 }
 
 struct u_outcome u_verify(const struct user_args *a)
 {
-	struct u_outcome o = { a->size / U_PAGE, true };
+	struct u_outcome o = {a->size / U_PAGE, true};
 	uint64_t i, pass, p;
 
 	for (pass = 0; pass < a->passes; pass++) {
 		for (i = 0; i < o.pages; i++) {
 			p = a->heap + i * U_PAGE;
 			if (!pass && !u_page_zero(p, "fresh-zero"))
-				return (struct u_outcome){ o.pages, false };
+				return (struct u_outcome){o.pages, false};
 			u_page_fill(p, u_pattern(p, pass, a->seed));
 		}
 		for (i = 0; i < o.pages; i++) {
 			p = a->heap + i * U_PAGE;
 			if (!u_page_check(p, u_pattern(p, pass, a->seed), "verify"))
-				return (struct u_outcome){ o.pages, false };
+				return (struct u_outcome){o.pages, false};
 		}
 	}
 	return o;

@@ -34,7 +34,7 @@ int vma_add(struct vma_set *s, uint64_t start, uint64_t end, unsigned flags, uin
 	if (i < s->n && s->v[i].start < end)
 		return -EINVAL;
 	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(s->v[0]));
-	s->v[i] = (struct vma){ start, end, backing, flags, name };
+	s->v[i] = (struct vma){start, end, backing, flags, name};
 	s->n++;
 	return 0;
 }

@@ -14,10 +14,10 @@
 
 #define VMA_MAX 16
 
-#define VMA_READ 1u
+#define VMA_READ  1u
 #define VMA_WRITE 2u
-#define VMA_EXEC 4u
-#define VMA_ANON 8u /* demand-zero; else backed by image pages */
+#define VMA_EXEC  4u
+#define VMA_ANON  8u /* demand-zero; else backed by image pages */
 
 struct vma {
 	uint64_t start, end; /* page aligned, [start, end) */
