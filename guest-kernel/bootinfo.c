@@ -42,7 +42,7 @@ static void bootinfo_add_ram(struct bootinfo *bi, uint64_t start, uint64_t size)
 	bi->nr_ram++;
 }
 
-static uint64_t bootinfo_cells(const fdt32_t *p, int cells)
+static uint64_t bootinfo_cells(const fdt32_t *p, uint32_t cells)
 {
 	uint64_t v = 0;
 
@@ -51,72 +51,123 @@ static uint64_t bootinfo_cells(const fdt32_t *p, int cells)
 	return v;
 }
 
-static void bootinfo_fdt_memory(struct bootinfo *bi, const void *fdt)
+static uint32_t bootinfo_u32(const void *data, uint32_t len, uint32_t def)
 {
-	int ac = fdt_address_cells(fdt, 0), sc = fdt_size_cells(fdt, 0);
-	int node, len, off;
+	return len == 4 ? fdt32_to_cpu(*(const fdt32_t *)data) : def;
+}
 
-	if (ac < 1 || ac > 2 || sc < 1 || sc > 2)
-		return;
-	fdt_for_each_subnode(node, fdt, 0)
-	{
-		const char *name = fdt_get_name(fdt, node, NULL);
-		const fdt32_t *reg;
+/* The nodes whose properties we read; everything else is skipped. */
+enum bootinfo_node { NODE_OTHER, NODE_ROOT, NODE_MEMORY, NODE_CHOSEN, NODE_CPUS, NODE_VMM };
 
-		if (!name || strncmp(name, "memory", 6) || (name[6] && name[6] != '@'))
-			continue;
-		reg = fdt_getprop(fdt, node, "reg", &len);
-		for (off = 0; reg && (off + ac + sc) * 4 <= len; off += ac + sc)
-			bootinfo_add_ram(bi, bootinfo_cells(reg + off, ac),
-					 bootinfo_cells(reg + off + ac, sc));
+struct bootinfo_scan {
+	enum bootinfo_node node;
+	uint32_t ac, sc; /* the root's #address-cells, #size-cells */
+};
+
+static enum bootinfo_node bootinfo_classify(const char *name)
+{
+	if (!strncmp(name, "memory", 6) && (name[6] == '\0' || name[6] == '@'))
+		return NODE_MEMORY;
+	if (!strcmp(name, "chosen"))
+		return NODE_CHOSEN;
+	if (!strcmp(name, "cpus"))
+		return NODE_CPUS;
+	if (!strcmp(name, VMM_DT_NODE + 1))
+		return NODE_VMM;
+	return NODE_OTHER;
+}
+
+static void bootinfo_vmm_prop(struct bootinfo *bi, const char *name, const char *data, uint32_t len)
+{
+	if (!strcmp(name, VMM_DT_SERIAL_PORT)) {
+		bi->serial_port = (uint16_t)bootinfo_u32(data, len, bi->serial_port);
+	} else if (!strcmp(name, VMM_DT_EXIT_PORT)) {
+		bi->exit_port = (uint16_t)bootinfo_u32(data, len, bi->exit_port);
+	} else if (!strcmp(name, VMM_DT_HCALL_PORT) && len == 4) {
+		bi->has_hcall = true;
+		bi->hcall_port = (uint16_t)bootinfo_u32(data, len, bi->hcall_port);
+	} else if (!strcmp(name, VMM_DT_FEATURES)) {
+		bi->line_console = fdt_stringlist_contains(data, len, VMM_FEAT_LINE_CONSOLE);
+		bi->page_discard = fdt_stringlist_contains(data, len, VMM_FEAT_PAGE_DISCARD);
+		bi->page_copy = fdt_stringlist_contains(data, len, VMM_FEAT_PAGE_COPY);
 	}
 }
 
-static uint16_t bootinfo_fdt_port(const void *fdt, int node, const char *name, uint16_t def)
+static void bootinfo_prop(struct bootinfo *bi, struct bootinfo_scan *s, const char *name,
+			  const char *data, uint32_t len)
 {
-	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+	uint32_t off, step = (s->ac + s->sc) * 4;
 
-	return p && len == 4 ? (uint16_t)fdt32_to_cpu(*p) : def;
+	switch (s->node) {
+	case NODE_ROOT:
+		if (!strcmp(name, "#address-cells"))
+			s->ac = bootinfo_u32(data, len, s->ac);
+		else if (!strcmp(name, "#size-cells"))
+			s->sc = bootinfo_u32(data, len, s->sc);
+		break;
+	case NODE_MEMORY:
+		if (strcmp(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
+			break;
+		for (off = 0; off + step <= len; off += step)
+			bootinfo_add_ram(
+			    bi, bootinfo_cells((const fdt32_t *)(data + off), s->ac),
+			    bootinfo_cells((const fdt32_t *)(data + off) + s->ac, s->sc));
+		break;
+	case NODE_CHOSEN:
+		if (!strcmp(name, "bootargs") && len > 0 && data[len - 1] == '\0')
+			bi->cmdline = data;
+		break;
+	case NODE_CPUS:
+		if (!strcmp(name, VMM_DT_TSC_FREQ) && len == 8)
+			bi->tsc_hz = fdt64_to_cpu(*(const fdt64_t *)data);
+		else if (!strcmp(name, VMM_DT_TSC_FREQ))
+			bi->tsc_hz = bootinfo_u32(data, len, 0);
+		break;
+	case NODE_VMM:
+		bootinfo_vmm_prop(bi, name, data, len);
+		break;
+	case NODE_OTHER:
+		break;
+	}
 }
 
-static void bootinfo_fdt_vmm(struct bootinfo *bi, const void *fdt)
-{
-	int node = fdt_path_offset(fdt, VMM_DT_NODE), len;
-	const char *feat;
-
-	if (node < 0)
-		return;
-	bi->serial_port = bootinfo_fdt_port(fdt, node, VMM_DT_SERIAL_PORT, bi->serial_port);
-	bi->exit_port = bootinfo_fdt_port(fdt, node, VMM_DT_EXIT_PORT, bi->exit_port);
-	bi->has_hcall = fdt_getprop(fdt, node, VMM_DT_HCALL_PORT, &len) && len == 4;
-	bi->hcall_port = bootinfo_fdt_port(fdt, node, VMM_DT_HCALL_PORT, bi->hcall_port);
-	feat = fdt_getprop(fdt, node, VMM_DT_FEATURES, &len);
-	if (!feat || !bi->has_hcall)
-		return;
-	bi->line_console = fdt_stringlist_contains(feat, len, VMM_FEAT_LINE_CONSOLE);
-	bi->page_discard = fdt_stringlist_contains(feat, len, VMM_FEAT_PAGE_DISCARD);
-	bi->page_copy = fdt_stringlist_contains(feat, len, VMM_FEAT_PAGE_COPY);
-}
-
+/* One pass over the structure block with libfdt's tokenizer. Lookups by
+ * path and name (fdt_path_offset, fdt_getprop) rescan the tree and recheck
+ * the header on every call: about 20 times the emulated instructions.
+ * Properties precede subnodes (DT spec), so the root's cell sizes are
+ * known before any /memory node. */
 static void bootinfo_fdt(struct bootinfo *bi, const void *fdt)
 {
-	int node, len;
-	const void *p;
+	const char *structs = (const char *)fdt + fdt_off_dt_struct(fdt);
+	const char *strings = (const char *)fdt + fdt_off_dt_strings(fdt);
+	uint32_t strings_size = fdt_size_dt_strings(fdt);
+	struct bootinfo_scan s = {NODE_OTHER, 2, 1};
+	int off = 0, next, depth = 0;
+	uint32_t tag;
 
 	bi->fdt = true;
-	bootinfo_fdt_memory(bi, fdt);
-	node = fdt_path_offset(fdt, "/chosen");
-	p = node < 0 ? NULL : fdt_getprop(fdt, node, "bootargs", &len);
-	if (p && len > 0 && ((const char *)p)[len - 1] == '\0')
-		bi->cmdline = p;
-	node = fdt_path_offset(fdt, "/cpus");
-	p = node < 0 ? NULL : fdt_getprop(fdt, node, VMM_DT_TSC_FREQ, &len);
-	if (p && len == 8)
-		bi->tsc_hz = fdt64_to_cpu(*(const fdt64_t *)p);
-	else if (p && len == 4)
-		bi->tsc_hz = fdt32_to_cpu(*(const fdt32_t *)p);
-	bootinfo_fdt_vmm(bi, fdt);
+	do {
+		tag = fdt_next_tag(fdt, off, &next);
+		if (tag == FDT_BEGIN_NODE) {
+			depth++;
+			s.node = depth == 1   ? NODE_ROOT
+				 : depth == 2 ? bootinfo_classify(structs + off + FDT_TAGSIZE)
+					      : NODE_OTHER;
+		} else if (tag == FDT_END_NODE) {
+			depth--;
+			s.node = depth == 1 ? NODE_ROOT : NODE_OTHER;
+		} else if (tag == FDT_PROP) {
+			const struct fdt_property *p = (const void *)(structs + off);
+			uint32_t nameoff = fdt32_to_cpu(p->nameoff);
+
+			/* fdt_next_tag checked the value's bounds; check the name's. */
+			if (nameoff < strings_size &&
+			    memchr(strings + nameoff, '\0', strings_size - nameoff))
+				bootinfo_prop(bi, &s, strings + nameoff, p->data,
+					      fdt32_to_cpu(p->len));
+		}
+		off = next;
+	} while (tag != FDT_END && next >= 0);
 }
 
 /* Module 0 is our device tree if it carries the FDT magic and checks out. */

@@ -1,10 +1,11 @@
 /* guest-kernel/entry.S: PVH entry into long mode, trap stubs, user entry.
  *
  * The loader enters pvh_start32 in 32-bit protected mode, paging off, with
- * %ebx = GPA of struct hvm_start_info. We map the first GiB (one 1 GiB
- * page if CPUID has pdpe1gb, else 512 2 MiB pages) with tables from .bss,
- * which the loader zeroed, and jump to 64-bit code. paging.c maps the
- * rest of RAM in C.
+ * %ebx = GPA of struct hvm_start_info. We map the first GiB with one 1 GiB
+ * page if CPUID has pdpe1gb, else only the first BOOT_2M_PAGES 2 MiB pages
+ * (each costs emulated instructions; the image and boot data live there),
+ * with tables from .bss, which the loader zeroed, and jump to 64-bit code.
+ * paging.c maps the rest of RAM in C, no more than there is.
  */
 #include "segment.h"
 
@@ -17,6 +18,7 @@
 #define PTE_PW 0x3	/* present, writable */
 #define PTE_PWS 0x83	/* present, writable, large page */
 #define CPUID_PDPE1GB 26
+#define BOOT_2M_PAGES 4	/* 8 MiB; kernel.ld checks _end against it */
 
 /* PVH entry note (pvh.h): name "Xen", type XEN_ELFNOTE_PHYS32_ENTRY (18). */
 	.section .note.Xen, "a", @note
@@ -38,6 +40,7 @@ pvh_start32:
 	jnc 1f
 	movl $PTE_PWS, boot_pdpt	/* [0, 1 GiB) as one page */
 	movb $1, boot_gbpages
+	movl $0x40000000, boot_mapped
 	jmp 3f
 1:	movl $(boot_pd0 + PTE_PW), boot_pdpt
 	xor %ecx, %ecx
@@ -45,8 +48,9 @@ pvh_start32:
 2:	mov %eax, boot_pd0(, %ecx, 8)
 	add $0x200000, %eax
 	inc %ecx
-	cmp $512, %ecx
+	cmp $BOOT_2M_PAGES, %ecx
 	jne 2b
+	movl $(BOOT_2M_PAGES << 21), boot_mapped
 3:	mov %cr4, %eax
 	or $CR4_PAE, %eax
 	mov %eax, %cr4
@@ -213,7 +217,10 @@ gdt_end:
 gdt_desc:
 	.word gdt_end - gdt - 1
 	.long gdt
-	.globl boot_gbpages
+	.globl boot_gbpages, boot_mapped
+	.p2align 3
+boot_mapped:				/* bytes identity-mapped from 0 */
+	.quad 0
 boot_gbpages:
 	.byte 0
 

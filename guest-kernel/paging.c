@@ -13,12 +13,14 @@
 
 extern uint64_t boot_pml4[512], boot_pdpt[512];
 extern uint8_t boot_gbpages;
+extern uint64_t boot_mapped;
 
 void paging_init(struct paging *pg)
 {
 	pg->pml4 = boot_pml4;
 	pg->pdpt = boot_pdpt;
 	pg->gbpages = boot_gbpages;
+	pg->booted = boot_mapped;
 	/* Slot 0 must never reach the user slot; 2 MiB pages need a pool PD per GiB. */
 	pg->limit = pg->gbpages ? USER_BASE : (1 + PAGING_PD_POOL) * GIB;
 }
@@ -38,9 +40,8 @@ int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
 
 	if (end > pg->limit)
 		return -ERANGE;
-	/* entry.S mapped the first GiB in either mode. */
-	if (start < GIB)
-		start = GIB;
+	if (start < pg->booted)
+		start = pg->booted;
 	if (pg->gbpages) {
 		for (a = ALIGN_DOWN(start, GIB); a < end; a += GIB)
 			if (!(pg->pdpt[a / GIB] & PTE_P))

@@ -2,8 +2,8 @@
  *
  * PML4 slot 0 identity-maps RAM for the kernel only (U=0), with 1 GiB
  * pages when CPUID says pdpe1gb, else 2 MiB pages; entry.S already mapped
- * the first GiB. Slot 1 (uapi.h USER_BASE) is each task's user space in
- * 4 KiB pages. RAM above the identity map's limit is left unused.
+ * the first GiB (1 GiB pages) or 8 MiB (2 MiB pages). Slot 1 (uapi.h USER_BASE) is each task's user
+ * space in 4 KiB pages. RAM above the identity map's limit is left unused.
  */
 #ifndef GK_PAGING_H
 #define GK_PAGING_H
@@ -28,7 +28,8 @@ struct paging {
 	uint64_t pd_pool[PAGING_PD_POOL][512] __attribute__((aligned(4096)));
 	uint64_t *pml4; /* entry.S's boot_pml4, the kernel half of every task */
 	uint64_t *pdpt;
-	uint64_t limit; /* the identity map can cover [0, limit) */
+	uint64_t limit;	 /* the identity map can cover [0, limit) */
+	uint64_t booted; /* entry.S mapped [0, booted) */
 	unsigned pd_used;
 	bool gbpages;
 };

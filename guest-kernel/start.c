@@ -57,11 +57,11 @@ static void kernel_banner(struct kernel *k)
 		ram += bi->ram[i].end - bi->ram[i].start;
 	kprintf(&k->con,
 		"BOOT ram=%luK free=%luK source=%s console=%s discard=%d copy=%d gbpages=%d "
-		"workload=%s size=%lu seed=%lu passes=%lu hot=%lu fault_around=%u\n",
+		"workload=%s size=%lu fault_around=%u\n",
 		ram >> 10, frame_fresh_pages(&k->frames) << 2, bi->fdt ? "fdt" : "pvh",
 		bi->line_console ? "line" : "uart", k->frames.discard, k->frames.copy,
-		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size, k->args.seed,
-		k->args.passes, k->args.hot, k->args.fault_around);
+		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size,
+		k->args.fault_around);
 }
 
 /* Page tables take one frame per 2 MiB of heap, plus a few. */
