@@ -1,7 +1,8 @@
 #!/bin/sh
 # Second command of the README (and what CI runs): build with -Werror and run
-# the whole test suite, then the unit and integration tests again under
-# AddressSanitizer and UndefinedBehaviorSanitizer, then make distcheck.
+# the whole test suite, then make distcheck, then the unit and integration
+# tests again under AddressSanitizer and UndefinedBehaviorSanitizer (built
+# from the distribution tree, so the source tree stays configured as is).
 set -e
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -9,11 +10,12 @@ jobs=$(nproc)
 ./configure --enable-werror
 make -j"$jobs"
 make -j"$jobs" check || { cat tests/test-suite.log; exit 1; }
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 
-rm -rf build-san && mkdir build-san && cd build-san
-../configure --enable-werror --enable-sanitizers
+san=build-sanitizers
+rm -rf "$san"
+make distdir distdir="$san"
+cd "$san"
+./configure --enable-werror --enable-sanitizers
 make -j"$jobs"
 make -j"$jobs" check || { cat tests/test-suite.log; exit 1; }
-cd ..
-
-make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
