@@ -1,0 +1,84 @@
+"""bench/benchlib.py: helpers shared by the bench/ scripts.
+
+Imported by boot-latency and fault-cost, which sit beside it; they set
+sys.dont_write_bytecode first so that nothing is written to the source tree.
+"""
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+QEMU_EXIT_SUCCESS = 1  # isa-debug-exit: (0 << 1) | 1
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def verdict(ok, measured):
+    if measured is None:
+        return "not measured"
+    return ("met" if ok else "MISSED") + f" ({measured})"
+
+
+def table_row(cells, width):
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, width)) + " |"
+
+
+def table(head, rows):
+    """A Markdown-style table, as lines."""
+    width = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    sep = "|" + "|".join("-" * (w + 2) for w in width) + "|"
+    return [table_row(head, width), sep] + [table_row(r, width) for r in rows]
+
+
+def qemu_argv(qemu, machine, kernel, cmdline, mem="64M"):
+    # -display none, not -nographic: SeaBIOS then keeps off the serial line,
+    # so the first line on stdout is the kernel's under both machines.
+    return [qemu, "-accel", "kvm", "-M", machine, "-m", mem, "-kernel", kernel,
+            "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-display", "none", "-no-reboot", "-nodefaults", "-serial", "stdio"]
+
+
+def run_exit_rtt(path, timeout):
+    """(ns per exit, exit_rtt's line) or (None, a sentence saying why not)."""
+    if not os.access(path, os.X_OK):
+        return None, f"{path} not built (make -C bench exit_rtt)"
+    try:
+        r = subprocess.run([path], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, str(e)
+    m = re.search(r"ns_per_exit=(\d+)", r.stdout)
+    if r.returncode or not m:
+        return None, (r.stderr.strip() or f"exit status {r.returncode}")
+    return int(m.group(1)), r.stdout.strip()
+
+
+def exit_rtt_summary(rtt):
+    if rtt[0] is None:
+        return f"exit round trip floor: not measured: {rtt[1]}"
+    loop = re.search(r"guest_loop_ns=(\d+)", rtt[1])
+    share = f", of which the guest's loop takes {int(loop.group(1)) / 1000:.1f} us" if loop else ""
+    return (f"exit round trip floor (exit_rtt: bare KVM, OUT loop): {rtt[0] / 1000:.1f} us "
+            f"per exit{share}\n  [{rtt[1]}]")
+
+
+def env_count(prog, name, default):
+    v = os.environ.get(name, str(default))
+    if not v.isdigit():
+        sys.exit(f"{prog}: {name}={v}: expected a whole number of runs")
+    return int(v)
+
+
+def gnuplot(script, png):
+    """Run a gnuplot script; a sentence for the report either way."""
+    if not shutil.which("gnuplot"):
+        return "no plot: gnuplot not installed (apt install gnuplot-nox)"
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode:
+        return f"no plot: gnuplot failed: {r.stderr.strip()[:200]}"
+    return f"plot: {png}"
