@@ -111,28 +111,30 @@ void gmem_destroy(struct gmem *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Kernel manager: host address of [gpa, gpa + len) within one region. */
-static uint8_t *gmem_hva(const struct gmem *m, uint64_t gpa, uint64_t len)
+/* The region holding all of [gpa, gpa + len), or NULL. */
+static const struct gmem_region *gmem_region_of(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
 	for (int i = 0; i < m->nr_regions; i++) {
 		const struct gmem_region *r = &m->region[i];
 
 		/* Written to avoid overflow for any gpa and len. */
 		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
-			return r->hva + (gpa - r->gpa);
+			return r;
 	}
 	return NULL;
 }
 
+/* Kernel manager: host address of [gpa, gpa + len) within one region. */
+static uint8_t *gmem_hva(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	const struct gmem_region *r = gmem_region_of(m, gpa, len);
+
+	return r ? r->hva + (gpa - r->gpa) : NULL;
+}
+
 bool gmem_contains(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
-	for (int i = 0; i < m->nr_regions; i++) {
-		const struct gmem_region *r = &m->region[i];
-
-		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
-			return true;
-	}
-	return false;
+	return gmem_region_of(m, gpa, len) != NULL;
 }
 
 int gmem_read(struct gmem *m, uint64_t gpa, void *buf, size_t len)
