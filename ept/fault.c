@@ -79,23 +79,22 @@ static int fault_populate(struct vmem *v, uint64_t idx, uint64_t *lo, uint64_t *
 	return 0;
 }
 
-/* Fill [lo, hi) of the view. A page that exists already (-EEXIST) is
- * skipped and the rest filled; -EAGAIN (the mm is changing) is retried. */
+/* Fill [lo, hi) of the view without waking the vCPU. A page that exists
+ * already (-EEXIST) is skipped and the rest filled; -EAGAIN (the mm is
+ * changing) is retried. */
 static int fault_fill(struct vmem *v, uint64_t lo, uint64_t hi)
 {
-	uint64_t start = (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT);
-	uint64_t end = (uintptr_t)v->view + (hi << EPT_PAGE_SHIFT), addr = start, done;
+	uint64_t addr = (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT);
+	uint64_t end = (uintptr_t)v->view + (hi << EPT_PAGE_SHIFT), done;
 	int ret = 0, retries = 0;
 
 	while (addr < end) {
 		if (v->use_zeropage)
-			ret = uffd_zeropage(&v->uffd, addr, end - addr, false, &done);
+			ret = uffd_zeropage(&v->uffd, addr, end - addr, true, &done);
 		else
-			ret = uffd_copy(&v->uffd, addr, v->zeros, end - addr, false, &done);
-		if (!ret && addr == start)
-			return 0; /* the common case: filled and woken in one call */
+			ret = uffd_copy(&v->uffd, addr, v->zeros, end - addr, true, &done);
 		if (!ret)
-			break;
+			return 0;
 		if (ret == -EEXIST)
 			addr += done + EPT_PAGE_SIZE;
 		else if (ret == -EAGAIN && ++retries < 1000)
@@ -103,7 +102,7 @@ static int fault_fill(struct vmem *v, uint64_t lo, uint64_t hi)
 		else
 			return ret;
 	}
-	return uffd_wake(&v->uffd, start, end - start);
+	return 0;
 }
 
 static void fault_fatal(struct vmem *v, const char *fmt, uint64_t gpa, int err)
@@ -116,6 +115,8 @@ static void fault_fatal(struct vmem *v, const char *fmt, uint64_t gpa, int err)
 		v->on_fatal(v->arg, msg);
 }
 
+/* The faulting vCPU wakes only after the clock is read: woken on this
+ * CPU, it would otherwise run before us and its run would count as ours. */
 static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t t0)
 {
 	struct vmem_class_stats *cs = &v->stats.cls[FAULT_ZERO];
@@ -139,6 +140,10 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 	cs->events++;
 	cs->pages += hi - lo;
 	histo_add(&cs->ns, fault_now_ns() - t0);
+	ret = uffd_wake(&v->uffd, (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT),
+			(hi - lo) << EPT_PAGE_SHIFT);
+	if (ret)
+		fault_fatal(v, "cannot wake the vCPU after filling GPA %#lx: %s", gpa, ret);
 }
 
 static void fault_handle(struct vmem *v, uint64_t addr, uint64_t t0)
