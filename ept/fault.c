@@ -137,9 +137,11 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 		fault_fatal(v, "cannot map GPA %#lx: %s", gpa, ret);
 		return;
 	}
+	t0 = fault_now_ns() - t0;
 	cs->events++;
 	cs->pages += hi - lo;
-	histo_add(&cs->ns, fault_now_ns() - t0);
+	histo_add(&cs->ns, t0);
+	histo_add(&cs->ns_per_page, t0 / (hi - lo));
 	ret = uffd_wake(&v->uffd, (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT),
 			(hi - lo) << EPT_PAGE_SHIFT);
 	if (ret)

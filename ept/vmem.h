@@ -55,7 +55,8 @@ enum fault_class {
 struct vmem_class_stats {
 	uint64_t events; /* faults */
 	uint64_t pages;	 /* pages mapped by them (fault-around) */
-	struct histo ns; /* service time */
+	struct histo ns; /* service time of a fault */
+	struct histo ns_per_page; /* the same over the pages it mapped: windows vary 1 to 512 */
 };
 
 struct vmem_stats {

@@ -112,10 +112,12 @@ static void json_fault_classes(FILE *f, const struct vmem_stats *v)
 	for (int c = 0; c < FAULT_NR_CLASSES; c++) {
 		const struct vmem_class_stats *cs = &v->cls[c];
 
-		fprintf(f, "%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, \"p99_ns\": %lu, \"max_ns\": %lu}",
+		fprintf(f, "%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, \"p99_ns\": %lu, \"max_ns\": %lu, \"p50_ns_per_page\": %lu, \"p99_ns_per_page\": %lu}",
 			c ? "," : "", fault_class_name(c), (unsigned long)cs->events,
 			(unsigned long)cs->pages, (unsigned long)histo_quantile(&cs->ns, 0.5),
-			(unsigned long)histo_quantile(&cs->ns, 0.99), (unsigned long)cs->ns.max);
+			(unsigned long)histo_quantile(&cs->ns, 0.99), (unsigned long)cs->ns.max,
+			(unsigned long)histo_quantile(&cs->ns_per_page, 0.5),
+			(unsigned long)histo_quantile(&cs->ns_per_page, 0.99));
 	}
 	fprintf(f, "\n      },\n");
 }
