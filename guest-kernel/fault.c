@@ -25,9 +25,12 @@ static int fault_allowed(const struct vma *v, uint64_t error)
 	return v->flags & VMA_READ;
 }
 
+/* Accessed (and dirty, when writable) from the start: nothing here reads
+ * them, and a shadow MMU (PVM) then needs no extra exit to set them on the
+ * first access or write, and prefetches neighbouring PTEs at its fault. */
 static uint64_t fault_prot(const struct vma *v)
 {
-	return PTE_P | PTE_U | (v->flags & VMA_EXEC ? 0 : PTE_NX);
+	return PTE_P | PTE_U | PTE_A | (v->flags & VMA_EXEC ? 0 : PTE_NX);
 }
 
 /* Image-backed areas are a few pages of code and data: one page at a time. */
@@ -43,7 +46,7 @@ static uint64_t fault_image_pte(struct kernel *k, struct task *t, const struct v
 		return 0;
 	frame_copy(&k->frames, pa, src);
 	t->frames++;
-	return pa | fault_prot(v) | PTE_W;
+	return pa | fault_prot(v) | PTE_W | PTE_D;
 }
 
 /* Fill the not-present PTEs among n from pte on with zero frames, taken
@@ -90,7 +93,7 @@ static int fault_map_around(struct kernel *k, struct task *t, const struct vma *
 	uint64_t span = (uint64_t)k->args.fault_around * PAGE_SIZE;
 	uint64_t lo = addr - (addr - USER_BASE) % span, hi = lo + span, va, end;
 	uint64_t *pml4 = (uint64_t *)(uintptr_t)t->pml4, *pte;
-	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W : 0);
+	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W | PTE_D : 0);
 	int ret = 0;
 
 	lo = lo < v->start ? v->start : lo;
@@ -122,7 +125,7 @@ static int fault_cow(struct kernel *k, struct task *t, const struct vma *v, uint
 		return -ENOMEM;
 	frame_copy(&k->frames, pa, *pte & PTE_ADDR);
 	frame_copy_flush(&k->frames);
-	*pte = pa | fault_prot(v) | PTE_W;
+	*pte = pa | fault_prot(v) | PTE_W | PTE_D;
 	arch_invlpg(addr);
 	t->frames++;
 	return 0;

@@ -71,7 +71,7 @@ uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc)
 			if (!pa)
 				return NULL;
 			/* Permissions live in the leaf; upper levels allow everything. */
-			*e = pa | PTE_P | PTE_W | PTE_U;
+			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
 		}
 		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
 	}

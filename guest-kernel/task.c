@@ -46,7 +46,7 @@ static int task_push_args(struct kernel *k, struct task *t, const struct bootarg
 
 	if (!pa || !pte)
 		return -ENOMEM;
-	*pte = pa | PTE_P | PTE_W | PTE_U | PTE_NX;
+	*pte = pa | PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | PTE_NX;
 	t->frames++;
 	ua = (struct user_args *)(uintptr_t)(pa + PAGE_SIZE - 64);
 	ua->workload = a->workload;
