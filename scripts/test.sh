@@ -19,3 +19,7 @@ cd "$san"
 ./configure --enable-werror --enable-sanitizers
 make -j"$jobs"
 make -j"$jobs" check || { cat tests/test-suite.log; exit 1; }
+cd ..
+
+# A short fuzz run of the parsers of untrusted input (ELF loader, hypercalls).
+make -C tests fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}"

@@ -117,6 +117,16 @@ START_TEST(loader_rejects_filesz_above_memsz)
 }
 END_TEST
 
+/* Found by fuzz_loader: an empty segment must not vouch for the entry. */
+START_TEST(loader_rejects_file_bytes_in_an_empty_segment)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.phdr[0].p_memsz = 0;
+	assert_rejected(&f, "exceeds p_memsz");
+}
+END_TEST
+
 START_TEST(loader_rejects_segment_outside_ram)
 {
 	struct elf_fixture f = elf_fixture_valid();
@@ -222,6 +232,7 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, loader_rejects_truncated_program_headers);
 	tcase_add_test(tc, loader_rejects_segment_past_eof);
 	tcase_add_test(tc, loader_rejects_filesz_above_memsz);
+	tcase_add_test(tc, loader_rejects_file_bytes_in_an_empty_segment);
 	tcase_add_test(tc, loader_rejects_segment_outside_ram);
 	tcase_add_test(tc, loader_rejects_segment_overflowing_address);
 	tcase_add_test(tc, loader_rejects_segment_in_vmm_area);

@@ -118,7 +118,7 @@ static int loader_check(const char *name, const uint8_t *buf, size_t size, const
 		return ret;
 	ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz) {
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_memsz || ph[i].p_filesz)) {
 			ret = loader_check_load(name, i, &ph[i], size, m);
 			if (ret)
 				return ret;
@@ -141,7 +141,7 @@ static int loader_check(const char *name, const uint8_t *buf, size_t size, const
 		return err_input(name, "PVH entry %#lx: expected a 32-bit address",
 				 (unsigned long)out->entry);
 	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && out->entry >= ph[i].p_paddr &&
+		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz && out->entry >= ph[i].p_paddr &&
 		    out->entry - ph[i].p_paddr < ph[i].p_filesz)
 			return 0;
 	return err_input(name, "PVH entry %#lx lies outside every loaded segment",
