@@ -19,6 +19,7 @@
 #include <vmm_abi.h>
 #include "bootinfo.h"
 #include "hcall.h"
+#include "lib.h"
 
 #define FRAME_BATCH	 64 /* <= VMM_HC_MAX_PAGES */
 #define FRAME_RANGES_MAX 32
@@ -54,6 +55,24 @@ uint64_t frame_alloc(struct frames *f); /* 0: out of memory */
 /* Up to n zero frames at consecutive GPAs from *pa on; returns how many
  * (0: out of memory). Fault-around fills a window from a few such runs. */
 uint64_t frame_alloc_run(struct frames *f, uint64_t n, uint64_t *pa);
+/* The fault path's fast case, in two steps: frame_run_peek gives the GPA
+ * of n consecutive zero frames without taking them (0 when recycled frames
+ * wait to go first, or the current fresh range is shorter); the caller uses
+ * a prefix of them and frame_run_take takes exactly those. */
+static inline uint64_t frame_run_peek(const struct frames *f, uint64_t n)
+{
+	const struct mem_range *r = &f->fresh[f->cur];
+
+	if (f->ready || f->cur == f->nr_fresh || r->end - r->start < n * PAGE_SIZE)
+		return 0;
+	return r->start;
+}
+
+static inline void frame_run_take(struct frames *f, uint64_t used)
+{
+	f->fresh[f->cur].start += used * PAGE_SIZE;
+	f->stats.allocs += used;
+}
 void frame_free(struct frames *f, uint64_t pa);
 void frame_flush(struct frames *f);
 /* Queue a copy of page src to page dst; done by frame_copy_flush at the latest. */

@@ -71,6 +71,7 @@ int task_create(struct kernel *k, struct task *t, const struct bootargs *a)
 	if (!t->pml4)
 		return -ENOMEM;
 	ret = task_add_vmas(t, a);
+	t->last_vma = &t->vmas.v[0];
 	if (!ret)
 		ret = task_push_args(k, t, a);
 	return ret;

@@ -22,6 +22,9 @@ struct task {
 	uint64_t ksp;	 /* kernel stack pointer saved by task_enter_user */
 	uint64_t faults; /* first-level #PFs taken for this task */
 	uint64_t frames; /* frames mapped into it */
+	/* Fault-path caches: the area and the page table of the last fault. */
+	const struct vma *last_vma; /* never NULL once the task is created */
+	uint64_t *pt, pt_index;	    /* pt maps [pt_index << 21, +2 MiB) */
 	bool killed, reported, result_ok;
 };
 
