@@ -1,9 +1,8 @@
-/* guest-kernel/bootinfo.c: device tree (libfdt) or PVH memory map.
+/* guest-kernel/bootinfo.c: device tree or PVH memory map.
  *
- * Runs once at boot in emulated kernel mode, so it asks libfdt for the
- * few nodes it needs by path instead of walking the whole tree.
+ * Runs once at boot in emulated kernel mode: one pass over the tree's
+ * structure block, reading only the properties of the nodes it needs.
  */
-#include <libfdt.h>
 #include <pvh.h>
 #include <vmm_abi.h>
 #include "bootinfo.h"
@@ -42,18 +41,54 @@ static void bootinfo_add_ram(struct bootinfo *bi, uint64_t start, uint64_t size)
 	bi->nr_ram++;
 }
 
-static uint64_t bootinfo_cells(const fdt32_t *p, uint32_t cells)
+/* The flattened device tree (DT spec v0.4, ch. 5), read directly: the
+ * VMM's tree is a few hundred bytes, and libfdt's checked accessors cost
+ * about ten times the emulated instructions of this one pass. */
+#define FDT_MAGIC_BE   0xd00dfeedu
+#define FDT_BEGIN_NODE 1
+#define FDT_END_NODE   2
+#define FDT_PROP       3
+#define FDT_NOP	       4
+#define FDT_END	       9
+
+struct bootinfo_fdt_header {
+	uint32_t magic, totalsize, off_dt_struct, off_dt_strings, off_mem_rsvmap, version,
+	    last_comp_version, boot_cpuid_phys, size_dt_strings, size_dt_struct;
+};
+
+static uint32_t bootinfo_be32(const void *p)
+{
+	return __builtin_bswap32(*(const uint32_t *)p);
+}
+
+static uint64_t bootinfo_cells(const char *p, uint32_t cells)
 {
 	uint64_t v = 0;
 
-	while (cells--)
-		v = (v << 32) | fdt32_to_cpu(*p++);
+	for (; cells--; p += 4)
+		v = (v << 32) | bootinfo_be32(p);
 	return v;
 }
 
-static uint32_t bootinfo_u32(const void *data, uint32_t len, uint32_t def)
+static uint32_t bootinfo_u32(const char *data, uint32_t len, uint32_t def)
 {
-	return len == 4 ? fdt32_to_cpu(*(const fdt32_t *)data) : def;
+	return len == 4 ? bootinfo_be32(data) : def;
+}
+
+/* Whether the string list data[0, len) holds s. */
+static bool bootinfo_has_string(const char *data, uint32_t len, const char *s)
+{
+	const char *end = data + len, *p;
+
+	while (data < end) {
+		for (p = s; data < end && *data == *p && *p; data++, p++)
+			;
+		if (data < end && *data == '\0' && *p == '\0')
+			return true;
+		while (data < end && *data++)
+			;
+	}
+	return false;
 }
 
 /* The nodes whose properties we read; everything else is skipped. */
@@ -87,9 +122,9 @@ static void bootinfo_vmm_prop(struct bootinfo *bi, const char *name, const char 
 		bi->has_hcall = true;
 		bi->hcall_port = (uint16_t)bootinfo_u32(data, len, bi->hcall_port);
 	} else if (!strcmp(name, VMM_DT_FEATURES)) {
-		bi->line_console = fdt_stringlist_contains(data, len, VMM_FEAT_LINE_CONSOLE);
-		bi->page_discard = fdt_stringlist_contains(data, len, VMM_FEAT_PAGE_DISCARD);
-		bi->page_copy = fdt_stringlist_contains(data, len, VMM_FEAT_PAGE_COPY);
+		bi->line_console = bootinfo_has_string(data, len, VMM_FEAT_LINE_CONSOLE);
+		bi->page_discard = bootinfo_has_string(data, len, VMM_FEAT_PAGE_DISCARD);
+		bi->page_copy = bootinfo_has_string(data, len, VMM_FEAT_PAGE_COPY);
 	}
 }
 
@@ -109,19 +144,17 @@ static void bootinfo_prop(struct bootinfo *bi, struct bootinfo_scan *s, const ch
 		if (strcmp(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
 			break;
 		for (off = 0; off + step <= len; off += step)
-			bootinfo_add_ram(
-			    bi, bootinfo_cells((const fdt32_t *)(data + off), s->ac),
-			    bootinfo_cells((const fdt32_t *)(data + off) + s->ac, s->sc));
+			bootinfo_add_ram(bi, bootinfo_cells(data + off, s->ac),
+					 bootinfo_cells(data + off + s->ac * 4, s->sc));
 		break;
 	case NODE_CHOSEN:
 		if (!strcmp(name, "bootargs") && len > 0 && data[len - 1] == '\0')
 			bi->cmdline = data;
 		break;
 	case NODE_CPUS:
-		if (!strcmp(name, VMM_DT_TSC_FREQ) && len == 8)
-			bi->tsc_hz = fdt64_to_cpu(*(const fdt64_t *)data);
-		else if (!strcmp(name, VMM_DT_TSC_FREQ))
-			bi->tsc_hz = bootinfo_u32(data, len, 0);
+		if (!strcmp(name, VMM_DT_TSC_FREQ))
+			bi->tsc_hz =
+			    len == 8 ? bootinfo_cells(data, 2) : bootinfo_u32(data, len, 0);
 		break;
 	case NODE_VMM:
 		bootinfo_vmm_prop(bi, name, data, len);
@@ -131,60 +164,90 @@ static void bootinfo_prop(struct bootinfo *bi, struct bootinfo_scan *s, const ch
 	}
 }
 
-/* One pass over the structure block with libfdt's tokenizer. Lookups by
- * path and name (fdt_path_offset, fdt_getprop) rescan the tree and recheck
- * the header on every call: about 20 times the emulated instructions.
+/* One pass over the structure block, every read bounds-checked against it.
  * Properties precede subnodes (DT spec), so the root's cell sizes are
- * known before any /memory node. */
-static void bootinfo_fdt(struct bootinfo *bi, const void *fdt)
+ * known before any /memory node. Stops at the root's end. */
+static void bootinfo_fdt(struct bootinfo *bi, const char *fdt)
 {
-	const char *structs = (const char *)fdt + fdt_off_dt_struct(fdt);
-	const char *strings = (const char *)fdt + fdt_off_dt_strings(fdt);
-	uint32_t strings_size = fdt_size_dt_strings(fdt);
+	const struct bootinfo_fdt_header *h = (const void *)fdt;
+	const char *p = fdt + bootinfo_be32(&h->off_dt_struct);
+	const char *end = p + bootinfo_be32(&h->size_dt_struct), *name, *data;
+	const char *strings = fdt + bootinfo_be32(&h->off_dt_strings);
+	uint32_t strings_size = bootinfo_be32(&h->size_dt_strings), len, nameoff;
 	struct bootinfo_scan s = {NODE_OTHER, 2, 1};
-	int off = 0, next, depth = 0;
-	uint32_t tag;
+	int depth = 0;
 
 	bi->fdt = true;
-	do {
-		tag = fdt_next_tag(fdt, off, &next);
-		if (tag == FDT_BEGIN_NODE) {
+	while (end - p >= 4) {
+		switch (bootinfo_be32((p += 4) - 4)) {
+		case FDT_BEGIN_NODE:
+			name = p;
+			while (p < end && *p)
+				p++;
+			if (p == end)
+				return;
+			p = (const char *)ALIGN_UP((uintptr_t)p + 1, 4);
 			depth++;
 			s.node = depth == 1   ? NODE_ROOT
-				 : depth == 2 ? bootinfo_classify(structs + off + FDT_TAGSIZE)
+				 : depth == 2 ? bootinfo_classify(name)
 					      : NODE_OTHER;
-		} else if (tag == FDT_END_NODE) {
-			depth--;
+			break;
+		case FDT_END_NODE:
+			if (--depth <= 0)
+				return;
 			s.node = depth == 1 ? NODE_ROOT : NODE_OTHER;
-		} else if (tag == FDT_PROP) {
-			const struct fdt_property *p = (const void *)(structs + off);
-			uint32_t nameoff = fdt32_to_cpu(p->nameoff);
-
-			/* fdt_next_tag checked the value's bounds; check the name's. */
-			if (nameoff < strings_size &&
-			    memchr(strings + nameoff, '\0', strings_size - nameoff))
-				bootinfo_prop(bi, &s, strings + nameoff, p->data,
-					      fdt32_to_cpu(p->len));
+			break;
+		case FDT_PROP:
+			if (end - p < 8)
+				return;
+			len = bootinfo_be32(p);
+			nameoff = bootinfo_be32(p + 4);
+			data = p + 8;
+			if (len > (uint64_t)(end - data))
+				return;
+			p = data + ALIGN_UP(len, 4);
+			/* The strings block ends in NUL (checked): any in-bounds name is
+			 * terminated. */
+			if (s.node != NODE_OTHER && nameoff < strings_size)
+				bootinfo_prop(bi, &s, strings + nameoff, data, len);
+			break;
+		case FDT_NOP:
+			break;
+		default: /* FDT_END, or garbage */
+			return;
 		}
-		off = next;
-	} while (tag != FDT_END && next >= 0);
+	}
+}
+
+/* Does the header describe blocks inside size bytes, that we can walk? */
+static bool bootinfo_fdt_ok(const char *fdt, uint64_t size)
+{
+	const struct bootinfo_fdt_header *h = (const void *)fdt;
+	uint64_t total = bootinfo_be32(&h->totalsize);
+	uint64_t st = bootinfo_be32(&h->off_dt_struct), st_size = bootinfo_be32(&h->size_dt_struct);
+	uint64_t str = bootinfo_be32(&h->off_dt_strings);
+	uint64_t str_size = bootinfo_be32(&h->size_dt_strings);
+
+	return bootinfo_be32(&h->magic) == FDT_MAGIC_BE && bootinfo_be32(&h->version) >= 17 &&
+	       bootinfo_be32(&h->last_comp_version) <= 17 && total <= size && st >= sizeof(*h) &&
+	       st % 4 == 0 && st + st_size <= total && str + str_size <= total && str_size &&
+	       fdt[str + str_size - 1] == '\0';
 }
 
 /* Module 0 is our device tree if it carries the FDT magic and checks out. */
-static const void *bootinfo_find_fdt(struct bootinfo *bi, struct paging *pg,
+static const char *bootinfo_find_fdt(struct bootinfo *bi, struct paging *pg,
 				     const struct hvm_start_info *si)
 {
 	const struct hvm_modlist_entry *mod;
-	const void *fdt;
+	const char *fdt;
 
 	if (!si->nr_modules || !si->modlist_paddr)
 		return NULL;
 	mod = bootinfo_map(bi, pg, si->modlist_paddr, sizeof(*mod));
-	if (!mod || mod->size < FDT_V1_SIZE)
+	if (!mod || mod->size < sizeof(struct bootinfo_fdt_header))
 		return NULL;
 	fdt = bootinfo_map(bi, pg, mod->paddr, mod->size);
-	if (!fdt || fdt_magic(fdt) != FDT_MAGIC || fdt_check_header(fdt) ||
-	    fdt_totalsize(fdt) > mod->size)
+	if (!fdt || !bootinfo_fdt_ok(fdt, mod->size))
 		return NULL;
 	return fdt;
 }
@@ -206,7 +269,7 @@ static void bootinfo_pvh_memmap(struct bootinfo *bi, struct paging *pg,
 int bootinfo_parse(struct bootinfo *bi, struct paging *pg, uint64_t start_info)
 {
 	const struct hvm_start_info *si;
-	const void *fdt;
+	const char *fdt;
 
 	bi->cmdline = "";
 	bi->serial_port = VMM_PORT_SERIAL;
