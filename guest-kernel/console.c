@@ -78,6 +78,54 @@ static void console_putu(struct console *c, uint64_t v, unsigned base, int width
 		console_putc(c, buf[--n]);
 }
 
+/* Whole words, then the tail in 4-, 2- and 1-byte pieces. */
+void console_mem(struct console *c, const char *s, unsigned n)
+{
+	char *d = c->line + c->len;
+
+	if (n > CONSOLE_LINE_MAX - c->len) {
+		while (n--)
+			console_putc(c, *s++);
+		return;
+	}
+	c->len += n;
+	for (; n >= 8; n -= 8, d += 8, s += 8)
+		__builtin_memcpy(d, s, 8);
+	if (n & 4)
+		__builtin_memcpy(d, s, 4), d += 4, s += 4;
+	if (n & 2)
+		__builtin_memcpy(d, s, 2), d += 2, s += 2;
+	if (n & 1)
+		*d = *s;
+}
+
+void console_str(struct console *c, const char *s)
+{
+	console_mem(c, s, strlen(s));
+}
+
+void console_dec(struct console *c, uint64_t v)
+{
+	char buf[20], *p = buf + sizeof(buf);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
+}
+
+void console_hex(struct console *c, uint64_t v)
+{
+	char buf[18], *p = buf + sizeof(buf);
+
+	do
+		*--p = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	*--p = 'x';
+	*--p = '0';
+	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
+}
+
 void kvprintf(struct console *c, const char *fmt, va_list ap)
 {
 	for (; *fmt; fmt++) {

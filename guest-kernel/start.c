@@ -47,21 +47,46 @@ static void kernel_map_ram(struct kernel *k)
 	}
 }
 
+static void kernel_flag(struct console *c, const char *key, unsigned keylen, bool on)
+{
+	console_mem(c, key, keylen);
+	console_mem(c, on ? "1" : "0", 1);
+}
+
+/* Built piecewise: kprintf would cost about 2k emulated instructions here. */
 static void kernel_banner(struct kernel *k)
 {
 	struct bootinfo *bi = &k->boot;
+	struct console *c = &k->con;
 	uint64_t ram = 0;
 	unsigned i;
 
 	for (i = 0; i < bi->nr_ram; i++)
 		ram += bi->ram[i].end - bi->ram[i].start;
-	kprintf(&k->con,
-		"BOOT ram=%luK free=%luK source=%s console=%s discard=%d copy=%d gbpages=%d "
-		"workload=%s size=%lu fault_around=%u\n",
-		ram >> 10, frame_fresh_pages(&k->frames) << 2, bi->fdt ? "fdt" : "pvh",
-		bi->line_console ? "line" : "uart", k->frames.discard, k->frames.copy,
-		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size,
-		k->args.fault_around);
+	console_lit(c, "BOOT ram=");
+	console_dec(c, ram >> 10);
+	console_lit(c, "K free=");
+	console_dec(c, frame_fresh_pages(&k->frames) << 2);
+	if (bi->fdt)
+		console_lit(c, "K source=fdt");
+	else
+		console_lit(c, "K source=pvh");
+	if (bi->line_console)
+		console_lit(c, " console=line");
+	else
+		console_lit(c, " console=uart");
+#define KERNEL_FLAG(key, on) kernel_flag(c, key, sizeof(key) - 1, on)
+	KERNEL_FLAG(" discard=", k->frames.discard);
+	KERNEL_FLAG(" copy=", k->frames.copy);
+	KERNEL_FLAG(" gbpages=", k->pg.gbpages);
+#undef KERNEL_FLAG
+	console_lit(c, " workload=");
+	console_str(c, bootargs_workload_name(k->args.workload));
+	console_lit(c, " size=");
+	console_dec(c, k->args.size);
+	console_lit(c, " fault_around=");
+	console_dec(c, k->args.fault_around);
+	console_end(c);
 }
 
 /* Page tables take one frame per 2 MiB of heap, plus a few. */
@@ -77,6 +102,35 @@ static int kernel_check_size(struct kernel *k)
 	return -1;
 }
 
+static void kernel_stat(struct console *c, const char *key, unsigned keylen, uint64_t v)
+{
+	console_mem(c, key, keylen);
+	console_dec(c, v);
+}
+
+static void kernel_exit_line(struct kernel *k, struct task *t, int status)
+{
+	struct console *c = &k->con;
+	struct frame_stats *s = &k->frames.stats;
+
+	console_lit(c, "EXIT task=");
+	console_str(c, t->name);
+	console_lit(c, " status=");
+	if (status < 0)
+		console_lit(c, "-");
+	console_dec(c, status < 0 ? -(int64_t)status : status);
+#define KERNEL_STAT(key, v) kernel_stat(c, key, sizeof(key) - 1, v)
+	KERNEL_STAT(" faults=", t->faults);
+	KERNEL_STAT(" frames=", t->frames);
+	KERNEL_STAT(" allocs=", s->allocs);
+	KERNEL_STAT(" frees=", s->frees);
+	KERNEL_STAT(" discard_calls=", s->discard_calls);
+	KERNEL_STAT(" copy_calls=", s->copy_calls);
+	KERNEL_STAT(" zeroed_locally=", s->zeroed_locally);
+#undef KERNEL_STAT
+	console_end(c);
+}
+
 static int kernel_run_task(struct kernel *k)
 {
 	struct task *t = &k->task;
@@ -89,12 +143,7 @@ static int kernel_run_task(struct kernel *k)
 		return 0;
 	}
 	status = task_run(k, t);
-	kprintf(&k->con,
-		"EXIT task=%s status=%d faults=%lu frames=%lu allocs=%lu frees=%lu "
-		"discard_calls=%lu copy_calls=%lu zeroed_locally=%lu\n",
-		t->name, status, t->faults, t->frames, k->frames.stats.allocs,
-		k->frames.stats.frees, k->frames.stats.discard_calls, k->frames.stats.copy_calls,
-		k->frames.stats.zeroed_locally);
+	kernel_exit_line(k, t, status);
 	return status == 0 && !t->killed && t->reported && t->result_ok;
 }
 

@@ -11,15 +11,18 @@
 static int64_t sys_write(struct kernel *k, struct task *t, uint64_t buf, uint64_t len)
 {
 	const struct vma *v = vma_find_range(&t->vmas, buf, len);
-	char line[SYS_WRITE_MAX + 1];
+	const char *s = (const char *)(uintptr_t)buf;
+	uint64_t n;
 
 	if (len > SYS_WRITE_MAX)
 		return -UAPI_EINVAL;
 	if (!v || !(v->flags & VMA_READ))
 		return -UAPI_EFAULT;
-	memcpy(line, (const void *)(uintptr_t)buf, len);
-	line[len] = '\0';
-	kprintf(&k->con, "%s\n", line);
+	/* Up to a NUL, as before; the task's bytes go straight into the line. */
+	for (n = 0; n < len && s[n]; n++)
+		;
+	console_mem(&k->con, s, (unsigned)n);
+	console_end(&k->con);
 	return (int64_t)len;
 }
 
@@ -42,11 +45,21 @@ static int64_t sys_result(struct kernel *k, struct task *t, uint64_t ptr)
 	for (i = 0; r.name[i]; i++)
 		if (r.name[i] <= ' ' || r.name[i] > '~' || r.name[i] == '=')
 			r.name[i] = '?';
-	kprintf(&k->con, "RESULT workload=%s pages=%lu faults=%lu cycles=%lu", r.name, r.pages,
-		t->faults, r.cycles);
-	if (k->boot.tsc_hz)
-		kprintf(&k->con, " ns=%lu", sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
-	kprintf(&k->con, " ok=%lu\n", r.ok);
+	console_lit(&k->con, "RESULT workload=");
+	console_str(&k->con, r.name);
+	console_lit(&k->con, " pages=");
+	console_dec(&k->con, r.pages);
+	console_lit(&k->con, " faults=");
+	console_dec(&k->con, t->faults);
+	console_lit(&k->con, " cycles=");
+	console_dec(&k->con, r.cycles);
+	if (k->boot.tsc_hz) {
+		console_lit(&k->con, " ns=");
+		console_dec(&k->con, sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
+	}
+	console_lit(&k->con, " ok=");
+	console_dec(&k->con, r.ok);
+	console_end(&k->con);
 	t->reported = true;
 	t->result_ok = r.ok == 1;
 	return 0;

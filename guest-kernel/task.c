@@ -100,8 +100,16 @@ void task_kill(struct kernel *k, struct trap_frame *tf, uint64_t addr, const cha
 {
 	struct task *t = k->current;
 
-	kprintf(&k->con, "%s task=%s addr=0x%lx error=0x%lx rip=0x%lx\n", what, t->name, addr,
-		tf->error, tf->rip);
+	console_str(&k->con, what);
+	console_lit(&k->con, " task=");
+	console_str(&k->con, t->name);
+	console_lit(&k->con, " addr=");
+	console_hex(&k->con, addr);
+	console_lit(&k->con, " error=");
+	console_hex(&k->con, tf->error);
+	console_lit(&k->con, " rip=");
+	console_hex(&k->con, tf->rip);
+	console_end(&k->con);
 	t->killed = true;
 	task_exit(k, -1);
 }
