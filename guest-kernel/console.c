@@ -78,14 +78,21 @@ static void console_putu(struct console *c, uint64_t v, unsigned base, int width
 		console_putc(c, buf[--n]);
 }
 
+/* A piece that does not fit: the line goes out in parts, as with kprintf. */
+static __attribute__((noinline)) void console_mem_slow(struct console *c, const char *s,
+						       unsigned n)
+{
+	while (n--)
+		console_putc(c, *s++);
+}
+
 /* Whole words, then the tail in 4-, 2- and 1-byte pieces. */
 void console_mem(struct console *c, const char *s, unsigned n)
 {
 	char *d = c->line + c->len;
 
 	if (n > CONSOLE_LINE_MAX - c->len) {
-		while (n--)
-			console_putc(c, *s++);
+		console_mem_slow(c, s, n);
 		return;
 	}
 	c->len += n;
