@@ -86,6 +86,10 @@ static int args_one(struct bootargs *a, const char *key, size_t klen, const char
 		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
 			return -EINVAL;
 		a->fault_around = (unsigned)n;
+	} else if (ARGS_KEY("fault_around_max")) {
+		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
+			return -EINVAL;
+		a->fault_around_max = (unsigned)n;
 	}
 #undef ARGS_KEY
 	return 0;
@@ -99,6 +103,7 @@ static void args_defaults(struct bootargs *a)
 	a->passes = 0;
 	a->hot = 10;
 	a->fault_around = 16;
+	a->fault_around_max = ARGS_FAULT_AROUND_MAX;
 }
 
 int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
@@ -122,10 +127,12 @@ int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
 				kprintf(c, "%c", *tok++);
 			kprintf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
 				   "triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
-				   "fault_around=1..512\"\n");
+				   "fault_around=1..512 fault_around_max=1..512\"\n");
 			return -EINVAL;
 		}
 	}
+	if (a->fault_around_max < a->fault_around)
+		a->fault_around_max = a->fault_around;
 	if (!a->passes && a->workload == WORKLOAD_VERIFY)
 		a->passes = 3;
 	else if (!a->passes)

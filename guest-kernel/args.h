@@ -6,6 +6,9 @@
  *   passes=N          passes / rounds, workload-specific        (verify 3, touch 1, else 2)
  *   hot=PERCENT       hotset: share of pages in the hot set    (10)
  *   fault_around=N    pages mapped per demand-zero fault, 1..512 (16)
+ *   fault_around_max=N  a fault on the page right after the last window
+ *                     doubles the window, up to N, 1..512 (512; raised to
+ *                     fault_around if below it; N = fault_around: fixed)
  *
  * Numbers are decimal or 0x hex. Unknown keys are ignored (a loader may
  * add its own); a bad value is an error.
@@ -22,7 +25,7 @@
 struct bootargs {
 	enum workload workload;
 	uint64_t size, seed, passes, hot;
-	unsigned fault_around;
+	unsigned fault_around, fault_around_max;
 };
 
 /* Returns 0, or -EINVAL after printing which argument is wrong on c. */

@@ -133,19 +133,31 @@ static uint64_t *fault_pte(struct kernel *k, struct task *t, uint64_t *pml4, uin
 	return pte;
 }
 
-/* Map the aligned window of fault_around pages around addr, clipped to v,
- * one page table (2 MiB) at a time. */
+/* Map the aligned window of fault_around pages around addr, or, when addr
+ * is the page right after the previous window (sequential access), a
+ * window twice the previous one from addr on, up to fault_around_max;
+ * clipped to v, filled one page table (2 MiB) at a time. */
 static int fault_map_around(struct kernel *k, struct task *t, const struct vma *v, uint64_t addr,
 			    int write)
 {
-	uint64_t span = (uint64_t)k->args.fault_around * PAGE_SIZE;
-	uint64_t lo = addr - (addr - USER_BASE) % span, hi = lo + span, va, end;
+	uint64_t pages = k->args.fault_around, lo, hi, va, end;
 	uint64_t *pml4 = (uint64_t *)(uintptr_t)t->pml4, *pte;
 	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W | PTE_D : 0);
 	int ret = 0;
 
+	if (addr == t->seq_next && (v->flags & VMA_ANON)) {
+		/* Right after the last window: a stream, so double the window. */
+		pages = t->seq_pages * 2;
+		pages = pages < k->args.fault_around_max ? pages : k->args.fault_around_max;
+		lo = addr;
+	} else {
+		lo = addr - (addr - USER_BASE) % (pages * PAGE_SIZE);
+	}
+	hi = lo + pages * PAGE_SIZE;
 	lo = lo < v->start ? v->start : lo;
 	hi = hi > v->end ? v->end : hi;
+	t->seq_pages = pages;
+	t->seq_next = hi;
 	for (va = lo; va < hi && !ret; va = end) {
 		end = ALIGN_DOWN(va, PAGE_2M) + PAGE_2M;
 		end = end < hi ? end : hi;

@@ -25,6 +25,7 @@ struct task {
 	/* Fault-path caches: the area and the page table of the last fault. */
 	const struct vma *last_vma; /* never NULL once the task is created */
 	uint64_t *pt, pt_index;	    /* pt maps [pt_index << 21, +2 MiB) */
+	uint64_t seq_next, seq_pages; /* the last window's end and size */
 	bool killed, reported, result_ok;
 };
 
