@@ -7,7 +7,7 @@
 static const char *const args_workloads[WORKLOAD_COUNT] = {
     [WORKLOAD_TOUCH] = "touch",	  [WORKLOAD_RANDOM] = "random", [WORKLOAD_HOTSET] = "hotset",
     [WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify", [WORKLOAD_SEGV] = "segv",
-    [WORKLOAD_TRIPLE] = "triple",
+    [WORKLOAD_CHURN] = "churn",	  [WORKLOAD_OOB] = "oob",	[WORKLOAD_TRIPLE] = "triple",
 };
 
 const char *bootargs_workload_name(enum workload w)
@@ -82,6 +82,10 @@ static int args_one(struct bootargs *a, const char *key, size_t klen, const char
 		if (args_number(v, vlen, 0, &n) || !n || n > 100)
 			return -EINVAL;
 		a->hot = n;
+	} else if (ARGS_KEY("stride")) {
+		if (args_number(v, vlen, 0, &n) || !n)
+			return -EINVAL;
+		a->stride = n;
 	} else if (ARGS_KEY("fault_around")) {
 		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
 			return -EINVAL;
@@ -102,6 +106,7 @@ static void args_defaults(struct bootargs *a)
 	a->seed = 1;
 	a->passes = 0;
 	a->hot = 10;
+	a->stride = 1;
 	a->fault_around = 16;
 	a->fault_around_max = ARGS_FAULT_AROUND_MAX;
 }
@@ -126,7 +131,8 @@ int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
 			while (tok < s)
 				kprintf(c, "%c", *tok++);
 			kprintf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
-				   "triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
+				   "churn|oob|triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
+				   "stride=1.. "
 				   "fault_around=1..512 fault_around_max=1..512\"\n");
 			return -EINVAL;
 		}

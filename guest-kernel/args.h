@@ -1,9 +1,23 @@
 /* guest-kernel/args.h: the boot arguments that choose and size a workload.
  *
- *   workload=touch|random|hotset|phases|verify|segv|triple   (touch)
+ *   workload=touch|random|hotset|phases|verify|segv|churn|oob|triple  (touch)
+ *     touch   write every stride-th heap page, then read them back passes times
+ *     random  random pages, first access writes, later ones check; a sweep
+ *     hotset  random, 90% of accesses in the first hot% of pages
+ *     phases  the heap in windows, each written, reread, released
+ *     verify  passes rounds of writing every page and reading it back
+ *     segv    a write past the heap: the task must be killed (SEGV line)
+ *     churn   passes rounds: write a pattern into every heap page, release
+ *             the whole heap (SYS_RELEASE; frames go back to the VMM with
+ *             VMM_HC_DISCARD when offered), check every byte reads zero
+ *     oob     map the guest-physical page just past the end of RAM
+ *             read-only and read it: under vmm an MMIO exit, so the VMM
+ *             stops (exit 3) naming the GPA; a read that returns is a failure
+ *     triple  the kernel triple-faults on purpose
  *   size=N[K|M|G]     heap bytes, rounded up to pages          (2M)
  *   seed=N            pattern and pseudo-random seed           (1)
  *   passes=N          passes / rounds, workload-specific        (verify 3, touch 1, else 2)
+ *   stride=N          touch: one page in every N, N >= 1         (1)
  *   hot=PERCENT       hotset: share of pages in the hot set    (10)
  *   fault_around=N    pages mapped per demand-zero fault, 1..512 (16)
  *   fault_around_max=N  a fault on the page right after the last window
@@ -24,7 +38,7 @@
 
 struct bootargs {
 	enum workload workload;
-	uint64_t size, seed, passes, hot;
+	uint64_t size, seed, passes, hot, stride;
 	unsigned fault_around, fault_around_max;
 };
 

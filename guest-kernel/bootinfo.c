@@ -31,8 +31,10 @@ static const void *bootinfo_map(struct bootinfo *bi, struct paging *pg, uint64_t
 
 static void bootinfo_add_ram(struct bootinfo *bi, uint64_t start, uint64_t size)
 {
-	uint64_t end = ALIGN_DOWN(start + size, PAGE_SIZE);
+	uint64_t end = ALIGN_DOWN(start + size, PAGE_SIZE), top = ALIGN_UP(start + size, PAGE_SIZE);
 
+	if (size && top > bi->ram_top)
+		bi->ram_top = top;
 	start = ALIGN_UP(start, PAGE_SIZE);
 	if (end <= start || bi->nr_ram == BOOT_RAM_MAX)
 		return;

@@ -24,6 +24,7 @@ struct mem_range {
 struct bootinfo {
 	struct mem_range ram[BOOT_RAM_MAX];
 	unsigned nr_ram;
+	uint64_t ram_top; /* page-aligned end of the highest RAM, before any clipping */
 	/* Boot data inside RAM that the frame allocator must not hand out. */
 	struct mem_range reserved[BOOT_RESERVED_MAX];
 	unsigned nr_reserved;

@@ -79,8 +79,7 @@ static void console_putu(struct console *c, uint64_t v, unsigned base, int width
 }
 
 /* A piece that does not fit: the line goes out in parts, as with kprintf. */
-static __attribute__((noinline)) void console_mem_slow(struct console *c, const char *s,
-						       unsigned n)
+static __attribute__((noinline)) void console_mem_slow(struct console *c, const char *s, unsigned n)
 {
 	while (n--)
 		console_putc(c, *s++);

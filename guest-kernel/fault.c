@@ -134,8 +134,8 @@ static uint64_t *fault_pte(struct kernel *k, struct task *t, uint64_t *pml4, uin
 }
 
 /* Map the aligned window of fault_around pages around addr, or, when addr
- * is the page right after the previous window (sequential access), a
- * window twice the previous one from addr on, up to fault_around_max;
+ * lies less than a window past the previous window (sequential access), a
+ * window twice the previous one from its end on, up to fault_around_max;
  * clipped to v, filled one page table (2 MiB) at a time. */
 static int fault_map_around(struct kernel *k, struct task *t, const struct vma *v, uint64_t addr,
 			    int write)
@@ -145,11 +145,12 @@ static int fault_map_around(struct kernel *k, struct task *t, const struct vma *
 	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W | PTE_D : 0);
 	int ret = 0;
 
-	if (addr == t->seq_next && (v->flags & VMA_ANON)) {
-		/* Right after the last window: a stream, so double the window. */
+	if (addr - t->seq_next < t->seq_pages * PAGE_SIZE && (v->flags & VMA_ANON)) {
+		/* Within a window's length past the last one: a stream (with a
+		 * stride, maybe), so the next window is twice the last. */
 		pages = t->seq_pages * 2;
 		pages = pages < k->args.fault_around_max ? pages : k->args.fault_around_max;
-		lo = addr;
+		lo = t->seq_next;
 	} else {
 		lo = addr - (addr - USER_BASE) % (pages * PAGE_SIZE);
 	}

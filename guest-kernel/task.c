@@ -7,12 +7,15 @@
 
 #define ENOMEM 12
 
+/* The top of the stack holds the task's struct user_args. */
+#define TASK_ARGS_BYTES ALIGN_UP(sizeof(struct user_args), 64)
+
 /* kernel.ld: where the user image loads, and its sizes (small values, so
  * they link with the kernel's small code model, unlike USER_BASE addresses). */
 extern char _user_text_lma[], _user_data_lma[], _user_text_size[], _user_data_size[];
 extern char _user_entry_offset[];
 
-static int task_add_vmas(struct task *t, const struct bootargs *a)
+static int task_add_vmas(struct task *t, const struct bootargs *a, uint64_t oob_gpa)
 {
 	uint64_t text = (uint64_t)(uintptr_t)_user_text_size;
 	uint64_t data = (uint64_t)(uintptr_t)_user_data_size;
@@ -27,6 +30,9 @@ static int task_add_vmas(struct task *t, const struct bootargs *a)
 	if (!ret)
 		ret = vma_add(&t->vmas, USER_SCRATCH_BASE, USER_SCRATCH_BASE + bitmap,
 			      VMA_READ | VMA_WRITE | VMA_ANON, 0, "scratch");
+	if (!ret && a->workload == WORKLOAD_OOB)
+		ret = vma_add(&t->vmas, USER_OOB_BASE, USER_OOB_BASE + PAGE_SIZE, VMA_READ, oob_gpa,
+			      "oob");
 	if (!ret)
 		ret = vma_add(&t->vmas, USER_HEAP_BASE, USER_HEAP_BASE + a->size,
 			      VMA_READ | VMA_WRITE | VMA_ANON, 0, "heap");
@@ -48,7 +54,7 @@ static int task_push_args(struct kernel *k, struct task *t, const struct bootarg
 		return -ENOMEM;
 	*pte = pa | PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | PTE_NX;
 	t->frames++;
-	ua = (struct user_args *)(uintptr_t)(pa + PAGE_SIZE - 64);
+	ua = (struct user_args *)(uintptr_t)(pa + PAGE_SIZE - TASK_ARGS_BYTES);
 	ua->workload = a->workload;
 	ua->heap = USER_HEAP_BASE;
 	ua->size = a->size;
@@ -56,7 +62,12 @@ static int task_push_args(struct kernel *k, struct task *t, const struct bootarg
 	ua->passes = a->passes;
 	ua->hot = a->hot;
 	ua->scratch = USER_SCRATCH_BASE;
-	t->arg = USER_STACK_TOP - 64;
+	ua->stride = a->stride;
+	if (a->workload == WORKLOAD_OOB) {
+		ua->oob = USER_OOB_BASE;
+		ua->oob_gpa = k->boot.ram_top;
+	}
+	t->arg = USER_STACK_TOP - TASK_ARGS_BYTES;
 	t->rsp = t->arg - 8; /* as if called: %rsp + 8 is 16-byte aligned */
 	return 0;
 }
@@ -70,7 +81,7 @@ int task_create(struct kernel *k, struct task *t, const struct bootargs *a)
 	t->pml4 = paging_new_space(&k->pg, &k->frames);
 	if (!t->pml4)
 		return -ENOMEM;
-	ret = task_add_vmas(t, a);
+	ret = task_add_vmas(t, a, k->boot.ram_top);
 	t->last_vma = &t->vmas.v[0];
 	if (!ret)
 		ret = task_push_args(k, t, a);

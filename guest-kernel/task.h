@@ -23,8 +23,8 @@ struct task {
 	uint64_t faults; /* first-level #PFs taken for this task */
 	uint64_t frames; /* frames mapped into it */
 	/* Fault-path caches: the area and the page table of the last fault. */
-	const struct vma *last_vma; /* never NULL once the task is created */
-	uint64_t *pt, pt_index;	    /* pt maps [pt_index << 21, +2 MiB) */
+	const struct vma *last_vma;   /* never NULL once the task is created */
+	uint64_t *pt, pt_index;	      /* pt maps [pt_index << 21, +2 MiB) */
 	uint64_t seq_next, seq_pages; /* the last window's end and size */
 	bool killed, reported, result_ok;
 };

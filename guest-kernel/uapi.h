@@ -9,6 +9,8 @@
  *   USER_BASE        code (r-x, the image's pages), then data (rw, copy-on-write)
  *   USER_SCRATCH_BASE  anonymous, demand-zero: one bit per heap page, for
  *                    workloads that must remember which pages they wrote
+ *   USER_OOB_BASE    oob workload only: one read-only page mapping the
+ *                    guest-physical page just past the end of RAM
  *   USER_HEAP_BASE   anonymous heap, demand-zero, the workload's size
  *   USER_STACK_TOP   stack grows down from here, USER_STACK_SIZE, demand-zero
  */
@@ -20,6 +22,7 @@
 #define USER_BASE	  0x8000000000ULL
 #define USER_END	  0x10000000000ULL
 #define USER_SCRATCH_BASE (USER_BASE + 0x20000000ULL)
+#define USER_OOB_BASE	  (USER_BASE + 0x30000000ULL)
 #define USER_HEAP_BASE	  (USER_BASE + 0x40000000ULL)
 #define USER_STACK_TOP	  (USER_END - 0x1000ULL) /* one unmapped guard page above */
 #define USER_STACK_SIZE	  0x10000ULL
@@ -46,6 +49,8 @@ enum workload {
 	WORKLOAD_PHASES,
 	WORKLOAD_VERIFY,
 	WORKLOAD_SEGV,
+	WORKLOAD_CHURN,
+	WORKLOAD_OOB,
 	WORKLOAD_TRIPLE, /* run by the kernel itself, never as a task */
 	WORKLOAD_COUNT
 };
@@ -58,6 +63,9 @@ struct user_args {
 	uint64_t passes;
 	uint64_t hot;	  /* percent of pages in the hot set */
 	uint64_t scratch; /* USER_SCRATCH_BASE: size / 4096 bits, zero */
+	uint64_t stride;  /* touch: every stride-th page */
+	uint64_t oob;	  /* oob: USER_OOB_BASE, else 0 */
+	uint64_t oob_gpa; /* oob: the GPA mapped there */
 };
 
 struct user_result {

@@ -57,5 +57,7 @@ struct u_outcome u_hotset(const struct user_args *a);
 struct u_outcome u_phases(const struct user_args *a);
 struct u_outcome u_verify(const struct user_args *a);
 struct u_outcome u_segv(const struct user_args *a);
+struct u_outcome u_churn(const struct user_args *a);
+struct u_outcome u_oob(const struct user_args *a);
 
 #endif

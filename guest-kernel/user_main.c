@@ -13,6 +13,7 @@ static const struct {
     [WORKLOAD_TOUCH] = {"touch", u_touch},    [WORKLOAD_RANDOM] = {"random", u_random},
     [WORKLOAD_HOTSET] = {"hotset", u_hotset}, [WORKLOAD_PHASES] = {"phases", u_phases},
     [WORKLOAD_VERIFY] = {"verify", u_verify}, [WORKLOAD_SEGV] = {"segv", u_segv},
+    [WORKLOAD_CHURN] = {"churn", u_churn},    [WORKLOAD_OOB] = {"oob", u_oob},
 };
 
 void user_main(const struct user_args *a)
