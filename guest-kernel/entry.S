@@ -27,11 +27,22 @@
 	.asciz "Xen"
 	.long pvh_start32
 
+	.section .rodata
+boot_banner:
+	.ascii "KERNEL pvh-entry\n"
+boot_banner_end:
+
 	.section .text.entry, "ax"
 	.code32
 	.globl pvh_start32
 pvh_start32:
 	cld
+	/* First sign of life before any set-up: one string OUT is one exit
+	 * (KVM batches rep outs), and the 16550 works under any VMM. */
+	mov $boot_banner, %esi
+	mov $(boot_banner_end - boot_banner), %ecx
+	mov $0x3f8, %dx
+	rep outsb
 	mov %ebx, %esi			/* cpuid clobbers %ebx */
 	movl $(boot_pdpt + PTE_PW), boot_pml4
 	mov $0x80000001, %eax
