@@ -353,8 +353,8 @@ static int fm_parse_size(const char *s, size_t *out)
 	if (errno || end == s || *end || !n || n > (64ULL << 30) / mul ||
 	    n * mul % (fm_windows[FM_NWINDOWS - 1] * FM_PAGE)) {
 		fprintf(stderr,
-			"fill_methods: -s %s: expected a size from 2M to 64G in whole 2 MiB, "
-			"e.g. 256M\n",
+			"fill_methods: -s %s: expected a multiple of 2M (the largest window) "
+			"up to 64G, e.g. 256M\n",
 			s);
 		return -EINVAL;
 	}
