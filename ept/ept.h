@@ -10,6 +10,8 @@
  *     EPT_SW_COW   present, write-protected because the frame is shared
  *     EPT_SW_SWAP  not present; bits 12-51 hold a swap slot
  *     EPT_SW_SNAP  not present; bits 12-51 hold a snapshot-file page
+ *     EPT_SW_AHEAD present, filled ahead of use by fault-around and not yet
+ *                  seen used by the guest
  *
  * An entry of 0 was never mapped. Interior tables are allocated only where
  * an entry is set, so a sparse 64 GiB guest costs kilobytes; a table page
@@ -38,6 +40,7 @@
 #define EPT_SW_COW (1ULL << 52)
 #define EPT_SW_SWAP (1ULL << 53)
 #define EPT_SW_SNAP (1ULL << 54)
+#define EPT_SW_AHEAD (1ULL << 55)
 
 static inline uint64_t ept_entry(uint64_t frame, uint64_t bits)
 {

@@ -66,6 +66,8 @@ struct vmem_stats {
 	uint64_t copied_pages;
 	uint64_t resident_pages;   /* frames of this VM */
 	uint64_t spurious;	   /* faults already resolved when read */
+	uint64_t ahead_filled;	   /* pages fault-around filled before the guest asked */
+	uint64_t ahead_used;	   /* of those, seen used by the guest since */
 	size_t table_bytes;	   /* second-level table */
 	size_t policy_bytes;	   /* fault-around bookkeeping */
 };

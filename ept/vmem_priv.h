@@ -11,6 +11,12 @@
 
 #define VMEM_BLOCK_SHIFT 9 /* fault-around bookkeeping per 2 MiB of view */
 
+struct vmem_block {
+	uint16_t present; /* resident pages */
+	uint16_t used;	  /* of those, faulted on or seen touched */
+	uint16_t ahead;	  /* of those, filled ahead and not yet seen touched */
+};
+
 struct vmem {
 	struct frame_db *db;
 	uint16_t vm_id;
@@ -22,8 +28,8 @@ struct vmem {
 	uint8_t *view;
 	struct ept *table;
 	struct uffd uffd;
-	bool use_zeropage; /* UFFDIO_ZEROPAGE allowed; else COPY from zeros */
-	void *zeros;	   /* VMEM_MAX_WINDOW pages of zeros for COPY */
+	int pagemap_fd; /* /proc/self/pagemap: which view pages the guest touched */
+	void *zeros;	/* VMEM_MAX_WINDOW pages of zeros, the source of UFFDIO_COPY */
 
 	pthread_mutex_t lock; /* table, frames of this VM, stats, policy */
 	pthread_t thread;
@@ -34,11 +40,14 @@ struct vmem {
 	void *arg;
 	bool fatal;
 
-	/* Fault-around policy: a streaming detector and per-block density. */
+	/* Fault-around policy: a streaming detector and, per 2 MiB block, what
+	 * is resident and how much of it was filled ahead and not yet seen
+	 * used (see fault.c). */
 	unsigned max_window;
+	uint64_t seq_start;  /* first page of the last window */
 	uint64_t seq_next;   /* page after the last window */
 	unsigned seq_window; /* grows while faults stream forward */
-	uint16_t *block_present;
+	struct vmem_block *block;
 	uint64_t nr_blocks;
 
 	struct vmem_stats stats;
@@ -55,8 +64,9 @@ static inline uint64_t vmem_idx_gpa(const struct vmem *v, uint64_t idx)
 
 /* View page index of gpa, or -1 if gpa is not RAM. */
 int64_t vmem_gpa_idx(const struct vmem *v, uint64_t gpa);
-/* Record that view page idx now holds frame data (charges the budget). */
-int vmem_page_populated(struct vmem *v, uint64_t idx);
+/* Record that view page idx now holds frame data (charges the budget);
+ * ahead: filled by fault-around, not asked for. */
+int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
 
 void *fault_thread(void *arg);

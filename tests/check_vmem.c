@@ -101,6 +101,50 @@ START_TEST(vmem_sparse_touches_waste_no_frames)
 }
 END_TEST
 
+/* A uniform pattern the density heuristic would read as dense: fault-around
+ * must still keep frames within twice the pages touched. */
+START_TEST(vmem_fault_around_holds_at_most_twice_the_pages_touched)
+{
+	struct fixture f;
+	struct vmem_stats s;
+	volatile uint8_t *view;
+	const uint64_t pages = 64 * MiB / 4096, touched = pages / 16;
+
+	fixture_up(&f, 64 * MiB, 64 * MiB, 512);
+	view = vmem_view(f.vm, 0);
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t i = 0; i < touched; i++)
+			view[i * 16 * 4096 + pass] = 1;
+	vmem_get_stats(f.vm, &s);
+	ck_assert_uint_le(s.resident_pages, 2 * touched + pages / 512);
+	fixture_down(&f);
+}
+END_TEST
+
+/* Touched in random order, every page ends up resident, in fewer faults. */
+START_TEST(vmem_random_fill_needs_fewer_faults_than_pages)
+{
+	struct fixture f;
+	struct vmem_stats s;
+	volatile uint8_t *view;
+	const uint64_t pages = 16 * MiB / 4096;
+	uint64_t x = 88172645463325252ULL;
+
+	fixture_up(&f, 16 * MiB, 16 * MiB, 512);
+	view = vmem_view(f.vm, 0);
+	for (uint64_t i = 0; i < 8 * pages; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		view[(x % pages) * 4096] = 1;
+	}
+	for (uint64_t i = 0; i < pages; i++)
+		view[i * 4096] = 1;
+	vmem_get_stats(f.vm, &s);
+	ck_assert_uint_eq(s.resident_pages, pages);
+	ck_assert_uint_lt(s.cls[FAULT_ZERO].events, pages / 2);
+	fixture_down(&f);
+}
+END_TEST
+
 /* A second VM on the same store, given the same frames, reads zeros. */
 START_TEST(vmem_next_vm_never_sees_the_last_ones_data)
 {
@@ -203,6 +247,8 @@ static Suite *vmem_suite(void)
 	tcase_add_test(tc, vmem_touching_n_pages_zero_fills_n_pages);
 	tcase_add_test(tc, vmem_fault_around_streams_sequential_touches);
 	tcase_add_test(tc, vmem_sparse_touches_waste_no_frames);
+	tcase_add_test(tc, vmem_fault_around_holds_at_most_twice_the_pages_touched);
+	tcase_add_test(tc, vmem_random_fill_needs_fewer_faults_than_pages);
 	tcase_add_test(tc, vmem_next_vm_never_sees_the_last_ones_data);
 	tcase_add_test(tc, vmem_discard_reads_back_zeros_and_frees_frames);
 	tcase_add_test(tc, vmem_vmm_writes_are_counted_and_read_back);

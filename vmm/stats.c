@@ -136,6 +136,8 @@ static void json_second_level(FILE *f, const struct vm *vm)
 	fprintf(f, "      \"discarded_pages\": %lu,\n", (unsigned long)s.v.discarded_pages);
 	fprintf(f, "      \"copied_pages\": %lu,\n", (unsigned long)s.v.copied_pages);
 	fprintf(f, "      \"spurious_faults\": %lu,\n", (unsigned long)s.v.spurious);
+	fprintf(f, "      \"fault_around\": {\"filled_ahead\": %lu, \"seen_used\": %lu},\n",
+		(unsigned long)s.v.ahead_filled, (unsigned long)s.v.ahead_used);
 	fprintf(f, "      \"frames\": {\"budget\": %lu, \"resident\": %lu, \"free\": %lu, \"shared\": %lu, \"holes_punched\": %lu},\n",
 		(unsigned long)s.fdb.budget_frames, (unsigned long)s.fdb.resident,
 		(unsigned long)s.fdb.free_in_budget, (unsigned long)s.fdb.shared,
