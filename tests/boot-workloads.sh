@@ -4,7 +4,7 @@
 # JSON statistics report.
 . "$TESTLIB"
 
-for w in touch random hotset phases verify; do
+for w in touch random hotset phases verify churn; do
 	run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --cmdline "workload=$w size=1M seed=7 passes=2"
 	expect "$OUT" "^RESULT workload=$w pages=[1-9][0-9]* faults=[1-9][0-9]* cycles=[0-9]+.* ok=1"
 	expect_not "$OUT" "ok=0"

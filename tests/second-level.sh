@@ -35,6 +35,34 @@ zf=$(sl 's["vmm"]["second_level"]["faults"]["zero_fill"]["pages"]')
 	fail "metadata above 1% of guest memory: $(sl 's["vmm"]["second_level"]["metadata_bytes"]')"
 echo "ok: $ev faults mapped $zf pages"
 
+# Freed pages go back to the VMM and come back zero: churn writes a secret
+# into every page, releases them all (DISCARD), touches them again and
+# checks every byte reads zero.
+run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" \
+	--cmdline "workload=churn size=1M passes=2" --stats-json "$json"
+expect "$OUT" "^RESULT workload=churn .*ok=1"
+[ "$(sl 's["vmm"]["second_level"]["discarded_pages"]')" -ge 256 ] ||
+	fail "churn released no pages through the VMM: $(sl 's["vmm"]["second_level"]')"
+[ "$(sl 's["vmm"]["second_level"]["frames"]["holes_punched"]')" -gt 0 ] ||
+	fail "released frames were not given back to the host"
+
+# A sparse guest (one page in 64, the guest's own fault-around off) gets at
+# most twice as many frames as it touches, its page tables included.
+run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --mem 128M \
+	--cmdline "workload=touch size=64M stride=64 fault_around=1 fault_around_max=1" \
+	--stats-json "$json"
+n=$(sl 's["guest"]["results"][0]["pages"]')
+res=$(sl 's["vmm"]["second_level"]["frames"]["resident"]')
+[ "$n" -eq 256 ] || fail "stride=64 touched $n pages, expected 256"
+[ "$res" -le $((2 * n + 64)) ] || fail "sparse guest: $res frames for $n pages touched"
+echo "ok: sparse guest, $res frames for $n pages touched"
+
+# An access outside guest RAM is a crash naming the GPA: exit 3.
+run_vmm 3 run --kernel "$KERNEL" --timeout "$TIMEOUT" --mem 64M --cmdline "workload=oob" \
+	--stats-json "$json"
+expect "$ERR" "outside RAM at GPA 0x4000000"
+[ "$(sl 's["vmm"]["second_level"]["invalid_accesses"]')" -eq 1 ] || fail "invalid access not counted"
+
 # A budget smaller than the guest's working set stops it: exit 3, saying so.
 run_vmm 3 run --kernel "$KERNEL" --timeout "$TIMEOUT" --host-mem 4M \
 	--cmdline "workload=touch size=16M"
