@@ -63,6 +63,11 @@ static inline void arch_copy_words(void *dst, const void *src, uint64_t words)
 	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
 }
 
+static inline void arch_copy_bytes(void *dst, const void *src, uint64_t n)
+{
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
 static inline __attribute__((noreturn)) void arch_halt_forever(void)
 {
 	for (;;)

@@ -85,24 +85,15 @@ static __attribute__((noinline)) void console_mem_slow(struct console *c, const 
 		console_putc(c, *s++);
 }
 
-/* Whole words, then the tail in 4-, 2- and 1-byte pieces. */
+/* One rep movsb: the emulator decodes it once, whatever its length. */
 void console_mem(struct console *c, const char *s, unsigned n)
 {
-	char *d = c->line + c->len;
-
 	if (n > CONSOLE_LINE_MAX - c->len) {
 		console_mem_slow(c, s, n);
 		return;
 	}
+	arch_copy_bytes(c->line + c->len, s, n);
 	c->len += n;
-	for (; n >= 8; n -= 8, d += 8, s += 8)
-		__builtin_memcpy(d, s, 8);
-	if (n & 4)
-		__builtin_memcpy(d, s, 4), d += 4, s += 4;
-	if (n & 2)
-		__builtin_memcpy(d, s, 2), d += 2, s += 2;
-	if (n & 1)
-		*d = *s;
 }
 
 void console_str(struct console *c, const char *s)
