@@ -77,21 +77,20 @@ static uint32_t bootinfo_u32(const char *data, uint32_t len, uint32_t def)
 	return len == 4 ? bootinfo_be32(data) : def;
 }
 
-/* Whether the string list data[0, len) holds s. */
-static bool bootinfo_has_string(const char *data, uint32_t len, const char *s)
+/* Whether the string list data[0, len) holds s, of length n (terminated). */
+static bool bootinfo_has_string(const char *data, uint32_t len, const char *s, size_t n)
 {
-	const char *end = data + len, *p;
+	const char *end = data + len;
+	size_t l;
 
-	while (data < end) {
-		for (p = s; data < end && *data == *p && *p; data++, p++)
-			;
-		if (data < end && *data == '\0' && *p == '\0')
+	for (; data < end; data += l + 1) {
+		l = strnlen(data, end - data);
+		if (l == n && data + l < end && mem_eq(data, s, n))
 			return true;
-		while (data < end && *data++)
-			;
 	}
 	return false;
 }
+#define BOOTINFO_HAS(data, len, lit) bootinfo_has_string(data, len, lit, sizeof(lit) - 1)
 
 /* The nodes whose properties we read; everything else is skipped. */
 enum bootinfo_node { NODE_OTHER, NODE_ROOT, NODE_MEMORY, NODE_CHOSEN, NODE_CPUS, NODE_VMM };
@@ -103,30 +102,30 @@ struct bootinfo_scan {
 
 static enum bootinfo_node bootinfo_classify(const char *name)
 {
-	if (!strncmp(name, "memory", 6) && (name[6] == '\0' || name[6] == '@'))
+	if (mem_eq(name, "memory", 6) && (name[6] == '\0' || name[6] == '@'))
 		return NODE_MEMORY;
-	if (!strcmp(name, "chosen"))
+	if (STR_IS(name, "chosen"))
 		return NODE_CHOSEN;
-	if (!strcmp(name, "cpus"))
+	if (STR_IS(name, "cpus"))
 		return NODE_CPUS;
-	if (!strcmp(name, VMM_DT_NODE + 1))
+	if (mem_eq(name, VMM_DT_NODE + 1, sizeof(VMM_DT_NODE) - 1)) /* without the '/' */
 		return NODE_VMM;
 	return NODE_OTHER;
 }
 
 static void bootinfo_vmm_prop(struct bootinfo *bi, const char *name, const char *data, uint32_t len)
 {
-	if (!strcmp(name, VMM_DT_SERIAL_PORT)) {
+	if (STR_IS(name, VMM_DT_SERIAL_PORT)) {
 		bi->serial_port = (uint16_t)bootinfo_u32(data, len, bi->serial_port);
-	} else if (!strcmp(name, VMM_DT_EXIT_PORT)) {
+	} else if (STR_IS(name, VMM_DT_EXIT_PORT)) {
 		bi->exit_port = (uint16_t)bootinfo_u32(data, len, bi->exit_port);
-	} else if (!strcmp(name, VMM_DT_HCALL_PORT) && len == 4) {
+	} else if (STR_IS(name, VMM_DT_HCALL_PORT) && len == 4) {
 		bi->has_hcall = true;
 		bi->hcall_port = (uint16_t)bootinfo_u32(data, len, bi->hcall_port);
-	} else if (!strcmp(name, VMM_DT_FEATURES)) {
-		bi->line_console = bootinfo_has_string(data, len, VMM_FEAT_LINE_CONSOLE);
-		bi->page_discard = bootinfo_has_string(data, len, VMM_FEAT_PAGE_DISCARD);
-		bi->page_copy = bootinfo_has_string(data, len, VMM_FEAT_PAGE_COPY);
+	} else if (STR_IS(name, VMM_DT_FEATURES)) {
+		bi->line_console = BOOTINFO_HAS(data, len, VMM_FEAT_LINE_CONSOLE);
+		bi->page_discard = BOOTINFO_HAS(data, len, VMM_FEAT_PAGE_DISCARD);
+		bi->page_copy = BOOTINFO_HAS(data, len, VMM_FEAT_PAGE_COPY);
 	}
 }
 
@@ -137,24 +136,24 @@ static void bootinfo_prop(struct bootinfo *bi, struct bootinfo_scan *s, const ch
 
 	switch (s->node) {
 	case NODE_ROOT:
-		if (!strcmp(name, "#address-cells"))
+		if (STR_IS(name, "#address-cells"))
 			s->ac = bootinfo_u32(data, len, s->ac);
-		else if (!strcmp(name, "#size-cells"))
+		else if (STR_IS(name, "#size-cells"))
 			s->sc = bootinfo_u32(data, len, s->sc);
 		break;
 	case NODE_MEMORY:
-		if (strcmp(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
+		if (!STR_IS(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
 			break;
 		for (off = 0; off + step <= len; off += step)
 			bootinfo_add_ram(bi, bootinfo_cells(data + off, s->ac),
 					 bootinfo_cells(data + off + s->ac * 4, s->sc));
 		break;
 	case NODE_CHOSEN:
-		if (!strcmp(name, "bootargs") && len > 0 && data[len - 1] == '\0')
+		if (STR_IS(name, "bootargs") && len > 0 && data[len - 1] == '\0')
 			bi->cmdline = data;
 		break;
 	case NODE_CPUS:
-		if (!strcmp(name, VMM_DT_TSC_FREQ))
+		if (STR_IS(name, VMM_DT_TSC_FREQ))
 			bi->tsc_hz =
 			    len == 8 ? bootinfo_cells(data, 2) : bootinfo_u32(data, len, 0);
 		break;
@@ -184,8 +183,7 @@ static void bootinfo_fdt(struct bootinfo *bi, const char *fdt)
 		switch (bootinfo_be32((p += 4) - 4)) {
 		case FDT_BEGIN_NODE:
 			name = p;
-			while (p < end && *p)
-				p++;
+			p += strnlen(p, end - p);
 			if (p == end)
 				return;
 			p = (const char *)ALIGN_UP((uintptr_t)p + 1, 4);
