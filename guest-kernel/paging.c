@@ -48,11 +48,14 @@ int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
 				pg->pdpt[a / GIB] = a | PTE_P | PTE_W | PTE_PS;
 		return 0;
 	}
-	for (a = ALIGN_DOWN(start, PAGE_2M); a < end; a += PAGE_2M) {
+	/* A present entry maps the same page (nothing else goes in slot 0's
+	 * page directories): writing it again costs less than testing it. */
+	for (a = ALIGN_DOWN(start, PAGE_2M); a < end;) {
 		uint64_t *pde = &paging_pd(pg, a)[(a / PAGE_2M) % 512];
+		uint64_t gib_end = ALIGN_DOWN(a, GIB) + GIB, stop = gib_end < end ? gib_end : end;
 
-		if (!(*pde & PTE_P))
-			*pde = a | PTE_P | PTE_W | PTE_PS;
+		for (; a < stop; a += PAGE_2M)
+			*pde++ = a | PTE_P | PTE_W | PTE_PS;
 	}
 	return 0;
 }
