@@ -104,7 +104,8 @@ long_entry:
 	jmp 4b
 
 /* Trap stubs: push a dummy error code where the CPU pushes none, then the
- * vector, so every frame has the layout of struct trap_frame. */
+ * vector, so every frame has the layout of struct trap_frame. Each has a
+ * 16-byte slot from trap_stubs_base on, for the prebuilt IDT below. */
 	.text
 	.macro trap_stub n
 	.p2align 4
@@ -116,9 +117,14 @@ trap_stub_\n:
 	jmp trap_common
 	.endm
 
+	.p2align 10
+	.globl trap_stubs_base
+trap_stubs_base:
 	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
 	trap_stub \n
 	.endr
+	.globl trap_stubs_end
+trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
 
 trap_common:
 	push %rax
@@ -206,13 +212,35 @@ task_resume_kernel:
 	pop %rbx
 	ret
 
-	.section .rodata
-	.p2align 3
-	.globl trap_stubs
-trap_stubs:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
-	.quad trap_stub_\n
+/* The IDT as initialized data: vectors 0-31 and 0x80 (DPL 3) point at
+ * their stubs, 16 bytes apart from trap_stubs_base; the rest are absent.
+ * kernel.ld provides the base's low 16 bits and bits 16-31 (the kernel
+ * lies below 4 GiB, so bits 32-63 are 0). */
+	.macro idt_gate slot, type
+	.word trap_stubs_lo16 + 16 * \slot, SEG_KERNEL_CS
+	.byte 0, \type
+	.word trap_stubs_hi16
+	.long 0, 0
+	.endm
+
+	.data
+	.p2align 4
+	.globl idt, idt_desc
+idt:
+	.irp slot, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	idt_gate \slot, 0x8e		/* interrupt gate, DPL 0 */
 	.endr
+	.skip (0x80 - 32) * 16		/* vectors 32-0x7f: not present */
+	idt_gate 32, 0xee		/* vector 0x80: interrupt gate, DPL 3 */
+idt_end:
+	.if idt_end - idt != (0x80 + 1) * 16
+	.error "the IDT must end with vector 0x80"
+	.endif
+	.p2align 3
+	.word 0, 0, 0			/* idt_desc's base 8-byte aligned */
+idt_desc:
+	.word idt_end - idt - 1
+	.quad idt
 
 	.data
 	.p2align 3

@@ -7,23 +7,16 @@
 #include "segment.h"
 #include "syscall.h"
 
-#define GATE_INTR_DPL0 0x8e
-#define GATE_INTR_DPL3 0xee
+struct trap_desc {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
 
-extern const uint64_t trap_stubs[33]; /* entry.S: vectors 0-31, then 0x80 */
+extern const struct trap_desc idt_desc; /* entry.S: the IDT, built at link time */
 extern uint64_t gdt[];
 
 /* The IDT has no context argument; one CPU, one kernel. */
 static struct kernel *trap_kernel;
-
-static void trap_set_gate(struct idt_gate *g, uint64_t handler, uint8_t type)
-{
-	g->off_lo = (uint16_t)handler;
-	g->sel = SEG_KERNEL_CS;
-	g->type = type;
-	g->off_mid = (uint16_t)(handler >> 16);
-	g->off_hi = (uint32_t)(handler >> 32);
-}
 
 static void trap_load_tss(struct traps *t)
 {
@@ -40,19 +33,9 @@ static void trap_load_tss(struct traps *t)
 
 void trap_init(struct kernel *k)
 {
-	struct traps *t = &k->traps;
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = {sizeof(t->idt) - 1, (uint64_t)(uintptr_t)t->idt};
-	unsigned v;
-
 	trap_kernel = k;
-	for (v = 0; v < 32; v++)
-		trap_set_gate(&t->idt[v], trap_stubs[v], GATE_INTR_DPL0);
-	trap_set_gate(&t->idt[TRAP_SYSCALL], trap_stubs[32], GATE_INTR_DPL3);
-	__asm__ volatile("lidt %0" : : "m"(idtr));
-	trap_load_tss(t);
+	__asm__ volatile("lidt %0" : : "m"(idt_desc));
+	trap_load_tss(&k->traps);
 }
 
 /* PVM (the KVM here) does not deliver `int $0x80` from user mode through
@@ -108,10 +91,7 @@ void trap_panic(const char *why)
 
 void trap_triple_fault(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) empty = {0, 0};
+	struct trap_desc empty = {0, 0};
 
 	/* #UD cannot be delivered, nor the #GP, nor the #DF: shutdown. */
 	__asm__ volatile("lidt %0; ud2" : : "m"(empty));

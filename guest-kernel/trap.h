@@ -25,13 +25,6 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-};
-
 struct tss {
 	uint32_t reserved0;
 	uint64_t rsp0, rsp1, rsp2;
@@ -41,7 +34,6 @@ struct tss {
 
 struct traps {
 	uint8_t stack[TRAP_STACK_SIZE] __attribute__((aligned(16))); /* RSP0 */
-	struct idt_gate idt[TRAP_SYSCALL + 1];
 	struct tss tss;
 };
 
