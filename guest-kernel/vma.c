@@ -30,10 +30,12 @@ int vma_add(struct vma_set *s, uint64_t start, uint64_t end, unsigned flags, uin
 		return -EINVAL;
 	if (s->n == VMA_MAX)
 		return -ENOMEM;
-	i = vma_bisect(s, start);
+	/* Areas usually come in address order: append without a search. */
+	i = !s->n || s->v[s->n - 1].end <= start ? s->n : vma_bisect(s, start);
 	if (i < s->n && s->v[i].start < end)
 		return -EINVAL;
-	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(s->v[0]));
+	if (i < s->n)
+		memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(s->v[0]));
 	s->v[i] = (struct vma){start, end, backing, flags, name};
 	s->n++;
 	return 0;
