@@ -101,13 +101,27 @@ void console_str(struct console *c, const char *s)
 	console_mem(c, s, strlen(s));
 }
 
+/* "00" to "99": two digits per division. */
+static const char console_digit_pairs[200] = "0001020304050607080910111213141516171819"
+					     "2021222324252627282930313233343536373839"
+					     "4041424344454647484950515253545556575859"
+					     "6061626364656667686970717273747576777879"
+					     "8081828384858687888990919293949596979899";
+
 void console_dec(struct console *c, uint64_t v)
 {
 	char buf[20], *p = buf + sizeof(buf);
 
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
+	for (; v >= 100; v /= 100) {
+		p -= 2;
+		__builtin_memcpy(p, &console_digit_pairs[v % 100 * 2], 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		__builtin_memcpy(p, &console_digit_pairs[v * 2], 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
 	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
 }
 
