@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #define CLI_DEFAULT_MEM (64ULL << 20)
-#define CLI_DEFAULT_CMDLINE "workload=touch size=2M"
+#define CLI_DEFAULT_CMDLINE "workload=touch size=512K"
 #define CLI_MIN_MEM (4ULL << 20)
 #define CLI_MAX_TIMEOUT (7 * 24 * 3600)
 
