@@ -24,15 +24,15 @@
 #include <linux/kvm.h>
 
 #define RTT_MEM_SIZE 0x10000UL /* one 64 KiB slot at GPA 0 */
-#define RTT_OUT_GPA 0x1000UL
-#define RTT_NOP_GPA 0x2000UL
-#define RTT_PORT 0x80 /* POST port: any port does, nothing listens */
+#define RTT_OUT_GPA  0x1000UL
+#define RTT_NOP_GPA  0x2000UL
+#define RTT_PORT     0x80 /* POST port: any port does, nothing listens */
 #define RTT_MAX_RUNS 101
 
 /* out %al,(%dx); loop .-1; hlt -- ECX counts the exits. */
-static const uint8_t rtt_out_loop[] = { 0xee, 0xe2, 0xfd, 0xf4 };
+static const uint8_t rtt_out_loop[] = {0xee, 0xe2, 0xfd, 0xf4};
 /* nop; loop .-1; hlt -- the same loop without exits. */
-static const uint8_t rtt_nop_loop[] = { 0x90, 0xe2, 0xfd, 0xf4 };
+static const uint8_t rtt_nop_loop[] = {0x90, 0xe2, 0xfd, 0xf4};
 
 struct rtt_vm {
 	int kvm_fd;
@@ -72,11 +72,11 @@ static int rtt_open(struct rtt_vm *v, const char *path)
 
 static int rtt_add_memory(struct rtt_vm *v)
 {
-	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = 0,
-						 .memory_size = RTT_MEM_SIZE };
+	struct kvm_userspace_memory_region r = {
+	    .slot = 0, .guest_phys_addr = 0, .memory_size = RTT_MEM_SIZE};
 
-	v->mem = mmap(NULL, RTT_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		      0);
+	v->mem =
+	    mmap(NULL, RTT_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (v->mem == MAP_FAILED) {
 		v->mem = NULL;
 		return rtt_fail("mmap guest memory");
@@ -109,9 +109,15 @@ static int rtt_add_vcpu(struct rtt_vm *v)
 
 static void rtt_flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type)
 {
-	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = selector,
-				   .type = type, .present = 1, .dpl = 0, .db = 1, .s = 1,
-				   .g = 1 };
+	*s = (struct kvm_segment){.base = 0,
+				  .limit = 0xffffffff,
+				  .selector = selector,
+				  .type = type,
+				  .present = 1,
+				  .dpl = 0,
+				  .db = 1,
+				  .s = 1,
+				  .g = 1};
 }
 
 /* Flat 32-bit protected mode, paging off: the least state any KVM accepts. */
@@ -139,8 +145,7 @@ static int rtt_set_sregs(struct rtt_vm *v)
 
 static int rtt_set_regs(struct rtt_vm *v, uint64_t rip, uint32_t iterations)
 {
-	struct kvm_regs regs = { .rip = rip, .rcx = iterations, .rdx = RTT_PORT,
-				 .rflags = 0x2 };
+	struct kvm_regs regs = {.rip = rip, .rcx = iterations, .rdx = RTT_PORT, .rflags = 0x2};
 
 	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		return rtt_fail("KVM_SET_REGS");
@@ -151,7 +156,7 @@ static int rtt_create(struct rtt_vm *v, const char *path)
 {
 	int ret;
 
-	*v = (struct rtt_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	*v = (struct rtt_vm){.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 	ret = rtt_open(v, path);
 	if (!ret)
 		ret = rtt_add_memory(v);
@@ -227,8 +232,9 @@ static int rtt_time_exits(struct rtt_vm *v, uint32_t iterations, double *ns_per_
 	if (ret < 0)
 		return ret;
 	if (exits != iterations - 1) {
-		fprintf(stderr, "exit_rtt: saw %" PRIu64 " OUT exits after the first, expected %u\n",
-			exits, iterations - 1);
+		fprintf(stderr,
+			"exit_rtt: saw %" PRIu64 " OUT exits after the first, expected %u\n", exits,
+			iterations - 1);
 		return -EIO;
 	}
 	*ns_per_exit = (double)(rtt_now_ns() - t0) / iterations;
@@ -266,8 +272,7 @@ static double rtt_median(double *v, unsigned n)
 	return (v[(n - 1) / 2] + v[n / 2]) / 2;
 }
 
-static int rtt_parse_uint(const char *opt, const char *s, unsigned min, unsigned max,
-			  unsigned *out)
+static int rtt_parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *out)
 {
 	char *end;
 	unsigned long v;
@@ -301,11 +306,21 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:r:d:h")) != -1) {
 		switch (c) {
-		case 'n': ret = rtt_parse_uint("-n", optarg, 2, 1u << 30, &iterations); break;
-		case 'r': ret = rtt_parse_uint("-r", optarg, 1, RTT_MAX_RUNS, &runs); break;
-		case 'd': dev = optarg; break;
-		case 'h': rtt_usage(stdout); return 0;
-		default: rtt_usage(stderr); return 2;
+		case 'n':
+			ret = rtt_parse_uint("-n", optarg, 2, 1u << 30, &iterations);
+			break;
+		case 'r':
+			ret = rtt_parse_uint("-r", optarg, 1, RTT_MAX_RUNS, &runs);
+			break;
+		case 'd':
+			dev = optarg;
+			break;
+		case 'h':
+			rtt_usage(stdout);
+			return 0;
+		default:
+			rtt_usage(stderr);
+			return 2;
 		}
 		if (ret)
 			return 2;
@@ -328,7 +343,8 @@ int main(int argc, char **argv)
 	/* rtt_median() sorts, so call it before reading the extremes. */
 	exit_med = rtt_median(exit_ns, runs);
 	loop_med = rtt_median(loop_ns, runs);
-	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f guest_loop_ns=%.0f\n",
+	printf("exit_rtt ns_per_exit=%.0f runs=%u iterations=%u min=%.0f max=%.0f "
+	       "guest_loop_ns=%.0f\n",
 	       exit_med, runs, iterations, exit_ns[0], exit_ns[runs - 1], loop_med);
 	return 0;
 }

@@ -50,18 +50,18 @@
 #define FALLOC_FL_PUNCH_HOLE 0x02
 #endif
 
-#define FM_PAGE 4096UL
+#define FM_PAGE	    4096UL
 #define FM_MAX_REPS 101
 #define FM_NWINDOWS 4
 
-static const unsigned fm_windows[FM_NWINDOWS] = { 1, 16, 64, 512 };
+static const unsigned fm_windows[FM_NWINDOWS] = {1, 16, 64, 512};
 
 enum fm_method { FM_COPY, FM_ZEROPAGE, FM_FALLOCATE, FM_NMETHODS };
 
 static const char *const fm_method_names[FM_NMETHODS] = {
-	[FM_COPY] = "UFFDIO_COPY",
-	[FM_ZEROPAGE] = "UFFDIO_ZEROPAGE",
-	[FM_FALLOCATE] = "fallocate+touch",
+    [FM_COPY] = "UFFDIO_COPY",
+    [FM_ZEROPAGE] = "UFFDIO_ZEROPAGE",
+    [FM_FALLOCATE] = "fallocate+touch",
 };
 
 struct fm_store {
@@ -120,11 +120,13 @@ static int fm_userfaultfd(void)
 static const char *fm_uffd_open_error(int err)
 {
 	switch (err) {
-	case ENOSYS: return "userfaultfd: not in this kernel (ENOSYS)";
+	case ENOSYS:
+		return "userfaultfd: not in this kernel (ENOSYS)";
 	case EPERM:
 		return "userfaultfd: not permitted (EPERM): run as root, or set "
 		       "vm.unprivileged_userfaultfd=1";
-	default: return "userfaultfd: cannot open";
+	default:
+		return "userfaultfd: cannot open";
 	}
 }
 
@@ -132,7 +134,7 @@ static const char *fm_uffd_open_error(int err)
  * kernel offers. 0 with *features set, or -errno. */
 static int fm_probe(uint64_t *features)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	struct uffdio_api api = {.api = UFFD_API, .features = 0};
 	int fd = fm_userfaultfd(), err;
 
 	if (fd < 0)
@@ -153,9 +155,9 @@ static int fm_probe(uint64_t *features)
  * (none is expected: every touch follows a fill). */
 static int fm_open_uffd(struct fm_store *s, uint64_t offered)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MISSING_SHMEM };
-	struct uffdio_register reg = { .range = { (uintptr_t)s->view, s->size },
-				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_MISSING_SHMEM};
+	struct uffdio_register reg = {.range = {(uintptr_t)s->view, s->size},
+				      .mode = UFFDIO_REGISTER_MODE_MISSING};
 
 	if (offered & UFFD_FEATURE_SIGBUS)
 		api.features |= UFFD_FEATURE_SIGBUS;
@@ -176,7 +178,7 @@ static int fm_store_create(struct fm_store *s, size_t size)
 	uint64_t offered = 0;
 	int ret;
 
-	*s = (struct fm_store){ .memfd = -1, .uffd = -1, .size = size };
+	*s = (struct fm_store){.memfd = -1, .uffd = -1, .size = size};
 	s->memfd = memfd_create("fill_methods-store", MFD_CLOEXEC);
 	if (s->memfd < 0)
 		return fm_fail("memfd_create");
@@ -194,7 +196,8 @@ static int fm_store_create(struct fm_store *s, size_t size)
 		return 0;
 	}
 	if (!(offered & UFFD_FEATURE_MISSING_SHMEM)) {
-		s->why_no_uffd = "userfaultfd: UFFD_FEATURE_MISSING_SHMEM not offered by UFFDIO_API";
+		s->why_no_uffd =
+		    "userfaultfd: UFFD_FEATURE_MISSING_SHMEM not offered by UFFDIO_API";
 		return 0;
 	}
 	ret = fm_open_uffd(s, offered);
@@ -237,15 +240,15 @@ static int fm_fill_window(struct fm_store *s, enum fm_method m, size_t off, size
 {
 	switch (m) {
 	case FM_COPY: {
-		struct uffdio_copy c = { .dst = (uintptr_t)s->view + off, .src = (uintptr_t)zeros,
-					 .len = len };
+		struct uffdio_copy c = {
+		    .dst = (uintptr_t)s->view + off, .src = (uintptr_t)zeros, .len = len};
 
 		if (ioctl(s->uffd, UFFDIO_COPY, &c) < 0 || c.copy != (int64_t)len)
 			return fm_fail("UFFDIO_COPY");
 		return 0;
 	}
 	case FM_ZEROPAGE: {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)s->view + off, len } };
+		struct uffdio_zeropage z = {.range = {(uintptr_t)s->view + off, len}};
 
 		if (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z) < 0 || z.zeropage != (int64_t)len)
 			return fm_fail("UFFDIO_ZEROPAGE");
@@ -255,7 +258,8 @@ static int fm_fill_window(struct fm_store *s, enum fm_method m, size_t off, size
 		if (fallocate(s->memfd, 0, off, len) < 0)
 			return fm_fail("fallocate(0) of the store");
 		return 0;
-	default: return -EINVAL;
+	default:
+		return -EINVAL;
 	}
 }
 
@@ -306,9 +310,12 @@ static int fm_run_anon_once(size_t size, double *touch_ns)
 static bool fm_supported(const struct fm_store *s, enum fm_method m)
 {
 	switch (m) {
-	case FM_COPY: return s->uffd >= 0 && s->has_copy;
-	case FM_ZEROPAGE: return s->uffd >= 0 && s->has_zeropage;
-	default: return true;
+	case FM_COPY:
+		return s->uffd >= 0 && s->has_copy;
+	case FM_ZEROPAGE:
+		return s->uffd >= 0 && s->has_zeropage;
+	default:
+		return true;
 	}
 }
 
@@ -318,7 +325,7 @@ static int fm_measure(struct fm_store *s, enum fm_method m, unsigned window, uns
 	double fill[FM_MAX_REPS], touch[FM_MAX_REPS], total[FM_MAX_REPS];
 	int ret;
 
-	*c = (struct fm_cell){ 0 };
+	*c = (struct fm_cell){0};
 	if (!fm_supported(s, m))
 		return 0;
 	for (unsigned r = 0; r < reps; r++) {
@@ -344,10 +351,23 @@ static int fm_parse_size(const char *s, size_t *out)
 	n = strtoull(s, &end, 10);
 	if (!errno && end != s) {
 		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; end++; break;
-		case 'm': case 'M': mul = 1ULL << 20; end++; break;
-		case 'g': case 'G': mul = 1ULL << 30; end++; break;
-		default: break;
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			end++;
+			break;
+		default:
+			break;
 		}
 	}
 	if (errno || end == s || *end || !n || n > (64ULL << 30) / mul ||
@@ -415,7 +435,8 @@ static void fm_print_header(const struct fm_store *s, size_t size, unsigned reps
 	}
 	printf("\n| %-15s | %6s | %11s | %11s | %11s | %8s |\n", "method", "window", "fill us/pg",
 	       "touch us/pg", "total us/pg", "vs anon");
-	printf("|-----------------|--------|-------------|-------------|-------------|----------|\n");
+	printf(
+	    "|-----------------|--------|-------------|-------------|-------------|----------|\n");
 }
 
 int main(int argc, char **argv)
@@ -431,10 +452,18 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "s:r:h")) != -1) {
 		switch (c) {
-		case 's': ret = fm_parse_size(optarg, &size); break;
-		case 'r': ret = fm_parse_reps(optarg, &reps); break;
-		case 'h': fm_usage(stdout); return 0;
-		default: fm_usage(stderr); return 2;
+		case 's':
+			ret = fm_parse_size(optarg, &size);
+			break;
+		case 'r':
+			ret = fm_parse_reps(optarg, &reps);
+			break;
+		case 'h':
+			fm_usage(stdout);
+			return 0;
+		default:
+			fm_usage(stderr);
+			return 2;
 		}
 		if (ret)
 			return 2;
@@ -459,7 +488,7 @@ int main(int argc, char **argv)
 			ret = fm_measure(&s, m, fm_windows[w], reps, zeros, &cells[m][w]);
 	if (!ret) {
 		anon_ns = fm_median(anon, reps);
-		anon_cell = (struct fm_cell){ .ok = true, .touch_ns = anon_ns, .total_ns = anon_ns };
+		anon_cell = (struct fm_cell){.ok = true, .touch_ns = anon_ns, .total_ns = anon_ns};
 		fm_print_header(&s, size, reps);
 		fm_print_cell("anon (baseline)", "-", &anon_cell, anon_ns);
 		for (int m = 0; m < FM_NMETHODS; m++)

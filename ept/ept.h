@@ -25,22 +25,22 @@
 #include <stdint.h>
 
 #define EPT_PAGE_SHIFT 12
-#define EPT_PAGE_SIZE (1ULL << EPT_PAGE_SHIFT)
-#define EPT_GPA_BITS 48
+#define EPT_PAGE_SIZE  (1ULL << EPT_PAGE_SHIFT)
+#define EPT_GPA_BITS   48
 
-#define EPT_R (1ULL << 0)
-#define EPT_W (1ULL << 1)
-#define EPT_X (1ULL << 2)
-#define EPT_RWX (EPT_R | EPT_W | EPT_X)
-#define EPT_MT_SHIFT 3
-#define EPT_MT_WB (6ULL << EPT_MT_SHIFT) /* write-back memory type */
-#define EPT_ACCESSED (1ULL << 8)
-#define EPT_DIRTY (1ULL << 9)
+#define EPT_R	       (1ULL << 0)
+#define EPT_W	       (1ULL << 1)
+#define EPT_X	       (1ULL << 2)
+#define EPT_RWX	       (EPT_R | EPT_W | EPT_X)
+#define EPT_MT_SHIFT   3
+#define EPT_MT_WB      (6ULL << EPT_MT_SHIFT) /* write-back memory type */
+#define EPT_ACCESSED   (1ULL << 8)
+#define EPT_DIRTY      (1ULL << 9)
 #define EPT_FRAME_MASK 0x000ffffffffff000ULL
-#define EPT_SW_COW (1ULL << 52)
-#define EPT_SW_SWAP (1ULL << 53)
-#define EPT_SW_SNAP (1ULL << 54)
-#define EPT_SW_AHEAD (1ULL << 55)
+#define EPT_SW_COW     (1ULL << 52)
+#define EPT_SW_SWAP    (1ULL << 53)
+#define EPT_SW_SNAP    (1ULL << 54)
+#define EPT_SW_AHEAD   (1ULL << 55)
 
 static inline uint64_t ept_entry(uint64_t frame, uint64_t bits)
 {
@@ -59,9 +59,9 @@ struct ept;
 
 struct ept *ept_create(void);
 void ept_destroy(struct ept *t);
-uint64_t ept_get(const struct ept *t, uint64_t gpa);		/* 0: never mapped */
-int ept_set(struct ept *t, uint64_t gpa, uint64_t entry);	/* 0, -ENOMEM, -EINVAL (gpa) */
-void ept_clear(struct ept *t, uint64_t gpa);			/* entry becomes 0 */
+uint64_t ept_get(const struct ept *t, uint64_t gpa);	  /* 0: never mapped */
+int ept_set(struct ept *t, uint64_t gpa, uint64_t entry); /* 0, -ENOMEM, -EINVAL (gpa) */
+void ept_clear(struct ept *t, uint64_t gpa);		  /* entry becomes 0 */
 
 /* Call fn for each non-zero entry in [start, end), in GPA order; a non-zero
  * return from fn stops the walk and is returned. */

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FAULT_BATCH 16
+#define FAULT_BATCH  16
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t fault_now_ns(void)
@@ -87,8 +87,7 @@ static unsigned fault_ahead_allowance(struct vmem *v, uint64_t bi, unsigned want
 
 /* The window [*lo, *hi) of view pages to fill for a fault at idx, and how
  * many of them may be filled ahead of use. */
-static unsigned fault_window(struct vmem *v, uint64_t idx, uint64_t *lo, uint64_t *hi,
-			     bool *stream)
+static unsigned fault_window(struct vmem *v, uint64_t idx, uint64_t *lo, uint64_t *hi, bool *stream)
 {
 	uint64_t bi = idx >> VMEM_BLOCK_SHIFT;
 	bool streaming = idx >= v->seq_next && idx < v->seq_next + v->seq_window;
@@ -120,8 +119,7 @@ static unsigned fault_window(struct vmem *v, uint64_t idx, uint64_t *lo, uint64_
 /* Record idx, then up to ahead absent pages after it and before it within
  * [*lo, *hi) while the budget allows; shrinks [*lo, *hi) to what was
  * recorded. */
-static int fault_populate(struct vmem *v, uint64_t idx, unsigned ahead, uint64_t *lo,
-			  uint64_t *hi)
+static int fault_populate(struct vmem *v, uint64_t idx, unsigned ahead, uint64_t *lo, uint64_t *hi)
 {
 	uint64_t i;
 	int ret = vmem_page_populated(v, idx, false);
@@ -212,9 +210,11 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 	ahead = fault_window(v, idx, &lo, &hi, &streaming);
 	ret = fault_populate(v, idx, ahead, &lo, &hi);
 	if (ret) {
-		fault_fatal(v, ret == -ENOMEM ?
-			"host memory budget exhausted: no frame for GPA %#lx (%s); raise --host-mem" :
-			"cannot record a frame for GPA %#lx: %s", gpa, ret);
+		fault_fatal(v,
+			    ret == -ENOMEM ? "host memory budget exhausted: no frame for GPA %#lx "
+					     "(%s); raise --host-mem"
+					   : "cannot record a frame for GPA %#lx: %s",
+			    gpa, ret);
 		return;
 	}
 	v->seq_start = lo;
@@ -273,8 +273,8 @@ static void fault_pin(struct vmem *v)
 /* Returns false when the thread should stop. */
 static bool fault_wait(struct vmem *v)
 {
-	struct pollfd p[2] = { { .fd = v->uffd.fd, .events = POLLIN },
-			       { .fd = v->stop_fd, .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = v->uffd.fd, .events = POLLIN},
+			      {.fd = v->stop_fd, .events = POLLIN}};
 
 	while (poll(p, 2, -1) < 0)
 		if (errno != EINTR)

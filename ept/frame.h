@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_NONE UINT32_MAX
+#define FRAME_NONE    UINT32_MAX
 #define FRAME_NO_SLOT UINT32_MAX
-#define FRAME_MISUSE UINT32_MAX /* frame_unmap, frame_put_ref: refused, nothing changed */
+#define FRAME_MISUSE  UINT32_MAX /* frame_unmap, frame_put_ref: refused, nothing changed */
 
 enum frame_state {
 	FRAME_FREE = 0, /* hole in the store: reads as zeros, costs nothing */
@@ -38,13 +38,13 @@ enum frame_state {
 
 /* 32 bytes per frame: with the table's 8 bytes per page, under 1% of RAM. */
 struct frame {
-	uint8_t state;	  /* enum frame_state */
+	uint8_t state; /* enum frame_state */
 	uint8_t flags;
-	uint16_t vm;	  /* reverse map, first mapper: VM id */
+	uint16_t vm; /* reverse map, first mapper: VM id */
 	uint32_t refcount;
 	uint32_t mapcount;
-	uint32_t swap_slot; /* FRAME_NO_SLOT if none */
-	uint64_t rmap_gpa; /* reverse map, first mapper: GPA (valid if mapcount > 0) */
+	uint32_t swap_slot;	     /* FRAME_NO_SLOT if none */
+	uint64_t rmap_gpa;	     /* reverse map, first mapper: GPA (valid if mapcount > 0) */
 	uint32_t lru_prev, lru_next; /* FRAME_NONE-terminated */
 };
 
@@ -90,7 +90,7 @@ void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, vo
 struct frame_db_stats {
 	uint64_t max_frames;
 	uint64_t budget_frames;
-	uint64_t resident;	/* IN_USE + SHARED + IO */
+	uint64_t resident; /* IN_USE + SHARED + IO */
 	uint64_t shared;
 	uint64_t free_in_budget; /* budget_frames - resident */
 	uint64_t holes_punched;	 /* pages given back to the host */

@@ -17,7 +17,7 @@ static int uffd_syscall(void)
 
 int64_t uffd_probe_features(void)
 {
-	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_api api = {.api = UFFD_API};
 	int fd = uffd_syscall();
 	int64_t ret;
 
@@ -30,7 +30,7 @@ int64_t uffd_probe_features(void)
 
 int uffd_open(struct uffd *u, uint64_t features)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	struct uffdio_api api = {.api = UFFD_API, .features = features};
 
 	memset(u, 0, sizeof(*u));
 	u->fd = uffd_syscall();
@@ -56,8 +56,8 @@ void uffd_close(struct uffd *u)
 int uffd_register_missing(struct uffd *u, void *addr, uint64_t len)
 {
 	struct uffdio_register reg = {
-		.range = { .start = (uintptr_t)addr, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	    .range = {.start = (uintptr_t)addr, .len = len},
+	    .mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
@@ -82,8 +82,8 @@ static int uffd_result(int r, int64_t progress, uint64_t *done)
 int uffd_zeropage(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done)
 {
 	struct uffdio_zeropage z = {
-		.range = { .start = addr, .len = len },
-		.mode = dont_wake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0,
+	    .range = {.start = addr, .len = len},
+	    .mode = dont_wake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0,
 	};
 	int r = ioctl(u->fd, UFFDIO_ZEROPAGE, &z);
 
@@ -94,10 +94,10 @@ int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool
 	      uint64_t *done)
 {
 	struct uffdio_copy c = {
-		.dst = addr,
-		.src = (uintptr_t)src,
-		.len = len,
-		.mode = dont_wake ? UFFDIO_COPY_MODE_DONTWAKE : 0,
+	    .dst = addr,
+	    .src = (uintptr_t)src,
+	    .len = len,
+	    .mode = dont_wake ? UFFDIO_COPY_MODE_DONTWAKE : 0,
 	};
 	int r = ioctl(u->fd, UFFDIO_COPY, &c);
 
@@ -106,7 +106,7 @@ int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool
 
 int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len)
 {
-	struct uffdio_range r = { .start = addr, .len = len };
+	struct uffdio_range r = {.start = addr, .len = len};
 
 	return ioctl(u->fd, UFFDIO_WAKE, &r) < 0 ? -errno : 0;
 }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 static const char *const fault_class_names[FAULT_NR_CLASSES] = {
-	[FAULT_ZERO] = "zero_fill", [FAULT_COW] = "cow", [FAULT_SWAPIN] = "swap_in",
-	[FAULT_SNAPLOAD] = "snapshot_load", [FAULT_INVALID] = "invalid",
+    [FAULT_ZERO] = "zero_fill",		[FAULT_COW] = "cow",	     [FAULT_SWAPIN] = "swap_in",
+    [FAULT_SNAPLOAD] = "snapshot_load", [FAULT_INVALID] = "invalid",
 };
 
 const char *fault_class_name(enum fault_class c)
@@ -80,16 +80,17 @@ static int vmem_check_config(const struct vmem_config *cfg)
 	    cfg->max_window < 1 || cfg->max_window > VMEM_MAX_WINDOW)
 		return -EINVAL;
 	for (int i = 0; i < cfg->nr_ranges; i++)
-		if ((cfg->ranges[i].gpa | cfg->ranges[i].size) % EPT_PAGE_SIZE || !cfg->ranges[i].size)
+		if ((cfg->ranges[i].gpa | cfg->ranges[i].size) % EPT_PAGE_SIZE ||
+		    !cfg->ranges[i].size)
 			return -EINVAL;
 	return 0;
 }
 
 static int vmem_map_view(struct vmem *v)
 {
-	v->view = mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db),
-		       v->base_frame << EPT_PAGE_SHIFT);
+	v->view =
+	    mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), v->base_frame << EPT_PAGE_SHIFT);
 	if (v->view == MAP_FAILED) {
 		v->view = NULL;
 		return -errno;
@@ -228,7 +229,8 @@ static int64_t vmem_span(const struct vmem *v, uint64_t gpa, size_t len)
 		return -EFAULT;
 	if (!len)
 		return first;
-	if (vmem_gpa_idx(v, gpa + len - 1) != first + (int64_t)((gpa % EPT_PAGE_SIZE + len - 1) >> EPT_PAGE_SHIFT))
+	if (vmem_gpa_idx(v, gpa + len - 1) !=
+	    first + (int64_t)((gpa % EPT_PAGE_SIZE + len - 1) >> EPT_PAGE_SHIFT))
 		return -EFAULT;
 	return first;
 }

@@ -37,8 +37,8 @@ struct vmem_config {
 	uint16_t vm_id;
 	const struct vmem_range *ranges;
 	int nr_ranges;
-	int handler_cpu;	 /* pin the fault thread there; -1: do not pin */
-	unsigned max_window;	 /* fault-around cap in pages, 1..VMEM_MAX_WINDOW */
+	int handler_cpu;     /* pin the fault thread there; -1: do not pin */
+	unsigned max_window; /* fault-around cap in pages, 1..VMEM_MAX_WINDOW */
 	vmem_fatal_fn on_fatal;
 	void *arg;
 };
@@ -53,9 +53,9 @@ enum fault_class {
 };
 
 struct vmem_class_stats {
-	uint64_t events; /* faults */
-	uint64_t pages;	 /* pages mapped by them (fault-around) */
-	struct histo ns; /* service time of a fault */
+	uint64_t events;	  /* faults */
+	uint64_t pages;		  /* pages mapped by them (fault-around) */
+	struct histo ns;	  /* service time of a fault */
 	struct histo ns_per_page; /* the same over the pages it mapped: windows vary 1 to 512 */
 };
 
@@ -64,12 +64,12 @@ struct vmem_stats {
 	uint64_t vmm_filled_pages; /* written by the VMM: kernel image, boot data */
 	uint64_t discarded_pages;
 	uint64_t copied_pages;
-	uint64_t resident_pages;   /* frames of this VM */
-	uint64_t spurious;	   /* faults already resolved when read */
-	uint64_t ahead_filled;	   /* pages fault-around filled before the guest asked */
-	uint64_t ahead_used;	   /* of those, seen used by the guest since */
-	size_t table_bytes;	   /* second-level table */
-	size_t policy_bytes;	   /* fault-around bookkeeping */
+	uint64_t resident_pages; /* frames of this VM */
+	uint64_t spurious;	 /* faults already resolved when read */
+	uint64_t ahead_filled;	 /* pages fault-around filled before the guest asked */
+	uint64_t ahead_used;	 /* of those, seen used by the guest since */
+	size_t table_bytes;	 /* second-level table */
+	size_t policy_bytes;	 /* fault-around bookkeeping */
 };
 
 struct vmem;

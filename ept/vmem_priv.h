@@ -23,8 +23,8 @@ struct vmem {
 	int nr_ranges;
 	struct vmem_range range[VMEM_MAX_RANGES];
 	uint64_t range_first[VMEM_MAX_RANGES]; /* view page index of each range */
-	uint64_t pages;	     /* view size in pages */
-	uint64_t base_frame; /* view page i is frame base_frame + i */
+	uint64_t pages;			       /* view size in pages */
+	uint64_t base_frame;		       /* view page i is frame base_frame + i */
 	uint8_t *view;
 	struct ept *table;
 	struct uffd uffd;

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define PVH_NOTE_NAME "Xen"
+#define PVH_NOTE_NAME		 "Xen"
 
-#define HVM_START_MAGIC 0x336ec578u
+#define HVM_START_MAGIC	  0x336ec578u
 #define HVM_START_VERSION 1
 
 struct hvm_start_info {
@@ -35,7 +35,7 @@ struct hvm_modlist_entry {
 	uint64_t reserved;
 };
 
-#define HVM_MEMMAP_TYPE_RAM 1
+#define HVM_MEMMAP_TYPE_RAM	 1
 #define HVM_MEMMAP_TYPE_RESERVED 2
 
 struct hvm_memmap_table_entry {

@@ -23,7 +23,7 @@
 /* Values written to VMM_PORT_EXIT; the VMM's exit status follows them. */
 #define VMM_GUEST_SUCCESS 0
 #define VMM_GUEST_FAILURE 1 /* a workload failed or was killed */
-#define VMM_GUEST_CRASH 3   /* the guest kernel hit an unhandled exception */
+#define VMM_GUEST_CRASH	  3 /* the guest kernel hit an unhandled exception */
 
 /* --- Hypercalls -------------------------------------------------------- */
 
@@ -44,7 +44,7 @@ struct vmm_hcall {
 /* Copy pages: arg0 = GPA of struct vmm_page_pair[count]. */
 #define VMM_HC_COPY 3
 
-#define VMM_LINE_MAX 4096
+#define VMM_LINE_MAX	 4096
 #define VMM_HC_MAX_PAGES 512 /* entries per DISCARD or COPY call */
 
 struct vmm_page_pair {
@@ -64,24 +64,24 @@ struct vmm_page_pair {
  *                   "hcall-port"   u32   VMM_PORT_HCALL (absent: no hypercalls)
  *                   "features"     string list of VMM_FEAT_*
  */
-#define VMM_DT_NODE "/vmm"
-#define VMM_DT_COMPATIBLE "vmm,devices"
+#define VMM_DT_NODE	   "/vmm"
+#define VMM_DT_COMPATIBLE  "vmm,devices"
 #define VMM_DT_SERIAL_PORT "serial-port"
-#define VMM_DT_EXIT_PORT "exit-port"
-#define VMM_DT_HCALL_PORT "hcall-port"
-#define VMM_DT_FEATURES "features"
-#define VMM_DT_TSC_FREQ "tsc-frequency"
+#define VMM_DT_EXIT_PORT   "exit-port"
+#define VMM_DT_HCALL_PORT  "hcall-port"
+#define VMM_DT_FEATURES	   "features"
+#define VMM_DT_TSC_FREQ	   "tsc-frequency"
 
 #define VMM_FEAT_LINE_CONSOLE "line-console" /* VMM_HC_LINE */
 #define VMM_FEAT_PAGE_DISCARD "page-discard" /* VMM_HC_DISCARD */
-#define VMM_FEAT_PAGE_COPY "page-copy"	     /* VMM_HC_COPY */
+#define VMM_FEAT_PAGE_COPY    "page-copy"    /* VMM_HC_COPY */
 
 /* --- Guest physical layout ------------------------------------------------
  * [0, VMM_RESERVED_END) belongs to the VMM (start info, memory map, command
  * line, device tree); the kernel image loads at or above it. RAM above
  * VMM_LOW_RAM_END continues at 4 GiB (the gap holds KVM's own pages). */
-#define VMM_RESERVED_END 0x100000ULL
-#define VMM_LOW_RAM_END 0xc0000000ULL
+#define VMM_RESERVED_END  0x100000ULL
+#define VMM_LOW_RAM_END	  0xc0000000ULL
 #define VMM_HIGH_RAM_BASE 0x100000000ULL
 
 #endif

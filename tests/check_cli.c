@@ -9,12 +9,13 @@
 #include "gmem.h"
 #include "testlib.h"
 
-#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
+#define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)))
 
 static void assert_error_mentions(const char *words)
 {
-	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(), words);
+	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(),
+		      words);
 }
 
 START_TEST(size_accepts_suffixes)
@@ -37,10 +38,11 @@ END_TEST
 START_TEST(size_rejects_garbage)
 {
 	uint64_t v;
-	static const char *bad[] = { "", "M", "-1", "12Q", "1.5G", "64MB", " 64M", "0x10" };
+	static const char *bad[] = {"", "M", "-1", "12Q", "1.5G", "64MB", " 64M", "0x10"};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(cli_parse_size("--mem", bad[i], &v) == -EINVAL, "accepted '%s'", bad[i]);
+		ck_assert_msg(cli_parse_size("--mem", bad[i], &v) == -EINVAL, "accepted '%s'",
+			      bad[i]);
 		assert_error_mentions("--mem");
 	}
 }
@@ -87,14 +89,13 @@ START_TEST(run_reads_every_option)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-					    "workload=random", "--timeout", "30", "--stats-json",
-					    "s.json"),
-				       ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-					    "workload=random", "--timeout", "30", "--stats-json",
-					    "s.json"),
-				       &o),
-			 0);
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
+			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
+			  ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
+			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
+			  &o),
+	    0);
 	ck_assert_str_eq(o.kernel, "k.elf");
 	ck_assert_uint_eq(o.mem_bytes, 128 << 20);
 	ck_assert_str_eq(o.cmdline, "workload=random");
@@ -107,9 +108,9 @@ START_TEST(run_rejects_bad_timeout)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--timeout", "soon"),
-				       ARGV("run", "--timeout", "soon"), &o),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--timeout", "soon"), ARGV("run", "--timeout", "soon"), &o),
+	    -EINVAL);
 	assert_error_mentions("--timeout");
 	ck_assert_int_eq(cli_parse_run(ARGC("run", "--timeout", "99999999999"),
 				       ARGV("run", "--timeout", "99999999999"), &o),
@@ -121,8 +122,8 @@ START_TEST(run_rejects_unknown_option_and_stray_argument)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--frobnicate"), ARGV("run", "--frobnicate"), &o),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--frobnicate"), ARGV("run", "--frobnicate"), &o), -EINVAL);
 	assert_error_mentions("--frobnicate");
 	ck_assert_int_eq(cli_parse_run(ARGC("run", "stray"), ARGV("run", "stray"), &o), -EINVAL);
 	assert_error_mentions("stray");
@@ -136,9 +137,9 @@ START_TEST(run_rejects_overlong_cmdline)
 	struct run_opts o;
 
 	memset(big, 'a', sizeof(big) - 1);
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--cmdline", big), ARGV("run", "--cmdline", big),
-				       &o),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--cmdline", big), ARGV("run", "--cmdline", big), &o),
+	    -EINVAL);
 	assert_error_mentions("--cmdline");
 }
 END_TEST
@@ -179,7 +180,7 @@ END_TEST
 
 static void gmem_kernel(struct gmem *m, uint64_t size)
 {
-	struct gmem_params p = { .size = size, .manager = GMEM_MANAGER_KERNEL };
+	struct gmem_params p = {.size = size, .manager = GMEM_MANAGER_KERNEL};
 
 	ck_assert_int_eq(gmem_init(m, &p), 0);
 }

@@ -15,11 +15,11 @@ static char buf[64 << 10];
 static void build(uint64_t mem, const char *bootargs, uint64_t tsc_hz, bool services)
 {
 	struct gmem_region r[GMEM_MAX_REGIONS];
-	struct devtree_params p = { .regions = r,
-				    .nr_regions = gmem_layout(mem, r),
-				    .bootargs = bootargs,
-				    .tsc_hz = tsc_hz,
-				    .hcall_services = services };
+	struct devtree_params p = {.regions = r,
+				   .nr_regions = gmem_layout(mem, r),
+				   .bootargs = bootargs,
+				   .tsc_hz = tsc_hz,
+				   .hcall_services = services};
 
 	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
 	ck_assert_int_eq(fdt_check_header(buf), 0);
@@ -100,11 +100,15 @@ START_TEST(devtree_vmm_node_advertises_services)
 	node = fdt_path_offset(buf, VMM_DT_NODE);
 	ck_assert_int_ge(node, 0);
 	ck_assert_int_eq(fdt_node_check_compatible(buf, node, VMM_DT_COMPATIBLE), 0);
-	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_SERIAL_PORT, NULL)), VMM_PORT_SERIAL);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_SERIAL_PORT, NULL)),
+			  VMM_PORT_SERIAL);
 	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_EXIT_PORT, NULL)), VMM_PORT_EXIT);
-	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL)), VMM_PORT_HCALL);
-	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_LINE_CONSOLE), 0);
-	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_DISCARD), 0);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL)),
+			  VMM_PORT_HCALL);
+	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_LINE_CONSOLE),
+			 0);
+	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_DISCARD),
+			 0);
 	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_COPY), 0);
 }
 END_TEST
@@ -124,8 +128,8 @@ END_TEST
 START_TEST(devtree_too_small_buffer_is_enospc)
 {
 	struct gmem_region r[GMEM_MAX_REGIONS];
-	struct devtree_params p = { .regions = r, .nr_regions = gmem_layout(64 << 20, r),
-				    .bootargs = "x" };
+	struct devtree_params p = {
+	    .regions = r, .nr_regions = gmem_layout(64 << 20, r), .bootargs = "x"};
 
 	ck_assert_int_eq(devtree_build(buf, 128, &p), -ENOSPC);
 }

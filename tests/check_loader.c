@@ -19,7 +19,7 @@ static struct load_info li;
 
 static void setup(void)
 {
-	struct gmem_params p = { .size = 16ULL << 20, .manager = GMEM_MANAGER_KERNEL };
+	struct gmem_params p = {.size = 16ULL << 20, .manager = GMEM_MANAGER_KERNEL};
 
 	ck_assert_int_eq(gmem_init(&mem, &p), 0);
 }
@@ -37,7 +37,8 @@ static int load(struct elf_fixture *f)
 static void assert_rejected(struct elf_fixture *f, const char *words)
 {
 	ck_assert_int_eq(load(f), -EINVAL);
-	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(), words);
+	ck_assert_msg(strstr(last_error(), words), "error \"%s\" lacks \"%s\"", last_error(),
+		      words);
 	ck_assert_msg(strstr(last_error(), "fixture.elf"), "error \"%s\" lacks the file name",
 		      last_error());
 	uint8_t byte = 0xff;

@@ -28,9 +28,14 @@ static void on_fatal(void *arg, const char *msg)
 
 static void vm_up(struct fixture *f, uint64_t size, unsigned window)
 {
-	struct vmem_range r = { 0, size };
-	struct vmem_config cfg = { .db = f->db, .ranges = &r, .nr_ranges = 1, .handler_cpu = -1,
-				   .max_window = window, .on_fatal = on_fatal, .arg = f };
+	struct vmem_range r = {0, size};
+	struct vmem_config cfg = {.db = f->db,
+				  .ranges = &r,
+				  .nr_ranges = 1,
+				  .handler_cpu = -1,
+				  .max_window = window,
+				  .on_fatal = on_fatal,
+				  .arg = f};
 
 	ck_assert_int_eq(vmem_create(&f->vm, &cfg), 0);
 	ck_assert_int_eq(vmem_start(f->vm), 0);

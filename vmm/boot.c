@@ -22,15 +22,15 @@ static uint32_t boot_memmap(const struct gmem *m, struct hvm_memmap_table_entry 
 {
 	uint32_t n = 0;
 
-	e[n++] = (struct hvm_memmap_table_entry){ 0, VMM_RESERVED_END, HVM_MEMMAP_TYPE_RESERVED, 0 };
+	e[n++] = (struct hvm_memmap_table_entry){0, VMM_RESERVED_END, HVM_MEMMAP_TYPE_RESERVED, 0};
 	for (int i = 0; i < m->nr_regions; i++) {
 		uint64_t start = m->region[i].gpa, end = start + m->region[i].size;
 
 		if (start < VMM_RESERVED_END)
 			start = VMM_RESERVED_END;
 		if (end > start)
-			e[n++] = (struct hvm_memmap_table_entry){ start, end - start,
-								  HVM_MEMMAP_TYPE_RAM, 0 };
+			e[n++] = (struct hvm_memmap_table_entry){start, end - start,
+								 HVM_MEMMAP_TYPE_RAM, 0};
 	}
 	return n;
 }
@@ -41,11 +41,11 @@ int boot_setup(struct gmem *m, const struct boot_params *bp)
 	char *fdt;
 	size_t len = strlen(bp->cmdline);
 	struct devtree_params dp = {
-		.regions = m->region,
-		.nr_regions = m->nr_regions,
-		.bootargs = bp->cmdline,
-		.tsc_hz = bp->tsc_hz,
-		.hcall_services = bp->hcall_services,
+	    .regions = m->region,
+	    .nr_regions = m->nr_regions,
+	    .bootargs = bp->cmdline,
+	    .tsc_hz = bp->tsc_hz,
+	    .hcall_services = bp->hcall_services,
 	};
 	int ret;
 
@@ -60,15 +60,15 @@ int boot_setup(struct gmem *m, const struct boot_params *bp)
 		goto out;
 	}
 	memset(&page, 0, sizeof(page));
-	page.module = (struct hvm_modlist_entry){ BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0 };
+	page.module = (struct hvm_modlist_entry){BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0};
 	page.info = (struct hvm_start_info){
-		.magic = HVM_START_MAGIC,
-		.version = HVM_START_VERSION,
-		.nr_modules = 1,
-		.modlist_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, module),
-		.cmdline_paddr = BOOT_CMDLINE_GPA,
-		.memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),
-		.memmap_entries = boot_memmap(m, page.memmap),
+	    .magic = HVM_START_MAGIC,
+	    .version = HVM_START_VERSION,
+	    .nr_modules = 1,
+	    .modlist_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, module),
+	    .cmdline_paddr = BOOT_CMDLINE_GPA,
+	    .memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),
+	    .memmap_entries = boot_memmap(m, page.memmap),
 	};
 	ret = gmem_write(m, BOOT_START_INFO_GPA, &page, sizeof(page));
 	if (!ret)

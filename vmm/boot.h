@@ -14,10 +14,10 @@
 #include "gmem.h"
 
 #define BOOT_START_INFO_GPA 0x1000ULL
-#define BOOT_CMDLINE_GPA 0x2000ULL
-#define BOOT_CMDLINE_MAX 4095
-#define BOOT_FDT_GPA 0x10000ULL
-#define BOOT_FDT_MAX 0x10000ULL
+#define BOOT_CMDLINE_GPA    0x2000ULL
+#define BOOT_CMDLINE_MAX    4095
+#define BOOT_FDT_GPA	    0x10000ULL
+#define BOOT_FDT_MAX	    0x10000ULL
 
 struct boot_params {
 	const char *cmdline;

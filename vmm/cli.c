@@ -1,6 +1,7 @@
 /* vmm/cli.c: command-line parsing, see cli.h. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,23 +14,25 @@
 
 int cli_parse_size(const char *opt, const char *s, uint64_t *out)
 {
+	static const char suffixes[] = "KMGT"; /* powers of 1024 */
 	uint64_t v = 0, mul = 1;
-	const char *p = s;
+	const char *p = s, *suffix;
 
 	if (!*p)
-		return err_input(opt, "empty size: expected a number with an optional K/M/G/T suffix");
+		return err_input(opt,
+				 "empty size: expected a number with an optional K/M/G/T suffix");
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (v > (UINT64_MAX - (*p - '0')) / 10)
 			return err_input(opt, "size '%s' is too large", s);
 		v = v * 10 + (*p - '0');
 	}
 	if (p == s)
-		return err_input(opt, "size '%s': expected a number with an optional K/M/G/T suffix", s);
-	switch (*p) {
-	case 'k': case 'K': mul = 1ULL << 10; p++; break;
-	case 'm': case 'M': mul = 1ULL << 20; p++; break;
-	case 'g': case 'G': mul = 1ULL << 30; p++; break;
-	case 't': case 'T': mul = 1ULL << 40; p++; break;
+		return err_input(opt,
+				 "size '%s': expected a number with an optional K/M/G/T suffix", s);
+	suffix = *p ? strchr(suffixes, toupper((unsigned char)*p)) : NULL;
+	if (suffix) {
+		mul = 1ULL << (10 * (suffix - suffixes + 1));
+		p++;
 	}
 	if (*p)
 		return err_input(opt, "size '%s': unexpected '%s' (expected K, M, G or T)", s, p);
@@ -115,40 +118,65 @@ static int cli_fault_around(const char *s, unsigned *out)
 int cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "host-mem", required_argument, NULL, 'H' },
-		{ "memory-manager", required_argument, NULL, 'M' },
-		{ "fault-around", required_argument, NULL, 'f' },
-		{ "no-pin", no_argument, NULL, 'P' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "stats-interval", required_argument, NULL, 'i' },
-		{ "stats-json", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"host-mem", required_argument, NULL, 'H'},
+	    {"memory-manager", required_argument, NULL, 'M'},
+	    {"fault-around", required_argument, NULL, 'f'},
+	    {"no-pin", no_argument, NULL, 'P'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"stats-interval", required_argument, NULL, 'i'},
+	    {"stats-json", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c, ret = 0;
 
-	*o = (struct run_opts){ .mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE,
-				.fault_around = CLI_DEFAULT_FAULT_AROUND, .pin = true };
+	*o = (struct run_opts){.mem_bytes = CLI_DEFAULT_MEM,
+			       .cmdline = CLI_DEFAULT_CMDLINE,
+			       .fault_around = CLI_DEFAULT_FAULT_AROUND,
+			       .pin = true};
 	optind = 0;
 	opterr = 0;
 	while (!ret && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'm': ret = cli_parse_mem(optarg, &o->mem_bytes); break;
-		case 'H': ret = cli_host_mem(optarg, &o->host_mem_bytes); break;
-		case 'M': ret = cli_manager(optarg, &o->kernel_manager); break;
-		case 'f': ret = cli_fault_around(optarg, &o->fault_around); break;
-		case 'P': o->pin = false; break;
-		case 'c': ret = cli_cmdline(optarg, &o->cmdline); break;
-		case 't': ret = cli_parse_uint("--timeout", optarg, CLI_MAX_TIMEOUT, &o->timeout_sec); break;
-		case 'i': ret = cli_parse_uint("--stats-interval", optarg, CLI_MAX_TIMEOUT, &o->stats_interval); break;
-		case 's': o->stats_json = optarg; break;
-		case 'h': return 1;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'm':
+			ret = cli_parse_mem(optarg, &o->mem_bytes);
+			break;
+		case 'H':
+			ret = cli_host_mem(optarg, &o->host_mem_bytes);
+			break;
+		case 'M':
+			ret = cli_manager(optarg, &o->kernel_manager);
+			break;
+		case 'f':
+			ret = cli_fault_around(optarg, &o->fault_around);
+			break;
+		case 'P':
+			o->pin = false;
+			break;
+		case 'c':
+			ret = cli_cmdline(optarg, &o->cmdline);
+			break;
+		case 't':
+			ret = cli_parse_uint("--timeout", optarg, CLI_MAX_TIMEOUT, &o->timeout_sec);
+			break;
+		case 'i':
+			ret = cli_parse_uint("--stats-interval", optarg, CLI_MAX_TIMEOUT,
+					     &o->stats_interval);
+			break;
+		case 's':
+			o->stats_json = optarg;
+			break;
+		case 'h':
+			return 1;
 		default:
-			return err_input("run", "unknown option or missing value: '%s'", argv[optind - 1]);
+			return err_input("run", "unknown option or missing value: '%s'",
+					 argv[optind - 1]);
 		}
 	}
 	if (!ret && optind < argc)
@@ -161,27 +189,34 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 {
 	static const struct option opts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "services", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"mem", required_argument, NULL, 'm'},    {"cmdline", required_argument, NULL, 'c'},
+	    {"output", required_argument, NULL, 'o'}, {"services", no_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	int c, ret = 0;
 
-	*o = (struct dtb_opts){ .mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE };
+	*o = (struct dtb_opts){.mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE};
 	optind = 0;
 	opterr = 0;
 	while (!ret && (c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': ret = cli_parse_mem(optarg, &o->mem_bytes); break;
-		case 'c': ret = cli_cmdline(optarg, &o->cmdline); break;
-		case 'o': o->output = optarg; break;
-		case 'S': o->services = true; break;
-		case 'h': return 1;
+		case 'm':
+			ret = cli_parse_mem(optarg, &o->mem_bytes);
+			break;
+		case 'c':
+			ret = cli_cmdline(optarg, &o->cmdline);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'S':
+			o->services = true;
+			break;
+		case 'h':
+			return 1;
 		default:
-			return err_input("dtb", "unknown option or missing value: '%s'", argv[optind - 1]);
+			return err_input("dtb", "unknown option or missing value: '%s'",
+					 argv[optind - 1]);
 		}
 	}
 	if (!ret && optind < argc)
@@ -207,7 +242,8 @@ void cli_usage(FILE *f)
 		"                     past it the guest stops (exit 3)\n"
 		"  --memory-manager M vmm: the VMM serves every second-level fault (default);\n"
 		"                     kernel: plain anonymous memory, the host kernel's path\n"
-		"  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default 512)\n"
+		"  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default "
+		"512)\n"
 		"  --no-pin           do not pin the vCPU and fault threads to one CPU\n"
 		"  --cmdline STR      guest command line (default \"%s\")\n"
 		"  --timeout SECS     stop the guest after SECS seconds (default: none)\n"

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CLI_DEFAULT_MEM (64ULL << 20)
+#define CLI_DEFAULT_MEM	    (64ULL << 20)
 #define CLI_DEFAULT_CMDLINE "workload=touch size=512K"
-#define CLI_MIN_MEM (4ULL << 20)
-#define CLI_MAX_TIMEOUT (7 * 24 * 3600)
+#define CLI_MIN_MEM	    (4ULL << 20)
+#define CLI_MAX_TIMEOUT	    (7 * 24 * 3600)
 
 #define CLI_DEFAULT_FAULT_AROUND 512
 

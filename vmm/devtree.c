@@ -12,7 +12,7 @@
 	do {                                                                                       \
 		int _r = (call);                                                                   \
 		if (_r < 0)                                                                        \
-			return _r == -FDT_ERR_NOSPACE ? -ENOSPC : -EINVAL;                       \
+			return _r == -FDT_ERR_NOSPACE ? -ENOSPC : -EINVAL;                         \
 	} while (0)
 
 static int devtree_memory(void *fdt, const struct devtree_params *p)
@@ -48,8 +48,8 @@ static int devtree_cpus(void *fdt, const struct devtree_params *p)
 static int devtree_vmm(void *fdt, const struct devtree_params *p)
 {
 	/* A string list is NUL-separated strings in one property. */
-	static const char features[] = VMM_FEAT_LINE_CONSOLE "\0" VMM_FEAT_PAGE_DISCARD
-		"\0" VMM_FEAT_PAGE_COPY;
+	static const char features[] =
+	    VMM_FEAT_LINE_CONSOLE "\0" VMM_FEAT_PAGE_DISCARD "\0" VMM_FEAT_PAGE_COPY;
 
 	FDT_TRY(fdt_begin_node(fdt, VMM_DT_NODE + 1));
 	FDT_TRY(fdt_property_string(fdt, "compatible", VMM_DT_COMPATIBLE));

@@ -15,7 +15,7 @@ int err_input(const char *what, const char *fmt, ...) __attribute__((format(prin
 int err_sys(const char *what, const char *call);
 /* Any other failure with a given errno: returns -errnum. */
 int err_errno(int errnum, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 const char *last_error(void);
 /* Tests silence stderr; the message stays readable through last_error(). */

@@ -47,13 +47,13 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 	uint64_t pages = m->size / GMEM_PAGE_SIZE;
 	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GMEM_PAGE_SIZE;
 	struct vmem_config cfg = {
-		.vm_id = 0,
-		.ranges = ranges,
-		.nr_ranges = m->nr_regions,
-		.handler_cpu = p->handler_cpu,
-		.max_window = p->fault_around,
-		.on_fatal = p->on_fatal,
-		.arg = p->arg,
+	    .vm_id = 0,
+	    .ranges = ranges,
+	    .nr_ranges = m->nr_regions,
+	    .handler_cpu = p->handler_cpu,
+	    .max_window = p->fault_around,
+	    .on_fatal = p->on_fatal,
+	    .arg = p->arg,
 	};
 	int ret;
 
@@ -63,7 +63,7 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 				 (unsigned long)pages, strerror(-ret));
 	cfg.db = m->db;
 	for (int i = 0; i < m->nr_regions; i++)
-		ranges[i] = (struct vmem_range){ m->region[i].gpa, m->region[i].size };
+		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
 	ret = vmem_create(&m->vmem, &cfg);
 	if (ret)
 		return err_errno(-ret, "guest memory",

@@ -23,8 +23,8 @@
 #include "vmem.h"
 
 #define GMEM_MAX_REGIONS 2
-#define GMEM_PAGE_SIZE 4096ULL
-#define GMEM_MAX_SIZE (256ULL << 30) /* the guest identity-maps RAM below 512 GiB */
+#define GMEM_PAGE_SIZE	 4096ULL
+#define GMEM_MAX_SIZE	 (256ULL << 30) /* the guest identity-maps RAM below 512 GiB */
 
 enum gmem_manager {
 	GMEM_MANAGER_VMM,

@@ -14,8 +14,8 @@ static int hcall_line(struct vm *vm, const struct vmm_hcall *hc)
 	char text[VMM_LINE_MAX];
 
 	if (hc->arg1 > VMM_LINE_MAX)
-		return err_input("hypercall LINE", "length %lu exceeds %u",
-				 (unsigned long)hc->arg1, VMM_LINE_MAX);
+		return err_input("hypercall LINE", "length %lu exceeds %u", (unsigned long)hc->arg1,
+				 VMM_LINE_MAX);
 	if (gmem_read(&vm->mem, hc->arg0, text, hc->arg1))
 		return err_input("hypercall LINE", "text at GPA %#lx (+%lu) lies outside guest RAM",
 				 (unsigned long)hc->arg0, (unsigned long)hc->arg1);

@@ -60,7 +60,8 @@ int kstats_read(int fd, struct kstats *out)
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (pread(fd, descs, desc_size * h.num_desc, h.desc_offset) != (ssize_t)(desc_size * h.num_desc)) {
+	if (pread(fd, descs, desc_size * h.num_desc, h.desc_offset) !=
+	    (ssize_t)(desc_size * h.num_desc)) {
 		ret = -EIO;
 		goto out;
 	}

@@ -22,9 +22,11 @@ static int kvm_open_fd(const char *path)
 	if (fd >= 0)
 		return fd;
 	if (errno == ENOENT)
-		return err_errno(ENOENT, path, "not found: is KVM enabled (modprobe kvm_intel or kvm_amd)?");
+		return err_errno(ENOENT, path,
+				 "not found: is KVM enabled (modprobe kvm_intel or kvm_amd)?");
 	if (errno == EACCES)
-		return err_errno(EACCES, path, "permission denied: run as root or join the kvm group");
+		return err_errno(EACCES, path,
+				 "permission denied: run as root or join the kvm group");
 	return err_sys(path, "open");
 }
 
@@ -42,7 +44,8 @@ int kvm_open(struct kvm *k, const char *path)
 		goto fail;
 	}
 	if (!kvm_check(k, KVM_CAP_USER_MEMORY) || !kvm_check(k, KVM_CAP_EXT_CPUID)) {
-		ret = err_errno(ENOTSUP, path, "KVM lacks user memory slots or KVM_GET_SUPPORTED_CPUID");
+		ret = err_errno(ENOTSUP, path,
+				"KVM lacks user memory slots or KVM_GET_SUPPORTED_CPUID");
 		goto fail;
 	}
 	k->run_size = ioctl(k->fd, KVM_GET_VCPU_MMAP_SIZE, 0);

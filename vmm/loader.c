@@ -29,12 +29,15 @@ static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
 		return err_input(name, "ELF class %u at offset %u: expected ELF64 (2), not ELF32",
 				 size < EI_NIDENT ? 0 : buf[EI_CLASS], EI_CLASS);
 	if (size < sizeof(*eh))
-		return err_input(name, "truncated ELF header: file is %zu bytes, expected at least %zu",
+		return err_input(name,
+				 "truncated ELF header: file is %zu bytes, expected at least %zu",
 				 size, sizeof(*eh));
 	if (buf[EI_DATA] != ELFDATA2LSB)
-		return err_input(name, "ELF data encoding %u: expected little-endian", buf[EI_DATA]);
+		return err_input(name, "ELF data encoding %u: expected little-endian",
+				 buf[EI_DATA]);
 	if (eh->e_machine != EM_X86_64)
-		return err_input(name, "ELF machine %u: expected x86-64 (%u)", eh->e_machine, EM_X86_64);
+		return err_input(name, "ELF machine %u: expected x86-64 (%u)", eh->e_machine,
+				 EM_X86_64);
 	if (eh->e_type != ET_EXEC)
 		return err_input(name, "ELF type %u: expected an executable (ET_EXEC)", eh->e_type);
 	if (eh->e_phnum == 0 || eh->e_phnum > LOADER_MAX_PHDRS)
@@ -47,8 +50,10 @@ static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
 		return err_input(name, "program headers at offset %#lx: expected 8-byte alignment",
 				 (unsigned long)eh->e_phoff);
 	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size))
-		return err_input(name, "program headers at offset %#lx (%u entries) run past end of file (%zu bytes)",
-				 (unsigned long)eh->e_phoff, eh->e_phnum, size);
+		return err_input(
+		    name,
+		    "program headers at offset %#lx (%u entries) run past end of file (%zu bytes)",
+		    (unsigned long)eh->e_phoff, eh->e_phnum, size);
 	return 0;
 }
 
@@ -59,16 +64,18 @@ static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph,
 		return err_input(name, "segment %u: p_filesz %#lx exceeds p_memsz %#lx", i,
 				 (unsigned long)ph->p_filesz, (unsigned long)ph->p_memsz);
 	if (!in_file(ph->p_offset, ph->p_filesz, size))
-		return err_input(name, "segment %u: file range [%#lx, %#lx) runs past end of file (%zu bytes)",
-				 i, (unsigned long)ph->p_offset,
-				 (unsigned long)(ph->p_offset + ph->p_filesz), size);
+		return err_input(
+		    name, "segment %u: file range [%#lx, %#lx) runs past end of file (%zu bytes)",
+		    i, (unsigned long)ph->p_offset, (unsigned long)(ph->p_offset + ph->p_filesz),
+		    size);
 	if (ph->p_paddr < VMM_RESERVED_END)
 		return err_input(name, "segment %u: GPA %#lx overlaps the VMM's area [0, %#llx)", i,
 				 (unsigned long)ph->p_paddr, VMM_RESERVED_END);
 	if (!gmem_contains(m, ph->p_paddr, ph->p_memsz))
-		return err_input(name, "segment %u: GPA range [%#lx, +%#lx) lies outside guest RAM (%lu MiB)",
-				 i, (unsigned long)ph->p_paddr, (unsigned long)ph->p_memsz,
-				 (unsigned long)(m->size >> 20));
+		return err_input(
+		    name, "segment %u: GPA range [%#lx, +%#lx) lies outside guest RAM (%lu MiB)", i,
+		    (unsigned long)ph->p_paddr, (unsigned long)ph->p_memsz,
+		    (unsigned long)(m->size >> 20));
 	return 0;
 }
 
@@ -85,9 +92,12 @@ static int loader_find_pvh(const char *name, const uint8_t *buf, const Elf64_Phd
 		uint64_t next = desc_off + ((nh->n_descsz + 3ULL) & ~3ULL);
 
 		if (next > end)
-			return err_input(name, "note at offset %#lx runs past its PT_NOTE segment (ends at %#lx)",
-					 (unsigned long)off, (unsigned long)end);
-		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh->n_namesz == sizeof(PVH_NOTE_NAME) &&
+			return err_input(
+			    name,
+			    "note at offset %#lx runs past its PT_NOTE segment (ends at %#lx)",
+			    (unsigned long)off, (unsigned long)end);
+		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
+		    nh->n_namesz == sizeof(PVH_NOTE_NAME) &&
 		    !memcmp(buf + name_off, PVH_NOTE_NAME, sizeof(PVH_NOTE_NAME))) {
 			uint32_t e32;
 
@@ -97,8 +107,10 @@ static int loader_find_pvh(const char *name, const uint8_t *buf, const Elf64_Phd
 			} else if (nh->n_descsz == 8) {
 				memcpy(entry, buf + desc_off, 8);
 			} else
-				return err_input(name, "PVH entry note at offset %#lx has %u bytes: expected 4 or 8",
-						 (unsigned long)off, nh->n_descsz);
+				return err_input(
+				    name,
+				    "PVH entry note at offset %#lx has %u bytes: expected 4 or 8",
+				    (unsigned long)off, nh->n_descsz);
 			return 1;
 		}
 		off = next;
@@ -125,8 +137,11 @@ static int loader_check(const char *name, const uint8_t *buf, size_t size, const
 			nr_load++;
 		} else if (ph[i].p_type == PT_NOTE && !found) {
 			if (!in_file(ph[i].p_offset, ph[i].p_filesz, size) || ph[i].p_offset % 4)
-				return err_input(name, "segment %u (PT_NOTE): file range at offset %#lx is unaligned or runs past end of file (%zu bytes)",
-						 i, (unsigned long)ph[i].p_offset, size);
+				return err_input(
+				    name,
+				    "segment %u (PT_NOTE): file range at offset %#lx is unaligned "
+				    "or runs past end of file (%zu bytes)",
+				    i, (unsigned long)ph[i].p_offset, size);
 			found = loader_find_pvh(name, buf, &ph[i], &out->entry);
 			if (found < 0)
 				return found;
@@ -135,7 +150,9 @@ static int loader_check(const char *name, const uint8_t *buf, size_t size, const
 	if (!nr_load)
 		return err_input(name, "no PT_LOAD segment: nothing to load");
 	if (!found)
-		return err_input(name, "no PVH entry note (Xen note type %u, XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel",
+		return err_input(name,
+				 "no PVH entry note (Xen note type %u, XEN_ELFNOTE_PHYS32_ENTRY): "
+				 "not a PVH kernel",
 				 XEN_ELFNOTE_PHYS32_ENTRY);
 	if (out->entry > UINT32_MAX)
 		return err_input(name, "PVH entry %#lx: expected a 32-bit address",
@@ -168,10 +185,11 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 			continue;
 		ret = gmem_write(m, ph[i].p_paddr, buf + ph[i].p_offset, ph[i].p_filesz);
 		if (ret)
-			return err_errno(-ret, name, "segment %u: cannot write it to GPA %#lx: %s", i,
-					 (unsigned long)ph[i].p_paddr, strerror(-ret));
-		out->pages += (ph[i].p_paddr % GMEM_PAGE_SIZE + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) /
-			      GMEM_PAGE_SIZE;
+			return err_errno(-ret, name, "segment %u: cannot write it to GPA %#lx: %s",
+					 i, (unsigned long)ph[i].p_paddr, strerror(-ret));
+		out->pages +=
+		    (ph[i].p_paddr % GMEM_PAGE_SIZE + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) /
+		    GMEM_PAGE_SIZE;
 		if (ph[i].p_paddr + ph[i].p_memsz > out->load_end)
 			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
 	}
@@ -193,7 +211,8 @@ int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > LOADER_MAX_IMAGE) {
-		ret = err_input(path, "expected a regular file of at most %u MiB", LOADER_MAX_IMAGE >> 20);
+		ret = err_input(path, "expected a regular file of at most %u MiB",
+				LOADER_MAX_IMAGE >> 20);
 		goto out_close;
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);

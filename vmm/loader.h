@@ -18,9 +18,9 @@
 #define LOADER_MAX_PHDRS 64
 
 struct load_info {
-	uint64_t entry;	    /* 32-bit PVH entry (GPA) */
-	uint64_t load_end;  /* highest GPA loaded + 1 */
-	uint64_t pages;	    /* guest pages written by the loader (p_filesz) */
+	uint64_t entry;	   /* 32-bit PVH entry (GPA) */
+	uint64_t load_end; /* highest GPA loaded + 1 */
+	uint64_t pages;	   /* guest pages written by the loader (p_filesz) */
 };
 
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */

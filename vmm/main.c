@@ -33,7 +33,9 @@ static const char *main_default_kernel(char *buf, size_t size)
 	snprintf(buf, size, "%s/kernel.elf", PKGLIBEXECDIR);
 	if (access(buf, R_OK) == 0)
 		return buf;
-	err_input("--kernel", "no built-in guest kernel found (looked next to the vmm binary and in %s): pass --kernel PATH",
+	err_input("--kernel",
+		  "no built-in guest kernel found (looked next to the vmm binary and in %s): pass "
+		  "--kernel PATH",
 		  PKGLIBEXECDIR);
 	return NULL;
 }
@@ -55,16 +57,16 @@ static int main_run(int argc, char **argv)
 	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
 		return VMM_STATUS_USAGE;
 	cfg = (struct vm_config){
-		.kernel = o.kernel,
-		.mem_bytes = o.mem_bytes,
-		.host_mem_bytes = o.host_mem_bytes,
-		.manager = o.kernel_manager ? GMEM_MANAGER_KERNEL : GMEM_MANAGER_VMM,
-		.fault_around = o.fault_around,
-		.pin = o.pin,
-		.cmdline = o.cmdline,
-		.timeout_sec = o.timeout_sec,
-		.stats_interval = o.stats_interval,
-		.console_fd = STDOUT_FILENO,
+	    .kernel = o.kernel,
+	    .mem_bytes = o.mem_bytes,
+	    .host_mem_bytes = o.host_mem_bytes,
+	    .manager = o.kernel_manager ? GMEM_MANAGER_KERNEL : GMEM_MANAGER_VMM,
+	    .fault_around = o.fault_around,
+	    .pin = o.pin,
+	    .cmdline = o.cmdline,
+	    .timeout_sec = o.timeout_sec,
+	    .stats_interval = o.stats_interval,
+	    .console_fd = STDOUT_FILENO,
 	};
 	status = vm_create(&vm, &cfg);
 	if (!status)
@@ -92,10 +94,10 @@ static int main_dtb(int argc, char **argv)
 			cli_usage(stdout);
 		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
 	}
-	p = (struct devtree_params){ .regions = regions,
-				     .nr_regions = gmem_layout(o.mem_bytes, regions),
-				     .bootargs = o.cmdline,
-				     .hcall_services = o.services };
+	p = (struct devtree_params){.regions = regions,
+				    .nr_regions = gmem_layout(o.mem_bytes, regions),
+				    .bootargs = o.cmdline,
+				    .hcall_services = o.services};
 	if (devtree_build(buf, sizeof(buf), &p))
 		return err_input("dtb", "device tree does not fit in %zu bytes", sizeof(buf)),
 		       VMM_STATUS_INTERNAL;
@@ -121,7 +123,7 @@ int main(int argc, char **argv)
 		return VMM_STATUS_OK;
 	}
 	if (argc <= 1)
-		return main_run(1, (char *[]){ "run", NULL });
+		return main_run(1, (char *[]){"run", NULL});
 	if (!strcmp(cmd, "run"))
 		return main_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dtb"))

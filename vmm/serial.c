@@ -5,9 +5,9 @@
 
 enum { UART_RBR_THR, UART_IER, UART_IIR_FCR, UART_LCR, UART_MCR, UART_LSR, UART_MSR, UART_SCR };
 
-#define UART_LCR_DLAB 0x80
-#define UART_LSR_THRE 0x20
-#define UART_LSR_TEMT 0x40
+#define UART_LCR_DLAB	0x80
+#define UART_LSR_THRE	0x20
+#define UART_LSR_TEMT	0x40
 #define UART_IIR_NO_INT 0x01
 
 void serial_init(struct serial *s, uint16_t base, struct console *con)

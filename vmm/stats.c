@@ -112,7 +112,10 @@ static void json_fault_classes(FILE *f, const struct vmem_stats *v)
 	for (int c = 0; c < FAULT_NR_CLASSES; c++) {
 		const struct vmem_class_stats *cs = &v->cls[c];
 
-		fprintf(f, "%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, \"p99_ns\": %lu, \"max_ns\": %lu, \"p50_ns_per_page\": %lu, \"p99_ns_per_page\": %lu}",
+		fprintf(f,
+			"%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, "
+			"\"p99_ns\": %lu, \"max_ns\": %lu, \"p50_ns_per_page\": %lu, "
+			"\"p99_ns_per_page\": %lu}",
 			c ? "," : "", fault_class_name(c), (unsigned long)cs->events,
 			(unsigned long)cs->pages, (unsigned long)histo_quantile(&cs->ns, 0.5),
 			(unsigned long)histo_quantile(&cs->ns, 0.99), (unsigned long)cs->ns.max,
@@ -138,11 +141,15 @@ static void json_second_level(FILE *f, const struct vm *vm)
 	fprintf(f, "      \"spurious_faults\": %lu,\n", (unsigned long)s.v.spurious);
 	fprintf(f, "      \"fault_around\": {\"filled_ahead\": %lu, \"seen_used\": %lu},\n",
 		(unsigned long)s.v.ahead_filled, (unsigned long)s.v.ahead_used);
-	fprintf(f, "      \"frames\": {\"budget\": %lu, \"resident\": %lu, \"free\": %lu, \"shared\": %lu, \"holes_punched\": %lu},\n",
+	fprintf(f,
+		"      \"frames\": {\"budget\": %lu, \"resident\": %lu, \"free\": %lu, \"shared\": "
+		"%lu, \"holes_punched\": %lu},\n",
 		(unsigned long)s.fdb.budget_frames, (unsigned long)s.fdb.resident,
 		(unsigned long)s.fdb.free_in_budget, (unsigned long)s.fdb.shared,
 		(unsigned long)s.fdb.holes_punched);
-	fprintf(f, "      \"metadata_bytes\": {\"table\": %zu, \"frame_db\": %zu, \"fault_policy\": %zu, \"total\": %zu, \"percent_of_guest\": %.3f}\n",
+	fprintf(f,
+		"      \"metadata_bytes\": {\"table\": %zu, \"frame_db\": %zu, \"fault_policy\": "
+		"%zu, \"total\": %zu, \"percent_of_guest\": %.3f}\n",
 		s.v.table_bytes, s.fdb.metadata_bytes, s.v.policy_bytes, s.metadata,
 		100.0 * s.metadata / vm->mem.size);
 	fprintf(f, "    },\n");
@@ -157,8 +164,11 @@ void stats_print_line(const struct vm *vm, FILE *f)
 		fprintf(f, "vmm-stats t=%.1fs manager=kernel rss_kb=%ld\n", t, stats_peak_rss_kb());
 		return;
 	}
-	fprintf(f, "vmm-stats t=%.1fs zero_fill=%lu/%lup p50=%luus p99=%luus resident=%lu free=%lu shared=%lu meta_kb=%zu rss_kb=%ld\n",
-		t, (unsigned long)s.v.cls[FAULT_ZERO].events, (unsigned long)s.v.cls[FAULT_ZERO].pages,
+	fprintf(f,
+		"vmm-stats t=%.1fs zero_fill=%lu/%lup p50=%luus p99=%luus resident=%lu free=%lu "
+		"shared=%lu meta_kb=%zu rss_kb=%ld\n",
+		t, (unsigned long)s.v.cls[FAULT_ZERO].events,
+		(unsigned long)s.v.cls[FAULT_ZERO].pages,
 		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.5) / 1000,
 		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.99) / 1000,
 		(unsigned long)s.fdb.resident, (unsigned long)s.fdb.free_in_budget,
@@ -179,9 +189,11 @@ static void json_vmm(FILE *f, const struct vm *vm)
 	fprintf(f, "    \"mmio_exits\": %lu,\n", (unsigned long)s->mmio_exits);
 	fprintf(f, "    \"serial_bytes\": %lu,\n", (unsigned long)vm->uart.bytes);
 	fprintf(f, "    \"console_lines\": %lu,\n", (unsigned long)vm->con.lines);
-	fprintf(f, "    \"hcalls\": {\"line\": %lu, \"discard\": %lu, \"copy\": %lu, \"errors\": %lu},\n",
-		(unsigned long)s->hcalls[VMM_HC_LINE], (unsigned long)s->hcalls[VMM_HC_DISCARD],
-		(unsigned long)s->hcalls[VMM_HC_COPY], (unsigned long)s->hcall_errors);
+	fprintf(
+	    f,
+	    "    \"hcalls\": {\"line\": %lu, \"discard\": %lu, \"copy\": %lu, \"errors\": %lu},\n",
+	    (unsigned long)s->hcalls[VMM_HC_LINE], (unsigned long)s->hcalls[VMM_HC_DISCARD],
+	    (unsigned long)s->hcalls[VMM_HC_COPY], (unsigned long)s->hcall_errors);
 	fprintf(f, "    \"pages_discarded\": %lu,\n", (unsigned long)s->pages_discarded);
 	fprintf(f, "    \"pages_copied\": %lu,\n", (unsigned long)s->pages_copied);
 	fprintf(f, "    \"loader_pages\": %lu,\n", (unsigned long)s->loader_pages);

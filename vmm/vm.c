@@ -18,9 +18,9 @@
 #include "vmm_abi.h"
 
 /* Outside guest RAM and below 4 GiB: KVM's real-mode TSS and identity map (Intel). */
-#define VM_TSS_GPA 0xfffbd000ULL
+#define VM_TSS_GPA	    0xfffbd000ULL
 #define VM_IDENTITY_MAP_GPA 0xfffbc000ULL
-#define VM_TIMER_SIGNAL SIGRTMIN
+#define VM_TIMER_SIGNAL	    SIGRTMIN
 
 uint64_t vm_now_ns(void)
 {
@@ -62,10 +62,10 @@ static int vm_set_memory(struct vm *vm)
 {
 	for (int i = 0; i < vm->mem.nr_regions; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.region[i].gpa,
-			.memory_size = vm->mem.region[i].size,
-			.userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+		    .slot = i,
+		    .guest_phys_addr = vm->mem.region[i].gpa,
+		    .memory_size = vm->mem.region[i].size,
+		    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
 		};
 
 		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
@@ -95,7 +95,7 @@ static void vm_timer_signal(int sig)
 
 static int vm_set_signal(void)
 {
-	struct sigaction sa = { .sa_handler = vm_timer_signal };
+	struct sigaction sa = {.sa_handler = vm_timer_signal};
 
 	return sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
 }
@@ -121,13 +121,13 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 	if (vm->kvm.has_binary_stats)
 		vm->stats_fd = ioctl(vm->fd, KVM_GET_STATS_FD, 0);
 	ret = gmem_init(&vm->mem, &(struct gmem_params){
-					  .size = cfg->mem_bytes,
-					  .manager = cfg->manager,
-					  .host_mem = cfg->host_mem_bytes,
-					  .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
-					  .fault_around = cfg->fault_around,
-					  .on_fatal = vm_on_fatal,
-					  .arg = vm,
+				      .size = cfg->mem_bytes,
+				      .manager = cfg->manager,
+				      .host_mem = cfg->host_mem_bytes,
+				      .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+				      .fault_around = cfg->fault_around,
+				      .on_fatal = vm_on_fatal,
+				      .arg = vm,
 				  });
 	if (ret)
 		return ret;
@@ -143,7 +143,7 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	struct load_info li;
-	struct boot_params bp = { .cmdline = cfg->cmdline, .hcall_services = true };
+	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -199,8 +199,8 @@ static void vm_exit_port(struct vm *vm, uint32_t value)
 			(unsigned long)vcpu_rip(&vm->vcpu));
 		break;
 	default:
-		vm_stop(vm, VMM_STATUS_GUEST_FAIL, "guest wrote %#x to the exit port: expected 0, 1 or 3",
-			value);
+		vm_stop(vm, VMM_STATUS_GUEST_FAIL,
+			"guest wrote %#x to the exit port: expected 0, 1 or 3", value);
 	}
 }
 
@@ -258,11 +258,13 @@ static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
 			(unsigned long)vcpu_rip(&vm->vcpu));
 		break;
 	case KVM_EXIT_HLT:
-		vm_stop(vm, VMM_STATUS_CRASH, "guest halted without writing the exit port, rip %#lx",
+		vm_stop(vm, VMM_STATUS_CRASH,
+			"guest halted without writing the exit port, rip %#lx",
 			(unsigned long)vcpu_rip(&vm->vcpu));
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		vm_stop(vm, VMM_STATUS_CRASH, "KVM internal error %u (emulation failure?), rip %#lx",
+		vm_stop(vm, VMM_STATUS_CRASH,
+			"KVM internal error %u (emulation failure?), rip %#lx",
 			run->internal.suberror, (unsigned long)vcpu_rip(&vm->vcpu));
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
@@ -280,8 +282,8 @@ static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
  * lands just before KVM_RUN is followed by another. */
 static int vm_arm_timer(timer_t *timer)
 {
-	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VM_TIMER_SIGNAL };
-	struct itimerspec its = { .it_value = { 0, 100000000 }, .it_interval = { 0, 100000000 } };
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VM_TIMER_SIGNAL};
+	struct itimerspec its = {.it_value = {0, 100000000}, .it_interval = {0, 100000000}};
 
 	sev._sigev_un._tid = gettid();
 	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)

@@ -20,11 +20,11 @@
 
 /* Exit statuses of the vmm program (documented in vmm --help and vmm(1)). */
 enum vmm_status {
-	VMM_STATUS_OK = 0,	  /* the guest reported success */
+	VMM_STATUS_OK = 0,	   /* the guest reported success */
 	VMM_STATUS_GUEST_FAIL = 1, /* the guest reported failure */
-	VMM_STATUS_USAGE = 2,	  /* bad usage or bad input */
-	VMM_STATUS_CRASH = 3,	  /* triple fault, exception, bad access, timeout */
-	VMM_STATUS_INTERNAL = 4,  /* the VMM itself failed */
+	VMM_STATUS_USAGE = 2,	   /* bad usage or bad input */
+	VMM_STATUS_CRASH = 3,	   /* triple fault, exception, bad access, timeout */
+	VMM_STATUS_INTERNAL = 4,   /* the VMM itself failed */
 };
 
 struct vm_config {
@@ -32,8 +32,8 @@ struct vm_config {
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum gmem_manager manager;
-	unsigned fault_around;	 /* max pages per second-level fault */
-	bool pin;		 /* vCPU and fault thread share one CPU */
+	unsigned fault_around; /* max pages per second-level fault */
+	bool pin;	       /* vCPU and fault thread share one CPU */
 	const char *cmdline;
 	unsigned timeout_sec;	 /* 0: none */
 	unsigned stats_interval; /* seconds between stats lines on stderr; 0: none */
@@ -67,7 +67,7 @@ struct vm {
 	unsigned stats_interval;
 	pthread_t vcpu_thread; /* kicked with a signal when the VM must stop */
 	pthread_mutex_t stop_lock;
-	int status;	   /* enum vmm_status, once done */
+	int status;	  /* enum vmm_status, once done */
 	char reason[256]; /* why the VM stopped */
 	volatile bool done;
 };

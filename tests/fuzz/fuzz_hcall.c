@@ -14,7 +14,7 @@
 #include "hcall.h"
 #include "vm.h"
 
-#define FUZZ_RAM (4 << 20)
+#define FUZZ_RAM       (4 << 20)
 #define FUZZ_BLOCK_GPA 0x10000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vm vm;
 	static int ready;
-	struct gmem_params p = { .size = FUZZ_RAM, .manager = GMEM_MANAGER_KERNEL };
+	struct gmem_params p = {.size = FUZZ_RAM, .manager = GMEM_MANAGER_KERNEL};
 
 	if (!ready) {
 		err_set_quiet(1);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!ready) {
-		struct gmem_params p = { .size = 8 << 20, .manager = GMEM_MANAGER_KERNEL };
+		struct gmem_params p = {.size = 8 << 20, .manager = GMEM_MANAGER_KERNEL};
 
 		err_set_quiet(1);
 		if (gmem_init(&mem, &p))

@@ -26,14 +26,18 @@ struct elf_fixture elf_fixture_valid(void)
 	f.img.ehdr.e_phentsize = sizeof(Elf64_Phdr);
 	f.img.ehdr.e_phnum = 2;
 
-	f.img.phdr[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X,
-				      .p_offset = code_off, .p_vaddr = FIXTURE_LOAD_GPA,
-				      .p_paddr = FIXTURE_LOAD_GPA, .p_filesz = FIXTURE_CODE_SIZE,
-				      .p_memsz = FIXTURE_CODE_SIZE + 4096, .p_align = 16 };
-	f.img.phdr[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = note_off,
-				      .p_filesz = sizeof(f.img.note), .p_align = 4 };
-	f.img.note.nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 4,
-				      .n_type = XEN_ELFNOTE_PHYS32_ENTRY };
+	f.img.phdr[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+				     .p_flags = PF_R | PF_X,
+				     .p_offset = code_off,
+				     .p_vaddr = FIXTURE_LOAD_GPA,
+				     .p_paddr = FIXTURE_LOAD_GPA,
+				     .p_filesz = FIXTURE_CODE_SIZE,
+				     .p_memsz = FIXTURE_CODE_SIZE + 4096,
+				     .p_align = 16};
+	f.img.phdr[1] = (Elf64_Phdr){
+	    .p_type = PT_NOTE, .p_offset = note_off, .p_filesz = sizeof(f.img.note), .p_align = 4};
+	f.img.note.nh =
+	    (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = XEN_ELFNOTE_PHYS32_ENTRY};
 	memcpy(f.img.note.name, "Xen", 4);
 	f.img.note.entry = FIXTURE_LOAD_GPA;
 	memset(f.img.code, 0xf4, FIXTURE_CODE_SIZE); /* hlt */

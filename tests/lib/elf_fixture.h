@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FIXTURE_LOAD_GPA 0x100000ULL
+#define FIXTURE_LOAD_GPA  0x100000ULL
 #define FIXTURE_CODE_SIZE 64
 
 struct elf_fixture_note {
