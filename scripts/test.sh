@@ -10,6 +10,7 @@ jobs=$(nproc)
 ./configure --enable-werror
 make -j"$jobs"
 make -j"$jobs" check || { cat tests/test-suite.log; exit 1; }
+make format-check
 make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 
 san=build-sanitizers
