@@ -53,7 +53,10 @@ const char *last_error(void)
 	return err_last;
 }
 
-void err_set_quiet(bool quiet)
+bool err_set_quiet(bool quiet)
 {
+	bool was = err_quiet;
+
 	err_quiet = quiet;
+	return was;
 }

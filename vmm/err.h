@@ -18,7 +18,8 @@ int err_errno(int errnum, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 const char *last_error(void);
-/* Tests silence stderr; the message stays readable through last_error(). */
-void err_set_quiet(bool quiet);
+/* Silence stderr (tests, a guest repeating a bad request); the message
+ * stays readable through last_error(). Returns the previous setting. */
+bool err_set_quiet(bool quiet);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -103,15 +104,22 @@ static int hcall_copy(struct vm *vm, const struct vmm_hcall *hc)
 	return ret;
 }
 
+/* A guest that repeats a bad request must not flood stderr: the first few
+ * errors are printed, all are counted (hcalls.errors in the statistics). */
+#define HCALL_ERRORS_PRINTED 10
+
 void hcall_handle(struct vm *vm, uint32_t block_gpa)
 {
+	bool was_quiet = err_set_quiet(true);
 	struct vmm_hcall hc;
 	int64_t ret;
 
+	err_set_quiet(was_quiet || vm->stats.hcall_errors >= HCALL_ERRORS_PRINTED);
 	if (block_gpa % 8 || gmem_read(&vm->mem, block_gpa, &hc, sizeof(hc))) {
 		vm_stop(vm, VMM_STATUS_CRASH,
 			"hypercall block at GPA %#x: expected 8-byte aligned and inside guest RAM",
 			block_gpa);
+		err_set_quiet(was_quiet);
 		return;
 	}
 	switch (hc.nr) {
@@ -128,9 +136,10 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 		ret = err_input("hypercall", "number %u at GPA %#x: unknown", hc.nr, block_gpa);
 		break;
 	}
-	if (ret)
-		vm->stats.hcall_errors++;
-	else if (hc.nr < sizeof(vm->stats.hcalls) / sizeof(vm->stats.hcalls[0]))
+	if (!ret && hc.nr < sizeof(vm->stats.hcalls) / sizeof(vm->stats.hcalls[0]))
 		vm->stats.hcalls[hc.nr]++;
+	if (ret && ++vm->stats.hcall_errors == HCALL_ERRORS_PRINTED && !was_quiet)
+		fprintf(stderr, "vmm: further hypercall errors are counted, not printed\n");
 	gmem_write(&vm->mem, block_gpa + offsetof(struct vmm_hcall, ret), &ret, sizeof(ret));
+	err_set_quiet(was_quiet);
 }

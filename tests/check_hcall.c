@@ -1,0 +1,162 @@
+/* tests/check_hcall.c: hypercalls are guest input: each request is checked
+ * against guest RAM, answered in .ret, and counted. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "hcall.h"
+#include "testlib.h"
+#include "vm.h"
+#include "vmm_abi.h"
+
+#define RAM   (8 << 20)
+#define BLOCK 0x10000
+#define LIST  0x11000
+
+static struct vm vm;
+static int console_pipe[2];
+
+static void setup(void)
+{
+	struct gmem_params p = {.size = RAM, .manager = GMEM_MANAGER_KERNEL};
+
+	memset(&vm, 0, sizeof(vm));
+	ck_assert_int_eq(gmem_init(&vm.mem, &p), 0);
+	ck_assert_int_eq(pipe2(console_pipe, O_NONBLOCK), 0);
+	console_init(&vm.con, console_pipe[1]);
+	pthread_mutex_init(&vm.stop_lock, NULL);
+}
+
+static void teardown(void)
+{
+	console_destroy(&vm.con);
+	gmem_destroy(&vm.mem);
+	close(console_pipe[0]);
+	close(console_pipe[1]);
+}
+
+/* Place a block, ring the doorbell, return what the VMM answered. */
+static int64_t call(uint32_t nr, uint32_t count, uint64_t arg0, uint64_t arg1)
+{
+	struct vmm_hcall hc = {.nr = nr, .count = count, .arg0 = arg0, .arg1 = arg1, .ret = 1};
+
+	ck_assert_int_eq(gmem_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
+	hcall_handle(&vm, BLOCK);
+	ck_assert_int_eq(gmem_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8),
+			 0);
+	return hc.ret;
+}
+
+START_TEST(hcall_line_reaches_the_console)
+{
+	char out[64] = {0};
+
+	ck_assert_int_eq(gmem_write(&vm.mem, LIST, "hello guest", 11), 0);
+	ck_assert_int_eq(call(VMM_HC_LINE, 0, LIST, 11), 0);
+	ck_assert_int_eq(read(console_pipe[0], out, sizeof(out) - 1), 12);
+	ck_assert_str_eq(out, "hello guest\n");
+	ck_assert_uint_eq(vm.stats.hcalls[VMM_HC_LINE], 1);
+}
+END_TEST
+
+START_TEST(hcall_line_outside_ram_is_refused)
+{
+	ck_assert_int_eq(call(VMM_HC_LINE, 0, RAM - 4, 16), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "outside guest RAM"));
+	ck_assert_int_eq(call(VMM_HC_LINE, 0, LIST, VMM_LINE_MAX + 1), -EINVAL);
+	ck_assert_uint_eq(vm.stats.hcall_errors, 2);
+	ck_assert_uint_eq(vm.stats.hcalls[VMM_HC_LINE], 0);
+}
+END_TEST
+
+START_TEST(hcall_discard_zeroes_pages)
+{
+	uint64_t list[2] = {0x200000, 0x201000}, word = 0;
+
+	ck_assert_int_eq(gmem_write(&vm.mem, 0x201008, "secret!", 8), 0);
+	ck_assert_int_eq(gmem_write(&vm.mem, LIST, list, sizeof(list)), 0);
+	ck_assert_int_eq(call(VMM_HC_DISCARD, 2, LIST, 0), 0);
+	ck_assert_int_eq(gmem_read(&vm.mem, 0x201008, &word, 8), 0);
+	ck_assert_uint_eq(word, 0);
+	ck_assert_uint_eq(vm.stats.pages_discarded, 2);
+}
+END_TEST
+
+START_TEST(hcall_discard_refuses_unaligned_or_foreign_pages)
+{
+	uint64_t bad[] = {0x200001, RAM, UINT64_MAX & ~0xfffULL};
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(gmem_write(&vm.mem, LIST, &bad[i], 8), 0);
+		ck_assert_int_eq(call(VMM_HC_DISCARD, 1, LIST, 0), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(last_error(), "page GPA"));
+	}
+	ck_assert_int_eq(call(VMM_HC_DISCARD, 0, LIST, 0), -EINVAL);
+	ck_assert_int_eq(call(VMM_HC_DISCARD, VMM_HC_MAX_PAGES + 1, LIST, 0), -EINVAL);
+	ck_assert_uint_eq(vm.stats.pages_discarded, 0);
+}
+END_TEST
+
+START_TEST(hcall_copy_copies_pages)
+{
+	struct vmm_page_pair pair = {.dst = 0x300000, .src = 0x310000};
+	char buf[8];
+
+	ck_assert_int_eq(gmem_write(&vm.mem, 0x310000, "payload", 8), 0);
+	ck_assert_int_eq(gmem_write(&vm.mem, LIST, &pair, sizeof(pair)), 0);
+	ck_assert_int_eq(call(VMM_HC_COPY, 1, LIST, 0), 0);
+	ck_assert_int_eq(gmem_read(&vm.mem, 0x300000, buf, 8), 0);
+	ck_assert_str_eq(buf, "payload");
+}
+END_TEST
+
+START_TEST(hcall_unknown_number_is_refused)
+{
+	ck_assert_int_eq(call(99, 0, 0, 0), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "unknown"));
+}
+END_TEST
+
+START_TEST(hcall_block_outside_ram_stops_the_vm)
+{
+	hcall_handle(&vm, RAM - 8);
+	ck_assert(vm.done);
+	ck_assert_int_eq(vm.status, VMM_STATUS_CRASH);
+	ck_assert_ptr_nonnull(strstr(vm.reason, "hypercall block at GPA"));
+}
+END_TEST
+
+START_TEST(hcall_errors_are_all_counted)
+{
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(call(99, 0, 0, 0), -EINVAL);
+	ck_assert_uint_eq(vm.stats.hcall_errors, 50);
+}
+END_TEST
+
+static Suite *hcall_suite(void)
+{
+	Suite *s = suite_create("hcall");
+	TCase *tc = tcase_create("requests");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, hcall_line_reaches_the_console);
+	tcase_add_test(tc, hcall_line_outside_ram_is_refused);
+	tcase_add_test(tc, hcall_discard_zeroes_pages);
+	tcase_add_test(tc, hcall_discard_refuses_unaligned_or_foreign_pages);
+	tcase_add_test(tc, hcall_copy_copies_pages);
+	tcase_add_test(tc, hcall_unknown_number_is_refused);
+	tcase_add_test(tc, hcall_block_outside_ram_stops_the_vm);
+	tcase_add_test(tc, hcall_errors_are_all_counted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(hcall_suite());
+}
