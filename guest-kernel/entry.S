@@ -127,37 +127,28 @@ trap_stubs_base:
 trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
 
 trap_common:
+	/* Only what the C handler may clobber: it preserves %rbx, %rbp and
+	 * %r12-%r15 itself (SysV ABI), and each push is an emulated
+	 * instruction under PVM. 9 pushes keep %rsp 16-byte aligned. */
 	push %rax
-	push %rbx
 	push %rcx
 	push %rdx
 	push %rsi
 	push %rdi
-	push %rbp
 	push %r8
 	push %r9
 	push %r10
 	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
 	mov %rsp, %rdi
 	call trap_dispatch
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
 	pop %r11
 	pop %r10
 	pop %r9
 	pop %r8
-	pop %rbp
 	pop %rdi
 	pop %rsi
 	pop %rdx
 	pop %rcx
-	pop %rbx
 	pop %rax
 	add $16, %rsp			/* vector, error code */
 	iretq

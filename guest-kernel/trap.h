@@ -19,8 +19,9 @@
 struct kernel;
 
 struct trap_frame {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	/* The caller-saved registers only (entry.S): the handler preserves
+	 * the others, so they are neither saved nor restored. */
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
 	uint64_t vector, error; /* error is 0 for vectors without one */
 	uint64_t rip, cs, rflags, rsp, ss;
 };
