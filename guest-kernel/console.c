@@ -108,9 +108,10 @@ static const char console_digit_pairs[200] = "0001020304050607080910111213141516
 					     "6061626364656667686970717273747576777879"
 					     "8081828384858687888990919293949596979899";
 
-void console_dec(struct console *c, uint64_t v)
+/* v in decimal, ending just before end; returns where it starts. */
+static inline char *console_dec_digits(char *end, uint64_t v)
 {
-	char buf[20], *p = buf + sizeof(buf);
+	char *p = end;
 
 	for (; v >= 100; v /= 100) {
 		p -= 2;
@@ -122,7 +123,38 @@ void console_dec(struct console *c, uint64_t v)
 	} else {
 		*--p = (char)('0' + v);
 	}
+	return p;
+}
+
+void console_dec(struct console *c, uint64_t v)
+{
+	char buf[20], *p = console_dec_digits(buf + sizeof(buf), v);
+
 	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
+}
+
+/* The usual case in one call: both pieces straight into the line, a
+ * single digit without a copy. */
+void console_key_dec(struct console *c, const char *key, unsigned keylen, uint64_t v)
+{
+	char buf[20], *p, *dst;
+
+	if (keylen + sizeof(buf) > CONSOLE_LINE_MAX - c->len) {
+		console_mem(c, key, keylen);
+		console_dec(c, v);
+		return;
+	}
+	dst = c->line + c->len;
+	arch_copy_bytes(dst, key, keylen);
+	dst += keylen;
+	if (v < 10) {
+		*dst++ = (char)('0' + v);
+	} else {
+		p = console_dec_digits(buf + sizeof(buf), v);
+		arch_copy_bytes(dst, p, buf + sizeof(buf) - p);
+		dst += buf + sizeof(buf) - p;
+	}
+	c->len = (unsigned)(dst - c->line);
 }
 
 void console_hex(struct console *c, uint64_t v)

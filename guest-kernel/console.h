@@ -32,7 +32,10 @@ void console_mem(struct console *c, const char *s, unsigned n);
 void console_str(struct console *c, const char *s);
 void console_dec(struct console *c, uint64_t v);
 void console_hex(struct console *c, uint64_t v); /* with 0x */
-#define console_lit(c, s) console_mem((c), (s), sizeof(s) - 1)
-#define console_end(c)	  console_flush(c)
+/* key (keylen bytes) then v in decimal; console_kv with a literal key. */
+void console_key_dec(struct console *c, const char *key, unsigned keylen, uint64_t v);
+#define console_kv(c, key, v) console_key_dec((c), (key), sizeof(key) - 1, (v))
+#define console_lit(c, s)     console_mem((c), (s), sizeof(s) - 1)
+#define console_end(c)	      console_flush(c)
 
 #endif

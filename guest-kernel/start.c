@@ -82,10 +82,8 @@ static void kernel_banner(struct kernel *k)
 #undef KERNEL_FLAG
 	console_lit(c, " workload=");
 	console_str(c, bootargs_workload_name(k->args.workload));
-	console_lit(c, " size=");
-	console_dec(c, k->args.size);
-	console_lit(c, " fault_around=");
-	console_dec(c, k->args.fault_around);
+	console_kv(c, " size=", k->args.size);
+	console_kv(c, " fault_around=", k->args.fault_around);
 	console_end(c);
 }
 
@@ -102,12 +100,6 @@ static int kernel_check_size(struct kernel *k)
 	return -1;
 }
 
-static void kernel_stat(struct console *c, const char *key, unsigned keylen, uint64_t v)
-{
-	console_mem(c, key, keylen);
-	console_dec(c, v);
-}
-
 static void kernel_exit_line(struct kernel *k, struct task *t, int status)
 {
 	struct console *c = &k->con;
@@ -119,15 +111,13 @@ static void kernel_exit_line(struct kernel *k, struct task *t, int status)
 	if (status < 0)
 		console_lit(c, "-");
 	console_dec(c, status < 0 ? -(int64_t)status : status);
-#define KERNEL_STAT(key, v) kernel_stat(c, key, sizeof(key) - 1, v)
-	KERNEL_STAT(" faults=", t->faults);
-	KERNEL_STAT(" frames=", t->frames);
-	KERNEL_STAT(" allocs=", s->allocs);
-	KERNEL_STAT(" frees=", s->frees);
-	KERNEL_STAT(" discard_calls=", s->discard_calls);
-	KERNEL_STAT(" copy_calls=", s->copy_calls);
-	KERNEL_STAT(" zeroed_locally=", s->zeroed_locally);
-#undef KERNEL_STAT
+	console_kv(c, " faults=", t->faults);
+	console_kv(c, " frames=", t->frames);
+	console_kv(c, " allocs=", s->allocs);
+	console_kv(c, " frees=", s->frees);
+	console_kv(c, " discard_calls=", s->discard_calls);
+	console_kv(c, " copy_calls=", s->copy_calls);
+	console_kv(c, " zeroed_locally=", s->zeroed_locally);
 	console_end(c);
 }
 

@@ -47,18 +47,12 @@ static int64_t sys_result(struct kernel *k, struct task *t, uint64_t ptr)
 			r.name[i] = '?';
 	console_lit(&k->con, "RESULT workload=");
 	console_str(&k->con, r.name);
-	console_lit(&k->con, " pages=");
-	console_dec(&k->con, r.pages);
-	console_lit(&k->con, " faults=");
-	console_dec(&k->con, t->faults);
-	console_lit(&k->con, " cycles=");
-	console_dec(&k->con, r.cycles);
-	if (k->boot.tsc_hz) {
-		console_lit(&k->con, " ns=");
-		console_dec(&k->con, sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
-	}
-	console_lit(&k->con, " ok=");
-	console_dec(&k->con, r.ok);
+	console_kv(&k->con, " pages=", r.pages);
+	console_kv(&k->con, " faults=", t->faults);
+	console_kv(&k->con, " cycles=", r.cycles);
+	if (k->boot.tsc_hz)
+		console_kv(&k->con, " ns=", sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
+	console_kv(&k->con, " ok=", r.ok);
 	console_end(&k->con);
 	t->reported = true;
 	t->result_ok = r.ok == 1;
