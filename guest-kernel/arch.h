@@ -6,6 +6,7 @@
 #ifndef GK_ARCH_H
 #define GK_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MSR_EFER    0xc0000080u
@@ -61,6 +62,17 @@ static inline void arch_zero_words(void *dst, uint64_t words)
 static inline void arch_copy_words(void *dst, const void *src, uint64_t words)
 {
 	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+}
+
+/* Whether the n words at p are all zero: one repe scasq. */
+static inline bool arch_words_zero(const uint64_t *p, uint64_t n)
+{
+	bool zero;
+
+	if (!n)
+		return true;
+	__asm__ volatile("repe scasq" : "+D"(p), "+c"(n), "=@ccz"(zero) : "a"(0ULL) : "memory");
+	return zero;
 }
 
 static inline void arch_copy_bytes(void *dst, const void *src, uint64_t n)

@@ -55,6 +55,23 @@ static uint64_t fault_image_pte(struct kernel *k, struct task *t, const struct v
  * of the loop's own three. */
 static uint64_t fault_fill_run(uint64_t *pte, const uint64_t *end, uint64_t pa)
 {
+	/* Usually every PTE in the window is zero (never mapped): one repe
+	 * scasq says so, and then each PTE costs a store and an lea. */
+	if (arch_words_zero(pte, end - pte)) {
+		for (; end - pte >= 8; pte += 8, pa += 8 * PAGE_SIZE) {
+			pte[0] = pa;
+			pte[1] = pa + PAGE_SIZE;
+			pte[2] = pa + 2 * PAGE_SIZE;
+			pte[3] = pa + 3 * PAGE_SIZE;
+			pte[4] = pa + 4 * PAGE_SIZE;
+			pte[5] = pa + 5 * PAGE_SIZE;
+			pte[6] = pa + 6 * PAGE_SIZE;
+			pte[7] = pa + 7 * PAGE_SIZE;
+		}
+		for (; pte < end; pte++, pa += PAGE_SIZE)
+			*pte = pa;
+		return pa;
+	}
 #define FAULT_FILL_ONE(i)                                                                          \
 	do {                                                                                       \
 		if (!(pte[i] & PTE_P)) {                                                           \
