@@ -108,20 +108,27 @@ static const char console_digit_pairs[200] = "0001020304050607080910111213141516
 					     "6061626364656667686970717273747576777879"
 					     "8081828384858687888990919293949596979899";
 
-/* v in decimal, ending just before end; returns where it starts. */
+/* v in decimal, ending just before end; returns where it starts. Values
+ * that fit 32 bits (nearly all) divide by 100 in 32-bit arithmetic: a
+ * shorter multiply-and-shift than the 64-bit one. */
 static inline char *console_dec_digits(char *end, uint64_t v)
 {
 	char *p = end;
+	uint32_t w;
 
-	for (; v >= 100; v /= 100) {
+	for (; v > 0xffffffffu; v /= 100) {
 		p -= 2;
 		__builtin_memcpy(p, &console_digit_pairs[v % 100 * 2], 2);
 	}
-	if (v >= 10) {
+	for (w = (uint32_t)v; w >= 100; w /= 100) {
 		p -= 2;
-		__builtin_memcpy(p, &console_digit_pairs[v * 2], 2);
+		__builtin_memcpy(p, &console_digit_pairs[w % 100 * 2], 2);
+	}
+	if (w >= 10) {
+		p -= 2;
+		__builtin_memcpy(p, &console_digit_pairs[w * 2], 2);
 	} else {
-		*--p = (char)('0' + v);
+		*--p = (char)('0' + w);
 	}
 	return p;
 }
