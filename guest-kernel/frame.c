@@ -44,8 +44,10 @@ void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end
 	for (i = 0; i < bi->nr_ram; i++)
 		frame_add_fresh(f, bi->ram[i].start, bi->ram[i].end);
 	frame_exclude(f, &low);
+	/* Boot data the VMM puts below the kernel's end is excluded already. */
 	for (i = 0; i < bi->nr_reserved; i++)
-		frame_exclude(f, &bi->reserved[i]);
+		if (bi->reserved[i].end > low.end)
+			frame_exclude(f, &bi->reserved[i]);
 	f->hc = hc;
 	f->discard = hc && bi->page_discard;
 	f->copy = hc && bi->page_copy;
