@@ -275,12 +275,14 @@ static void bootinfo_pvh_memmap(struct bootinfo *bi, struct paging *pg,
 			bootinfo_add_ram(bi, e[i].addr, e[i].size);
 }
 
+static const char bootinfo_no_cmdline[] = "";
+
 int bootinfo_parse(struct bootinfo *bi, struct paging *pg, uint64_t start_info)
 {
 	const struct hvm_start_info *si;
 	const char *fdt;
 
-	bi->cmdline = "";
+	bi->cmdline = bootinfo_no_cmdline;
 	bi->serial_port = VMM_PORT_SERIAL;
 	bi->exit_port = VMM_PORT_EXIT;
 	bi->hcall_port = VMM_PORT_HCALL;
@@ -289,15 +291,17 @@ int bootinfo_parse(struct bootinfo *bi, struct paging *pg, uint64_t start_info)
 		bi->error = "%ebx does not point at a PVH hvm_start_info (bad magic)";
 		return -EINVAL;
 	}
-	if (si->cmdline_paddr) {
+	fdt = bootinfo_find_fdt(bi, pg, si);
+	if (fdt)
+		bootinfo_fdt(bi, fdt);
+	/* The tree's /chosen/bootargs wins: then the PVH command line is
+	 * neither mapped nor kept from the allocator. */
+	if (bi->cmdline == bootinfo_no_cmdline && si->cmdline_paddr) {
 		const char *s = bootinfo_map(bi, pg, si->cmdline_paddr, PAGE_SIZE);
 
 		if (s && strnlen(s, PAGE_SIZE) < PAGE_SIZE)
 			bi->cmdline = s;
 	}
-	fdt = bootinfo_find_fdt(bi, pg, si);
-	if (fdt)
-		bootinfo_fdt(bi, fdt);
 	if (!bi->nr_ram)
 		bootinfo_pvh_memmap(bi, pg, si);
 	if (!bi->nr_ram) {
