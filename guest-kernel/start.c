@@ -108,10 +108,10 @@ static void kernel_exit_line(struct kernel *k, struct task *t, int status)
 
 	console_lit(c, "EXIT task=");
 	console_str(c, t->name);
-	console_lit(c, " status=");
 	if (status < 0)
-		console_lit(c, "-");
-	console_dec(c, status < 0 ? -(int64_t)status : status);
+		console_kv(c, " status=-", -(int64_t)status);
+	else
+		console_kv(c, " status=", status);
 	console_kv(c, " faults=", t->faults);
 	console_kv(c, " frames=", t->frames);
 	console_kv(c, " allocs=", s->allocs);
