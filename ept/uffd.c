@@ -79,17 +79,6 @@ static int uffd_result(int r, int64_t progress, uint64_t *done)
 	return r < 0 ? -errno : 0;
 }
 
-int uffd_zeropage(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done)
-{
-	struct uffdio_zeropage z = {
-	    .range = {.start = addr, .len = len},
-	    .mode = dont_wake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0,
-	};
-	int r = ioctl(u->fd, UFFDIO_ZEROPAGE, &z);
-
-	return uffd_result(r, z.zeropage, done);
-}
-
 int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool dont_wake,
 	      uint64_t *done)
 {

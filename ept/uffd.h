@@ -35,12 +35,11 @@ int uffd_open(struct uffd *u, uint64_t features);
 void uffd_close(struct uffd *u);
 /* Register [addr, addr + len) for MISSING faults. */
 int uffd_register_missing(struct uffd *u, void *addr, uint64_t len);
-bool uffd_can(const struct uffd *u, int ioctl_nr); /* _UFFDIO_ZEROPAGE, ... */
+bool uffd_can(const struct uffd *u, int ioctl_nr); /* _UFFDIO_COPY, ... */
 
-/* Fill [addr, addr + len) with zeros / a copy of src, and wake the faulting
- * thread unless dont_wake. Returns 0, or -EEXIST (with *done bytes filled
- * before the first page that already existed), or another -errno. */
-int uffd_zeropage(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done);
+/* Fill [addr, addr + len) with a copy of src, and wake the faulting thread
+ * unless dont_wake. Returns 0, or -EEXIST (with *done bytes filled before
+ * the first page that already existed), or another -errno. */
 int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool dont_wake,
 	      uint64_t *done);
 int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len);
