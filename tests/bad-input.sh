@@ -39,5 +39,10 @@ expect "$ERR" "unknown command 'frobnicate'"
 run_vmm 2 run --timeout -5
 expect "$ERR" "--timeout"
 
+# An unwritable report is refused before the guest runs, not after.
+run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
+expect "$ERR" "stats.json: --stats-json: fopen: No such file"
+expect_not "$OUT" "RESULT"
+
 run_vmm 0 --help
 expect "$OUT" "exit status"

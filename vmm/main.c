@@ -46,6 +46,7 @@ static int main_run(int argc, char **argv)
 	struct run_opts o;
 	struct vm_config cfg;
 	struct vm vm;
+	FILE *stats = NULL;
 	int ret, status;
 
 	ret = cli_parse_run(argc, argv, &o);
@@ -55,6 +56,8 @@ static int main_run(int argc, char **argv)
 		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
 	}
 	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
+		return VMM_STATUS_USAGE;
+	if (o.stats_json && !(stats = stats_open(o.stats_json)))
 		return VMM_STATUS_USAGE;
 	cfg = (struct vm_config){
 	    .kernel = o.kernel,
@@ -73,7 +76,7 @@ static int main_run(int argc, char **argv)
 		status = vm_run(&vm);
 	else
 		vm.status = status;
-	if (o.stats_json && stats_write_json(&vm, o.stats_json) && !status)
+	if (stats && stats_write_json(&vm, stats, o.stats_json) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;

@@ -201,12 +201,17 @@ static void json_vmm(FILE *f, const struct vm *vm)
 	fprintf(f, "  },\n");
 }
 
-int stats_write_json(const struct vm *vm, const char *path)
+FILE *stats_open(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 
 	if (!f)
-		return err_sys(path, "fopen");
+		err_sys(path, "--stats-json: fopen");
+	return f;
+}
+
+int stats_write_json(const struct vm *vm, FILE *f, const char *path)
+{
 	fprintf(f, "{\n  \"status\": %d,\n  \"reason\": ", vm->status);
 	json_string(f, vm->reason, strlen(vm->reason));
 	fprintf(f, ",\n  \"guest\": {\"results\": [");

@@ -11,8 +11,11 @@ struct vm;
 
 #include <stdio.h>
 
-/* Write the report to path ("-" for stdout): 0 or -errno. */
-int stats_write_json(const struct vm *vm, const char *path);
+/* Open the report's file ("-": stdout) before the run, so that a bad path
+ * is refused at once, not after the guest ran: NULL with a message. */
+FILE *stats_open(const char *path);
+/* Write the report to f and close it (path names it in messages). */
+int stats_write_json(const struct vm *vm, FILE *f, const char *path);
 /* One line for --stats-interval: faults by class, frames, metadata, RSS. */
 void stats_print_line(const struct vm *vm, FILE *f);
 
