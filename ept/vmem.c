@@ -346,3 +346,10 @@ void vmem_get_stats(struct vmem *v, struct vmem_stats *out)
 	out->policy_bytes = v->nr_blocks * sizeof(*v->block);
 	pthread_mutex_unlock(&v->lock);
 }
+
+void vmem_count_invalid(struct vmem *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->stats.cls[FAULT_INVALID].events++;
+	pthread_mutex_unlock(&v->lock);
+}

@@ -91,6 +91,9 @@ int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len);
 int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
+/* The VMM saw the guest access a GPA outside RAM (a KVM MMIO exit): such
+ * accesses never reach the fault thread, so they are counted from there. */
+void vmem_count_invalid(struct vmem *v);
 const char *fault_class_name(enum fault_class c);
 
 #endif

@@ -62,6 +62,8 @@ run_vmm 3 run --kernel "$KERNEL" --timeout "$TIMEOUT" --mem 64M --cmdline "workl
 	--stats-json "$json"
 expect "$ERR" "outside RAM at GPA 0x4000000"
 [ "$(sl 's["vmm"]["second_level"]["invalid_accesses"]')" -eq 1 ] || fail "invalid access not counted"
+[ "$(sl 's["vmm"]["second_level"]["faults"]["invalid"]["events"]')" -eq 1 ] ||
+	fail "invalid access not counted in its fault class"
 
 # A budget smaller than the guest's working set stops it: exit 3, saying so.
 run_vmm 3 run --kernel "$KERNEL" --timeout "$TIMEOUT" --host-mem 4M \

@@ -248,6 +248,8 @@ static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
 		break;
 	case KVM_EXIT_MMIO:
 		vm->stats.mmio_exits++;
+		if (vm->mem.vmem)
+			vmem_count_invalid(vm->mem.vmem);
 		vm_stop(vm, VMM_STATUS_CRASH,
 			"guest %s outside RAM at GPA %#llx (%u bytes), rip %#lx",
 			run->mmio.is_write ? "write" : "read", run->mmio.phys_addr, run->mmio.len,
