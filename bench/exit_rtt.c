@@ -23,6 +23,9 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "kvm.h"
+#include "vcpu.h"
+
 #define RTT_MEM_SIZE 0x10000UL /* one 64 KiB slot at GPA 0 */
 #define RTT_OUT_GPA  0x1000UL
 #define RTT_NOP_GPA  0x2000UL
@@ -34,13 +37,13 @@ static const uint8_t rtt_out_loop[] = {0xee, 0xe2, 0xfd, 0xf4};
 /* nop; loop .-1; hlt -- the same loop without exits. */
 static const uint8_t rtt_nop_loop[] = {0x90, 0xe2, 0xfd, 0xf4};
 
+/* The KVM plumbing is the VMM's own (vmm/kvm.h, vmm/vcpu.h): the floor is
+ * measured on the same set-up the VMM uses, flat 32-bit protected mode. */
 struct rtt_vm {
-	int kvm_fd;
+	struct kvm kvm;
 	int vm_fd;
-	int vcpu_fd;
+	struct vcpu vcpu;
 	uint8_t *mem;
-	struct kvm_run *run;
-	size_t run_size;
 };
 
 static int rtt_fail(const char *what)
@@ -49,25 +52,6 @@ static int rtt_fail(const char *what)
 
 	fprintf(stderr, "exit_rtt: %s: %s\n", what, strerror(err));
 	return -err;
-}
-
-static int rtt_open(struct rtt_vm *v, const char *path)
-{
-	int api;
-
-	v->kvm_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (v->kvm_fd < 0)
-		return rtt_fail(path);
-	api = ioctl(v->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION) {
-		fprintf(stderr, "exit_rtt: %s: KVM API version %d, expected %d\n", path, api,
-			KVM_API_VERSION);
-		return -EINVAL;
-	}
-	v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
-	if (v->vm_fd < 0)
-		return rtt_fail("KVM_CREATE_VM");
-	return 0;
 }
 
 static int rtt_add_memory(struct rtt_vm *v)
@@ -89,65 +73,12 @@ static int rtt_add_memory(struct rtt_vm *v)
 	return 0;
 }
 
-static int rtt_add_vcpu(struct rtt_vm *v)
-{
-	int size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	void *p;
-
-	if (size < (int)sizeof(struct kvm_run))
-		return rtt_fail("KVM_GET_VCPU_MMAP_SIZE");
-	v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
-	if (v->vcpu_fd < 0)
-		return rtt_fail("KVM_CREATE_VCPU");
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu_fd, 0);
-	if (p == MAP_FAILED)
-		return rtt_fail("mmap kvm_run");
-	v->run = p;
-	v->run_size = size;
-	return 0;
-}
-
-static void rtt_flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type)
-{
-	*s = (struct kvm_segment){.base = 0,
-				  .limit = 0xffffffff,
-				  .selector = selector,
-				  .type = type,
-				  .present = 1,
-				  .dpl = 0,
-				  .db = 1,
-				  .s = 1,
-				  .g = 1};
-}
-
-/* Flat 32-bit protected mode, paging off: the least state any KVM accepts. */
-static int rtt_set_sregs(struct rtt_vm *v)
-{
-	struct kvm_sregs sregs;
-
-	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-		return rtt_fail("KVM_GET_SREGS");
-	rtt_flat_segment(&sregs.cs, 0x08, 0xb);
-	rtt_flat_segment(&sregs.ds, 0x10, 0x3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	/* VMX insists on a busy TSS in TR even though nothing uses it. */
-	rtt_flat_segment(&sregs.tr, 0x18, 0xb);
-	sregs.tr.s = 0;
-	sregs.tr.g = 0;
-	sregs.tr.limit = 0x67;
-	sregs.cr0 = 0x11; /* PE | ET */
-	sregs.cr4 = 0;
-	sregs.efer = 0;
-	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-		return rtt_fail("KVM_SET_SREGS");
-	return 0;
-}
-
+/* rip, and the loop's count in ECX and port in EDX; vcpu_reset_pvh set the rest. */
 static int rtt_set_regs(struct rtt_vm *v, uint64_t rip, uint32_t iterations)
 {
 	struct kvm_regs regs = {.rip = rip, .rcx = iterations, .rdx = RTT_PORT, .rflags = 0x2};
 
-	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(v->vcpu.fd, KVM_SET_REGS, &regs) < 0)
 		return rtt_fail("KVM_SET_REGS");
 	return 0;
 }
@@ -156,29 +87,29 @@ static int rtt_create(struct rtt_vm *v, const char *path)
 {
 	int ret;
 
-	*v = (struct rtt_vm){.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
-	ret = rtt_open(v, path);
+	*v = (struct rtt_vm){.vm_fd = -1, .vcpu = {.fd = -1, .stats_fd = -1}};
+	ret = kvm_open(&v->kvm, path);
+	if (ret)
+		return ret;
+	v->vm_fd = ioctl(v->kvm.fd, KVM_CREATE_VM, 0);
+	if (v->vm_fd < 0)
+		return rtt_fail("KVM_CREATE_VM");
+	ret = rtt_add_memory(v);
 	if (!ret)
-		ret = rtt_add_memory(v);
+		ret = vcpu_create(&v->vcpu, &v->kvm, v->vm_fd, 0);
 	if (!ret)
-		ret = rtt_add_vcpu(v);
-	if (!ret)
-		ret = rtt_set_sregs(v);
+		ret = vcpu_reset_pvh(&v->vcpu, RTT_OUT_GPA, 0);
 	return ret;
 }
 
 static void rtt_destroy(struct rtt_vm *v)
 {
-	if (v->run)
-		munmap(v->run, v->run_size);
+	vcpu_destroy(&v->vcpu);
 	if (v->mem)
 		munmap(v->mem, RTT_MEM_SIZE);
-	if (v->vcpu_fd >= 0)
-		close(v->vcpu_fd);
 	if (v->vm_fd >= 0)
 		close(v->vm_fd);
-	if (v->kvm_fd >= 0)
-		close(v->kvm_fd);
+	kvm_close(&v->kvm);
 }
 
 static uint64_t rtt_now_ns(void)
@@ -192,10 +123,10 @@ static uint64_t rtt_now_ns(void)
 /* One KVM_RUN: 1 for an OUT to our port, 0 for HLT, -errno otherwise. */
 static int rtt_enter(struct rtt_vm *v)
 {
-	struct kvm_run *r = v->run;
+	struct kvm_run *r = v->vcpu.run;
 
 	/* A signal cuts KVM_RUN short before the guest ran: just go back in. */
-	while (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0)
+	while (ioctl(v->vcpu.fd, KVM_RUN, 0) < 0)
 		if (errno != EINTR)
 			return rtt_fail("KVM_RUN");
 	if (r->exit_reason == KVM_EXIT_HLT)
