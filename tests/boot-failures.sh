@@ -2,6 +2,7 @@
 # Guests that misbehave on purpose: each must end with the documented exit
 # status and a message that says what happened, never hang.
 . "$TESTLIB"
+need_kvm
 
 # A task touching memory outside its VMAs is killed with a report: exit 1.
 run_vmm 1 run --kernel "$KERNEL" --timeout "$TIMEOUT" --cmdline "workload=segv"

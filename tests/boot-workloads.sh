@@ -3,6 +3,7 @@
 # VMM must exit 0. Also the default demo (vmm run with no arguments) and the
 # JSON statistics report.
 . "$TESTLIB"
+need_kvm
 
 for w in touch random hotset phases verify churn; do
 	run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --cmdline "workload=$w size=1M seed=7 passes=2"

@@ -3,6 +3,7 @@
 # workloads: with the PVH command line, and with vmm's device tree given as
 # the initrd (module 0), whose bootargs then win.
 . "$TESTLIB"
+need_kvm
 [ -n "${QEMU:-}" ] && command -v "$QEMU" >/dev/null || skip "qemu-system-x86_64 not installed"
 
 qemu() {

@@ -2,6 +2,7 @@
 # The VMM's own second level: every page the guest touches is a fault the
 # VMM serves and counts, under a host memory budget.
 . "$TESTLIB"
+need_kvm
 json=$TMPDIR_TEST/stats.json
 
 sl() { # sl EXPR: evaluate a Python expression over the stats JSON (s)

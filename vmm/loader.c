@@ -196,13 +196,20 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 	return 0;
 }
 
-int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
+int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m)
+{
+	struct load_info li = {0};
+
+	return loader_check(name, buf, size, m, &li);
+}
+
+int loader_read_file(const char *path, struct loader_file *f)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
 	ssize_t n;
-	int fd, ret;
+	int fd, ret = 0;
 
+	*f = (struct loader_file){.path = path};
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(path, "open");
@@ -215,20 +222,38 @@ int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
 				LOADER_MAX_IMAGE >> 20);
 		goto out_close;
 	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
+	f->buf = malloc(st.st_size ? st.st_size : 1);
+	if (!f->buf) {
 		ret = err_errno(ENOMEM, path, "cannot allocate %ld bytes", (long)st.st_size);
 		goto out_close;
 	}
-	n = pread(fd, buf, st.st_size, 0);
+	n = pread(fd, f->buf, st.st_size, 0);
 	if (n < 0) {
 		ret = err_sys(path, "read");
-		goto out_free;
+		loader_file_free(f);
+		goto out_close;
 	}
-	ret = loader_load_image(path, buf, n, m, out);
-out_free:
-	free(buf);
+	f->size = n;
 out_close:
 	close(fd);
+	return ret;
+}
+
+void loader_file_free(struct loader_file *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->size = 0;
+}
+
+int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
+{
+	struct loader_file f;
+	int ret = loader_read_file(path, &f);
+
+	if (ret)
+		return ret;
+	ret = loader_load_image(path, f.buf, f.size, m, out);
+	loader_file_free(&f);
 	return ret;
 }

@@ -23,6 +23,20 @@ struct load_info {
 	uint64_t pages;	   /* guest pages written by the loader (p_filesz) */
 };
 
+/* A kernel image read into memory, so that it is checked before anything
+ * else (KVM included) is set up, and loaded later without a second read. */
+struct loader_file {
+	const char *path;
+	uint8_t *buf;
+	size_t size;
+};
+
+/* Read a regular file of at most LOADER_MAX_IMAGE bytes: 0 or -errno. */
+int loader_read_file(const char *path, struct loader_file *f);
+void loader_file_free(struct loader_file *f);
+/* Check the image against the RAM layout of m without writing it: 0 or -EINVAL. */
+int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m);
+
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */
 int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
 		      struct load_info *out);

@@ -140,8 +140,24 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 	return vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
 }
 
+/* Read the kernel image and check it against the RAM layout of cfg. */
+static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
+{
+	struct gmem layout = {.size = cfg->mem_bytes};
+
+	layout.nr_regions = gmem_layout(cfg->mem_bytes, layout.region);
+	if (loader_read_file(cfg->kernel, kernel))
+		return VMM_STATUS_USAGE;
+	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout)) {
+		loader_file_free(kernel);
+		return VMM_STATUS_USAGE;
+	}
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	struct loader_file kernel;
 	struct load_info li;
 	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
 	int ret;
@@ -156,11 +172,19 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 
-	if (vm_set_signal() || vm_create_kvm(vm, cfg))
-		return VMM_STATUS_INTERNAL;
-	ret = loader_load_file(cfg->kernel, &vm->mem, &li);
+	/* Every input is read and checked before /dev/kvm is opened, so that a
+	 * bad image is a usage error (2) on any host, with KVM or without. */
+	ret = vm_read_kernel(cfg, &kernel);
 	if (ret)
-		return VMM_STATUS_USAGE;
+		return ret;
+	if (vm_set_signal() || vm_create_kvm(vm, cfg)) {
+		ret = VMM_STATUS_INTERNAL;
+		goto out_free;
+	}
+	ret = loader_load_image(kernel.path, kernel.buf, kernel.size, &vm->mem, &li);
+	loader_file_free(&kernel);
+	if (ret)
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
 	vm->stats.loader_pages = li.pages;
 	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
 	bp.tsc_hz = vm->tsc_hz;
@@ -170,6 +194,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) || gmem_start(&vm->mem))
 		return VMM_STATUS_INTERNAL;
 	return 0;
+out_free:
+	loader_file_free(&kernel);
+	return ret;
 }
 
 void vm_destroy(struct vm *vm)
