@@ -187,14 +187,29 @@ static int fault_fill(struct vmem *v, uint64_t idx, uint64_t lo, uint64_t hi, bo
 	return ret ? ret : fault_copy(v, idx, idx + 1);
 }
 
+/* The VM cannot go on: tell the VMM, which kicks the vCPUs out of KVM_RUN,
+ * then unregister the view so that a vCPU waiting on a fault here wakes
+ * and its retry is served by the kernel. On 6.1 KVM waits for userfaultfd
+ * uninterruptibly, so without this the kick never lands. The pages the
+ * kernel fills then are outside the budget, for a VM that is being
+ * stopped. */
+static void fault_stop_vm(struct vmem *v, const char *msg)
+{
+	if (v->fatal)
+		return;
+	v->fatal = true;
+	if (v->on_fatal)
+		v->on_fatal(v->arg, msg);
+	uffd_unregister(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT);
+}
+
+/* fmt takes the GPA (%lx) and then the error's text (%s). */
 static void fault_fatal(struct vmem *v, const char *fmt, uint64_t gpa, int err)
 {
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), fmt, (unsigned long)gpa, strerror(-err));
-	v->fatal = true;
-	if (v->on_fatal)
-		v->on_fatal(v->arg, msg);
+	fault_stop_vm(v, msg);
 }
 
 /* The faulting vCPU wakes only after the clock is read: woken on this
@@ -219,6 +234,7 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 	}
 	v->seq_start = lo;
 	v->seq_next = hi;
+	v->spurious_idx = UINT64_MAX;
 	ret = fault_fill(v, idx, lo, hi, streaming);
 	if (ret) {
 		fault_fatal(v, "cannot map GPA %#lx: %s", gpa, ret);
@@ -235,6 +251,25 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 		fault_fatal(v, "cannot wake the vCPU after filling GPA %#lx: %s", gpa, ret);
 }
 
+/* A MISSING fault on a page the table holds is legitimate once: the VMM
+ * filled the page while the fault was queued, and the woken retry finds
+ * it. The same page again, with no fault served in between, means the
+ * store has lost what the table says is there: stop the VM rather than
+ * wake the vCPU into the same fault forever. */
+static void fault_present(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gpa)
+{
+	if (idx == v->spurious_idx) {
+		fault_fatal(v,
+			    "GPA %#lx: the second-level table holds a frame for it but the "
+			    "frame store has no page there (%s): table and store disagree",
+			    gpa, -EFAULT);
+		return;
+	}
+	v->spurious_idx = idx;
+	v->stats.spurious++;
+	uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
+}
+
 static void fault_handle(struct vmem *v, uint64_t addr, uint64_t t0)
 {
 	uint64_t idx = (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT;
@@ -248,8 +283,7 @@ static void fault_handle(struct vmem *v, uint64_t addr, uint64_t t0)
 	if (v->fatal) {
 		/* Leave the faulting thread asleep: the VM is being stopped. */
 	} else if (ept_present(entry)) {
-		v->stats.spurious++;
-		uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
+		fault_present(v, addr, idx, gpa);
 	} else if (entry & (EPT_SW_SWAP | EPT_SW_SNAP)) {
 		fault_fatal(v, "GPA %#lx: swap and snapshot entries are not served yet (%s)", gpa,
 			    -ENOTSUP);
@@ -270,15 +304,29 @@ static void fault_pin(struct vmem *v)
 	sched_setaffinity(0, sizeof(set), &set); /* best effort: a hint, not a need */
 }
 
-/* Returns false when the thread should stop. */
-static bool fault_wait(struct vmem *v)
+/* The fault thread cannot serve faults any more: stop the VM saying why. */
+static void fault_thread_failed(struct vmem *v, int err)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+		 "second-level fault thread: reading userfaultfd failed (%s); the VM's faults "
+		 "cannot be served",
+		 strerror(-err));
+	pthread_mutex_lock(&v->lock);
+	fault_stop_vm(v, msg);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* 1: faults to read, 0: the thread should stop, -errno: poll failed. */
+static int fault_wait(struct vmem *v)
 {
 	struct pollfd p[2] = {{.fd = v->uffd.fd, .events = POLLIN},
 			      {.fd = v->stop_fd, .events = POLLIN}};
 
 	while (poll(p, 2, -1) < 0)
 		if (errno != EINTR)
-			return false;
+			return -errno;
 	return !(p[1].revents & POLLIN);
 }
 
@@ -286,19 +334,24 @@ void *fault_thread(void *arg)
 {
 	struct vmem *v = arg;
 	struct uffd_msg msg[FAULT_BATCH];
+	int ret;
 
 	fault_pin(v);
-	while (fault_wait(v)) {
+	while ((ret = fault_wait(v)) > 0) {
 		ssize_t n = read(v->uffd.fd, msg, sizeof(msg));
 		uint64_t t0 = fault_now_ns();
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
 			break;
+		}
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
 				fault_handle(v, msg[i].arg.pagefault.address, t0);
 	}
+	if (ret < 0)
+		fault_thread_failed(v, ret);
 	return NULL;
 }

@@ -8,17 +8,37 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int uffd_syscall(void)
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
 
-	return fd < 0 ? -errno : fd;
+/* userfaultfd(2), or where the sysctl vm.unprivileged_userfaultfd=0 refuses
+ * it to a user without CAP_SYS_PTRACE, the device /dev/userfaultfd (Linux
+ * 6.1+), whose file permissions decide instead. *via says which. */
+static int uffd_new_fd(const char **via)
+{
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), dev, err;
+
+	*via = "syscall";
+	if (fd >= 0)
+		return fd;
+	if (errno != EPERM)
+		return -errno;
+	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -EPERM; /* the caller's message names both ways */
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	err = errno;
+	close(dev);
+	*via = "/dev/userfaultfd";
+	return fd < 0 ? -err : fd;
 }
 
 int64_t uffd_probe_features(void)
 {
 	struct uffdio_api api = {.api = UFFD_API};
-	int fd = uffd_syscall();
+	const char *via;
+	int fd = uffd_new_fd(&via);
 	int64_t ret;
 
 	if (fd < 0)
@@ -33,7 +53,7 @@ int uffd_open(struct uffd *u, uint64_t features)
 	struct uffdio_api api = {.api = UFFD_API, .features = features};
 
 	memset(u, 0, sizeof(*u));
-	u->fd = uffd_syscall();
+	u->fd = uffd_new_fd(&u->via);
 	if (u->fd < 0)
 		return u->fd;
 	if (ioctl(u->fd, UFFDIO_API, &api) < 0) {
@@ -64,6 +84,13 @@ int uffd_register_missing(struct uffd *u, void *addr, uint64_t len)
 		return -errno;
 	u->ioctls = reg.ioctls;
 	return 0;
+}
+
+int uffd_unregister(struct uffd *u, void *addr, uint64_t len)
+{
+	struct uffdio_range r = {.start = (uintptr_t)addr, .len = len};
+
+	return ioctl(u->fd, UFFDIO_UNREGISTER, &r) < 0 ? -errno : 0;
 }
 
 bool uffd_can(const struct uffd *u, int ioctl_nr)

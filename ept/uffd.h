@@ -26,15 +26,21 @@ struct uffd {
 	int fd;
 	uint64_t features; /* granted by UFFDIO_API */
 	uint64_t ioctls;   /* allowed on the registered range */
+	const char *via;   /* how it was opened: "syscall" or "/dev/userfaultfd" */
 };
 
-/* Features the running kernel offers, or 0 with errno-style failure < 0. */
+/* Features the running kernel offers, or -errno: -EPERM when neither
+ * userfaultfd(2) nor /dev/userfaultfd is permitted to this user. */
 int64_t uffd_probe_features(void);
 /* Open a descriptor asking for features (a subset of what the probe said). */
 int uffd_open(struct uffd *u, uint64_t features);
 void uffd_close(struct uffd *u);
 /* Register [addr, addr + len) for MISSING faults. */
 int uffd_register_missing(struct uffd *u, void *addr, uint64_t len);
+/* Unregister [addr, addr + len): every thread waiting on a fault there
+ * wakes and the kernel serves its retry, the one way to release a thread
+ * that a signal cannot interrupt (KVM on 6.1 waits uninterruptibly). */
+int uffd_unregister(struct uffd *u, void *addr, uint64_t len);
 bool uffd_can(const struct uffd *u, int ioctl_nr); /* _UFFDIO_COPY, ... */
 
 /* Fill [addr, addr + len) with a copy of src, and wake the faulting thread

@@ -163,6 +163,7 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->on_fatal = cfg->on_fatal;
 	v->arg = cfg->arg;
 	v->seq_window = 1;
+	v->spurious_idx = UINT64_MAX;
 	v->uffd.fd = -1;
 	v->stop_fd = -1;
 	v->pagemap_fd = -1;
@@ -272,28 +273,46 @@ static ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
 	return pwrite(fd, buf, len, off);
 }
 
+/* Write one page's part of a span: a page recorded here is dropped again
+ * if its data could not be written, so the table never holds a frame
+ * with nothing behind it. */
+static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8_t *buf, size_t len)
+{
+	bool fresh = !vmem_page_present(v, i);
+	int ret;
+
+	if (fresh) {
+		ret = vmem_page_populated(v, i, false);
+		if (ret)
+			return ret;
+	}
+	ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)buf, len,
+		       vmem_store_offset(v, i, gpa));
+	if (ret && fresh)
+		vmem_page_drop(v, i);
+	else if (fresh)
+		v->stats.vmm_filled_pages++;
+	return ret;
+}
+
 int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len)
 {
 	int64_t idx = vmem_span(v, gpa, len);
-	uint64_t last;
+	const uint8_t *p = buf;
 	int ret = 0;
 
 	if (idx < 0)
 		return (int)idx;
-	if (!len)
-		return 0;
-	last = idx + ((gpa % EPT_PAGE_SIZE + len - 1) >> EPT_PAGE_SHIFT);
 	pthread_mutex_lock(&v->lock);
-	for (uint64_t i = idx; i <= last && !ret; i++) {
-		if (vmem_page_present(v, i))
-			continue;
-		ret = vmem_page_populated(v, i, false);
-		if (!ret)
-			v->stats.vmm_filled_pages++;
+	for (uint64_t i = idx; len && !ret; i++) {
+		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
+
+		n = n < len ? n : len;
+		ret = vmem_write_page(v, i, gpa, p, n);
+		gpa += n;
+		p += n;
+		len -= n;
 	}
-	if (!ret)
-		ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)buf, len,
-			       vmem_store_offset(v, idx, gpa));
 	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
@@ -344,6 +363,7 @@ void vmem_get_stats(struct vmem *v, struct vmem_stats *out)
 	*out = v->stats;
 	out->table_bytes = ept_bytes(v->table);
 	out->policy_bytes = v->nr_blocks * sizeof(*v->block);
+	out->uffd_via = v->uffd.via;
 	pthread_mutex_unlock(&v->lock);
 }
 

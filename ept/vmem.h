@@ -70,6 +70,7 @@ struct vmem_stats {
 	uint64_t ahead_used;	 /* of those, seen used by the guest since */
 	size_t table_bytes;	 /* second-level table */
 	size_t policy_bytes;	 /* fault-around bookkeeping */
+	const char *uffd_via;	 /* "syscall" or "/dev/userfaultfd" */
 };
 
 struct vmem;

@@ -39,6 +39,7 @@ struct vmem {
 	vmem_fatal_fn on_fatal;
 	void *arg;
 	bool fatal;
+	uint64_t spurious_idx; /* page of the last spurious fault, see fault_present */
 
 	/* Fault-around policy: a streaming detector and, per 2 MiB block, what
 	 * is resident and how much of it was filled ahead and not yet seen

@@ -3,6 +3,7 @@
  * the fault thread through userfaultfd. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -244,6 +245,69 @@ START_TEST(vmem_budget_refuses_writes_past_it)
 }
 END_TEST
 
+/* A write that runs out of budget part-way keeps what it wrote and records
+ * nothing it did not: the guest's touch of a written page then finds its
+ * data instead of a frame with nothing behind it. */
+START_TEST(vmem_failed_write_records_no_page_without_data)
+{
+	static uint8_t pages[4 * 4096];
+	struct fixture f;
+	struct vmem_stats s;
+	volatile uint8_t *view;
+
+	memset(pages, 0x5a, sizeof(pages));
+	fixture_up(&f, 8 * MiB, 2 * 4096, 1);
+	ck_assert_int_eq(vmem_write(f.vm, 0, pages, sizeof(pages)), -ENOMEM);
+	vmem_get_stats(f.vm, &s);
+	ck_assert_uint_eq(s.resident_pages, 2);
+	ck_assert_uint_eq(s.vmm_filled_pages, 2);
+	view = vmem_view(f.vm, 0);
+	ck_assert_int_eq(view[0], 0x5a);
+	ck_assert_int_eq(view[4096 + 17], 0x5a);
+	ck_assert_str_eq(f.fatal, "");
+	fixture_down(&f);
+}
+END_TEST
+
+/* Past the budget the VM is stopped, and the thread waiting on the fault is
+ * released rather than left asleep: on 6.1 a vCPU in that wait cannot be
+ * interrupted by a signal, so a VM that left it there never exits. */
+START_TEST(vmem_budget_exhaustion_releases_the_faulting_thread)
+{
+	struct fixture f;
+	volatile uint8_t *view;
+
+	fixture_up(&f, 16 * MiB, 64 * 4096, 1);
+	view = vmem_view(f.vm, 0);
+	for (int i = 0; i < 100; i++)
+		view[i * 4096] = 1;
+	ck_assert_ptr_nonnull(strstr(f.fatal, "host memory budget exhausted"));
+	fixture_down(&f);
+}
+END_TEST
+
+/* The table says a page is there, the store has lost it: a MISSING fault
+ * on it stops the VM naming the GPA, never a wake-up into the same fault. */
+START_TEST(vmem_table_and_store_disagreeing_stops_the_vm)
+{
+	static uint8_t page[4096];
+	struct fixture f;
+	volatile uint8_t *view;
+
+	fixture_up(&f, 8 * MiB, 8 * MiB, 1);
+	ck_assert_int_eq(vmem_write(f.vm, 0x3000, page, sizeof(page)), 0);
+	/* The first VM of a fresh store owns frames from 0: frame 3 is GPA 0x3000. */
+	ck_assert_int_eq(
+	    fallocate(frame_db_fd(f.db), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0x3000, 4096),
+	    0);
+	view = vmem_view(f.vm, 0);
+	(void)view[0x3000];
+	ck_assert_ptr_nonnull(strstr(f.fatal, "GPA 0x3000"));
+	ck_assert_ptr_nonnull(strstr(f.fatal, "table and store disagree"));
+	fixture_down(&f);
+}
+END_TEST
+
 static Suite *vmem_suite(void)
 {
 	Suite *s = suite_create("vmem");
@@ -259,6 +323,9 @@ static Suite *vmem_suite(void)
 	tcase_add_test(tc, vmem_vmm_writes_are_counted_and_read_back);
 	tcase_add_test(tc, vmem_copy_page_copies_and_counts);
 	tcase_add_test(tc, vmem_budget_refuses_writes_past_it);
+	tcase_add_test(tc, vmem_failed_write_records_no_page_without_data);
+	tcase_add_test(tc, vmem_budget_exhaustion_releases_the_faulting_thread);
+	tcase_add_test(tc, vmem_table_and_store_disagreeing_stops_the_vm);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
@@ -266,5 +333,7 @@ static Suite *vmem_suite(void)
 
 int main(void)
 {
+	if (!testlib_uffd_permitted())
+		return TESTLIB_SKIP;
 	return testlib_run(vmem_suite());
 }

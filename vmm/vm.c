@@ -95,7 +95,9 @@ static void vm_timer_signal(int sig)
 
 static int vm_set_signal(void)
 {
-	struct sigaction sa = {.sa_handler = vm_timer_signal};
+	/* SA_RESTART for the VMM's own writes (console, stats); KVM_RUN still
+	 * returns EINTR, which is what the tick is for. */
+	struct sigaction sa = {.sa_handler = vm_timer_signal, .sa_flags = SA_RESTART};
 
 	return sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
 }
@@ -201,8 +203,9 @@ out_free:
 
 void vm_destroy(struct vm *vm)
 {
-	vcpu_destroy(&vm->vcpu);
+	/* The fault thread first: its fatal path writes the vCPU's kvm_run. */
 	gmem_destroy(&vm->mem);
+	vcpu_destroy(&vm->vcpu);
 	if (vm->stats_fd >= 0)
 		close(vm->stats_fd);
 	if (vm->fd >= 0)
