@@ -1,6 +1,8 @@
 /* vmm/console.c: guest console output, see console.h. */
 #include "console.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +41,16 @@ static void console_keep_result(struct console *c, const char *s, size_t len)
 		c->nr_results++;
 }
 
+/* Guest output that cannot be written is counted, and said once. */
+static void console_lost(struct console *c, int err)
+{
+	if (!c->lost_lines++)
+		fprintf(stderr,
+			"vmm: guest console output: write failed (%s); further lines are "
+			"counted, not written\n",
+			strerror(err));
+}
+
 static void console_emit(struct console *c, const char *s, size_t len)
 {
 	char buf[VMM_LINE_MAX + 1];
@@ -52,8 +64,12 @@ static void console_emit(struct console *c, const char *s, size_t len)
 	while (off < len + 1) {
 		ssize_t n = write(c->out_fd, buf + off, len + 1 - off);
 
-		if (n <= 0)
+		if (n < 0 && errno == EINTR)
+			continue; /* a timer tick is no reason to lose a line */
+		if (n <= 0) {
+			console_lost(c, n < 0 ? errno : EIO);
 			return; /* a closed stdout must not stop the guest */
+		}
 		off += n;
 	}
 }

@@ -20,6 +20,7 @@ struct console {
 	size_t len; /* bytes pending in line[] */
 	char line[VMM_LINE_MAX + 1];
 	uint64_t lines;
+	uint64_t lost_lines;	/* could not be written to out_fd */
 	uint64_t first_line_ns; /* CLOCK_MONOTONIC of the first line, 0 if none */
 	int nr_results;
 	char *results[CONSOLE_MAX_RESULTS];

@@ -65,6 +65,12 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 	for (int i = 0; i < m->nr_regions; i++)
 		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
 	ret = vmem_create(&m->vmem, &cfg);
+	if (ret == -EPERM)
+		return err_errno(
+		    EPERM, "guest memory",
+		    "userfaultfd is not permitted to this user: set the sysctl "
+		    "vm.unprivileged_userfaultfd=1, or give this user read-write access "
+		    "to /dev/userfaultfd, or run with --memory-manager=kernel");
 	if (ret)
 		return err_errno(-ret, "guest memory",
 				 "cannot set up the VMM's second level (userfaultfd on shmem): %s",

@@ -113,6 +113,7 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 	bool was_quiet = err_set_quiet(true);
 	struct vmm_hcall hc;
 	int64_t ret;
+	int rc;
 
 	err_set_quiet(was_quiet || vm->stats.hcall_errors >= HCALL_ERRORS_PRINTED);
 	if (block_gpa % 8 || gmem_read(&vm->mem, block_gpa, &hc, sizeof(hc))) {
@@ -140,6 +141,11 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 		vm->stats.hcalls[hc.nr]++;
 	if (ret && ++vm->stats.hcall_errors == HCALL_ERRORS_PRINTED && !was_quiet)
 		fprintf(stderr, "vmm: further hypercall errors are counted, not printed\n");
-	gmem_write(&vm->mem, block_gpa + offsetof(struct vmm_hcall, ret), &ret, sizeof(ret));
+	/* A guest that cannot read the answer would take a stale one for it. */
+	rc = gmem_write(&vm->mem, block_gpa + offsetof(struct vmm_hcall, ret), &ret, sizeof(ret));
+	if (rc)
+		vm_stop(vm, VMM_STATUS_CRASH,
+			"hypercall block at GPA %#x: cannot write the answer (%ld) back: %s",
+			block_gpa, (long)ret, strerror(-rc));
 	err_set_quiet(was_quiet);
 }

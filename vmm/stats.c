@@ -139,6 +139,8 @@ static void json_second_level(FILE *f, const struct vm *vm)
 	fprintf(f, "      \"discarded_pages\": %lu,\n", (unsigned long)s.v.discarded_pages);
 	fprintf(f, "      \"copied_pages\": %lu,\n", (unsigned long)s.v.copied_pages);
 	fprintf(f, "      \"spurious_faults\": %lu,\n", (unsigned long)s.v.spurious);
+	fprintf(f, "      \"userfaultfd\": {\"opened_via\": \"%s\"},\n",
+		s.v.uffd_via ? s.v.uffd_via : "");
 	fprintf(f, "      \"fault_around\": {\"filled_ahead\": %lu, \"seen_used\": %lu},\n",
 		(unsigned long)s.v.ahead_filled, (unsigned long)s.v.ahead_used);
 	fprintf(f,
@@ -189,6 +191,7 @@ static void json_vmm(FILE *f, const struct vm *vm)
 	fprintf(f, "    \"mmio_exits\": %lu,\n", (unsigned long)s->mmio_exits);
 	fprintf(f, "    \"serial_bytes\": %lu,\n", (unsigned long)vm->uart.bytes);
 	fprintf(f, "    \"console_lines\": %lu,\n", (unsigned long)vm->con.lines);
+	fprintf(f, "    \"console_lost_lines\": %lu,\n", (unsigned long)vm->con.lost_lines);
 	fprintf(
 	    f,
 	    "    \"hcalls\": {\"line\": %lu, \"discard\": %lu, \"copy\": %lu, \"errors\": %lu},\n",

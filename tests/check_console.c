@@ -1,0 +1,100 @@
+/* tests/check_console.c: guest console output leaves whole, every line,
+ * whatever signals and slow readers do to the writes. */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "testlib.h"
+
+#define LINES 2000
+
+static void on_tick(int sig)
+{
+	(void)sig; /* only here to interrupt the writer's blocked write() */
+}
+
+/* A slow reader: the pipe fills, so the writer blocks and the ticks land. */
+static void *slow_reader(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[512];
+	long lines = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+		usleep(200);
+	}
+	return (void *)lines;
+}
+
+START_TEST(console_loses_no_line_to_interrupted_writes)
+{
+	struct sigaction sa = {.sa_handler = on_tick}; /* no SA_RESTART: writes see EINTR */
+	struct itimerval it = {{0, 500}, {0, 500}};
+	struct console c;
+	char line[200];
+	pthread_t reader;
+	void *got;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(pthread_create(&reader, NULL, slow_reader, &p[0]), 0);
+	console_init(&c, p[1]);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < LINES; i++)
+		console_write_line(&c, line, sizeof(line));
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	close(p[1]);
+	pthread_join(reader, &got);
+	close(p[0]);
+	ck_assert_int_eq((long)got, LINES);
+	ck_assert_uint_eq(c.lost_lines, 0);
+	console_destroy(&c);
+}
+END_TEST
+
+/* Output nobody reads is counted as lost, not silently dropped. */
+START_TEST(console_counts_lines_it_cannot_write)
+{
+	struct console c;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	console_init(&c, p[1]);
+	console_write_line(&c, "one", 3);
+	console_write_line(&c, "two", 3);
+	ck_assert_uint_eq(c.lines, 2);
+	ck_assert_uint_eq(c.lost_lines, 2);
+	console_destroy(&c);
+	close(p[1]);
+}
+END_TEST
+
+static Suite *console_suite(void)
+{
+	Suite *s = suite_create("console");
+	TCase *tc = tcase_create("output");
+
+	tcase_add_test(tc, console_loses_no_line_to_interrupted_writes);
+	tcase_add_test(tc, console_counts_lines_it_cannot_write);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testlib_run(console_suite());
+}
