@@ -46,3 +46,9 @@ expect_not "$OUT" "RESULT"
 
 run_vmm 0 --help
 expect "$OUT" "exit status"
+
+# Second-level options.
+run_vmm 2 run --kernel "$KERNEL" --memory-manager=magic
+expect "$ERR" "--memory-manager"
+run_vmm 2 run --kernel "$KERNEL" --fault-around 3
+expect "$ERR" "power of two"

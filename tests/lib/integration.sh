@@ -4,6 +4,7 @@
 #                         stderr in $ERR, and fails unless it exits STATUS.
 # expect FILE REGEX       fails unless a line of FILE matches REGEX.
 # need_kvm                skips (exit 77) where /dev/kvm cannot be opened.
+# json_get FILE EXPR      prints a Python expression over the JSON in FILE (s).
 # Failures print the test file and line, the command and its output.
 
 set -u
@@ -58,6 +59,11 @@ expect() {
 
 expect_not() {
 	! grep -Eq -- "$2" "$1" || fail "a line matches /$2/ in $(basename "$1"), expected none"
+}
+
+json_get() {
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($2)" "$1" ||
+		fail "cannot evaluate $2 over $1"
 }
 
 # need_kvm: skip the rest of a test that boots guests where /dev/kvm cannot

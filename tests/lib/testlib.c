@@ -1,9 +1,12 @@
 /* tests/lib/testlib.c: see testlib.h. */
 #include "testlib.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
+#include "uffd.h"
 
 int testlib_run(Suite *s)
 {
@@ -15,4 +18,17 @@ int testlib_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+bool testlib_uffd_permitted(void)
+{
+	int64_t r = uffd_probe_features();
+
+	if (r >= 0)
+		return true;
+	printf("SKIP: userfaultfd is not permitted here (%s): neither userfaultfd(2) "
+	       "(sysctl vm.unprivileged_userfaultfd=0 without CAP_SYS_PTRACE) nor /dev/userfaultfd "
+	       "(its file permissions) lets this user in\n",
+	       strerror((int)-r));
+	return false;
 }

@@ -3,8 +3,14 @@
 #define TESTS_TESTLIB_H
 
 #include <check.h>
+#include <stdbool.h>
+
+#define TESTLIB_SKIP 77 /* the automake test driver's "skipped" status */
 
 /* Run a suite, print Check's summary, return the process exit status. */
 int testlib_run(Suite *s);
+/* Whether this process may use userfaultfd; if not, prints why on stdout
+ * (a "SKIP:" line for the log) and returns false. */
+bool testlib_uffd_permitted(void);
 
 #endif
