@@ -20,9 +20,16 @@
 static struct vm vm;
 static int console_pipe[2];
 
-static void setup(void)
+/* Both memory managers serve the VMM's accesses: every request is tested
+ * under each, and under the VMM's own the frame database's invariants are
+ * checked after each test. budget: host memory of the VMM manager. */
+static void setup_with(enum gmem_manager manager, uint64_t budget)
 {
-	struct gmem_params p = {.size = RAM, .manager = GMEM_MANAGER_KERNEL};
+	struct gmem_params p = {.size = RAM,
+				.manager = manager,
+				.host_mem = budget,
+				.fault_around = 16,
+				.handler_cpu = -1};
 
 	memset(&vm, 0, sizeof(vm));
 	ck_assert_int_eq(gmem_init(&vm.mem, &p), 0);
@@ -31,8 +38,23 @@ static void setup(void)
 	pthread_mutex_init(&vm.stop_lock, NULL);
 }
 
+static void setup_kernel(void)
+{
+	setup_with(GMEM_MANAGER_KERNEL, 0);
+}
+
+static void setup_vmm(void)
+{
+	setup_with(GMEM_MANAGER_VMM, RAM);
+}
+
 static void teardown(void)
 {
+	char why[256] = "";
+
+	if (vm.mem.db)
+		ck_assert_msg(frame_db_check(vm.mem.db, why, sizeof(why)) == 0,
+			      "frame database: %s", why);
 	console_destroy(&vm.con);
 	gmem_destroy(&vm.mem);
 	close(console_pipe[0]);
@@ -138,12 +160,46 @@ START_TEST(hcall_errors_are_all_counted)
 }
 END_TEST
 
-static Suite *hcall_suite(void)
+/* A COPY the budget cannot hold fails, and the guest reads that failure
+ * in .ret, never a stale 0. */
+START_TEST(hcall_copy_over_budget_answers_enomem)
 {
-	Suite *s = suite_create("hcall");
-	TCase *tc = tcase_create("requests");
+	struct vmm_page_pair pairs[4];
+	struct vmm_hcall hc = {.nr = VMM_HC_COPY, .count = 4, .arg0 = LIST, .ret = 1};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	teardown();
+	setup_with(GMEM_MANAGER_VMM, 4 * 4096); /* block and list pages, two more */
+	for (int i = 0; i < 4; i++)
+		pairs[i] = (struct vmm_page_pair){.dst = 0x300000 + i * 4096, .src = 0x200000};
+	ck_assert_int_eq(gmem_write(&vm.mem, 0x200000, "src", 4), 0);
+	ck_assert_int_eq(gmem_write(&vm.mem, LIST, pairs, sizeof(pairs)), 0);
+	ck_assert_int_eq(gmem_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
+	hcall_handle(&vm, BLOCK);
+	ck_assert_int_eq(gmem_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8),
+			 0);
+	ck_assert_int_eq(hc.ret, -ENOMEM);
+}
+END_TEST
+
+/* An answer the VMM cannot write back stops the VM: the guest would
+ * otherwise read whatever .ret held as the answer. */
+START_TEST(hcall_answer_that_cannot_be_written_stops_the_vm)
+{
+	static const uint8_t page[4096];
+
+	teardown();
+	setup_with(GMEM_MANAGER_VMM, 2 * 4096);
+	ck_assert_int_eq(gmem_write(&vm.mem, 0x200000, page, sizeof(page)), 0);
+	ck_assert_int_eq(gmem_write(&vm.mem, 0x201000, page, sizeof(page)), 0);
+	hcall_handle(&vm, BLOCK); /* never written: reads as zeros, its answer needs a frame */
+	ck_assert(vm.done);
+	ck_assert_int_eq(vm.status, VMM_STATUS_CRASH);
+	ck_assert_ptr_nonnull(strstr(vm.reason, "cannot write the answer"));
+}
+END_TEST
+
+static void hcall_add_tests(TCase *tc)
+{
 	tcase_add_test(tc, hcall_line_reaches_the_console);
 	tcase_add_test(tc, hcall_line_outside_ram_is_refused);
 	tcase_add_test(tc, hcall_discard_zeroes_pages);
@@ -152,11 +208,28 @@ static Suite *hcall_suite(void)
 	tcase_add_test(tc, hcall_unknown_number_is_refused);
 	tcase_add_test(tc, hcall_block_outside_ram_stops_the_vm);
 	tcase_add_test(tc, hcall_errors_are_all_counted);
-	suite_add_tcase(s, tc);
+}
+
+static Suite *hcall_suite(void)
+{
+	Suite *s = suite_create("hcall");
+	TCase *kernel = tcase_create("requests, kernel manager");
+	TCase *own = tcase_create("requests, VMM manager");
+
+	tcase_add_checked_fixture(kernel, setup_kernel, teardown);
+	hcall_add_tests(kernel);
+	suite_add_tcase(s, kernel);
+	tcase_add_checked_fixture(own, setup_vmm, teardown);
+	hcall_add_tests(own);
+	tcase_add_test(own, hcall_copy_over_budget_answers_enomem);
+	tcase_add_test(own, hcall_answer_that_cannot_be_written_stops_the_vm);
+	suite_add_tcase(s, own);
 	return s;
 }
 
 int main(void)
 {
+	if (!testlib_uffd_permitted())
+		return TESTLIB_SKIP;
 	return testlib_run(hcall_suite());
 }

@@ -1,11 +1,16 @@
 /* tests/fuzz/fuzz_hcall.c: libFuzzer target for the hypercall handler.
  *
  * The input is what a hostile guest controls: a hypercall block and the
- * lists it points to, placed in guest RAM. The handler must answer or stop
- * the VM with a message; never crash or touch memory outside guest RAM.
+ * lists it points to, placed in guest RAM, and the first byte choosing the
+ * memory manager. Each input gets a fresh VM, so nothing carries over from
+ * one input to the next. The handler must answer or stop the VM with a
+ * message, never crash or touch memory outside guest RAM; under the VMM's
+ * own manager the budget holds and the frame database's invariants hold
+ * after every input.
  */
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,30 +20,58 @@
 #include "vm.h"
 
 #define FUZZ_RAM       (4 << 20)
+#define FUZZ_BUDGET    (64 << 12) /* small, so that COPY can run out of it */
 #define FUZZ_BLOCK_GPA 0x10000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void fuzz_check_frames(const struct vm *vm)
+{
+	struct frame_db_stats st;
+	char why[256];
+
+	if (!vm->mem.db)
+		return;
+	if (frame_db_check(vm->mem.db, why, sizeof(why))) {
+		fprintf(stderr, "frame database invariant broken: %s\n", why);
+		abort();
+	}
+	frame_db_stats(vm->mem.db, &st);
+	if (st.resident > FUZZ_BUDGET >> 12) {
+		fprintf(stderr, "%lu frames resident, budget %d\n", (unsigned long)st.resident,
+			FUZZ_BUDGET >> 12);
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct vm vm;
-	static int ready;
-	struct gmem_params p = {.size = FUZZ_RAM, .manager = GMEM_MANAGER_KERNEL};
+	static int console_fd = -1;
+	struct vm vm;
+	struct gmem_params p = {
+	    .size = FUZZ_RAM, .host_mem = FUZZ_BUDGET, .fault_around = 16, .handler_cpu = -1};
 
-	if (!ready) {
+	if (size < 1)
+		return 0;
+	if (console_fd < 0) {
 		err_set_quiet(1);
-		if (gmem_init(&vm.mem, &p))
-			abort();
-		console_init(&vm.con, open("/dev/null", O_WRONLY | O_CLOEXEC));
-		pthread_mutex_init(&vm.stop_lock, NULL);
-		ready = 1;
+		console_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	}
-	vm.done = 0;
+	p.manager = data[0] & 1 ? GMEM_MANAGER_VMM : GMEM_MANAGER_KERNEL;
+	data++, size--;
+	memset(&vm, 0, sizeof(vm));
+	if (gmem_init(&vm.mem, &p))
+		abort();
+	console_init(&vm.con, console_fd);
+	pthread_mutex_init(&vm.stop_lock, NULL);
 	if (size > FUZZ_RAM - FUZZ_BLOCK_GPA)
 		size = FUZZ_RAM - FUZZ_BLOCK_GPA;
 	/* Block first, then the rest of the input right after it: the lists. */
-	gmem_write(&vm.mem, FUZZ_BLOCK_GPA, data, size);
-	hcall_handle(&vm, FUZZ_BLOCK_GPA);
+	if (!gmem_write(&vm.mem, FUZZ_BLOCK_GPA, data, size))
+		hcall_handle(&vm, FUZZ_BLOCK_GPA);
+	fuzz_check_frames(&vm);
 	console_destroy(&vm.con);
+	gmem_destroy(&vm.mem);
+	pthread_mutex_destroy(&vm.stop_lock);
 	return 0;
 }
