@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "testlib.h"
 #include "vmem.h"
+#include "vmem_priv.h" /* to break the fault thread's descriptor */
 
 #define MiB (1ULL << 20)
 
@@ -308,6 +309,25 @@ START_TEST(vmem_table_and_store_disagreeing_stops_the_vm)
 }
 END_TEST
 
+/* The fault thread's descriptor stops working (here: replaced by one that
+ * reads end-of-file): the thread says so and stops the VM instead of
+ * leaving every later fault to wait forever. */
+START_TEST(vmem_fault_thread_failure_stops_the_vm)
+{
+	struct fixture f;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	fixture_up(&f, 8 * MiB, 8 * MiB, 1);
+	ck_assert_int_ge(null, 0);
+	ck_assert_int_ge(dup2(null, f.vm->uffd.fd), 0);
+	for (int i = 0; i < 500 && !f.fatal[0]; i++)
+		usleep(10000);
+	ck_assert_ptr_nonnull(strstr(f.fatal, "fault thread"));
+	close(null);
+	fixture_down(&f);
+}
+END_TEST
+
 static Suite *vmem_suite(void)
 {
 	Suite *s = suite_create("vmem");
@@ -326,6 +346,7 @@ static Suite *vmem_suite(void)
 	tcase_add_test(tc, vmem_failed_write_records_no_page_without_data);
 	tcase_add_test(tc, vmem_budget_exhaustion_releases_the_faulting_thread);
 	tcase_add_test(tc, vmem_table_and_store_disagreeing_stops_the_vm);
+	tcase_add_test(tc, vmem_fault_thread_failure_stops_the_vm);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
