@@ -149,3 +149,19 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 			block_gpa, (long)ret, strerror(-rc));
 	err_set_quiet(was_quiet);
 }
+
+static bool hcall_io(void *dev, const struct ioport_access *a)
+{
+	uint32_t gpa;
+
+	if (!a->out || a->size != 4 || a->count != 1)
+		return false;
+	memcpy(&gpa, a->data, sizeof(gpa));
+	hcall_handle(dev, gpa);
+	return true;
+}
+
+int hcall_register(struct vm *vm)
+{
+	return ioport_register(&vm->io, VMM_PORT_HCALL, 4, "hypercall", hcall_io, vm);
+}

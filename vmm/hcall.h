@@ -13,5 +13,7 @@
 struct vm;
 
 void hcall_handle(struct vm *vm, uint32_t block_gpa);
+/* Claim VMM_PORT_HCALL on the VM's bus: a 4-byte OUT of the block's GPA. */
+int hcall_register(struct vm *vm);
 
 #endif

@@ -17,11 +17,6 @@ void serial_init(struct serial *s, uint16_t base, struct console *con)
 	s->con = con;
 }
 
-bool serial_owns(const struct serial *s, uint16_t port)
-{
-	return port >= s->base && port < s->base + SERIAL_NR_PORTS;
-}
-
 void serial_out(struct serial *s, uint16_t port, uint8_t val)
 {
 	bool dlab = s->lcr & UART_LCR_DLAB;
@@ -78,4 +73,25 @@ uint8_t serial_in(struct serial *s, uint16_t port)
 		return s->scr;
 	}
 	return 0xff;
+}
+
+/* Byte accesses only, as a 16550's registers are. */
+static bool serial_io(void *dev, const struct ioport_access *a)
+{
+	struct serial *s = dev;
+
+	if (a->size != 1)
+		return false;
+	for (uint32_t i = 0; i < a->count; i++) {
+		if (a->out)
+			serial_out(s, a->port, a->data[i]);
+		else
+			a->data[i] = serial_in(s, a->port);
+	}
+	return true;
+}
+
+int serial_register(struct serial *s, struct ioport_bus *bus)
+{
+	return ioport_register(bus, s->base, SERIAL_NR_PORTS, "serial", serial_io, s);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "ioport.h"
 
 #define SERIAL_NR_PORTS 8
 
@@ -22,7 +23,8 @@ struct serial {
 };
 
 void serial_init(struct serial *s, uint16_t base, struct console *con);
-bool serial_owns(const struct serial *s, uint16_t port);
+/* Claim the UART's ports on the VM's bus. */
+int serial_register(struct serial *s, struct ioport_bus *bus);
 void serial_out(struct serial *s, uint16_t port, uint8_t val);
 uint8_t serial_in(struct serial *s, uint16_t port);
 

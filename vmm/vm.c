@@ -142,6 +142,8 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 	return vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
 }
 
+static int vm_register_devices(struct vm *vm);
+
 /* Read the kernel image and check it against the RAM layout of cfg. */
 static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
 {
@@ -173,6 +175,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
+	if (vm_register_devices(vm))
+		return VMM_STATUS_INTERNAL;
 
 	/* Every input is read and checked before /dev/kvm is opened, so that a
 	 * bad image is a usage error (2) on any host, with KVM or without. */
@@ -234,40 +238,46 @@ static void vm_exit_port(struct vm *vm, uint32_t value)
 	}
 }
 
-static uint32_t vm_io_value(const uint8_t *data, unsigned size)
+/* The isa-debug-exit port: the guest's verdict. */
+static bool vm_exit_io(void *dev, const struct ioport_access *a)
 {
 	uint32_t v = 0;
 
-	memcpy(&v, data, size);
-	return v;
+	if (!a->out || a->size > sizeof(v))
+		return false;
+	memcpy(&v, a->data, a->size);
+	vm_exit_port(dev, v);
+	return true;
+}
+
+/* Every device of the VM claims its ports here, once. */
+static int vm_register_devices(struct vm *vm)
+{
+	int ret = serial_register(&vm->uart, &vm->io);
+
+	if (!ret)
+		ret = ioport_register(&vm->io, VMM_PORT_EXIT, 4, "exit", vm_exit_io, vm);
+	if (!ret)
+		ret = hcall_register(vm);
+	return ret ? err_errno(-ret, "vm", "cannot register the devices' ports: %s", strerror(-ret))
+		   : 0;
 }
 
 static void vm_handle_io(struct vm *vm, struct kvm_run *run)
 {
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint16_t port = run->io.port;
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	struct ioport_access a = {
+	    .port = run->io.port,
+	    .out = run->io.direction == KVM_EXIT_IO_OUT,
+	    .size = run->io.size,
+	    .count = run->io.count,
+	    .data = (uint8_t *)run + run->io.data_offset,
+	};
 
 	vm->stats.io_exits++;
-	if (serial_owns(&vm->uart, port) && run->io.size == 1) {
-		for (uint32_t i = 0; i < run->io.count; i++) {
-			if (out)
-				serial_out(&vm->uart, port, data[i]);
-			else
-				data[i] = serial_in(&vm->uart, port);
-		}
+	if (ioport_dispatch(&vm->io, &a))
 		return;
-	}
-	if (port == VMM_PORT_EXIT && out) {
-		vm_exit_port(vm, vm_io_value(data, run->io.size));
-		return;
-	}
-	if (port == VMM_PORT_HCALL && out && run->io.size == 4 && run->io.count == 1) {
-		hcall_handle(vm, vm_io_value(data, 4));
-		return;
-	}
 	vm_stop(vm, VMM_STATUS_CRASH, "unhandled port %s: port %#x, %u bytes, rip %#lx",
-		out ? "write" : "read", port, run->io.size, (unsigned long)vcpu_rip(&vm->vcpu));
+		a.out ? "write" : "read", a.port, a.size, (unsigned long)vcpu_rip(&vm->vcpu));
 }
 
 static void vm_handle_exit(struct vm *vm, struct kvm_run *run)

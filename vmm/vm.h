@@ -13,6 +13,7 @@
 
 #include "console.h"
 #include "gmem.h"
+#include "ioport.h"
 #include "kvm.h"
 #include "loader.h"
 #include "serial.h"
@@ -61,6 +62,7 @@ struct vm {
 	struct vcpu vcpu;
 	struct console con;
 	struct serial uart;
+	struct ioport_bus io; /* ports, claimed by each device at creation */
 	struct vm_stats stats;
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
