@@ -139,7 +139,8 @@ rm -rf "$state" && mkdir -p "$state"
 scratch=$state/scratch.img
 truncate -s 4G "$scratch"
 {
-	echo "export VMM_TESTVM=1 VMM_TESTVM_SCRATCH=/dev/vda VMM_REQUIRE_KVM=1 HOME=/tmp"
+	# CK_TIMEOUT_MULTIPLIER: Check's hang guards, not assertions, stretched for TCG.
+	echo "export VMM_TESTVM=1 VMM_TESTVM_SCRATCH=/dev/vda VMM_REQUIRE_KVM=1 HOME=/tmp CK_TIMEOUT_MULTIPLIER=5"
 	echo "export PATH='$PATH'"
 	printf 'exec'
 	printf ' %q' "$@"

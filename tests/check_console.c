@@ -11,7 +11,7 @@
 #include "console.h"
 #include "testlib.h"
 
-#define LINES 2000
+#define LINES 500
 
 static void on_tick(int sig)
 {
@@ -37,7 +37,7 @@ static void *slow_reader(void *arg)
 START_TEST(console_loses_no_line_to_interrupted_writes)
 {
 	struct sigaction sa = {.sa_handler = on_tick}; /* no SA_RESTART: writes see EINTR */
-	struct itimerval it = {{0, 500}, {0, 500}};
+	struct itimerval it = {{0, 1000}, {0, 1000}};
 	struct console c;
 	char line[200];
 	pthread_t reader;
