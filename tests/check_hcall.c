@@ -36,6 +36,7 @@ static void setup_with(enum gmem_manager manager, uint64_t budget)
 	ck_assert_int_eq(pipe2(console_pipe, O_NONBLOCK), 0);
 	console_init(&vm.con, console_pipe[1]);
 	pthread_mutex_init(&vm.stop_lock, NULL);
+	pthread_cond_init(&vm.state_cond, NULL);
 }
 
 static void setup_kernel(void)

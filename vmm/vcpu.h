@@ -5,6 +5,8 @@
 #ifndef VMM_VCPU_H
 #define VMM_VCPU_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -16,6 +18,8 @@ struct vcpu {
 	int stats_fd; /* KVM binary statistics, -1 if unsupported */
 	struct kvm_run *run;
 	int run_size;
+	pthread_t thread; /* runs the vCPU's loop (vm_run.c) */
+	bool thread_started;
 };
 
 int vcpu_create(struct vcpu *v, const struct kvm *k, int vm_fd, int id);

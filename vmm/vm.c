@@ -20,7 +20,6 @@
 /* Outside guest RAM and below 4 GiB: KVM's real-mode TSS and identity map (Intel). */
 #define VM_TSS_GPA	    0xfffbd000ULL
 #define VM_IDENTITY_MAP_GPA 0xfffbc000ULL
-#define VM_TIMER_SIGNAL	    SIGRTMIN
 
 uint64_t vm_now_ns(void)
 {
@@ -40,22 +39,19 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
 		va_end(ap);
 		vm->status = status;
-		vm->done = true;
+		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
 		if (status != VMM_STATUS_OK)
 			fprintf(stderr, "vmm: %s\n", vm->reason);
 	}
+	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
+	vm_kick(vm);
 }
 
-/* From the fault thread: stop the VM and get the vCPU out of KVM_RUN. */
+/* From the fault thread: the VM cannot go on. */
 static void vm_on_fatal(void *arg, const char *msg)
 {
-	struct vm *vm = arg;
-
-	vm_stop(vm, VMM_STATUS_CRASH, "%s", msg);
-	if (vm->vcpu.run)
-		vm->vcpu.run->immediate_exit = 1;
-	pthread_kill(vm->vcpu_thread, VM_TIMER_SIGNAL);
+	vm_stop(arg, VMM_STATUS_CRASH, "%s", msg);
 }
 
 static int vm_set_memory(struct vm *vm)
@@ -86,20 +82,6 @@ static int vm_pin_cpu(void)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
-}
-
-static void vm_timer_signal(int sig)
-{
-	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
-}
-
-static int vm_set_signal(void)
-{
-	/* SA_RESTART for the VMM's own writes (console, stats); KVM_RUN still
-	 * returns EINTR, which is what the tick is for. */
-	struct sigaction sa = {.sa_handler = vm_timer_signal, .sa_flags = SA_RESTART};
-
-	return sigaction(VM_TIMER_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
 }
 
 static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
@@ -171,8 +153,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->stats.start_ns = vm_now_ns();
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
-	vm->vcpu_thread = pthread_self();
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->state_cond, NULL);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	if (vm_register_devices(vm))
@@ -183,7 +165,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = vm_read_kernel(cfg, &kernel);
 	if (ret)
 		return ret;
-	if (vm_set_signal() || vm_create_kvm(vm, cfg)) {
+	if (vm_run_init_signal() || vm_create_kvm(vm, cfg)) {
 		ret = VMM_STATUS_INTERNAL;
 		goto out_free;
 	}
@@ -217,6 +199,7 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->state_cond);
 }
 
 static void vm_exit_port(struct vm *vm, uint32_t value)
@@ -280,7 +263,7 @@ static void vm_handle_io(struct vm *vm, struct kvm_run *run)
 		a.out ? "write" : "read", a.port, a.size, (unsigned long)vcpu_rip(&vm->vcpu));
 }
 
-static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
+void vm_handle_exit(struct vm *vm, struct kvm_run *run)
 {
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -317,63 +300,4 @@ static void vm_handle_exit(struct vm *vm, struct kvm_run *run)
 		vm_stop(vm, VMM_STATUS_CRASH, "unexpected KVM exit %u, rip %#lx", run->exit_reason,
 			(unsigned long)vcpu_rip(&vm->vcpu));
 	}
-}
-
-/* A per-thread timer ticking every 100 ms while a timeout or periodic
- * statistics are asked for: each tick interrupts KVM_RUN, and a tick that
- * lands just before KVM_RUN is followed by another. */
-static int vm_arm_timer(timer_t *timer)
-{
-	struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VM_TIMER_SIGNAL};
-	struct itimerspec its = {.it_value = {0, 100000000}, .it_interval = {0, 100000000}};
-
-	sev._sigev_un._tid = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)
-		return err_sys("timer", "timer_create");
-	if (timer_settime(*timer, 0, &its, NULL) < 0) {
-		timer_delete(*timer);
-		return err_sys("timer", "timer_settime");
-	}
-	return 0;
-}
-
-/* After KVM_RUN was interrupted: timeout and periodic statistics. */
-static void vm_tick(struct vm *vm, uint64_t *next_stats)
-{
-	uint64_t now = vm_now_ns();
-
-	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL)
-		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s, rip %#lx",
-			vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
-	if (vm->stats_interval && now >= *next_stats) {
-		stats_print_line(vm, stderr);
-		*next_stats = now + vm->stats_interval * 1000000000ULL;
-	}
-}
-
-int vm_run(struct vm *vm)
-{
-	bool ticking = vm->timeout_sec || vm->stats_interval;
-	uint64_t next_stats = vm->stats.start_ns + vm->stats_interval * 1000000000ULL;
-	timer_t timer;
-
-	if (ticking && vm_arm_timer(&timer))
-		return VMM_STATUS_INTERNAL;
-	while (!vm->done) {
-		if (ioctl(vm->vcpu.fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				vm_tick(vm, &next_stats);
-				continue;
-			}
-			err_sys("vcpu", "KVM_RUN");
-			vm_stop(vm, VMM_STATUS_INTERNAL, "KVM_RUN failed: %s", strerror(errno));
-			break;
-		}
-		vm_handle_exit(vm, vm->vcpu.run);
-	}
-	if (ticking)
-		timer_delete(timer);
-	console_flush(&vm->con);
-	vm->stats.end_ns = vm_now_ns();
-	return vm->status;
 }

@@ -13,11 +13,14 @@
 
 #include "console.h"
 #include "gmem.h"
+#include "histo.h"
 #include "ioport.h"
 #include "kvm.h"
 #include "loader.h"
 #include "serial.h"
 #include "vcpu.h"
+
+#define VM_PAUSE_TIMEOUT_MS 10000 /* a vCPU that cannot park by then is reported */
 
 /* Exit statuses of the vmm program (documented in vmm --help and vmm(1)). */
 enum vmm_status {
@@ -54,12 +57,20 @@ struct vm_stats {
 	uint64_t end_ns;
 };
 
+/* Pause and resume latencies, requested to acknowledged (see vm_run.c). */
+struct vm_pause_stats {
+	uint64_t pauses, resumes;
+	uint64_t paused_ns; /* total time spent paused */
+	struct histo pause_ns, resume_ns;
+};
+
 struct vm {
 	struct kvm kvm;
 	int fd;
 	int stats_fd; /* KVM binary statistics of the VM, -1 if unsupported */
 	struct gmem mem;
 	struct vcpu vcpu;
+	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
 	struct console con;
 	struct serial uart;
 	struct ioport_bus io; /* ports, claimed by each device at creation */
@@ -67,18 +78,41 @@ struct vm {
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
 	unsigned stats_interval;
-	pthread_t vcpu_thread; /* kicked with a signal when the VM must stop */
+
+	/* Run state, under stop_lock; state_cond wakes whoever waits on it. */
 	pthread_mutex_t stop_lock;
+	pthread_cond_t state_cond;
+	bool pause_req;	 /* vCPUs are to park, or are parked */
+	int nr_parked;	 /* vCPUs parked */
+	int nr_running;	 /* vCPU threads not yet returned */
+	uint64_t paused_at_ns;
+	struct vm_pause_stats pause;
 	int status;	  /* enum vmm_status, once done */
 	char reason[256]; /* why the VM stopped */
-	volatile bool done;
+	bool done;	  /* read without the lock by the vCPU loop (atomic) */
 };
 
 /* 0, or an enum vmm_status describing why the VM could not be built. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
-/* Run until the guest stops; returns enum vmm_status. */
+/* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
+ * a thread of its own; the calling thread keeps the clock (--timeout,
+ * --stats-interval). */
 int vm_run(struct vm *vm);
+/* Park every vCPU outside KVM_RUN and return once all are parked: 0,
+ * -EALREADY if paused, -ESRCH if the VM has stopped, -ETIMEDOUT if a vCPU
+ * did not park within VM_PAUSE_TIMEOUT_MS (the pause is then undone). */
+int vm_pause(struct vm *vm);
+/* Release the parked vCPUs: 0, -EINVAL if not paused, -ESRCH if stopped. */
+int vm_resume(struct vm *vm);
+/* "running", "paused" or "stopped". */
+const char *vm_state_name(struct vm *vm);
+/* Get every vCPU out of KVM_RUN to look at the run state (vm_run.c). */
+void vm_kick(struct vm *vm);
+/* Install the signal that vm_kick sends; once per process is enough. */
+int vm_run_init_signal(void);
+/* One exit of KVM_RUN (vm.c). */
+void vm_handle_exit(struct vm *vm, struct kvm_run *run);
 /* Stop the VM with a status and a reason (printed and kept for stats). */
 void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

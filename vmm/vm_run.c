@@ -1,0 +1,243 @@
+/* vmm/vm_run.c: running a VM: vCPU threads, kicks, pause and resume, and
+ * the clock (see vm.h).
+ *
+ * A vCPU is a small state machine: running (in or around KVM_RUN), parked
+ * (paused, outside KVM_RUN) or stopped (its thread returned). Whoever wants
+ * it out of KVM_RUN sets the request first (done or pause_req), then kicks:
+ * immediate_exit covers a vCPU about to enter KVM_RUN, a signal one inside
+ * it. A vCPU waiting on a second-level fault leaves KVM_RUN once the fault
+ * thread has served the fault (or, for a VM that is being stopped, released
+ * it: see ept/fault.c), so a pause waits at most for one fault.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "err.h"
+#include "stats.h"
+
+#define VM_KICK_SIGNAL SIGRTMIN
+#define VM_TICK_NS     100000000ULL /* the clock's period: timeout and stats lines */
+
+static void vm_kick_signal(int sig)
+{
+	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
+}
+
+int vm_run_init_signal(void)
+{
+	/* SA_RESTART for the VMM's own writes; KVM_RUN still returns EINTR. */
+	struct sigaction sa = {.sa_handler = vm_kick_signal, .sa_flags = SA_RESTART};
+
+	return sigaction(VM_KICK_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
+}
+
+void vm_kick(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpu;
+
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_started)
+		pthread_kill(v->thread, VM_KICK_SIGNAL);
+}
+
+static bool vm_is_done(struct vm *vm)
+{
+	return __atomic_load_n(&vm->done, __ATOMIC_SEQ_CST);
+}
+
+static bool vm_pause_requested(struct vm *vm)
+{
+	return __atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST);
+}
+
+/* Parked: outside KVM_RUN until resumed or stopped. */
+static void vm_vcpu_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->state_cond);
+	while (vm->pause_req && !vm->done)
+		pthread_cond_wait(&vm->state_cond, &vm->stop_lock);
+	vm->nr_parked--;
+	pthread_cond_broadcast(&vm->state_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
+{
+	for (;;) {
+		/* Clear the kick before looking at the requests: a kick after
+		 * the look sets immediate_exit again, one before it is seen. */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (vm_is_done(vm))
+			return;
+		if (vm_pause_requested(vm)) {
+			vm_vcpu_park(vm);
+			continue;
+		}
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_stop(vm, VMM_STATUS_INTERNAL, "vCPU %d: KVM_RUN failed: %s", v->id,
+				strerror(errno));
+			return;
+		}
+		vm_handle_exit(vm, v->run);
+	}
+}
+
+static void *vm_vcpu_thread(void *arg)
+{
+	struct vm *vm = arg;
+
+	vm_vcpu_loop(vm, &vm->vcpu);
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->nr_running--;
+	pthread_cond_broadcast(&vm->state_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+	return NULL;
+}
+
+static struct timespec vm_deadline(uint64_t ns_from_now)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns_from_now += ts.tv_nsec;
+	ts.tv_sec += ns_from_now / 1000000000ULL;
+	ts.tv_nsec = ns_from_now % 1000000000ULL;
+	return ts;
+}
+
+/* With stop_lock held: wait for cond_met or the deadline; -ETIMEDOUT then. */
+static int vm_wait_locked(struct vm *vm, bool (*cond_met)(struct vm *), uint64_t timeout_ns)
+{
+	struct timespec deadline = vm_deadline(timeout_ns);
+
+	while (!cond_met(vm))
+		if (pthread_cond_timedwait(&vm->state_cond, &vm->stop_lock, &deadline) == ETIMEDOUT)
+			return cond_met(vm) ? 0 : -ETIMEDOUT;
+	return 0;
+}
+
+static bool vm_all_parked(struct vm *vm)
+{
+	return vm->done || vm->nr_parked == vm->nr_running;
+}
+
+static bool vm_none_parked(struct vm *vm)
+{
+	return vm->done || vm->nr_parked == 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	uint64_t t0 = vm_now_ns();
+	int ret;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->done || vm->pause_req) {
+		ret = vm->done ? -ESRCH : -EALREADY;
+		goto out;
+	}
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+	vm_kick(vm);
+	ret = vm_wait_locked(vm, vm_all_parked, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
+	if (!ret && vm->done)
+		ret = -ESRCH;
+	if (ret) {
+		__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+		pthread_cond_broadcast(&vm->state_cond);
+		goto out;
+	}
+	vm->paused_at_ns = vm_now_ns();
+	vm->pause.pauses++;
+	histo_add(&vm->pause.pause_ns, vm->paused_at_ns - t0);
+out:
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret;
+}
+
+int vm_resume(struct vm *vm)
+{
+	uint64_t t0 = vm_now_ns();
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->done || !vm->pause_req) {
+		ret = vm->done ? -ESRCH : -EINVAL;
+		goto out;
+	}
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->state_cond);
+	ret = vm_wait_locked(vm, vm_none_parked, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
+	vm->pause.resumes++;
+	vm->pause.paused_ns += t0 - vm->paused_at_ns;
+	histo_add(&vm->pause.resume_ns, vm_now_ns() - t0);
+out:
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret;
+}
+
+const char *vm_state_name(struct vm *vm)
+{
+	const char *name;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	name = vm->done ? "stopped" : vm->pause_req ? "paused" : "running";
+	pthread_mutex_unlock(&vm->stop_lock);
+	return name;
+}
+
+/* The clock: --timeout and --stats-interval, checked every tick. */
+static void vm_tick(struct vm *vm, uint64_t *next_stats)
+{
+	uint64_t now = vm_now_ns();
+
+	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL)
+		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s, rip %#lx",
+			vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
+	if (vm->stats_interval && now >= *next_stats) {
+		stats_print_line(vm, stderr);
+		*next_stats = now + vm->stats_interval * 1000000000ULL;
+	}
+}
+
+static bool vm_no_vcpu_running(struct vm *vm)
+{
+	return vm->nr_running == 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	uint64_t next_stats = vm->stats.start_ns + vm->stats_interval * 1000000000ULL;
+	int ret;
+
+	vm->nr_running = 1;
+	ret = pthread_create(&vm->vcpu.thread, NULL, vm_vcpu_thread, vm);
+	if (ret) {
+		vm->nr_running = 0;
+		vm_stop(vm, VMM_STATUS_INTERNAL, "cannot start the vCPU thread: %s", strerror(ret));
+		return vm->status;
+	}
+	vm->vcpu.thread_started = true;
+	pthread_mutex_lock(&vm->stop_lock);
+	while (vm_wait_locked(vm, vm_no_vcpu_running, VM_TICK_NS) == -ETIMEDOUT) {
+		pthread_mutex_unlock(&vm->stop_lock);
+		vm_tick(vm, &next_stats);
+		pthread_mutex_lock(&vm->stop_lock);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_join(vm->vcpu.thread, NULL);
+	vm->vcpu.thread_started = false;
+	console_flush(&vm->con);
+	vm->stats.end_ns = vm_now_ns();
+	return vm->status;
+}
