@@ -38,6 +38,14 @@ run_vmm 2 frobnicate
 expect "$ERR" "unknown command 'frobnicate'"
 run_vmm 2 run --timeout -5
 expect "$ERR" "--timeout"
+run_vmm 2 run --kernel "$KERNEL" --timeout 0
+expect "$ERR" "--timeout: '0': expected 1 or more seconds"
+run_vmm 2 run -xy
+expect "$ERR" "unknown option '-x' in '-xy'"
+run_vmm 2 run --kernel "$KERNEL" --stats-json ""
+expect "$ERR" "--stats-json: empty path"
+run_vmm 0 run -h
+expect "$OUT" "usage: vmm run"
 
 # An unwritable report is refused before the guest runs, not after.
 run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
