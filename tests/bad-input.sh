@@ -21,6 +21,13 @@ head -c 2000 "$KERNEL" >"$d/cut"
 run_vmm 2 run --kernel "$d/cut"
 expect "$ERR" "runs past end of file"
 
+# Cut inside the section header table: every segment survives, the table
+# the ELF header points to (e_shoff, at byte 40) does not.
+shoff=$(od -An -t u8 -j 40 -N 8 "$KERNEL" | tr -d ' ')
+head -c $((shoff + 100)) "$KERNEL" >"$d/cut-sections"
+run_vmm 2 run --kernel "$d/cut-sections"
+expect "$ERR" "cut-sections: section header table at offset $(printf '%#x' "$shoff") .* runs past end of file"
+
 # A valid ELF64 x86-64 executable that is not a PVH kernel.
 cc -static -nostdlib -o "$d/nopvh" -x c - <<<'void _start(void) { for (;;); }' 2>/dev/null &&
 	{ run_vmm 2 run --kernel "$d/nopvh"; expect "$ERR" "no PVH entry note|overlaps the VMM|outside guest RAM"; }

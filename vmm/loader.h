@@ -3,8 +3,10 @@
  * Accepts an ELF64 x86-64 executable whose PT_NOTE segments carry a Xen
  * XEN_ELFNOTE_PHYS32_ENTRY note. PT_LOAD segments are placed at their
  * p_paddr in guest RAM, above the VMM's own area [0, VMM_RESERVED_END).
- * Every field is checked against the file size and guest RAM; a bad image
- * gets -EINVAL and a message naming the file, the segment and the offset.
+ * Every field is checked against the file size and guest RAM, and every
+ * table the ELF header points to (program headers, section headers and
+ * their name table) must lie inside the file; a bad image gets -EINVAL and
+ * a message naming the file, the segment or table and the offset.
  */
 #ifndef VMM_LOADER_H
 #define VMM_LOADER_H
