@@ -59,5 +59,17 @@ run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
 expect "$ERR" "stats.json: --stats-json: fopen: No such file"
 expect_not "$OUT" "RESULT"
 
+# The report of a run that failed to set up says why, how long it took
+# (no underflow) and which memory manager was asked for.
+run_vmm 2 run --kernel "$d/missing.elf" --memory-manager=kernel --stats-json "$d/failed.json"
+python3 - "$d/failed.json" <<'PY' || fail "report after a set-up failure: $(cat "$d/failed.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["status"] == 2, s["status"]
+assert "missing.elf" in s["reason"], s["reason"]
+assert 0 <= s["vmm"]["wall_ns"] < 10**12, s["vmm"]["wall_ns"]
+assert s["vmm"]["memory_manager"] == "kernel", s["vmm"]["memory_manager"]
+PY
+
 run_vmm 0 --help
 expect "$OUT" "exit status"

@@ -40,6 +40,15 @@ static const char *main_default_kernel(char *buf, size_t size)
 	return NULL;
 }
 
+/* vm_create failed with status: keep why and when, for the report. */
+static void main_set_up_failed(struct vm *vm, int status)
+{
+	vm->status = status;
+	snprintf(vm->reason, sizeof(vm->reason), "set-up failed: %s",
+		 *last_error() ? last_error() : "see the messages above");
+	vm->stats.end_ns = vm_now_ns();
+}
+
 static int main_run(int argc, char **argv)
 {
 	char kernel_buf[PATH_MAX + 32];
@@ -75,8 +84,8 @@ static int main_run(int argc, char **argv)
 	if (!status)
 		status = vm_run(&vm);
 	else
-		vm.status = status;
-	if (stats && stats_write_json(&vm, stats, o.stats_json) && !status)
+		main_set_up_failed(&vm, status);
+	if (stats && stats_write_json(&vm, cfg.manager, stats, o.stats_json) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;
