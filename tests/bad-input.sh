@@ -54,9 +54,16 @@ expect "$ERR" "--stats-json: empty path"
 run_vmm 0 run -h
 expect "$OUT" "usage: vmm run"
 
+# A report over one of the run's inputs is refused, and the input is kept.
+cp "$KERNEL" "$d/k.elf"
+ln -s k.elf "$d/k-link.json"
+run_vmm 2 run --kernel "$d/k.elf" --stats-json "$d/k-link.json"
+expect "$ERR" "--stats-json: .*k-link.json is .*k.elf, an input of this run"
+cmp -s "$KERNEL" "$d/k.elf" || fail "--stats-json overwrote the kernel image"
+
 # An unwritable report is refused before the guest runs, not after.
 run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
-expect "$ERR" "stats.json: --stats-json: fopen: No such file"
+expect "$ERR" "stats.json: --stats-json: create a temporary file beside it: No such file"
 expect_not "$OUT" "RESULT"
 
 # The report of a run that failed to set up says why, how long it took

@@ -2,6 +2,7 @@
  * guest printed, keeps what it said, and tells the truth after a set-up
  * failure. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "stats.h"
 #include "testlib.h"
 #include "vm.h"
@@ -41,12 +43,12 @@ static json_t *report(enum gmem_manager manager)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	struct stats_file sf = {.path = "memstream", .f = open_memstream(&text, &len)};
 	json_error_t e;
 	json_t *j;
 
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(stats_write_json(&vm, manager, f, "memstream"), 0);
+	ck_assert_ptr_nonnull(sf.f);
+	ck_assert_int_eq(stats_write_json(&vm, manager, &sf), 0);
 	j = json_loadb(text, len, 0, &e);
 	ck_assert_msg(j, "invalid JSON at line %d: %s\n%s", e.line, e.text, text);
 	free(text);
@@ -79,8 +81,8 @@ END_TEST
 
 START_TEST(stats_result_value_not_a_plain_integer_is_a_string)
 {
-	static const char *const values[] = {"007", "12abc", "1.5", "-0", "-", "99999999999999999999",
-					     "9223372036854775808"};
+	static const char *const values[] = {
+	    "007", "12abc", "1.5", "-0", "-", "99999999999999999999", "9223372036854775808"};
 	json_t *r, *o;
 
 	guest_says("RESULT pages=007 x=12abc f=1.5 z=-0 m=- big=99999999999999999999 "
@@ -106,7 +108,8 @@ START_TEST(stats_bytes_that_are_not_utf8_read_as_latin1)
 	strcpy(vm.reason, "kernel /tmp/k\xff.elf");
 	r = report(GMEM_MANAGER_VMM);
 	ck_assert_str_eq(json_string_value(json_object_get(result(r), "name")), "caf\xc3\xa9");
-	ck_assert_str_eq(json_string_value(json_object_get(r, "reason")), "kernel /tmp/k\xc3\xbf.elf");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "reason")),
+			 "kernel /tmp/k\xc3\xbf.elf");
 	json_decref(r);
 }
 END_TEST
@@ -119,8 +122,9 @@ START_TEST(stats_report_is_valid_json_whatever_the_guest_prints)
 	const char *env = getenv("STATS_FUZZ_SEED");
 	unsigned seed = env ? strtoul(env, NULL, 0) : 4242;
 
-	fprintf(stderr, "stats_report_is_valid_json_whatever_the_guest_prints: seed %u "
-			"(STATS_FUZZ_SEED)\n",
+	fprintf(stderr,
+		"stats_report_is_valid_json_whatever_the_guest_prints: seed %u "
+		"(STATS_FUZZ_SEED)\n",
 		seed);
 	srandom(seed);
 	for (int i = 0; i < 300; i++) {
@@ -161,6 +165,107 @@ START_TEST(stats_report_after_set_up_failure_names_manager_and_sane_wall_time)
 }
 END_TEST
 
+/* A file in a fresh directory, holding text (NULL: not created). */
+static char *scratch(char *dir, const char *name, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
+	if (text) {
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fputs(text, f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	return path;
+}
+
+static bool file_is(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	return n == strlen(text) && !memcmp(buf, text, n);
+}
+
+static int entries(const char *dir)
+{
+	char cmd[300];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	ck_assert_int_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+START_TEST(stats_open_refuses_an_input_of_the_run)
+{
+	char dir[] = "/tmp/check_stats.XXXXXX", *link;
+	char *kernel = scratch(dir, "k.elf", "ELF");
+	const char *inputs[] = {kernel, NULL};
+	struct stats_file sf;
+
+	ck_assert_int_eq(stats_open(&sf, kernel, inputs), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "an input of this run"));
+	ck_assert_int_ge(asprintf(&link, "%s/link.json", dir), 0);
+	ck_assert_int_eq(symlink("k.elf", link), 0);
+	ck_assert_int_eq(stats_open(&sf, link, inputs), -EINVAL);
+	ck_assert(file_is(kernel, "ELF"));
+	ck_assert_int_eq(entries(dir), 2);
+	unlink(link);
+	unlink(kernel);
+	rmdir(dir);
+	free(link);
+	free(kernel);
+}
+END_TEST
+
+START_TEST(stats_report_replaces_the_target_only_when_complete)
+{
+	char dir[] = "/tmp/check_stats.XXXXXX";
+	char *path = scratch(dir, "s.json", "old");
+	const char *inputs[] = {"/nonexistent/kernel.elf", NULL};
+	struct stats_file sf;
+	json_t *r;
+
+	ck_assert_int_eq(stats_open(&sf, path, inputs), 0);
+	ck_assert(file_is(path, "old"));
+	ck_assert_int_eq(entries(dir), 2); /* the target and the temporary file */
+	ck_assert_int_eq(stats_write_json(&vm, GMEM_MANAGER_VMM, &sf), 0);
+	ck_assert_ptr_nonnull(r = json_load_file(path, 0, NULL));
+	ck_assert_int_eq(entries(dir), 1);
+	json_decref(r);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+END_TEST
+
+START_TEST(stats_abandoned_report_leaves_target_and_no_temporary)
+{
+	char dir[] = "/tmp/check_stats.XXXXXX";
+	char *path = scratch(dir, "new.json", NULL);
+	struct stats_file sf;
+
+	ck_assert_int_eq(stats_open(&sf, path, NULL), 0);
+	stats_abandon(&sf);
+	ck_assert_int_eq(entries(dir), 0);
+	ck_assert_int_eq(stats_open(&sf, dir, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "is a directory"));
+	rmdir(dir);
+	free(path);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -172,6 +277,9 @@ static Suite *stats_suite(void)
 	tcase_add_test(tc, stats_bytes_that_are_not_utf8_read_as_latin1);
 	tcase_add_test(tc, stats_report_is_valid_json_whatever_the_guest_prints);
 	tcase_add_test(tc, stats_report_after_set_up_failure_names_manager_and_sane_wall_time);
+	tcase_add_test(tc, stats_open_refuses_an_input_of_the_run);
+	tcase_add_test(tc, stats_report_replaces_the_target_only_when_complete);
+	tcase_add_test(tc, stats_abandoned_report_leaves_target_and_no_temporary);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,7 +55,7 @@ static int main_run(int argc, char **argv)
 	struct run_opts o;
 	struct vm_config cfg;
 	struct vm vm;
-	FILE *stats = NULL;
+	struct stats_file stats = {0};
 	int ret, status;
 
 	ret = cli_parse_run(argc, argv, &o);
@@ -66,7 +66,7 @@ static int main_run(int argc, char **argv)
 	}
 	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
 		return VMM_STATUS_USAGE;
-	if (o.stats_json && !(stats = stats_open(o.stats_json)))
+	if (o.stats_json && stats_open(&stats, o.stats_json, (const char *[]){o.kernel, NULL}))
 		return VMM_STATUS_USAGE;
 	cfg = (struct vm_config){
 	    .kernel = o.kernel,
@@ -85,7 +85,7 @@ static int main_run(int argc, char **argv)
 		status = vm_run(&vm);
 	else
 		main_set_up_failed(&vm, status);
-	if (stats && stats_write_json(&vm, cfg.manager, stats, o.stats_json) && !status)
+	if (o.stats_json && stats_write_json(&vm, cfg.manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;

@@ -4,11 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "kstats.h"
@@ -284,31 +287,117 @@ static json_t *stats_report(const struct vm *vm, enum gmem_manager manager)
 			 stats_kvm(vm->stats_fd), "vcpu0", stats_kvm(vm->vcpu.stats_fd));
 }
 
-FILE *stats_open(const char *path)
+/* -EINVAL if path is a directory or names the same file as one of inputs
+ * (compared by device and inode, so links count); a path or input that
+ * does not exist yet names nothing. */
+static int stats_check_target(const char *path, const char *const *inputs)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	struct stat target, in;
 
-	if (!f)
-		err_sys(path, "--stats-json: fopen");
-	return f;
+	if (stat(path, &target) < 0)
+		return 0;
+	if (S_ISDIR(target.st_mode))
+		return err_input("--stats-json", "%s is a directory: expected a file name", path);
+	for (; inputs && *inputs; inputs++) {
+		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
+		    in.st_ino == target.st_ino)
+			return err_input("--stats-json",
+					 "%s is %s, an input of this run: expected another path "
+					 "for the report",
+					 path, *inputs);
+	}
+	return 0;
+}
+
+/* A temporary file beside path: ".NAME.XXXXXX" in path's directory. */
+static int stats_open_temp(struct stats_file *sf)
+{
+	char *dir = strdup(sf->path), *base = strdup(sf->path);
+	mode_t mask = umask(0);
+	int fd = -1, ret = 0;
+
+	umask(mask); /* only read: mkstemp's 0600 is widened to what fopen would give */
+	if (!dir || !base ||
+	    asprintf(&sf->tmp, "%s/.%s.XXXXXX", dirname(dir), basename(base)) < 0) {
+		sf->tmp = NULL;
+		ret = err_errno(ENOMEM, sf->path, "--stats-json: no memory");
+		goto out;
+	}
+	fd = mkstemp(sf->tmp);
+	if (fd < 0) {
+		free(sf->tmp);
+		sf->tmp = NULL;
+	}
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) < 0 || !(sf->f = fdopen(fd, "w")))
+		ret = err_sys(sf->path, "--stats-json: create a temporary file beside it");
+out:
+	if (ret && fd >= 0 && !sf->f)
+		close(fd);
+	if (ret)
+		stats_abandon(sf);
+	free(dir);
+	free(base);
+	return ret;
+}
+
+int stats_open(struct stats_file *sf, const char *path, const char *const *inputs)
+{
+	int ret;
+
+	*sf = (struct stats_file){.path = path};
+	if (!strcmp(path, "-")) {
+		sf->f = stdout;
+		return 0;
+	}
+	ret = stats_check_target(path, inputs);
+	return ret ? ret : stats_open_temp(sf);
+}
+
+void stats_abandon(struct stats_file *sf)
+{
+	if (sf->f && sf->f != stdout)
+		fclose(sf->f);
+	if (sf->tmp)
+		unlink(sf->tmp);
+	free(sf->tmp);
+	*sf = (struct stats_file){0};
+}
+
+/* The report is complete: put it in place (tmp NULL: f is the report
+ * itself, stdout or a stream a test gave). */
+static int stats_commit(struct stats_file *sf)
+{
+	int ret = 0;
+
+	if (sf->f == stdout)
+		ret = fflush(stdout) ? err_sys("stdout", "--stats-json: write") : 0;
+	else if (fclose(sf->f))
+		ret = err_sys(sf->tmp, "--stats-json: write");
+	else if (sf->tmp && rename(sf->tmp, sf->path) < 0)
+		ret = err_sys(sf->path, "--stats-json: rename the report into place");
+	sf->f = NULL;
+	if (!ret) {
+		free(sf->tmp);
+		sf->tmp = NULL;
+	}
+	return ret;
 }
 
 /* A real's 4 significant digits are all percent_of_guest needs. */
 #define STATS_DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(4))
 
-int stats_write_json(const struct vm *vm, enum gmem_manager manager, FILE *f, const char *path)
+int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf)
 {
 	json_t *report = stats_report(vm, manager);
 	int ret = 0;
 
 	if (!report)
-		ret = err_errno(ENOMEM, path, "--stats-json: cannot build the report");
-	else if (json_dumpf(report, f, STATS_DUMP_FLAGS) || fputc('\n', f) == EOF)
-		ret = err_sys(path, "--stats-json: write");
+		ret = err_errno(ENOMEM, sf->path, "--stats-json: cannot build the report");
+	else if (json_dumpf(report, sf->f, STATS_DUMP_FLAGS) || fputc('\n', sf->f) == EOF)
+		ret = err_sys(sf->path, "--stats-json: write");
 	json_decref(report);
-	if (f == stdout)
-		return fflush(f) && !ret ? err_sys(path, "--stats-json: write") : ret;
-	if (fclose(f) && !ret)
-		ret = err_sys(path, "--stats-json: write");
+	if (!ret)
+		ret = stats_commit(sf);
+	stats_abandon(sf);
 	return ret;
 }
