@@ -78,5 +78,16 @@ assert 0 <= s["vmm"]["wall_ns"] < 10**12, s["vmm"]["wall_ns"]
 assert s["vmm"]["memory_manager"] == "kernel", s["vmm"]["memory_manager"]
 PY
 
+# A closed stdout: no SIGPIPE death (exit 141), the failed write is said,
+# and a report to a file is still written.
+# closed_stdout CMD...: run CMD with stdout a pipe whose reader is gone.
+closed_stdout=(python3 -c 'import os, subprocess, sys
+r, w = os.pipe(); os.close(r)
+st = subprocess.call(sys.argv[1:], stdout=w)
+sys.exit(128 - st if st < 0 else st)')
+run_cmd 2 "${closed_stdout[@]}" "$VMM" run --kernel "$d/missing.elf" --stats-json -
+expect "$ERR" "stdout: --stats-json: write: Broken pipe"
+run_cmd 0 "${closed_stdout[@]}" "$VMM" --help
+
 run_vmm 0 --help
 expect "$OUT" "exit status"

@@ -1,10 +1,13 @@
 /* vmm/console.c: guest console output, see console.h. */
 #include "console.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "err.h"
 
 void console_init(struct console *c, int out_fd)
 {
@@ -39,6 +42,17 @@ static void console_keep_result(struct console *c, const char *s, size_t len)
 		c->nr_results++;
 }
 
+/* The output failed (a closed pipe: vmm ignores SIGPIPE, so this is EPIPE):
+ * a closed stdout must not stop the guest, so say so once and drop the
+ * rest of its output; lines are still counted and RESULTs kept. */
+static void console_write_failed(struct console *c, int errnum)
+{
+	err_errno(errnum, "guest console",
+		  "write to fd %d: %s; the guest goes on, its output from line %lu on is dropped",
+		  c->out_fd, strerror(errnum), (unsigned long)c->lines);
+	c->out_fd = -1;
+}
+
 static void console_emit(struct console *c, const char *s, size_t len)
 {
 	char buf[VMM_LINE_MAX + 1];
@@ -49,11 +63,13 @@ static void console_emit(struct console *c, const char *s, size_t len)
 	console_keep_result(c, s, len);
 	memcpy(buf, s, len);
 	buf[len] = '\n';
-	while (off < len + 1) {
+	while (c->out_fd >= 0 && off < len + 1) {
 		ssize_t n = write(c->out_fd, buf + off, len + 1 - off);
 
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			console_write_failed(c, errno);
 		if (n <= 0)
-			return; /* a closed stdout must not stop the guest */
+			return;
 		off += n;
 	}
 }

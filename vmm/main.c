@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,10 @@ static int main_dtb(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
+
+	/* A closed stdout must not kill vmm (exit 141) and lose the report:
+	 * writes to it fail with EPIPE instead, and are reported. */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		cli_usage(stdout);

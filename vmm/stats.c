@@ -394,7 +394,7 @@ int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stat
 	if (!report)
 		ret = err_errno(ENOMEM, sf->path, "--stats-json: cannot build the report");
 	else if (json_dumpf(report, sf->f, STATS_DUMP_FLAGS) || fputc('\n', sf->f) == EOF)
-		ret = err_sys(sf->path, "--stats-json: write");
+		ret = err_sys(sf->f == stdout ? "stdout" : sf->path, "--stats-json: write");
 	json_decref(report);
 	if (!ret)
 		ret = stats_commit(sf);
