@@ -28,6 +28,25 @@ head -c $((shoff + 100)) "$KERNEL" >"$d/cut-sections"
 run_vmm 2 run --kernel "$d/cut-sections"
 expect "$ERR" "cut-sections: section header table at offset $(printf '%#x' "$shoff") .* runs past end of file"
 
+# A kernel whose last segment holds 5 MiB of file bytes cannot be loaded
+# under a 4 MiB --host-mem: refused up front, naming the option and the
+# least that would do.
+python3 - "$KERNEL" "$d/big.elf" <<'PY'
+import struct, sys
+k = bytearray(open(sys.argv[1], "rb").read())
+phoff, = struct.unpack_from("<Q", k, 32)
+phnum, = struct.unpack_from("<H", k, 56)
+last = max(i for i in range(phnum) if struct.unpack_from("<I", k, phoff + 56 * i)[0] == 1)
+ph = phoff + 56 * last
+off, = struct.unpack_from("<Q", k, ph + 8)
+struct.pack_into("<QQ", k, ph + 32, 5 << 20, 5 << 20)  # p_filesz, p_memsz
+k[off + (5 << 20):] = b""
+k += bytes(off + (5 << 20) - len(k))
+open(sys.argv[2], "wb").write(k)
+PY
+run_vmm 2 run --kernel "$d/big.elf" --host-mem 4M
+expect "$ERR" "--host-mem: 4096K: expected at least 5[0-9]{3}K, for the kernel's 128[0-9] pages and [0-9]+ pages of boot data"
+
 # A valid ELF64 x86-64 executable that is not a PVH kernel.
 cc -static -nostdlib -o "$d/nopvh" -x c - <<<'void _start(void) { for (;;); }' 2>/dev/null &&
 	{ run_vmm 2 run --kernel "$d/nopvh"; expect "$ERR" "no PVH entry note|overlaps the VMM|outside guest RAM"; }

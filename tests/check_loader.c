@@ -63,6 +63,22 @@ START_TEST(loader_accepts_valid_image)
 }
 END_TEST
 
+/* What --host-mem must hold for the kernel: the pages the load writes. */
+START_TEST(loader_image_pages_are_the_pages_the_load_writes)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 1);
+	f.img.phdr[0].p_paddr = FIXTURE_LOAD_GPA + 4096 - 8; /* straddles a page boundary */
+	f.img.note.entry = f.img.phdr[0].p_paddr;
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 2);
+	ck_assert_int_eq(load(&f), 0);
+	ck_assert_uint_eq(li.pages, 2);
+	f.img.phdr[0].p_filesz = 0; /* all bss: nothing written */
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 0);
+}
+END_TEST
+
 START_TEST(loader_rejects_non_elf)
 {
 	struct elf_fixture f = elf_fixture_valid();
@@ -319,6 +335,7 @@ static Suite *loader_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, loader_accepts_valid_image);
+	tcase_add_test(tc, loader_image_pages_are_the_pages_the_load_writes);
 	tcase_add_test(tc, loader_rejects_non_elf);
 	tcase_add_test(tc, loader_rejects_elf32);
 	tcase_add_test(tc, loader_rejects_truncated_header);

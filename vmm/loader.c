@@ -258,6 +258,26 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 	return 0;
 }
 
+uint64_t loader_image_pages(const uint8_t *buf)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
+	uint64_t pages = 0, last = UINT64_MAX;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		uint64_t first, end;
+
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz || !ph[i].p_filesz)
+			continue;
+		first = ph[i].p_paddr / GMEM_PAGE_SIZE;
+		end = (ph[i].p_paddr + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+		/* Segments in file order (the ELF rule) share at most a page at a seam. */
+		pages += end - first - (first == last);
+		last = end - 1;
+	}
+	return pages;
+}
+
 int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m)
 {
 	struct load_info li = {0};

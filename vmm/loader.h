@@ -39,6 +39,12 @@ void loader_file_free(struct loader_file *f);
 /* Check the image against the RAM layout of m without writing it: 0 or -EINVAL. */
 int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m);
 
+/* Guest pages that loading a checked image writes (each costs a frame of
+ * the host memory budget): the pages of every segment's file bytes, a page
+ * two segments share at a seam counted once (segments that overlap, which
+ * no linker makes, count twice). */
+uint64_t loader_image_pages(const uint8_t *buf);
+
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */
 int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
 		      struct load_info *out);
