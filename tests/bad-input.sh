@@ -21,6 +21,32 @@ head -c 2000 "$KERNEL" >"$d/cut"
 run_vmm 2 run --kernel "$d/cut"
 expect "$ERR" "runs past end of file"
 
+# Cut inside the section header table: every segment survives, the table
+# the ELF header points to (e_shoff, at byte 40) does not.
+shoff=$(od -An -t u8 -j 40 -N 8 "$KERNEL" | tr -d ' ')
+head -c $((shoff + 100)) "$KERNEL" >"$d/cut-sections"
+run_vmm 2 run --kernel "$d/cut-sections"
+expect "$ERR" "cut-sections: section header table at offset $(printf '%#x' "$shoff") .* runs past end of file"
+
+# A kernel whose last segment holds 5 MiB of file bytes cannot be loaded
+# under a 4 MiB --host-mem: refused up front, naming the option and the
+# least that would do.
+python3 - "$KERNEL" "$d/big.elf" <<'PY'
+import struct, sys
+k = bytearray(open(sys.argv[1], "rb").read())
+phoff, = struct.unpack_from("<Q", k, 32)
+phnum, = struct.unpack_from("<H", k, 56)
+last = max(i for i in range(phnum) if struct.unpack_from("<I", k, phoff + 56 * i)[0] == 1)
+ph = phoff + 56 * last
+off, = struct.unpack_from("<Q", k, ph + 8)
+struct.pack_into("<QQ", k, ph + 32, 5 << 20, 5 << 20)  # p_filesz, p_memsz
+k[off + (5 << 20):] = b""
+k += bytes(off + (5 << 20) - len(k))
+open(sys.argv[2], "wb").write(k)
+PY
+run_vmm 2 run --kernel "$d/big.elf" --host-mem 4M
+expect "$ERR" "--host-mem: 4096K: expected at least 5[0-9]{3}K, for the kernel's 128[0-9] pages and [0-9]+ pages of boot data"
+
 # A valid ELF64 x86-64 executable that is not a PVH kernel.
 cc -static -nostdlib -o "$d/nopvh" -x c - <<<'void _start(void) { for (;;); }' 2>/dev/null &&
 	{ run_vmm 2 run --kernel "$d/nopvh"; expect "$ERR" "no PVH entry note|overlaps the VMM|outside guest RAM"; }
@@ -38,11 +64,49 @@ run_vmm 2 frobnicate
 expect "$ERR" "unknown command 'frobnicate'"
 run_vmm 2 run --timeout -5
 expect "$ERR" "--timeout"
+run_vmm 2 run --kernel "$KERNEL" --timeout 0
+expect "$ERR" "--timeout: '0': expected 1 or more seconds"
+run_vmm 2 run -xy
+expect "$ERR" "unknown option '-x' in '-xy'"
+run_vmm 2 run --kernel "$KERNEL" --stats-json ""
+expect "$ERR" "--stats-json: empty path"
+run_vmm 0 run -h
+expect "$OUT" "usage: vmm run"
+
+# A report over one of the run's inputs is refused, and the input is kept.
+cp "$KERNEL" "$d/k.elf"
+ln -s k.elf "$d/k-link.json"
+run_vmm 2 run --kernel "$d/k.elf" --stats-json "$d/k-link.json"
+expect "$ERR" "--stats-json: .*k-link.json is .*k.elf, an input of this run"
+cmp -s "$KERNEL" "$d/k.elf" || fail "--stats-json overwrote the kernel image"
 
 # An unwritable report is refused before the guest runs, not after.
 run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
-expect "$ERR" "stats.json: --stats-json: fopen: No such file"
+expect "$ERR" "stats.json: --stats-json: create a temporary file beside it: No such file"
 expect_not "$OUT" "RESULT"
+
+# The report of a run that failed to set up says why, how long it took
+# (no underflow) and which memory manager was asked for.
+run_vmm 2 run --kernel "$d/missing.elf" --memory-manager=kernel --stats-json "$d/failed.json"
+python3 - "$d/failed.json" <<'PY' || fail "report after a set-up failure: $(cat "$d/failed.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["status"] == 2, s["status"]
+assert "missing.elf" in s["reason"], s["reason"]
+assert 0 <= s["vmm"]["wall_ns"] < 10**12, s["vmm"]["wall_ns"]
+assert s["vmm"]["memory_manager"] == "kernel", s["vmm"]["memory_manager"]
+PY
+
+# A closed stdout: no SIGPIPE death (exit 141), the failed write is said,
+# and a report to a file is still written.
+# closed_stdout CMD...: run CMD with stdout a pipe whose reader is gone.
+closed_stdout=(python3 -c 'import os, subprocess, sys
+r, w = os.pipe(); os.close(r)
+st = subprocess.call(sys.argv[1:], stdout=w)
+sys.exit(128 - st if st < 0 else st)')
+run_cmd 2 "${closed_stdout[@]}" "$VMM" run --kernel "$d/missing.elf" --stats-json -
+expect "$ERR" "stdout: --stats-json: write: Broken pipe"
+run_cmd 0 "${closed_stdout[@]}" "$VMM" --help
 
 run_vmm 0 --help
 expect "$OUT" "exit status"

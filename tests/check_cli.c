@@ -131,6 +131,49 @@ START_TEST(run_rejects_unknown_option_and_stray_argument)
 }
 END_TEST
 
+START_TEST(run_names_the_bad_short_option_not_the_subcommand)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "-xy"), ARGV("run", "-xy"), &o), -EINVAL);
+	assert_error_mentions("'-x'");
+	assert_error_mentions("'-xy'");
+	ck_assert_ptr_null(strstr(last_error(), "'run'"));
+}
+END_TEST
+
+START_TEST(run_names_the_option_missing_its_value)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--mem"), ARGV("run", "--mem"), &o), -EINVAL);
+	assert_error_mentions("'--mem' needs a value");
+}
+END_TEST
+
+START_TEST(run_refuses_zero_timeout)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--timeout", "0"), ARGV("run", "--timeout", "0"), &o),
+	    -EINVAL);
+	assert_error_mentions("--timeout");
+	assert_error_mentions("expected 1 or more seconds");
+}
+END_TEST
+
+START_TEST(run_refuses_empty_stats_json_path)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--stats-json", ""), ARGV("run", "--stats-json", ""), &o),
+	    -EINVAL);
+	assert_error_mentions("--stats-json: empty path");
+}
+END_TEST
+
 START_TEST(run_rejects_overlong_cmdline)
 {
 	static char big[5000];
@@ -149,6 +192,16 @@ START_TEST(run_help_is_not_an_error)
 	struct run_opts o;
 
 	ck_assert_int_eq(cli_parse_run(ARGC("run", "--help"), ARGV("run", "--help"), &o), 1);
+}
+END_TEST
+
+START_TEST(run_short_help_is_not_an_error)
+{
+	struct run_opts o;
+	struct dtb_opts d;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "-h"), ARGV("run", "-h"), &o), 1);
+	ck_assert_int_eq(cli_parse_dtb(ARGC("dtb", "-h"), ARGV("dtb", "-h"), &d), 1);
 }
 END_TEST
 
@@ -232,8 +285,13 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, run_reads_every_option);
 	tcase_add_test(tc, run_rejects_bad_timeout);
 	tcase_add_test(tc, run_rejects_unknown_option_and_stray_argument);
+	tcase_add_test(tc, run_names_the_bad_short_option_not_the_subcommand);
+	tcase_add_test(tc, run_names_the_option_missing_its_value);
+	tcase_add_test(tc, run_refuses_zero_timeout);
+	tcase_add_test(tc, run_refuses_empty_stats_json_path);
 	tcase_add_test(tc, run_rejects_overlong_cmdline);
 	tcase_add_test(tc, run_help_is_not_an_error);
+	tcase_add_test(tc, run_short_help_is_not_an_error);
 	tcase_add_test(tc, dtb_requires_output);
 	tcase_add_test(tc, layout_splits_at_low_ram_end);
 	tcase_add_test(tc, gmem_refuses_ranges_outside_ram);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../ept/frame.h"
 #include "testlib.h"
@@ -80,12 +81,30 @@ static bool reads_zero(uint64_t f, uint64_t n)
 	return zero;
 }
 
-static long long store_bytes(void)
+/* Bytes of memory the store of d holds (holes cost none). */
+static long long store_bytes_of(const struct frame_db *d)
 {
 	struct stat st;
 
-	ck_assert_int_eq(fstat(frame_db_fd(db), &st), 0);
+	ck_assert_int_eq(fstat(frame_db_fd(d), &st), 0);
 	return (long long)st.st_blocks * 512;
+}
+
+static long long store_bytes(void)
+{
+	return store_bytes_of(db);
+}
+
+/* This process's resident set, from /proc/self/statm. */
+static long long rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long long size, resident = -1;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%lld %lld", &size, &resident), 2);
+	fclose(f);
+	return resident * 4096;
 }
 
 START_TEST(frame_map_new_makes_frame_in_use)
@@ -537,15 +556,31 @@ END_TEST
 
 START_TEST(frame_huge_sparse_store_costs_only_what_is_used)
 {
+	static const unsigned char page[4096] = {1};
+	long long rss = rss_bytes();
 	struct frame_db *big;
-	uint64_t base;
+	struct frame_db_stats s;
+	uint64_t base, f;
 
 	/* 1 TiB of store, 8 GiB of records: virtual until touched. */
 	ck_assert_int_eq(frame_db_create(&big, 1ULL << 28, 1024), 0);
 	ck_assert_int_eq(frame_region_alloc(big, 1ULL << 27, &base), 0);
 	ck_assert_int_eq(frame_region_alloc(big, 1ULL << 26, &base), 0);
-	ck_assert_int_eq(frame_map_new(big, base + 12345, 1, 0), 0);
-	ck_assert_uint_eq(frame_unmap(big, base + 12345, 1, 0), 0);
+	f = base + 12345;
+	ck_assert_int_eq(frame_map_new(big, f, 1, 0), 0);
+	ck_assert_int_eq(pwrite(frame_db_fd(big), page, sizeof(page), f * 4096), sizeof(page));
+	/* One frame of data costs one page of store and a few of records. */
+	ck_assert_int_eq(store_bytes_of(big), 4096);
+	frame_db_stats(big, &s);
+	ck_assert_uint_eq(s.resident, 1);
+	ck_assert_msg(rss_bytes() - rss < (16 << 20), "resident set grew by %lld KiB",
+		      (rss_bytes() - rss) >> 10);
+	/* Freed, it costs nothing again. */
+	ck_assert_uint_eq(frame_unmap(big, f, 1, 0), 0);
+	ck_assert_int_eq(store_bytes_of(big), 0);
+	frame_db_stats(big, &s);
+	ck_assert_uint_eq(s.resident, 0);
+	ck_assert_uint_eq(s.holes_punched, 1);
 	frame_db_destroy(big);
 }
 END_TEST

@@ -42,9 +42,11 @@ START_TEST(ioport_unclaimed_or_refused_access_is_not_served)
 	uint32_t word = 0;
 
 	ck_assert_int_eq(ioport_register(&bus, 0x3f8, 8, "uart", fake_io, &uart), 0);
-	ck_assert(!ioport_dispatch(&bus, &(struct ioport_access){0x400, true, 1, 1, (void *)&word}));
+	ck_assert(
+	    !ioport_dispatch(&bus, &(struct ioport_access){0x400, true, 1, 1, (void *)&word}));
 	ck_assert_int_eq(uart.calls, 0);
-	ck_assert(!ioport_dispatch(&bus, &(struct ioport_access){0x3f8, true, 4, 1, (void *)&word}));
+	ck_assert(
+	    !ioport_dispatch(&bus, &(struct ioport_access){0x3f8, true, 4, 1, (void *)&word}));
 }
 END_TEST
 

@@ -63,6 +63,22 @@ START_TEST(loader_accepts_valid_image)
 }
 END_TEST
 
+/* What --host-mem must hold for the kernel: the pages the load writes. */
+START_TEST(loader_image_pages_are_the_pages_the_load_writes)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 1);
+	f.img.phdr[0].p_paddr = FIXTURE_LOAD_GPA + 4096 - 8; /* straddles a page boundary */
+	f.img.note.entry = f.img.phdr[0].p_paddr;
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 2);
+	ck_assert_int_eq(load(&f), 0);
+	ck_assert_uint_eq(li.pages, 2);
+	f.img.phdr[0].p_filesz = 0; /* all bss: nothing written */
+	ck_assert_uint_eq(loader_image_pages(f.bytes), 0);
+}
+END_TEST
+
 START_TEST(loader_rejects_non_elf)
 {
 	struct elf_fixture f = elf_fixture_valid();
@@ -96,6 +112,98 @@ START_TEST(loader_rejects_truncated_program_headers)
 
 	f.size = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 8;
 	assert_rejected(&f, "program headers");
+}
+END_TEST
+
+START_TEST(loader_accepts_image_without_section_table)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shoff = 0;
+	f.img.ehdr.e_shnum = 0;
+	f.img.ehdr.e_shstrndx = SHN_UNDEF;
+	ck_assert_int_eq(load(&f), 0);
+}
+END_TEST
+
+/* A truncated file whose segments survived must not load. */
+START_TEST(loader_rejects_section_table_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+	char where[64];
+
+	f.size -= sizeof(Elf64_Shdr) / 2;
+	snprintf(where, sizeof(where), "section header table at offset %#lx",
+		 (unsigned long)f.img.ehdr.e_shoff);
+	assert_rejected(&f, where);
+	ck_assert_ptr_nonnull(strstr(last_error(), "runs past end of file"));
+}
+END_TEST
+
+START_TEST(loader_rejects_section_table_starting_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shoff = f.size + 4096;
+	assert_rejected(&f, "section header table at offset");
+}
+END_TEST
+
+START_TEST(loader_rejects_section_count_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shnum = 60000;
+	assert_rejected(&f, "(60000 entries) runs past end of file");
+}
+END_TEST
+
+START_TEST(loader_rejects_extended_section_count_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shnum = 0;
+	f.img.shdr[0].sh_size = UINT64_MAX / 2;
+	assert_rejected(&f, "section header table at offset");
+}
+END_TEST
+
+START_TEST(loader_rejects_bad_section_header_size)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shentsize = 40;
+	assert_rejected(&f, "section header size 40: expected 64");
+}
+END_TEST
+
+START_TEST(loader_rejects_section_counts_without_table)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shoff = 0;
+	assert_rejected(&f, "no section header table (e_shoff 0) but e_shnum 2");
+}
+END_TEST
+
+START_TEST(loader_rejects_section_name_index_out_of_range)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.ehdr.e_shstrndx = 2;
+	assert_rejected(&f, "section name table index 2: expected below 2");
+	f.img.ehdr.e_shstrndx = SHN_XINDEX;
+	f.img.shdr[0].sh_link = 7;
+	assert_rejected(&f, "section name table index 7");
+}
+END_TEST
+
+START_TEST(loader_rejects_section_name_table_past_eof)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	f.img.shdr[1].sh_size = f.size;
+	assert_rejected(&f, "section name table (section 1) at offset");
 }
 END_TEST
 
@@ -227,10 +335,20 @@ static Suite *loader_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, loader_accepts_valid_image);
+	tcase_add_test(tc, loader_image_pages_are_the_pages_the_load_writes);
 	tcase_add_test(tc, loader_rejects_non_elf);
 	tcase_add_test(tc, loader_rejects_elf32);
 	tcase_add_test(tc, loader_rejects_truncated_header);
 	tcase_add_test(tc, loader_rejects_truncated_program_headers);
+	tcase_add_test(tc, loader_accepts_image_without_section_table);
+	tcase_add_test(tc, loader_rejects_section_table_past_eof);
+	tcase_add_test(tc, loader_rejects_section_table_starting_past_eof);
+	tcase_add_test(tc, loader_rejects_section_count_past_eof);
+	tcase_add_test(tc, loader_rejects_extended_section_count_past_eof);
+	tcase_add_test(tc, loader_rejects_bad_section_header_size);
+	tcase_add_test(tc, loader_rejects_section_counts_without_table);
+	tcase_add_test(tc, loader_rejects_section_name_index_out_of_range);
+	tcase_add_test(tc, loader_rejects_section_name_table_past_eof);
 	tcase_add_test(tc, loader_rejects_segment_past_eof);
 	tcase_add_test(tc, loader_rejects_filesz_above_memsz);
 	tcase_add_test(tc, loader_rejects_file_bytes_in_an_empty_segment);

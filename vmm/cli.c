@@ -86,6 +86,49 @@ static int cli_unknown(const char *cmd, int argc, char **argv)
 	return err_input(cmd, "bad option (see vmm --help)");
 }
 
+/* getopt_long stopped at argv[word] ('?' unknown, ':' missing value): name
+ * the option there, not the subcommand, and within a cluster (-xy) the
+ * letter it stopped at. */
+static int cli_bad_option(const char *cmd, int c, char **argv, int word)
+{
+	const char *w = argv[word];
+
+	if (c == ':')
+		return err_input(cmd, "option '%s' needs a value (see vmm --help)", w);
+	if (optopt && w[0] == '-' && w[1] != '-')
+		return err_input(cmd, "unknown option '-%c' in '%s' (see vmm --help)", optopt, w);
+	return err_input(cmd, "unknown or ambiguous option '%s' (see vmm --help)", w);
+}
+
+/* getopt_long, keeping in *word the index of the argument it reads (optind
+ * before the call; 0, the restart value, means argv[1]). */
+static int cli_next(int argc, char **argv, const char *shorts, const struct option *opts, int *word)
+{
+	*word = optind ? optind : 1;
+	return getopt_long(argc, argv, shorts, opts, NULL);
+}
+
+static int cli_timeout(const char *s, unsigned *out)
+{
+	int ret = cli_parse_uint("--timeout", s, CLI_MAX_TIMEOUT, out);
+
+	/* 0 used to mean "no limit" silently; leaving the option out says that. */
+	if (!ret && !*out)
+		ret = err_input(
+		    "--timeout",
+		    "'%s': expected 1 or more seconds (leave --timeout out for no limit)", s);
+	return ret;
+}
+
+static int cli_stats_json(const char *s, const char **out)
+{
+	if (!*s)
+		return err_input("--stats-json",
+				 "empty path: expected a file name, or - for stdout");
+	*out = s;
+	return 0;
+}
+
 static int cli_manager(const char *s, bool *kernel)
 {
 	if (!strcmp(s, "vmm") || !strcmp(s, "kernel")) {
@@ -131,7 +174,7 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	int c, ret = 0;
+	int c, word, ret = 0;
 
 	*o = (struct run_opts){.mem_bytes = CLI_DEFAULT_MEM,
 			       .cmdline = CLI_DEFAULT_CMDLINE,
@@ -139,7 +182,7 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			       .pin = true};
 	optind = 0;
 	opterr = 0;
-	while (!ret && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while (!ret && (c = cli_next(argc, argv, "+:h", opts, &word)) != -1) {
 		switch (c) {
 		case 'k':
 			o->kernel = optarg;
@@ -163,20 +206,19 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			ret = cli_cmdline(optarg, &o->cmdline);
 			break;
 		case 't':
-			ret = cli_parse_uint("--timeout", optarg, CLI_MAX_TIMEOUT, &o->timeout_sec);
+			ret = cli_timeout(optarg, &o->timeout_sec);
 			break;
 		case 'i':
 			ret = cli_parse_uint("--stats-interval", optarg, CLI_MAX_TIMEOUT,
 					     &o->stats_interval);
 			break;
 		case 's':
-			o->stats_json = optarg;
+			ret = cli_stats_json(optarg, &o->stats_json);
 			break;
 		case 'h':
 			return 1;
 		default:
-			return err_input("run", "unknown option or missing value: '%s'",
-					 argv[optind - 1]);
+			return cli_bad_option("run", c, argv, word);
 		}
 	}
 	if (!ret && optind < argc)
@@ -193,12 +235,12 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 	    {"output", required_argument, NULL, 'o'}, {"services", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
-	int c, ret = 0;
+	int c, word, ret = 0;
 
 	*o = (struct dtb_opts){.mem_bytes = CLI_DEFAULT_MEM, .cmdline = CLI_DEFAULT_CMDLINE};
 	optind = 0;
 	opterr = 0;
-	while (!ret && (c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+	while (!ret && (c = cli_next(argc, argv, "+:ho:", opts, &word)) != -1) {
 		switch (c) {
 		case 'm':
 			ret = cli_parse_mem(optarg, &o->mem_bytes);
@@ -215,8 +257,7 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 		case 'h':
 			return 1;
 		default:
-			return err_input("dtb", "unknown option or missing value: '%s'",
-					 argv[optind - 1]);
+			return cli_bad_option("dtb", c, argv, word);
 		}
 	}
 	if (!ret && optind < argc)
@@ -228,36 +269,37 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 
 void cli_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
-		"               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
-		"               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
-		"       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
-		"       vmm --help | --version\n"
-		"\n"
-		"run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
-		"  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
-		"  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
-		"  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
-		"                     past it the guest stops (exit 3)\n"
-		"  --memory-manager M vmm: the VMM serves every second-level fault (default);\n"
-		"                     kernel: plain anonymous memory, the host kernel's path\n"
-		"  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default "
-		"512)\n"
-		"  --no-pin           do not pin the vCPU and fault threads to one CPU\n"
-		"  --cmdline STR      guest command line (default \"%s\")\n"
-		"  --timeout SECS     stop the guest after SECS seconds (default: none)\n"
-		"  --stats-interval S print a statistics line on stderr every S seconds\n"
-		"  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
-		"dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
-		"  without --services it advertises no hypercalls.\n"
-		"\n"
-		"exit status:\n"
-		"  0  the guest reported success\n"
-		"  1  the guest reported failure\n"
-		"  2  bad usage or bad input (the message names the file and the problem)\n"
-		"  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
-		"     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
-		"  4  internal VMM error\n",
-		CLI_MIN_MEM >> 20, GMEM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
+	fprintf(
+	    f,
+	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
+	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
+	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
+	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
+	    "       vmm --help | --version\n"
+	    "\n"
+	    "run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
+	    "  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
+	    "  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
+	    "  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
+	    "                     past it the guest stops (exit 3)\n"
+	    "  --memory-manager M vmm: the VMM serves every second-level fault (default);\n"
+	    "                     kernel: plain anonymous memory, the host kernel's path\n"
+	    "  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default "
+	    "512)\n"
+	    "  --no-pin           do not pin the vCPU and fault threads to one CPU\n"
+	    "  --cmdline STR      guest command line (default \"%s\")\n"
+	    "  --timeout SECS     stop the guest after SECS (1 or more) seconds (default: none)\n"
+	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
+	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
+	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
+	    "  without --services it advertises no hypercalls.\n"
+	    "\n"
+	    "exit status:\n"
+	    "  0  the guest reported success\n"
+	    "  1  the guest reported failure\n"
+	    "  2  bad usage or bad input (the message names the file and the problem)\n"
+	    "  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
+	    "     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
+	    "  4  internal VMM error\n",
+	    CLI_MIN_MEM >> 20, GMEM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }

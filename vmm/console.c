@@ -2,11 +2,13 @@
 #include "console.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "err.h"
 
 void console_init(struct console *c, int out_fd)
 {
@@ -41,36 +43,57 @@ static void console_keep_result(struct console *c, const char *s, size_t len)
 		c->nr_results++;
 }
 
-/* Guest output that cannot be written is counted, and said once. */
-static void console_lost(struct console *c, int err)
+/* The output failed (a closed pipe: vmm ignores SIGPIPE, so this is EPIPE):
+ * a closed stdout must not stop the guest, so say so once and count the
+ * rest of its output as lost; lines are still counted and RESULTs kept. */
+static void console_write_failed(struct console *c, int errnum)
 {
-	if (!c->lost_lines++)
-		fprintf(stderr,
-			"vmm: guest console output: write failed (%s); further lines are "
-			"counted, not written\n",
-			strerror(err));
+	err_errno(errnum, "guest console",
+		  "write to fd %d: %s; the guest goes on, its output from line %lu on is counted "
+		  "(console_lost_lines), not written",
+		  c->out_fd, strerror(errnum), (unsigned long)c->lines);
+	c->out_fd = -1;
+}
+
+/* Write all of buf: a signal or a full non-blocking pipe is no reason to
+ * lose a line. 0 or an errno. */
+static int console_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, -1);
+			continue;
+		}
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		buf += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static void console_emit(struct console *c, const char *s, size_t len)
 {
 	char buf[VMM_LINE_MAX + 1];
-	size_t off = 0;
+	int err;
 
 	if (!c->lines++)
 		c->first_line_ns = console_now_ns();
 	console_keep_result(c, s, len);
+	if (c->out_fd < 0) {
+		c->lost_lines++;
+		return;
+	}
 	memcpy(buf, s, len);
 	buf[len] = '\n';
-	while (off < len + 1) {
-		ssize_t n = write(c->out_fd, buf + off, len + 1 - off);
-
-		if (n < 0 && errno == EINTR)
-			continue; /* a timer tick is no reason to lose a line */
-		if (n <= 0) {
-			console_lost(c, n < 0 ? errno : EIO);
-			return; /* a closed stdout must not stop the guest */
-		}
-		off += n;
+	err = console_write_all(c->out_fd, buf, len + 1);
+	if (err) {
+		console_write_failed(c, err);
+		c->lost_lines++;
 	}
 }
 

@@ -7,12 +7,14 @@
 
 #include "vmm_abi.h"
 
-/* Stops at the first libfdt error, so a sequence of calls reads plainly. */
+/* Stops at the first libfdt error and passes it up unchanged, so that a
+ * sequence of calls reads plainly; only devtree_build() turns it into an
+ * errno, once (translating in each helper turned -ENOSPC into -EINVAL). */
 #define FDT_TRY(call)                                                                              \
 	do {                                                                                       \
 		int _r = (call);                                                                   \
 		if (_r < 0)                                                                        \
-			return _r == -FDT_ERR_NOSPACE ? -ENOSPC : -EINVAL;                         \
+			return _r;                                                                 \
 	} while (0)
 
 static int devtree_memory(void *fdt, const struct devtree_params *p)
@@ -51,7 +53,7 @@ static int devtree_vmm(void *fdt, const struct devtree_params *p)
 	static const char features[] =
 	    VMM_FEAT_LINE_CONSOLE "\0" VMM_FEAT_PAGE_DISCARD "\0" VMM_FEAT_PAGE_COPY;
 
-	FDT_TRY(fdt_begin_node(fdt, VMM_DT_NODE + 1));
+	FDT_TRY(fdt_begin_node(fdt, &VMM_DT_NODE[1])); /* the name, without the '/' */
 	FDT_TRY(fdt_property_string(fdt, "compatible", VMM_DT_COMPATIBLE));
 	FDT_TRY(fdt_property_u32(fdt, VMM_DT_SERIAL_PORT, VMM_PORT_SERIAL));
 	FDT_TRY(fdt_property_u32(fdt, VMM_DT_EXIT_PORT, VMM_PORT_EXIT));
@@ -62,12 +64,9 @@ static int devtree_vmm(void *fdt, const struct devtree_params *p)
 	return fdt_end_node(fdt);
 }
 
-int devtree_build(void *buf, size_t size, const struct devtree_params *p)
+/* The whole tree: 0 or a libfdt error (-FDT_ERR_*). */
+static int devtree_tree(void *fdt, size_t size, const struct devtree_params *p)
 {
-	void *fdt = buf;
-
-	if (p->nr_regions < 1 || p->nr_regions > GMEM_MAX_REGIONS)
-		return -EINVAL;
 	FDT_TRY(fdt_create(fdt, size));
 	FDT_TRY(fdt_finish_reservemap(fdt));
 	FDT_TRY(fdt_begin_node(fdt, ""));
@@ -82,6 +81,17 @@ int devtree_build(void *buf, size_t size, const struct devtree_params *p)
 	FDT_TRY(devtree_memory(fdt, p));
 	FDT_TRY(devtree_vmm(fdt, p));
 	FDT_TRY(fdt_end_node(fdt));
-	FDT_TRY(fdt_finish(fdt));
+	return fdt_finish(fdt);
+}
+
+int devtree_build(void *buf, size_t size, const struct devtree_params *p)
+{
+	int ret;
+
+	if (p->nr_regions < 1 || p->nr_regions > GMEM_MAX_REGIONS)
+		return -EINVAL;
+	ret = devtree_tree(buf, size, p);
+	if (ret < 0)
+		return ret == -FDT_ERR_NOSPACE ? -ENOSPC : -EINVAL;
 	return 0;
 }

@@ -5,7 +5,8 @@
 
 static bool ioport_overlaps(const struct ioport_range *r, uint16_t base, uint16_t len)
 {
-	return (uint32_t)base < (uint32_t)r->base + r->len && (uint32_t)r->base < (uint32_t)base + len;
+	return (uint32_t)base < (uint32_t)r->base + r->len &&
+	       (uint32_t)r->base < (uint32_t)base + len;
 }
 
 int ioport_register(struct ioport_bus *bus, uint16_t base, uint16_t len, const char *name,

@@ -19,6 +19,68 @@ static int in_file(uint64_t off, uint64_t len, size_t size)
 	return off <= size && len <= size - off;
 }
 
+/* The section name table, section strndx of the count at shoff. */
+static int loader_check_shstrtab(const char *name, const uint8_t *buf, size_t size, uint64_t shoff,
+				 uint64_t count, uint64_t strndx)
+{
+	Elf64_Shdr sh;
+
+	if (strndx == SHN_UNDEF)
+		return 0;
+	if (strndx >= count)
+		return err_input(name, "section name table index %lu: expected below %lu sections",
+				 (unsigned long)strndx, (unsigned long)count);
+	memcpy(&sh, buf + shoff + strndx * sizeof(sh), sizeof(sh));
+	if (sh.sh_type != SHT_NOBITS && !in_file(sh.sh_offset, sh.sh_size, size))
+		return err_input(
+		    name,
+		    "section name table (section %lu) at offset %#lx (%#lx bytes) runs "
+		    "past end of file (%zu bytes)",
+		    (unsigned long)strndx, (unsigned long)sh.sh_offset, (unsigned long)sh.sh_size,
+		    size);
+	return 0;
+}
+
+/* The section header table and its name table, when the header points to
+ * one: the loader reads neither, but a table that runs past the end means
+ * a truncated or corrupt file, which must not boot because its segments
+ * happen to lie in the part that survived. Extended numbering (ELF gABI):
+ * e_shnum 0 takes the count from section 0's sh_size, e_shstrndx
+ * SHN_XINDEX the index from its sh_link. */
+static int loader_check_shdrs(const char *name, const uint8_t *buf, size_t size)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	uint64_t count = eh->e_shnum, strndx = eh->e_shstrndx;
+	Elf64_Shdr sh0;
+
+	if (!eh->e_shoff)
+		return eh->e_shnum || eh->e_shstrndx != SHN_UNDEF
+			   ? err_input(name,
+				       "no section header table (e_shoff 0) but e_shnum %u, "
+				       "e_shstrndx %u: expected 0 and 0",
+				       eh->e_shnum, eh->e_shstrndx)
+			   : 0;
+	if (eh->e_shentsize != sizeof(Elf64_Shdr))
+		return err_input(name, "section header size %u: expected %zu", eh->e_shentsize,
+				 sizeof(Elf64_Shdr));
+	if (!in_file(eh->e_shoff, sizeof(sh0), size))
+		return err_input(name,
+				 "section header table at offset %#lx runs past end of file (%zu "
+				 "bytes)",
+				 (unsigned long)eh->e_shoff, size);
+	memcpy(&sh0, buf + eh->e_shoff, sizeof(sh0));
+	if (!count)
+		count = sh0.sh_size;
+	if (strndx == SHN_XINDEX)
+		strndx = sh0.sh_link;
+	if (count > size / sizeof(sh0) || !in_file(eh->e_shoff, count * sizeof(sh0), size))
+		return err_input(name,
+				 "section header table at offset %#lx (%lu entries) runs past end "
+				 "of file (%zu bytes)",
+				 (unsigned long)eh->e_shoff, (unsigned long)count, size);
+	return loader_check_shstrtab(name, buf, size, eh->e_shoff, count, strndx);
+}
+
 static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
@@ -54,7 +116,7 @@ static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
 		    name,
 		    "program headers at offset %#lx (%u entries) run past end of file (%zu bytes)",
 		    (unsigned long)eh->e_phoff, eh->e_phnum, size);
-	return 0;
+	return loader_check_shdrs(name, buf, size);
 }
 
 static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph, size_t size,
@@ -194,6 +256,26 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
 	}
 	return 0;
+}
+
+uint64_t loader_image_pages(const uint8_t *buf)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
+	uint64_t pages = 0, last = UINT64_MAX;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		uint64_t first, end;
+
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz || !ph[i].p_filesz)
+			continue;
+		first = ph[i].p_paddr / GMEM_PAGE_SIZE;
+		end = (ph[i].p_paddr + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+		/* Segments in file order (the ELF rule) share at most a page at a seam. */
+		pages += end - first - (first == last);
+		last = end - 1;
+	}
+	return pages;
 }
 
 int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m)

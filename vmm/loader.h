@@ -3,8 +3,10 @@
  * Accepts an ELF64 x86-64 executable whose PT_NOTE segments carry a Xen
  * XEN_ELFNOTE_PHYS32_ENTRY note. PT_LOAD segments are placed at their
  * p_paddr in guest RAM, above the VMM's own area [0, VMM_RESERVED_END).
- * Every field is checked against the file size and guest RAM; a bad image
- * gets -EINVAL and a message naming the file, the segment and the offset.
+ * Every field is checked against the file size and guest RAM, and every
+ * table the ELF header points to (program headers, section headers and
+ * their name table) must lie inside the file; a bad image gets -EINVAL and
+ * a message naming the file, the segment or table and the offset.
  */
 #ifndef VMM_LOADER_H
 #define VMM_LOADER_H
@@ -36,6 +38,12 @@ int loader_read_file(const char *path, struct loader_file *f);
 void loader_file_free(struct loader_file *f);
 /* Check the image against the RAM layout of m without writing it: 0 or -EINVAL. */
 int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m);
+
+/* Guest pages that loading a checked image writes (each costs a frame of
+ * the host memory budget): the pages of every segment's file bytes, a page
+ * two segments share at a seam counted once (segments that overlap, which
+ * no linker makes, count twice). */
+uint64_t loader_image_pages(const uint8_t *buf);
 
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */
 int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,

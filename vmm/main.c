@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "cli.h"
 #include "devtree.h"
 #include "err.h"
@@ -40,13 +43,78 @@ static const char *main_default_kernel(char *buf, size_t size)
 	return NULL;
 }
 
+/* vm_create failed with status: keep why and when, for the report. */
+static void main_set_up_failed(struct vm *vm, int status)
+{
+	vm->status = status;
+	snprintf(vm->reason, sizeof(vm->reason), "set-up failed: %s",
+		 *last_error() ? last_error() : "see the messages above");
+	vm->stats.end_ns = vm_now_ns();
+}
+
+/* Pages spanned by [gpa, gpa + len). */
+static uint64_t main_pages(uint64_t gpa, uint64_t len)
+{
+	return (gpa + len + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE - gpa / GMEM_PAGE_SIZE;
+}
+
+/* Pages of boot data (boot.h): the start info page, the command line and
+ * the device tree, built as boot_setup will (a TSC frequency present). */
+static int main_boot_pages(const struct run_opts *o, uint64_t *pages)
+{
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+	struct devtree_params p = {.regions = regions,
+				   .nr_regions = gmem_layout(o->mem_bytes, regions),
+				   .bootargs = o->cmdline,
+				   .tsc_hz = 1,
+				   .hcall_services = true};
+	void *fdt = malloc(BOOT_FDT_MAX);
+	int ret = fdt ? devtree_build(fdt, BOOT_FDT_MAX, &p) : -ENOMEM;
+
+	if (!ret)
+		*pages = 1 + main_pages(BOOT_CMDLINE_GPA, strlen(o->cmdline) + 1) +
+			 main_pages(BOOT_FDT_GPA, fdt_totalsize(fdt));
+	free(fdt);
+	return ret;
+}
+
+/* --host-mem must hold what the VMM writes before the guest runs: the
+ * kernel's loaded pages and the boot data; less failed part-way with
+ * "Cannot allocate memory". A kernel that cannot be read or checked is
+ * left to vm_create, which says why. */
+static int main_check_host_mem(const struct run_opts *o)
+{
+	struct gmem layout = {.size = o->mem_bytes};
+	struct loader_file k;
+	uint64_t boot = 0, kernel, min;
+	bool quiet = err_set_quiet(true);
+	int ret = loader_read_file(o->kernel, &k);
+
+	layout.nr_regions = gmem_layout(o->mem_bytes, layout.region);
+	if (!ret)
+		ret = loader_check_image(k.path, k.buf, k.size, &layout);
+	if (!ret)
+		ret = main_boot_pages(o, &boot);
+	kernel = ret ? 0 : loader_image_pages(k.buf);
+	loader_file_free(&k);
+	err_set_quiet(quiet);
+	min = (kernel + boot) * GMEM_PAGE_SIZE;
+	if (ret || o->host_mem_bytes >= min)
+		return 0;
+	return err_input("--host-mem",
+			 "%lluK: expected at least %lluK, for the kernel's %llu pages and %llu "
+			 "pages of boot data",
+			 (unsigned long long)o->host_mem_bytes >> 10, (unsigned long long)min >> 10,
+			 (unsigned long long)kernel, (unsigned long long)boot);
+}
+
 static int main_run(int argc, char **argv)
 {
 	char kernel_buf[PATH_MAX + 32];
 	struct run_opts o;
 	struct vm_config cfg;
 	struct vm vm;
-	FILE *stats = NULL;
+	struct stats_file stats = {0};
 	int ret, status;
 
 	ret = cli_parse_run(argc, argv, &o);
@@ -57,7 +125,9 @@ static int main_run(int argc, char **argv)
 	}
 	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
 		return VMM_STATUS_USAGE;
-	if (o.stats_json && !(stats = stats_open(o.stats_json)))
+	if (o.host_mem_bytes && main_check_host_mem(&o))
+		return VMM_STATUS_USAGE;
+	if (o.stats_json && stats_open(&stats, o.stats_json, (const char *[]){o.kernel, NULL}))
 		return VMM_STATUS_USAGE;
 	cfg = (struct vm_config){
 	    .kernel = o.kernel,
@@ -75,8 +145,8 @@ static int main_run(int argc, char **argv)
 	if (!status)
 		status = vm_run(&vm);
 	else
-		vm.status = status;
-	if (stats && stats_write_json(&vm, stats, o.stats_json) && !status)
+		main_set_up_failed(&vm, status);
+	if (o.stats_json && stats_write_json(&vm, cfg.manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;
@@ -116,6 +186,10 @@ static int main_dtb(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
+
+	/* A closed stdout must not kill vmm (exit 141) and lose the report:
+	 * writes to it fail with EPIPE instead, and are reported. */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		cli_usage(stdout);

@@ -1,84 +1,151 @@
-/* vmm/stats.c: the --stats-json report, see stats.h. */
+/* vmm/stats.c: the --stats-json report, built with jansson, see stats.h. */
 #include "stats.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "kstats.h"
 #include "vm.h"
 #include "vmem.h"
 
-static void json_string(FILE *f, const char *s, size_t len)
+/* Counters are unsigned, JSON integers here signed 64-bit (json_int_t):
+ * none gets near the limit, but clamp rather than wrap. */
+static json_int_t stats_int(uint64_t v)
 {
-	fputc('"', f);
+	return v > INT64_MAX ? INT64_MAX : (json_int_t)v;
+}
+
+/* A JSON string of len bytes: as they are if they are UTF-8, else each
+ * byte as the Latin-1 character it would be (guest output and file names
+ * are bytes, JSON is UTF-8). NULL only without memory. */
+static json_t *stats_string(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
+	size_t n = 0;
+	char *u;
+
+	if (j || !(u = malloc(2 * len + 1)))
+		return j;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+		if (c >= 0x80)
+			u[n++] = 0xc0 | c >> 6;
+		u[n++] = c >= 0x80 ? 0x80 | (c & 0x3f) : c;
 	}
-	fputc('"', f);
+	j = json_stringn(u, n);
+	free(u);
+	return j;
 }
 
-static int json_is_number(const char *s, size_t len)
+/* True if s is an integer exactly as JSON writes one: an optional '-',
+ * then digits without a leading zero, at most 19 of them. */
+static bool stats_is_integer(const char *s, size_t len)
 {
-	if (!len)
-		return 0;
-	for (size_t i = 0; i < len; i++)
+	size_t i = len && s[0] == '-';
+
+	if (i == len || len - i > 19 || (s[i] == '0' && len > 1))
+		return false;
+	for (; i < len; i++)
 		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return len < 20;
+			return false;
+	return true;
 }
 
-/* "workload=touch pages=512" -> {"workload": "touch", "pages": 512} */
-static void json_result(FILE *f, const char *line)
+/* A RESULT value: an integer as written ("512", "-3") goes in as a JSON
+ * integer, anything else ("007", "12abc", "1.5", past 64 bits) as a
+ * string, so that whatever the guest prints the report stays valid JSON
+ * and says what the guest said. */
+static json_t *stats_value(const char *s, size_t len)
 {
+	char buf[21];
+	long long v;
+
+	if (!stats_is_integer(s, len))
+		return stats_string(s, len);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoll(buf, NULL, 10);
+	return errno ? stats_string(s, len) : json_integer(v);
+}
+
+/* key (klen bytes) = value into o, taking value: 0 or -ENOMEM. */
+static int stats_set(json_t *o, const char *key, size_t klen, json_t *value)
+{
+	json_t *k = stats_string(key, klen);
+	int ret = -ENOMEM;
+
+	if (k && value)
+		ret = json_object_setn_new(o, json_string_value(k), json_string_length(k), value)
+			  ? -ENOMEM
+			  : 0;
+	else
+		json_decref(value);
+	json_decref(k);
+	return ret;
+}
+
+/* "workload=touch pages=512" -> {"workload": "touch", "pages": 512};
+ * words without '=' are left out, a repeated key keeps its last value. */
+static json_t *stats_result(const char *line)
+{
+	json_t *o = json_object();
 	const char *p = line;
-	int first = 1;
 
-	fputc('{', f);
-	while (*p) {
-		const char *key = p, *eq, *end;
+	while (o && *p) {
+		const char *end = strchrnul(p, ' ');
+		const char *eq = memchr(p, '=', end - p);
 
-		end = strchr(p, ' ');
-		if (!end)
-			end = p + strlen(p);
-		eq = memchr(key, '=', end - key);
-		if (eq) {
-			fputs(first ? "" : ", ", f);
-			json_string(f, key, eq - key);
-			fputs(": ", f);
-			if (json_is_number(eq + 1, end - eq - 1))
-				fwrite(eq + 1, 1, end - eq - 1, f);
-			else
-				json_string(f, eq + 1, end - eq - 1);
-			first = 0;
+		if (eq && stats_set(o, p, eq - p, stats_value(eq + 1, end - eq - 1))) {
+			json_decref(o);
+			return NULL;
 		}
 		p = *end ? end + 1 : end;
 	}
-	fputc('}', f);
+	return o;
 }
 
-static void json_kstats(FILE *f, const char *name, int fd)
+static json_t *stats_results(const struct console *con)
 {
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < con->nr_results; i++) {
+		if (json_array_append_new(a, stats_result(con->results[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* KVM's counters of one stats fd by name; {} where there are none. */
+static json_t *stats_kvm(int fd)
+{
+	json_t *o = json_object();
 	struct kstats ks;
 
-	fprintf(f, "    \"%s\": {", name);
-	if (kstats_read(fd, &ks) == 0) {
-		for (int i = 0; i < ks.n; i++)
-			fprintf(f, "%s\"%s\": %lu", i ? ", " : "", ks.v[i].name,
-				(unsigned long)ks.v[i].value);
-		kstats_free(&ks);
+	if (!o || kstats_read(fd, &ks))
+		return o;
+	for (int i = 0; i < ks.n; i++) {
+		if (json_object_set_new(o, ks.v[i].name, json_integer(stats_int(ks.v[i].value)))) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
 	}
-	fputs("}", f);
+	kstats_free(&ks);
+	return o;
 }
 
 /* Second-level figures of the VMM manager, gathered in one place. */
@@ -106,55 +173,60 @@ static long stats_peak_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
-static void json_fault_classes(FILE *f, const struct vmem_stats *v)
+static json_t *stats_fault_classes(const struct vmem_stats *v)
 {
-	fprintf(f, "      \"faults\": {");
-	for (int c = 0; c < FAULT_NR_CLASSES; c++) {
-		const struct vmem_class_stats *cs = &v->cls[c];
+	json_t *o = json_object();
 
-		fprintf(f,
-			"%s\n        \"%s\": {\"events\": %lu, \"pages\": %lu, \"p50_ns\": %lu, "
-			"\"p99_ns\": %lu, \"max_ns\": %lu, \"p50_ns_per_page\": %lu, "
-			"\"p99_ns_per_page\": %lu}",
-			c ? "," : "", fault_class_name(c), (unsigned long)cs->events,
-			(unsigned long)cs->pages, (unsigned long)histo_quantile(&cs->ns, 0.5),
-			(unsigned long)histo_quantile(&cs->ns, 0.99), (unsigned long)cs->ns.max,
-			(unsigned long)histo_quantile(&cs->ns_per_page, 0.5),
-			(unsigned long)histo_quantile(&cs->ns_per_page, 0.99));
+	for (int c = 0; o && c < FAULT_NR_CLASSES; c++) {
+		const struct vmem_class_stats *cs = &v->cls[c];
+		json_t *j = json_pack(
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", stats_int(cs->events), "pages",
+		    stats_int(cs->pages), "p50_ns", stats_int(histo_quantile(&cs->ns, 0.5)),
+		    "p99_ns", stats_int(histo_quantile(&cs->ns, 0.99)), "max_ns",
+		    stats_int(cs->ns.max), "p50_ns_per_page",
+		    stats_int(histo_quantile(&cs->ns_per_page, 0.5)), "p99_ns_per_page",
+		    stats_int(histo_quantile(&cs->ns_per_page, 0.99)));
+
+		if (json_object_set_new(o, fault_class_name(c), j)) {
+			json_decref(o);
+			o = NULL;
+		}
 	}
-	fprintf(f, "\n      },\n");
+	return o;
 }
 
-static void json_second_level(FILE *f, const struct vm *vm)
+static json_t *stats_second_level_counts(const struct vm *vm, const struct sl_stats *s)
 {
-	struct sl_stats s;
+	double percent = vm->mem.size ? 100.0 * s->metadata / vm->mem.size : 0;
 
-	fprintf(f, "    \"memory_manager\": \"%s\",\n", gmem_manager_name(vm->mem.manager));
-	if (!sl_gather(vm, &s))
-		return;
-	fprintf(f, "    \"second_level\": {\n");
-	json_fault_classes(f, &s.v);
-	fprintf(f, "      \"invalid_accesses\": %lu,\n", (unsigned long)vm->stats.mmio_exits);
-	fprintf(f, "      \"vmm_filled_pages\": %lu,\n", (unsigned long)s.v.vmm_filled_pages);
-	fprintf(f, "      \"discarded_pages\": %lu,\n", (unsigned long)s.v.discarded_pages);
-	fprintf(f, "      \"copied_pages\": %lu,\n", (unsigned long)s.v.copied_pages);
-	fprintf(f, "      \"spurious_faults\": %lu,\n", (unsigned long)s.v.spurious);
-	fprintf(f, "      \"userfaultfd\": {\"opened_via\": \"%s\"},\n",
-		s.v.uffd_via ? s.v.uffd_via : "");
-	fprintf(f, "      \"fault_around\": {\"filled_ahead\": %lu, \"seen_used\": %lu},\n",
-		(unsigned long)s.v.ahead_filled, (unsigned long)s.v.ahead_used);
-	fprintf(f,
-		"      \"frames\": {\"budget\": %lu, \"resident\": %lu, \"free\": %lu, \"shared\": "
-		"%lu, \"holes_punched\": %lu},\n",
-		(unsigned long)s.fdb.budget_frames, (unsigned long)s.fdb.resident,
-		(unsigned long)s.fdb.free_in_budget, (unsigned long)s.fdb.shared,
-		(unsigned long)s.fdb.holes_punched);
-	fprintf(f,
-		"      \"metadata_bytes\": {\"table\": %zu, \"frame_db\": %zu, \"fault_policy\": "
-		"%zu, \"total\": %zu, \"percent_of_guest\": %.3f}\n",
-		s.v.table_bytes, s.fdb.metadata_bytes, s.v.policy_bytes, s.metadata,
-		100.0 * s.metadata / vm->mem.size);
-	fprintf(f, "    },\n");
+	return json_pack(
+	    "{s:o, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I, s:f}}",
+	    "faults", stats_fault_classes(&s->v), "invalid_accesses",
+	    stats_int(vm->stats.mmio_exits), "vmm_filled_pages", stats_int(s->v.vmm_filled_pages),
+	    "discarded_pages", stats_int(s->v.discarded_pages), "copied_pages",
+	    stats_int(s->v.copied_pages), "spurious_faults", stats_int(s->v.spurious),
+	    "fault_around", "filled_ahead", stats_int(s->v.ahead_filled), "seen_used",
+	    stats_int(s->v.ahead_used), "frames", "budget", stats_int(s->fdb.budget_frames),
+	    "resident", stats_int(s->fdb.resident), "free", stats_int(s->fdb.free_in_budget),
+	    "shared", stats_int(s->fdb.shared), "holes_punched", stats_int(s->fdb.holes_punched),
+	    "metadata_bytes", "table", stats_int(s->v.table_bytes), "frame_db",
+	    stats_int(s->fdb.metadata_bytes), "fault_policy", stats_int(s->v.policy_bytes), "total",
+	    stats_int(s->metadata), "percent_of_guest", percent);
+}
+
+static json_t *stats_second_level(const struct vm *vm, const struct sl_stats *s)
+{
+	json_t *o = stats_second_level_counts(vm, s);
+
+	/* Which way the kernel let us in: see uffd.c. */
+	if (o && json_object_set_new(
+		     o, "userfaultfd",
+		     json_pack("{s:s}", "opened_via", s->v.uffd_via ? s->v.uffd_via : "none"))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 void stats_print_line(const struct vm *vm, FILE *f)
@@ -177,59 +249,189 @@ void stats_print_line(const struct vm *vm, FILE *f)
 		(unsigned long)s.fdb.shared, s.metadata >> 10, stats_peak_rss_kb());
 }
 
-static void json_vmm(FILE *f, const struct vm *vm)
+/* Nanoseconds from start to t; 0 for a time not reached (a VM that
+ * failed to set up has no end or first line). */
+static json_int_t stats_since(uint64_t start, uint64_t t)
+{
+	return t >= start ? stats_int(t - start) : 0;
+}
+
+static json_t *stats_counters(const struct vm *vm)
 {
 	const struct vm_stats *s = &vm->stats;
+	uint64_t first = vm->con.first_line_ns;
 
-	fprintf(f, "  \"vmm\": {\n");
-	json_second_level(f, vm);
-	fprintf(f, "    \"guest_mem_bytes\": %lu,\n", (unsigned long)vm->mem.size);
-	fprintf(f, "    \"wall_ns\": %lu,\n", (unsigned long)(s->end_ns - s->start_ns));
-	fprintf(f, "    \"first_line_ns\": %lu,\n",
-		(unsigned long)(vm->con.first_line_ns ? vm->con.first_line_ns - s->start_ns : 0));
-	fprintf(f, "    \"io_exits\": %lu,\n", (unsigned long)s->io_exits);
-	fprintf(f, "    \"mmio_exits\": %lu,\n", (unsigned long)s->mmio_exits);
-	fprintf(f, "    \"serial_bytes\": %lu,\n", (unsigned long)vm->uart.bytes);
-	fprintf(f, "    \"console_lines\": %lu,\n", (unsigned long)vm->con.lines);
-	fprintf(f, "    \"console_lost_lines\": %lu,\n", (unsigned long)vm->con.lost_lines);
-	fprintf(
-	    f,
-	    "    \"hcalls\": {\"line\": %lu, \"discard\": %lu, \"copy\": %lu, \"errors\": %lu},\n",
-	    (unsigned long)s->hcalls[VMM_HC_LINE], (unsigned long)s->hcalls[VMM_HC_DISCARD],
-	    (unsigned long)s->hcalls[VMM_HC_COPY], (unsigned long)s->hcall_errors);
-	fprintf(f, "    \"pages_discarded\": %lu,\n", (unsigned long)s->pages_discarded);
-	fprintf(f, "    \"pages_copied\": %lu,\n", (unsigned long)s->pages_copied);
-	fprintf(f, "    \"loader_pages\": %lu,\n", (unsigned long)s->loader_pages);
-	fprintf(f, "    \"peak_rss_kb\": %ld\n", stats_peak_rss_kb());
-	fprintf(f, "  },\n");
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I}",
+	    "guest_mem_bytes", stats_int(vm->mem.size), "wall_ns",
+	    stats_since(s->start_ns, s->end_ns), "first_line_ns",
+	    first ? stats_since(s->start_ns, first) : 0, "io_exits", stats_int(s->io_exits),
+	    "mmio_exits", stats_int(s->mmio_exits), "serial_bytes", stats_int(vm->uart.bytes),
+	    "console_lines", stats_int(vm->con.lines), "hcalls", "line",
+	    stats_int(s->hcalls[VMM_HC_LINE]), "discard", stats_int(s->hcalls[VMM_HC_DISCARD]),
+	    "copy", stats_int(s->hcalls[VMM_HC_COPY]), "errors", stats_int(s->hcall_errors),
+	    "pages_discarded", stats_int(s->pages_discarded), "pages_copied",
+	    stats_int(s->pages_copied), "loader_pages", stats_int(s->loader_pages), "peak_rss_kb",
+	    (json_int_t)stats_peak_rss_kb());
 }
 
-FILE *stats_open(const char *path)
+/* Pause and resume latencies (vm_pause, vm_resume) as histograms. */
+static json_t *stats_histo(const struct histo *h)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-
-	if (!f)
-		err_sys(path, "--stats-json: fopen");
-	return f;
+	return json_pack("{s:I, s:I, s:I, s:I}", "count", stats_int(h->count), "p50_ns",
+			 stats_int(histo_quantile(h, 0.5)), "p99_ns",
+			 stats_int(histo_quantile(h, 0.99)), "max_ns", stats_int(h->max));
 }
 
-int stats_write_json(const struct vm *vm, FILE *f, const char *path)
+static json_t *stats_pause(const struct vm_pause_stats *p)
 {
-	fprintf(f, "{\n  \"status\": %d,\n  \"reason\": ", vm->status);
-	json_string(f, vm->reason, strlen(vm->reason));
-	fprintf(f, ",\n  \"guest\": {\"results\": [");
-	for (int i = 0; i < vm->con.nr_results; i++) {
-		fputs(i ? ", " : "", f);
-		json_result(f, vm->con.results[i]);
+	return json_pack("{s:I, s:I, s:I, s:o, s:o}", "pauses", stats_int(p->pauses), "resumes",
+			 stats_int(p->resumes), "paused_ns", stats_int(p->paused_ns), "pause_ns",
+			 stats_histo(&p->pause_ns), "resume_ns", stats_histo(&p->resume_ns));
+}
+
+static json_t *stats_vmm(const struct vm *vm, enum gmem_manager manager)
+{
+	json_t *o = json_pack("{s:s}", "memory_manager", gmem_manager_name(manager));
+	struct sl_stats sl;
+	int ret = o ? 0 : -1;
+
+	if (!ret && sl_gather(vm, &sl))
+		ret = json_object_set_new(o, "second_level", stats_second_level(vm, &sl));
+	if (!ret)
+		ret = json_object_update_new(o, stats_counters(vm));
+	if (!ret)
+		ret = json_object_set_new(o, "console_lost_lines",
+					  json_integer(stats_int(vm->con.lost_lines)));
+	if (!ret)
+		ret = json_object_set_new(o, "pause", stats_pause(&vm->pause));
+	if (ret) {
+		json_decref(o);
+		return NULL;
 	}
-	fprintf(f, "]},\n");
-	json_vmm(f, vm);
-	fprintf(f, "  \"kvm\": {\n");
-	json_kstats(f, "vm", vm->stats_fd);
-	fprintf(f, ",\n");
-	json_kstats(f, "vcpu0", vm->vcpu.stats_fd);
-	fprintf(f, "\n  }\n}\n");
-	if (f == stdout)
-		return fflush(f) ? -EIO : 0;
-	return fclose(f) ? err_sys(path, "write") : 0;
+	return o;
+}
+
+/* The whole report; NULL only without memory. */
+static json_t *stats_report(const struct vm *vm, enum gmem_manager manager)
+{
+	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:{s:o, s:o}}", "status", vm->status, "reason",
+			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
+			 stats_results(&vm->con), "vmm", stats_vmm(vm, manager), "kvm", "vm",
+			 stats_kvm(vm->stats_fd), "vcpu0", stats_kvm(vm->vcpu.stats_fd));
+}
+
+/* -EINVAL if path is a directory or names the same file as one of inputs
+ * (compared by device and inode, so links count); a path or input that
+ * does not exist yet names nothing. */
+static int stats_check_target(const char *path, const char *const *inputs)
+{
+	struct stat target, in;
+
+	if (stat(path, &target) < 0)
+		return 0;
+	if (S_ISDIR(target.st_mode))
+		return err_input("--stats-json", "%s is a directory: expected a file name", path);
+	for (; inputs && *inputs; inputs++) {
+		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
+		    in.st_ino == target.st_ino)
+			return err_input("--stats-json",
+					 "%s is %s, an input of this run: expected another path "
+					 "for the report",
+					 path, *inputs);
+	}
+	return 0;
+}
+
+/* A temporary file beside path: ".NAME.XXXXXX" in path's directory. */
+static int stats_open_temp(struct stats_file *sf)
+{
+	char *dir = strdup(sf->path), *base = strdup(sf->path);
+	mode_t mask = umask(0);
+	int fd = -1, ret = 0;
+
+	umask(mask); /* only read: mkstemp's 0600 is widened to what fopen would give */
+	if (!dir || !base ||
+	    asprintf(&sf->tmp, "%s/.%s.XXXXXX", dirname(dir), basename(base)) < 0) {
+		sf->tmp = NULL;
+		ret = err_errno(ENOMEM, sf->path, "--stats-json: no memory");
+		goto out;
+	}
+	fd = mkstemp(sf->tmp);
+	if (fd < 0) {
+		free(sf->tmp);
+		sf->tmp = NULL;
+	}
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) < 0 || !(sf->f = fdopen(fd, "w")))
+		ret = err_sys(sf->path, "--stats-json: create a temporary file beside it");
+out:
+	if (ret && fd >= 0 && !sf->f)
+		close(fd);
+	if (ret)
+		stats_abandon(sf);
+	free(dir);
+	free(base);
+	return ret;
+}
+
+int stats_open(struct stats_file *sf, const char *path, const char *const *inputs)
+{
+	int ret;
+
+	*sf = (struct stats_file){.path = path};
+	if (!strcmp(path, "-")) {
+		sf->f = stdout;
+		return 0;
+	}
+	ret = stats_check_target(path, inputs);
+	return ret ? ret : stats_open_temp(sf);
+}
+
+void stats_abandon(struct stats_file *sf)
+{
+	if (sf->f && sf->f != stdout)
+		fclose(sf->f);
+	if (sf->tmp)
+		unlink(sf->tmp);
+	free(sf->tmp);
+	*sf = (struct stats_file){0};
+}
+
+/* The report is complete: put it in place (tmp NULL: f is the report
+ * itself, stdout or a stream a test gave). */
+static int stats_commit(struct stats_file *sf)
+{
+	int ret = 0;
+
+	if (sf->f == stdout)
+		ret = fflush(stdout) ? err_sys("stdout", "--stats-json: write") : 0;
+	else if (fclose(sf->f))
+		ret = err_sys(sf->tmp, "--stats-json: write");
+	else if (sf->tmp && rename(sf->tmp, sf->path) < 0)
+		ret = err_sys(sf->path, "--stats-json: rename the report into place");
+	sf->f = NULL;
+	if (!ret) {
+		free(sf->tmp);
+		sf->tmp = NULL;
+	}
+	return ret;
+}
+
+/* A real's 4 significant digits are all percent_of_guest needs. */
+#define STATS_DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(4))
+
+int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf)
+{
+	json_t *report = stats_report(vm, manager);
+	int ret = 0;
+
+	if (!report)
+		ret = err_errno(ENOMEM, sf->path, "--stats-json: cannot build the report");
+	else if (json_dumpf(report, sf->f, STATS_DUMP_FLAGS) || fputc('\n', sf->f) == EOF)
+		ret = err_sys(sf->f == stdout ? "stdout" : sf->path, "--stats-json: write");
+	json_decref(report);
+	if (!ret)
+		ret = stats_commit(sf);
+	stats_abandon(sf);
+	return ret;
 }

@@ -82,9 +82,9 @@ struct vm {
 	/* Run state, under stop_lock; state_cond wakes whoever waits on it. */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t state_cond;
-	bool pause_req;	 /* vCPUs are to park, or are parked */
-	int nr_parked;	 /* vCPUs parked */
-	int nr_running;	 /* vCPU threads not yet returned */
+	bool pause_req; /* vCPUs are to park, or are parked */
+	int nr_parked;	/* vCPUs parked */
+	int nr_running; /* vCPU threads not yet returned */
 	uint64_t paused_at_ns;
 	struct vm_pause_stats pause;
 	int status;	  /* enum vmm_status, once done */

@@ -6,6 +6,23 @@
 
 #include "pvh.h"
 
+static void elf_fixture_sections(struct elf_fixture *f)
+{
+	static const char names[] = "\0.shstrtab";
+
+	memcpy(f->img.shstrtab, names, sizeof(names));
+	f->img.shdr[1] = (Elf64_Shdr){.sh_name = 1,
+				      .sh_type = SHT_STRTAB,
+				      .sh_offset = offsetof(struct elf_fixture, img.shstrtab),
+				      .sh_size = sizeof(names),
+				      .sh_addralign = 1};
+	f->img.ehdr.e_shoff = offsetof(struct elf_fixture, img.shdr);
+	f->img.ehdr.e_shentsize = sizeof(Elf64_Shdr);
+	f->img.ehdr.e_shnum = 2;
+	f->img.ehdr.e_shstrndx = 1;
+	f->size = offsetof(struct elf_fixture, img.shdr) + sizeof(f->img.shdr);
+}
+
 struct elf_fixture elf_fixture_valid(void)
 {
 	struct elf_fixture f;
@@ -41,6 +58,6 @@ struct elf_fixture elf_fixture_valid(void)
 	memcpy(f.img.note.name, "Xen", 4);
 	f.img.note.entry = FIXTURE_LOAD_GPA;
 	memset(f.img.code, 0xf4, FIXTURE_CODE_SIZE); /* hlt */
-	f.size = code_off + FIXTURE_CODE_SIZE;
+	elf_fixture_sections(&f);
 	return f;
 }

@@ -1,8 +1,9 @@
 /* tests/lib/elf_fixture.h: a small valid PVH ELF image built in memory.
  *
  * Tests start from elf_fixture_valid() and break one thing. The image has
- * one PT_LOAD (code at 1 MiB + one page of bss) and one PT_NOTE holding
- * the PVH entry note.
+ * one PT_LOAD (code at 1 MiB + one page of bss), one PT_NOTE holding the
+ * PVH entry note, and, at the end as a linker puts it, a section header
+ * table: the null section and the section name table.
  */
 #ifndef TESTS_ELF_FIXTURE_H
 #define TESTS_ELF_FIXTURE_H
@@ -28,6 +29,8 @@ struct elf_fixture {
 			Elf64_Phdr phdr[2];
 			struct elf_fixture_note note;
 			uint8_t code[FIXTURE_CODE_SIZE];
+			char shstrtab[16];
+			Elf64_Shdr shdr[2];
 		} img;
 	};
 	size_t size;
