@@ -129,6 +129,14 @@ static int cli_stats_json(const char *s, const char **out)
 	return 0;
 }
 
+static int cli_control(const char *s, const char **out)
+{
+	if (!*s)
+		return err_input("--control", "empty path: expected the control socket's path");
+	*out = s;
+	return 0;
+}
+
 static int cli_manager(const char *s, bool *kernel)
 {
 	if (!strcmp(s, "vmm") || !strcmp(s, "kernel")) {
@@ -171,6 +179,7 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"stats-interval", required_argument, NULL, 'i'},
 	    {"stats-json", required_argument, NULL, 's'},
+	    {"control", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -214,6 +223,9 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's':
 			ret = cli_stats_json(optarg, &o->stats_json);
+			break;
+		case 'C':
+			ret = cli_control(optarg, &o->control);
 			break;
 		case 'h':
 			return 1;
@@ -274,6 +286,8 @@ void cli_usage(FILE *f)
 	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
 	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
+	    "               [--control PATH]\n"
+	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
 	    "\n"
@@ -291,6 +305,12 @@ void cli_usage(FILE *f)
 	    "  --timeout SECS     stop the guest after SECS (1 or more) seconds (default: none)\n"
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
+	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "stat, pause, resume, stop: ask the vmm run serving --control PATH; stat prints\n"
+	    "  the statistics as JSON, pause returns once every vCPU has stopped, stop ends\n"
+	    "  the guest (that vmm run exits 3, \"stopped by request\").\n"
+	    "  Their exit status: 0 done, 1 refused by the VM (the message says why),\n"
+	    "  2 bad usage or no socket at PATH, 4 the request failed on the way.\n"
 	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
 	    "  without --services it advertises no hypercalls.\n"
 	    "\n"
@@ -302,4 +322,34 @@ void cli_usage(FILE *f)
 	    "     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
 	    "  4  internal VMM error\n",
 	    CLI_MIN_MEM >> 20, GMEM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
+}
+
+int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
+{
+	static const struct option opts[] = {
+	    {"control", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c, word, ret = 0;
+
+	*o = (struct ctl_opts){.cmd = argv[0]};
+	optind = 0;
+	opterr = 0;
+	while (!ret && (c = cli_next(argc, argv, "+:h", opts, &word)) != -1) {
+		switch (c) {
+		case 'C':
+			ret = cli_control(optarg, &o->control);
+			break;
+		case 'h':
+			return 1;
+		default:
+			return cli_bad_option(argv[0], c, argv, word);
+		}
+	}
+	if (!ret && optind < argc)
+		ret = cli_unknown(argv[0], argc, argv);
+	if (!ret && !o->control)
+		ret = err_input(argv[0], "--control PATH is needed: the socket of a vmm run");
+	return ret;
 }

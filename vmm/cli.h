@@ -29,6 +29,13 @@ struct run_opts {
 	unsigned timeout_sec;
 	unsigned stats_interval;
 	const char *stats_json;
+	const char *control; /* --control PATH: the control socket */
+};
+
+/* vmm stat|pause|resume|stop --control PATH */
+struct ctl_opts {
+	const char *cmd;
+	const char *control;
 };
 
 struct dtb_opts {
@@ -47,6 +54,7 @@ int cli_parse_uint(const char *opt, const char *s, unsigned max, unsigned *out);
 /* argv[0] is the subcommand name ("run"). 0, 1 for --help, or -EINVAL. */
 int cli_parse_run(int argc, char **argv, struct run_opts *o);
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
+int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o);
 
 void cli_usage(FILE *f);
 

@@ -39,8 +39,10 @@ static void console_keep_result(struct console *c, const char *s, size_t len)
 	    c->nr_results == CONSOLE_MAX_RESULTS)
 		return;
 	c->results[c->nr_results] = strndup(s + sizeof(tag) - 1, len - (sizeof(tag) - 1));
+	/* Published after it is written: the control socket's stat reads them
+	 * from another thread, without a lock. */
 	if (c->results[c->nr_results])
-		c->nr_results++;
+		__atomic_store_n(&c->nr_results, c->nr_results + 1, __ATOMIC_RELEASE);
 }
 
 /* The output failed (a closed pipe: vmm ignores SIGPIPE, so this is EPIPE):

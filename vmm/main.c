@@ -13,6 +13,8 @@
 
 #include "boot.h"
 #include "cli.h"
+#include "control.h"
+#include "control_client.h"
 #include "devtree.h"
 #include "err.h"
 #include "gmem.h"
@@ -115,6 +117,7 @@ static int main_run(int argc, char **argv)
 	struct vm_config cfg;
 	struct vm vm;
 	struct stats_file stats = {0};
+	struct control ctl;
 	int ret, status;
 
 	ret = cli_parse_run(argc, argv, &o);
@@ -141,15 +144,38 @@ static int main_run(int argc, char **argv)
 	    .stats_interval = o.stats_interval,
 	    .console_fd = STDOUT_FILENO,
 	};
+	if (o.control && control_open(&ctl, o.control)) {
+		if (o.stats_json)
+			stats_abandon(&stats);
+		return VMM_STATUS_USAGE;
+	}
 	status = vm_create(&vm, &cfg);
+	if (!status && o.control && control_start(&ctl, &vm, cfg.manager))
+		status = VMM_STATUS_INTERNAL;
 	if (!status)
 		status = vm_run(&vm);
 	else
 		main_set_up_failed(&vm, status);
+	if (o.control)
+		control_close(&ctl);
 	if (o.stats_json && stats_write_json(&vm, cfg.manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;
+}
+
+/* vmm stat|pause|resume|stop --control PATH */
+static int main_ctl(int argc, char **argv)
+{
+	struct ctl_opts o;
+	int ret = cli_parse_ctl(argc, argv, &o);
+
+	if (ret) {
+		if (ret > 0)
+			cli_usage(stdout);
+		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
+	}
+	return control_client_run(o.control, o.cmd);
 }
 
 static int main_dtb(int argc, char **argv)
@@ -183,6 +209,15 @@ static int main_dtb(int argc, char **argv)
 	return VMM_STATUS_OK;
 }
 
+/* The subcommands, in one place: adding one touches this table only. */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} main_commands[] = {
+    {"run", main_run},	 {"dtb", main_dtb},    {"stat", main_ctl},
+    {"pause", main_ctl}, {"resume", main_ctl}, {"stop", main_ctl},
+};
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
@@ -201,10 +236,12 @@ int main(int argc, char **argv)
 	}
 	if (argc <= 1)
 		return main_run(1, (char *[]){"run", NULL});
-	if (!strcmp(cmd, "run"))
-		return main_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "dtb"))
-		return main_dtb(argc - 1, argv + 1);
-	err_input("vmm", "unknown command '%s' (expected run or dtb; see vmm --help)", cmd);
+	for (size_t i = 0; i < sizeof(main_commands) / sizeof(main_commands[0]); i++)
+		if (!strcmp(cmd, main_commands[i].name))
+			return main_commands[i].fn(argc - 1, argv + 1);
+	err_input("vmm",
+		  "unknown command '%s' (expected run, dtb, stat, pause, resume or stop; see vmm "
+		  "--help)",
+		  cmd);
 	return VMM_STATUS_USAGE;
 }

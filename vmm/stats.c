@@ -119,8 +119,9 @@ static json_t *stats_result(const char *line)
 static json_t *stats_results(const struct console *con)
 {
 	json_t *a = json_array();
+	int n = __atomic_load_n(&con->nr_results, __ATOMIC_ACQUIRE); /* see console.c */
 
-	for (int i = 0; a && i < con->nr_results; i++) {
+	for (int i = 0; a && i < n; i++) {
 		if (json_array_append_new(a, stats_result(con->results[i]))) {
 			json_decref(a);
 			return NULL;
@@ -313,7 +314,7 @@ static json_t *stats_vmm(const struct vm *vm, enum gmem_manager manager)
 }
 
 /* The whole report; NULL only without memory. */
-static json_t *stats_report(const struct vm *vm, enum gmem_manager manager)
+json_t *stats_report_json(const struct vm *vm, enum gmem_manager manager)
 {
 	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:{s:o, s:o}}", "status", vm->status, "reason",
 			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
@@ -422,7 +423,7 @@ static int stats_commit(struct stats_file *sf)
 
 int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf)
 {
-	json_t *report = stats_report(vm, manager);
+	json_t *report = stats_report_json(vm, manager);
 	int ret = 0;
 
 	if (!report)

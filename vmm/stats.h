@@ -9,6 +9,7 @@
 #ifndef VMM_STATS_H
 #define VMM_STATS_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "gmem.h"
@@ -34,6 +35,9 @@ int stats_open(struct stats_file *sf, const char *path, const char *const *input
 int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf);
 /* Drop the report: the temporary file is removed, the target untouched. */
 void stats_abandon(struct stats_file *sf);
+/* The report as a jansson object (the caller owns it), for --stats-json
+ * and the control socket's stat; NULL only without memory. */
+json_t *stats_report_json(const struct vm *vm, enum gmem_manager manager);
 /* One line for --stats-interval: faults by class, frames, metadata, RSS. */
 void stats_print_line(const struct vm *vm, FILE *f);
 

@@ -1,0 +1,10 @@
+/* vmm/control_client.h: ask a running vmm over its control socket. */
+#ifndef VMM_CONTROL_CLIENT_H
+#define VMM_CONTROL_CLIENT_H
+
+/* Send cmd (stat, pause, resume, stop) to the vmm serving path and print
+ * what it answers (stat: the statistics, as JSON on stdout). Returns the
+ * exit status: 0 done, 1 refused by the VM, 2 no socket there, 4 failed. */
+int control_client_run(const char *path, const char *cmd);
+
+#endif
