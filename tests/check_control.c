@@ -94,8 +94,8 @@ START_TEST(control_reply_carries_the_request_id)
 
 	ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "abc");
 	ck_assert(json_is_object(json_object_get(json_object_get(r, "result"), "vmm")));
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(json_object_get(r, "result"), "state")), "running");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "state")),
+			 "running");
 	json_decref(r);
 }
 END_TEST

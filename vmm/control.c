@@ -91,8 +91,8 @@ static const struct {
 	const char *name;
 	control_fn fn;
 } control_commands[] = {
-    {"stat", control_stat},	   {"pause", control_pause},	      {"resume", control_resume},
-    {"stop", control_stop},	   {"snapshot", control_reserved}, {"fork", control_reserved},
+    {"stat", control_stat}, {"pause", control_pause},	    {"resume", control_resume},
+    {"stop", control_stop}, {"snapshot", control_reserved}, {"fork", control_reserved},
 };
 
 /* Levels of nesting: 1 for a flat object. */
@@ -104,11 +104,9 @@ static int control_depth(json_t *j)
 	int d = 0;
 
 	if (json_is_object(j)) {
-		json_object_foreach(j, key, v)
-			d = control_depth(v) > d ? control_depth(v) : d;
+		json_object_foreach(j, key, v) d = control_depth(v) > d ? control_depth(v) : d;
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			d = control_depth(v) > d ? control_depth(v) : d;
+		json_array_foreach(j, i, v) d = control_depth(v) > d ? control_depth(v) : d;
 	} else {
 		return 0;
 	}
@@ -179,7 +177,8 @@ static int control_check_path(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : err_sys(path, "--control: stat");
 	if (!S_ISSOCK(st.st_mode))
-		return err_errno(EEXIST, path, "--control: exists and is not a socket; refusing it");
+		return err_errno(EEXIST, path,
+				 "--control: exists and is not a socket; refusing it");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_sys(path, "--control: socket");

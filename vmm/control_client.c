@@ -23,14 +23,16 @@ static int control_client_connect(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(a.sun_path))
-		return err_input(path, "--control: path longer than %zu bytes", sizeof(a.sun_path) - 1);
+		return err_input(path, "--control: path longer than %zu bytes",
+				 sizeof(a.sun_path) - 1);
 	memcpy(a.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_sys(path, "socket");
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int ret = err_errno(errno, path, "--control: connect: %s (is a vmm run serving it?)",
-				    strerror(errno));
+		int ret =
+		    err_errno(errno, path, "--control: connect: %s (is a vmm run serving it?)",
+			      strerror(errno));
 
 		close(fd);
 		return ret;
@@ -54,7 +56,8 @@ static int control_client_read_line(int fd, const char *path, char *buf, size_t 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? err_sys(path, "read") : err_errno(EPIPE, path, "closed without a reply");
+			return n < 0 ? err_sys(path, "read")
+				     : err_errno(EPIPE, path, "closed without a reply");
 		len += n;
 		buf[len] = '\0';
 		if (memchr(buf, '\n', len))

@@ -1,0 +1,97 @@
+#!/bin/bash
+# A running VM you can talk to: stat, pause and resume during verify (the
+# guest still verifies, and the stats show the pauses), 100 pause/resume
+# cycles in a row, two clients at once, stop, and the socket's refusals.
+. "$TESTLIB"
+need_kvm
+sock=$TMPDIR_TEST/vm0.sock
+json=$TMPDIR_TEST/stat.json
+
+# start_vm ARGS...: vmm run in the background with --control $sock; waits
+# for the socket to appear. Its stdout/stderr go to $OUT/$ERR, its status
+# to $TMPDIR_TEST/status when it ends.
+start_vm() {
+	LAST_CMD="$VMM run --control $sock $*"
+	(
+		timeout -k 10 $((TIMEOUT + 60)) "$VMM" run --kernel "$KERNEL" --control "$sock" \
+			--timeout "$TIMEOUT" "$@" >"$OUT" 2>"$ERR" </dev/null
+		echo $? >"$TMPDIR_TEST/status"
+	) &
+	vm_pid=$!
+	for _ in $(seq 600); do
+		[ -S "$sock" ] && return 0
+		sleep 0.1
+	done
+	fail "no control socket at $sock after 60 s"
+}
+
+wait_vm() { # wait_vm STATUS
+	wait "$vm_pid"
+	[ "$(cat "$TMPDIR_TEST/status")" -eq "$1" ] ||
+		fail "vmm run exited $(cat "$TMPDIR_TEST/status"), expected $1"
+}
+
+ctl() { # ctl STATUS CMD: vmm CMD --control $sock must exit STATUS
+	local want=$1 status=0
+	shift
+	timeout 120 "$VMM" "$@" --control "$sock" >"$TMPDIR_TEST/ctl.out" 2>"$TMPDIR_TEST/ctl.err" ||
+		status=$?
+	[ "$status" -eq "$want" ] || {
+		cat "$TMPDIR_TEST/ctl.err" >&2
+		fail "vmm $* exited $status, expected $want"
+	}
+}
+
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=40"
+ctl 0 stat
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['state'] == 'running', s['state']" \
+	"$TMPDIR_TEST/ctl.out" || fail "stat: not valid JSON, or not running"
+ctl 0 pause
+ctl 1 pause
+grep -q "paused already" "$TMPDIR_TEST/ctl.err" || fail "a second pause was not refused as such"
+ctl 0 stat
+cp "$TMPDIR_TEST/ctl.out" "$json"
+[ "$(json_get "$json" 's["state"]')" = paused ] || fail "stat while paused says $(json_get "$json" 's["state"]')"
+ctl 0 resume
+ctl 1 resume
+grep -q "not paused" "$TMPDIR_TEST/ctl.err" || fail "resume while running was not refused as such"
+for _ in $(seq 100); do
+	ctl 0 pause
+	ctl 0 resume
+done
+# Two clients at once.
+"$VMM" stat --control "$sock" >"$TMPDIR_TEST/a.json" & a=$!
+"$VMM" stat --control "$sock" >"$TMPDIR_TEST/b.json" & b=$!
+wait "$a" || fail "the first of two concurrent clients failed"
+wait "$b" || fail "the second of two concurrent clients failed"
+ctl 0 stat
+cp "$TMPDIR_TEST/ctl.out" "$json"
+[ "$(json_get "$json" 's["vmm"]["pause"]["pauses"]')" -eq 102 ] ||
+	fail "pauses counted: $(json_get "$json" 's["vmm"]["pause"]')"
+[ "$(json_get "$json" 's["vmm"]["pause"]["pause_ns"]["count"]')" -eq 102 ] || fail "no pause histogram"
+wait_vm 0
+expect "$OUT" "^RESULT workload=verify .*ok=1"
+[ ! -e "$sock" ] || fail "the control socket was left behind at exit"
+echo "ok: verify finished after 102 pauses"
+
+# stop: the guest is stopped, vmm exits 3 saying so.
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+ctl 0 stop
+wait_vm 3
+expect "$ERR" "stopped by request"
+
+# A socket file left by a killed vmm is replaced by the next one.
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+pkill -KILL -f -- "--control $sock" || fail "no vmm to kill"
+wait "$vm_pid"
+[ -S "$sock" ] || fail "a killed vmm left no socket file: nothing to test"
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+ctl 0 stop
+wait_vm 3
+
+# A socket path that is an ordinary file, or a live socket, is refused.
+: >"$sock"
+run_vmm 2 run --kernel "$KERNEL" --control "$sock"
+expect "$ERR" "not a socket"
+rm -f "$sock"
+ctl 2 stat
