@@ -14,6 +14,22 @@ import sys
 QEMU_EXIT_SUCCESS = 1  # isa-debug-exit: (0 << 1) | 1
 
 
+def environment():
+    """One line naming where the figures were measured: a table means
+    nothing without it, and under TCG only ratios within one run do."""
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    where = f"kernel {os.uname().release}, {os.cpu_count()} CPUs ({cpu})"
+    if os.environ.get("VMM_TESTVM"):
+        return ("environment: the nested test VM (QEMU TCG -cpu max, nested SVM), " + where +
+                "; everything is emulated: only ratios within this run mean anything")
+    return "environment: " + where + ", /dev/kvm on the host"
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
