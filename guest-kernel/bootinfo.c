@@ -119,7 +119,7 @@ static enum bootinfo_node bootinfo_classify(const char *name)
 	if (NAME_IS(name, "cpus"))
 		return NODE_CPUS;
 	if (name[0] == VMM_DT_NODE[1] &&
-	    mem_eq(name, VMM_DT_NODE + 1, sizeof(VMM_DT_NODE) - 1)) /* without the '/' */
+	    mem_eq(name, &VMM_DT_NODE[1], sizeof(VMM_DT_NODE) - 1)) /* without the '/' */
 		return NODE_VMM;
 	return NODE_OTHER;
 }

@@ -221,12 +221,9 @@ idt:
 	.irp slot, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	idt_gate \slot, 0x8e		/* interrupt gate, DPL 0 */
 	.endr
-	.skip (0x80 - 32) * 16		/* vectors 32-0x7f: not present */
+	.org idt + 0x80 * 16		/* vectors 32-0x7f: not present */
 	idt_gate 32, 0xee		/* vector 0x80: interrupt gate, DPL 3 */
 idt_end:
-	.if idt_end - idt != (0x80 + 1) * 16
-	.error "the IDT must end with vector 0x80"
-	.endif
 	.p2align 3
 	.word 0, 0, 0			/* idt_desc's base 8-byte aligned */
 idt_desc:
