@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #define MSR_EFER    0xc0000080u
-#define MSR_FS_BASE 0xc0000100u
 
 static inline void arch_outl(uint16_t port, uint32_t v)
 {

@@ -43,9 +43,12 @@ static void bootinfo_add_ram(struct bootinfo *bi, uint64_t start, uint64_t size)
 	bi->nr_ram++;
 }
 
-/* The flattened device tree (DT spec v0.4, ch. 5), read directly: the
- * VMM's tree is a few hundred bytes, and libfdt's checked accessors cost
- * about ten times the emulated instructions of this one pass. */
+/* The flattened device tree (DT spec v0.4, ch. 5), read directly rather
+ * than with libfdt. Measured in the test VM (QEMU TCG, nested SVM, Debian
+ * 6.1 kernel; rdtsc, medians of 44 and 64 boots): libfdt's lookups took
+ * 6.92M TSC cycles (3.3 ms) at boot against 3.17M (1.5 ms) for this walk:
+ * 3.75M more, 7.5% of the 50.1M (23.9 ms) from PVH entry to the BOOT line.
+ * Warm, 88k against 6k: the cold cost is first touches of libfdt's code. */
 #define FDT_MAGIC_BE   0xd00dfeedu
 #define FDT_BEGIN_NODE 1
 #define FDT_END_NODE   2

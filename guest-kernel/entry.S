@@ -87,16 +87,6 @@ long_entry:
 	mov %eax, %fs
 	mov %eax, %gs
 	lea boot_stack_top(%rip), %rsp
-	/* libfdt's stack protector reads its canary at %fs:0x28. */
-	rdtsc
-	shl $32, %rdx
-	or %rdx, %rax
-	mov %rax, cpu_local + 0x28(%rip)
-	lea cpu_local(%rip), %rax
-	mov %rax, %rdx
-	shr $32, %rdx
-	mov $0xc0000100, %ecx		/* FS_BASE */
-	wrmsr
 	mov %esi, %edi
 	call kmain
 4:	cli
@@ -264,8 +254,5 @@ boot_pd0:
 boot_stack:
 	.skip 16384
 boot_stack_top:
-	.p2align 6
-cpu_local:
-	.skip 64
 
 	.section .note.GNU-stack, "", @progbits

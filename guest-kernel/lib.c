@@ -1,4 +1,4 @@
-/* guest-kernel/lib.c: string functions for the kernel and libfdt.
+/* guest-kernel/lib.c: the string functions the kernel uses.
  *
  * GUEST_CFLAGS has -fno-builtin. Scans and compares are one rep string
  * instruction each: under PVM the emulator decodes it once, whatever the
@@ -6,7 +6,6 @@
  * Bulk memory work goes through the VMM or arch_zero_words/arch_copy_words.
  */
 #include "lib.h"
-#include "trap.h"
 
 void *memchr(const void *s, int c, size_t n)
 {
@@ -60,28 +59,6 @@ void *memset(void *dst, int c, size_t n)
 	return dst;
 }
 
-char *strchr(const char *s, int c)
-{
-	for (;; s++) {
-		if (*s == (char)c)
-			return (char *)s;
-		if (!*s)
-			return NULL;
-	}
-}
-
-char *strrchr(const char *s, int c)
-{
-	const char *last = NULL;
-
-	for (;; s++) {
-		if (*s == (char)c)
-			last = s;
-		if (!*s)
-			return (char *)last;
-	}
-}
-
 size_t strlen(const char *s)
 {
 	const char *p = s;
@@ -100,58 +77,4 @@ size_t strnlen(const char *s, size_t max)
 		return 0;
 	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(0) : "cc", "memory");
 	return p[-1] ? max : (size_t)(p - s) - 1;
-}
-
-/* b's length with its terminator, then one compare that stops at the
- * first difference (memcmp). */
-int strcmp(const char *a, const char *b)
-{
-	return memcmp(a, b, strlen(b) + 1);
-}
-
-int strncmp(const char *a, const char *b, size_t n)
-{
-	size_t m = strnlen(b, n);
-
-	return memcmp(a, b, m < n ? m + 1 : n);
-}
-
-static int lib_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
-unsigned long strtoul(const char *s, char **end, int base)
-{
-	unsigned long v = 0;
-	const char *start;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s == '+')
-		s++;
-	if ((base == 0 || base == 16) && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-	    lib_digit(s[2]) < 16) {
-		s += 2;
-		base = 16;
-	} else if (base == 0) {
-		base = s[0] == '0' ? 8 : 10;
-	}
-	start = s;
-	for (; lib_digit(*s) < base; s++)
-		v = v * base + lib_digit(*s);
-	if (end)
-		*end = (char *)(s == start ? start : s);
-	return v;
-}
-
-void __stack_chk_fail(void)
-{
-	trap_panic("stack protector: canary overwritten");
 }

@@ -1,9 +1,4 @@
-/* guest-kernel/lib.h: the C library subset the kernel and libfdt need.
- *
- * libfdt.a (Debian's, built with -fstack-protector) calls these by their
- * standard names and reads its canary at %fs:0x28; entry.S points FS_BASE
- * at a block whose word 0x28 holds a boot-time rdtsc value.
- */
+/* guest-kernel/lib.h: the C library subset the kernel uses. */
 #ifndef GK_LIB_H
 #define GK_LIB_H
 
@@ -16,14 +11,8 @@ int memcmp(const void *a, const void *b, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
-char *strchr(const char *s, int c);
-char *strrchr(const char *s, int c);
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t max);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
-unsigned long strtoul(const char *s, char **end, int base);
-void __stack_chk_fail(void) __attribute__((noreturn));
 
 /* Whether the n bytes at a and b are equal, inline: one repe cmpsb (decoded
  * once under PVM), which stops at the first difference. So STR_IS(s, lit),
