@@ -1,15 +1,11 @@
-/* guest-kernel/arch.h: the few x86-64 instructions C cannot express.
- *
- * Every helper is one instruction: under PVM each kernel instruction is
- * emulated, so these stay inline and small.
- */
+/* guest-kernel/arch.h: the few x86-64 instructions C cannot express. */
 #ifndef GK_ARCH_H
 #define GK_ARCH_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MSR_EFER    0xc0000080u
+#define MSR_EFER 0xc0000080u
 
 static inline void arch_outl(uint16_t port, uint32_t v)
 {
@@ -52,7 +48,7 @@ static inline void arch_cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t 
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
 }
 
-/* Zero or copy whole 8-byte words; rep counts as one instruction to decode. */
+/* Zero or copy whole 8-byte words: pages, with the CPU's fast strings. */
 static inline void arch_zero_words(void *dst, uint64_t words)
 {
 	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(0UL) : "memory");
@@ -61,22 +57,6 @@ static inline void arch_zero_words(void *dst, uint64_t words)
 static inline void arch_copy_words(void *dst, const void *src, uint64_t words)
 {
 	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
-}
-
-/* Whether the n words at p are all zero: one repe scasq. */
-static inline bool arch_words_zero(const uint64_t *p, uint64_t n)
-{
-	bool zero;
-
-	if (!n)
-		return true;
-	__asm__ volatile("repe scasq" : "+D"(p), "+c"(n), "=@ccz"(zero) : "a"(0ULL) : "memory");
-	return zero;
-}
-
-static inline void arch_copy_bytes(void *dst, const void *src, uint64_t n)
-{
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
 static inline __attribute__((noreturn)) void arch_halt_forever(void)

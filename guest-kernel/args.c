@@ -15,6 +15,12 @@ const char *bootargs_workload_name(enum workload w)
 	return w < WORKLOAD_COUNT ? args_workloads[w] : "?";
 }
 
+/* Whether the len bytes at s are exactly name. */
+static bool args_is(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && !memcmp(s, name, len);
+}
+
 /* A digit's value in bases up to 36; 99 for anything else. */
 static unsigned args_digit(char ch)
 {
@@ -75,10 +81,8 @@ static int args_workload(struct bootargs *a, const char *v, size_t len)
 {
 	unsigned i;
 
-	/* The compare stops at the name's terminator, which v (no NUL in
-	 * it) cannot match: no read past a shorter name. */
 	for (i = 0; i < WORKLOAD_COUNT; i++)
-		if (len && mem_eq(args_workloads[i], v, len) && !args_workloads[i][len]) {
+		if (args_is(v, len, args_workloads[i])) {
 			a->workload = i;
 			return 0;
 		}
@@ -89,7 +93,7 @@ static int args_one(struct bootargs *a, const char *key, size_t klen, const char
 {
 	uint64_t n = 0;
 
-#define ARGS_KEY(s) (klen == sizeof(s) - 1 && mem_eq(key, s, klen))
+#define ARGS_KEY(s) args_is(key, klen, s)
 	if (ARGS_KEY("workload"))
 		return args_workload(a, v, vlen);
 	if (ARGS_KEY("size")) {
@@ -136,35 +140,23 @@ static void args_defaults(struct bootargs *a)
 	a->fault_around_max = ARGS_FAULT_AROUND_MAX;
 }
 
-/* The length of the token at s, n bytes at most: up to the first space,
- * tab or newline, found with one rep scasb each rather than a byte loop. */
-static size_t args_token_len(const char *s, size_t n)
+static bool args_space(char ch)
 {
-	const char *sep;
-
-	if ((sep = memchr(s, ' ', n)))
-		n = sep - s;
-	if ((sep = memchr(s, '\t', n)))
-		n = sep - s;
-	if ((sep = memchr(s, '\n', n)))
-		n = sep - s;
-	return n;
+	return ch == ' ' || ch == '\t' || ch == '\n';
 }
 
 int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
 {
-	const char *end = s + strlen(s);
-
 	args_defaults(a);
-	while (s < end) {
+	while (*s) {
 		const char *tok, *eq;
 		size_t len;
 
-		while (*s == ' ' || *s == '\t' || *s == '\n')
+		while (args_space(*s))
 			s++;
-		tok = s;
-		len = args_token_len(tok, end - tok);
-		s = tok + len;
+		for (tok = s; *s && !args_space(*s); s++)
+			;
+		len = s - tok;
 		eq = memchr(tok, '=', len);
 		if (!len || !eq)
 			continue;

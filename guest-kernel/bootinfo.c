@@ -1,7 +1,7 @@
 /* guest-kernel/bootinfo.c: device tree or PVH memory map.
  *
- * Runs once at boot in emulated kernel mode: one pass over the tree's
- * structure block, reading only the properties of the nodes it needs.
+ * One pass over the tree's structure block, reading only the properties
+ * of the nodes it needs.
  */
 #include <pvh.h>
 #include <vmm_abi.h>
@@ -80,12 +80,8 @@ static uint32_t bootinfo_u32(const char *data, uint32_t len, uint32_t def)
 	return len == 4 ? bootinfo_be32(data) : def;
 }
 
-/* A terminated name is lit: the first byte decides most mismatches
- * without setting up a compare. */
-#define NAME_IS(name, lit) ((name)[0] == (lit)[0] && STR_IS(name, lit))
-
-/* The features string list data[0, len), in one pass: each terminated
- * string is compared with the feature names. */
+/* The features string list data[0, len): each terminated string is
+ * compared with the feature names. */
 static void bootinfo_features(struct bootinfo *bi, const char *data, uint32_t len)
 {
 	const char *end = data + len;
@@ -96,11 +92,11 @@ static void bootinfo_features(struct bootinfo *bi, const char *data, uint32_t le
 		l = strnlen(data, end - data);
 		if (data + l == end)
 			break; /* unterminated */
-		if (NAME_IS(data, VMM_FEAT_LINE_CONSOLE))
+		if (!strcmp(data, VMM_FEAT_LINE_CONSOLE))
 			bi->line_console = true;
-		else if (NAME_IS(data, VMM_FEAT_PAGE_DISCARD))
+		else if (!strcmp(data, VMM_FEAT_PAGE_DISCARD))
 			bi->page_discard = true;
-		else if (NAME_IS(data, VMM_FEAT_PAGE_COPY))
+		else if (!strcmp(data, VMM_FEAT_PAGE_COPY))
 			bi->page_copy = true;
 	}
 }
@@ -115,28 +111,27 @@ struct bootinfo_scan {
 
 static enum bootinfo_node bootinfo_classify(const char *name)
 {
-	if (name[0] == 'm' && mem_eq(name, "memory", 6) && (name[6] == '\0' || name[6] == '@'))
+	if (!strncmp(name, "memory", 6) && (name[6] == '\0' || name[6] == '@'))
 		return NODE_MEMORY;
-	if (NAME_IS(name, "chosen"))
+	if (!strcmp(name, "chosen"))
 		return NODE_CHOSEN;
-	if (NAME_IS(name, "cpus"))
+	if (!strcmp(name, "cpus"))
 		return NODE_CPUS;
-	if (name[0] == VMM_DT_NODE[1] &&
-	    mem_eq(name, &VMM_DT_NODE[1], sizeof(VMM_DT_NODE) - 1)) /* without the '/' */
+	if (!strcmp(name, &VMM_DT_NODE[1])) /* without the '/' */
 		return NODE_VMM;
 	return NODE_OTHER;
 }
 
 static void bootinfo_vmm_prop(struct bootinfo *bi, const char *name, const char *data, uint32_t len)
 {
-	if (NAME_IS(name, VMM_DT_SERIAL_PORT)) {
+	if (!strcmp(name, VMM_DT_SERIAL_PORT)) {
 		bi->serial_port = (uint16_t)bootinfo_u32(data, len, bi->serial_port);
-	} else if (NAME_IS(name, VMM_DT_EXIT_PORT)) {
+	} else if (!strcmp(name, VMM_DT_EXIT_PORT)) {
 		bi->exit_port = (uint16_t)bootinfo_u32(data, len, bi->exit_port);
-	} else if (NAME_IS(name, VMM_DT_HCALL_PORT) && len == 4) {
+	} else if (!strcmp(name, VMM_DT_HCALL_PORT) && len == 4) {
 		bi->has_hcall = true;
 		bi->hcall_port = (uint16_t)bootinfo_u32(data, len, bi->hcall_port);
-	} else if (NAME_IS(name, VMM_DT_FEATURES)) {
+	} else if (!strcmp(name, VMM_DT_FEATURES)) {
 		bootinfo_features(bi, data, len);
 	}
 }
@@ -148,24 +143,24 @@ static void bootinfo_prop(struct bootinfo *bi, struct bootinfo_scan *s, const ch
 
 	switch (s->node) {
 	case NODE_ROOT:
-		if (NAME_IS(name, "#address-cells"))
+		if (!strcmp(name, "#address-cells"))
 			s->ac = bootinfo_u32(data, len, s->ac);
-		else if (NAME_IS(name, "#size-cells"))
+		else if (!strcmp(name, "#size-cells"))
 			s->sc = bootinfo_u32(data, len, s->sc);
 		break;
 	case NODE_MEMORY:
-		if (!NAME_IS(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
+		if (strcmp(name, "reg") || s->ac < 1 || s->ac > 2 || s->sc < 1 || s->sc > 2)
 			break;
 		for (off = 0; off + step <= len; off += step)
 			bootinfo_add_ram(bi, bootinfo_cells(data + off, s->ac),
 					 bootinfo_cells(data + off + s->ac * 4, s->sc));
 		break;
 	case NODE_CHOSEN:
-		if (NAME_IS(name, "bootargs") && len > 0 && data[len - 1] == '\0')
+		if (!strcmp(name, "bootargs") && len > 0 && data[len - 1] == '\0')
 			bi->cmdline = data;
 		break;
 	case NODE_CPUS:
-		if (NAME_IS(name, VMM_DT_TSC_FREQ))
+		if (!strcmp(name, VMM_DT_TSC_FREQ))
 			bi->tsc_hz =
 			    len == 8 ? bootinfo_cells(data, 2) : bootinfo_u32(data, len, 0);
 		break;

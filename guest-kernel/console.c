@@ -78,102 +78,14 @@ static void console_putu(struct console *c, uint64_t v, unsigned base, int width
 		console_putc(c, buf[--n]);
 }
 
-/* A piece that does not fit: the line goes out in parts, as with kprintf. */
-static __attribute__((noinline)) void console_mem_slow(struct console *c, const char *s, unsigned n)
-{
-	while (n--)
-		console_putc(c, *s++);
-}
-
-/* One rep movsb: the emulator decodes it once, whatever its length. */
+/* n bytes as they are, newlines included: a task's line is one line. */
 void console_mem(struct console *c, const char *s, unsigned n)
 {
-	if (n > CONSOLE_LINE_MAX - c->len) {
-		console_mem_slow(c, s, n);
-		return;
+	while (n--) {
+		if (c->len == CONSOLE_LINE_MAX)
+			console_flush(c);
+		c->line[c->len++] = *s++;
 	}
-	arch_copy_bytes(c->line + c->len, s, n);
-	c->len += n;
-}
-
-void console_str(struct console *c, const char *s)
-{
-	console_mem(c, s, strlen(s));
-}
-
-/* "00" to "99": two digits per division. */
-static const char console_digit_pairs[200] = "0001020304050607080910111213141516171819"
-					     "2021222324252627282930313233343536373839"
-					     "4041424344454647484950515253545556575859"
-					     "6061626364656667686970717273747576777879"
-					     "8081828384858687888990919293949596979899";
-
-/* v in decimal, ending just before end; returns where it starts. Values
- * that fit 32 bits (nearly all) divide by 100 in 32-bit arithmetic: a
- * shorter multiply-and-shift than the 64-bit one. */
-static inline char *console_dec_digits(char *end, uint64_t v)
-{
-	char *p = end;
-	uint32_t w;
-
-	for (; v > 0xffffffffu; v /= 100) {
-		p -= 2;
-		__builtin_memcpy(p, &console_digit_pairs[v % 100 * 2], 2);
-	}
-	for (w = (uint32_t)v; w >= 100; w /= 100) {
-		p -= 2;
-		__builtin_memcpy(p, &console_digit_pairs[w % 100 * 2], 2);
-	}
-	if (w >= 10) {
-		p -= 2;
-		__builtin_memcpy(p, &console_digit_pairs[w * 2], 2);
-	} else {
-		*--p = (char)('0' + w);
-	}
-	return p;
-}
-
-void console_dec(struct console *c, uint64_t v)
-{
-	char buf[20], *p = console_dec_digits(buf + sizeof(buf), v);
-
-	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
-}
-
-/* The usual case in one call: both pieces straight into the line, a
- * single digit without a copy. */
-void console_key_dec(struct console *c, const char *key, unsigned keylen, uint64_t v)
-{
-	char buf[20], *p, *dst;
-
-	if (keylen + sizeof(buf) > CONSOLE_LINE_MAX - c->len) {
-		console_mem(c, key, keylen);
-		console_dec(c, v);
-		return;
-	}
-	dst = c->line + c->len;
-	arch_copy_bytes(dst, key, keylen);
-	dst += keylen;
-	if (v < 10) {
-		*dst++ = (char)('0' + v);
-	} else {
-		p = console_dec_digits(buf + sizeof(buf), v);
-		arch_copy_bytes(dst, p, buf + sizeof(buf) - p);
-		dst += buf + sizeof(buf) - p;
-	}
-	c->len = (unsigned)(dst - c->line);
-}
-
-void console_hex(struct console *c, uint64_t v)
-{
-	char buf[18], *p = buf + sizeof(buf);
-
-	do
-		*--p = "0123456789abcdef"[v & 15];
-	while (v >>= 4);
-	*--p = 'x';
-	*--p = '0';
-	console_mem(c, p, (unsigned)(buf + sizeof(buf) - p));
 }
 
 void kvprintf(struct console *c, const char *fmt, va_list ap)

@@ -25,17 +25,7 @@ void console_flush(struct console *c);
 void kprintf(struct console *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kvprintf(struct console *c, const char *fmt, va_list ap);
 
-/* A line in pieces, for boot and hot paths: kprintf costs about fifteen
- * emulated instructions a character, these under one (console_str: four)
- * plus a few per number digit. console_end sends the line. */
+/* Append n bytes to the line as they are; console_flush sends it. */
 void console_mem(struct console *c, const char *s, unsigned n);
-void console_str(struct console *c, const char *s);
-void console_dec(struct console *c, uint64_t v);
-void console_hex(struct console *c, uint64_t v); /* with 0x */
-/* key (keylen bytes) then v in decimal; console_kv with a literal key. */
-void console_key_dec(struct console *c, const char *key, unsigned keylen, uint64_t v);
-#define console_kv(c, key, v) console_key_dec((c), (key), sizeof(key) - 1, (v))
-#define console_lit(c, s)     console_mem((c), (s), sizeof(s) - 1)
-#define console_end(c)	      console_flush(c)
 
 #endif

@@ -3,7 +3,7 @@
  * The loader enters pvh_start32 in 32-bit protected mode, paging off, with
  * %ebx = GPA of struct hvm_start_info. We map the first GiB with one 1 GiB
  * page if CPUID has pdpe1gb, else only the first BOOT_2M_PAGES 2 MiB pages
- * (each costs emulated instructions; the image and boot data live there),
+ * (where the image and boot data live),
  * with tables from .bss, which the loader zeroed, and jump to 64-bit code.
  * paging.c maps the rest of RAM in C, no more than there is.
  */
@@ -118,8 +118,7 @@ trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
 
 trap_common:
 	/* Only what the C handler may clobber: it preserves %rbx, %rbp and
-	 * %r12-%r15 itself (SysV ABI), and each push is an emulated
-	 * instruction under PVM. 9 pushes keep %rsp 16-byte aligned. */
+	 * %r12-%r15 itself (SysV ABI). 9 pushes keep %rsp 16-byte aligned. */
 	push %rax
 	push %rcx
 	push %rdx

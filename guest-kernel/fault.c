@@ -1,8 +1,8 @@
 /* guest-kernel/fault.c: demand-zero with fault-around, copy-on-write.
  *
- * Every instruction here is emulated under PVM and each fault is a full
- * exit, so one fault maps a window of pages: a neighbour costs a few
- * instructions, a fault costs hundreds.
+ * Each fault is a trap into the kernel (and, under a VMM that fills guest
+ * memory on demand, often an exit too), so one fault maps a window of
+ * pages: a neighbour costs a few instructions, a fault costs hundreds.
  */
 #include "fault.h"
 #include "arch.h"
@@ -26,7 +26,7 @@ static int fault_allowed(const struct vma *v, uint64_t error)
 }
 
 /* Accessed (and dirty, when writable) from the start: nothing here reads
- * them, and a shadow MMU (PVM) then needs no extra exit to set them on the
+ * them, and a shadow MMU then needs no extra exit to set them on the
  * first access or write, and prefetches neighbouring PTEs at its fault. */
 static uint64_t fault_prot(const struct vma *v)
 {
@@ -50,44 +50,15 @@ static uint64_t fault_image_pte(struct kernel *k, struct task *t, const struct v
 }
 
 /* Point the not-present PTEs in [pte, end) at consecutive frames from pa
- * on (pa carries the protection bits); returns pa past the last one used.
- * The per-page cost of a fault: a test, a store and an add, and a quarter
- * of the loop's own three. */
+ * on (pa carries the protection bits); returns pa past the last one used. */
 static uint64_t fault_fill_run(uint64_t *pte, const uint64_t *end, uint64_t pa)
 {
-	/* Usually every PTE in the window is zero (never mapped): one repe
-	 * scasq says so, and then each PTE costs a store and an lea. */
-	if (arch_words_zero(pte, end - pte)) {
-		for (; end - pte >= 8; pte += 8, pa += 8 * PAGE_SIZE) {
-			pte[0] = pa;
-			pte[1] = pa + PAGE_SIZE;
-			pte[2] = pa + 2 * PAGE_SIZE;
-			pte[3] = pa + 3 * PAGE_SIZE;
-			pte[4] = pa + 4 * PAGE_SIZE;
-			pte[5] = pa + 5 * PAGE_SIZE;
-			pte[6] = pa + 6 * PAGE_SIZE;
-			pte[7] = pa + 7 * PAGE_SIZE;
-		}
-		for (; pte < end; pte++, pa += PAGE_SIZE)
+	for (; pte < end; pte++) {
+		if (!(*pte & PTE_P)) {
 			*pte = pa;
-		return pa;
+			pa += PAGE_SIZE;
+		}
 	}
-#define FAULT_FILL_ONE(i)                                                                          \
-	do {                                                                                       \
-		if (!(pte[i] & PTE_P)) {                                                           \
-			pte[i] = pa;                                                               \
-			pa += PAGE_SIZE;                                                           \
-		}                                                                                  \
-	} while (0)
-	for (; end - pte >= 4; pte += 4) {
-		FAULT_FILL_ONE(0);
-		FAULT_FILL_ONE(1);
-		FAULT_FILL_ONE(2);
-		FAULT_FILL_ONE(3);
-	}
-	for (; pte < end; pte++)
-		FAULT_FILL_ONE(0);
-#undef FAULT_FILL_ONE
 	return pa;
 }
 

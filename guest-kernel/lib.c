@@ -1,9 +1,9 @@
 /* guest-kernel/lib.c: the string functions the kernel uses.
  *
- * GUEST_CFLAGS has -fno-builtin. Scans and compares are one rep string
- * instruction each: under PVM the emulator decodes it once, whatever the
- * length, where a byte loop costs about five emulated instructions a byte.
- * Bulk memory work goes through the VMM or arch_zero_words/arch_copy_words.
+ * GUEST_CFLAGS has -fno-builtin, so these are real calls (and gcc may emit
+ * memcpy and memset itself). Plain loops: the device tree, the command
+ * line and console lines are a few hundred bytes.
+ * Page-sized work goes through the VMM or arch_zero_words/arch_copy_words.
  */
 #include "lib.h"
 
@@ -11,25 +11,24 @@ void *memchr(const void *s, int c, size_t n)
 {
 	const unsigned char *p = s;
 
-	if (!n)
-		return NULL;
-	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(c) : "cc", "memory");
-	return p[-1] == (unsigned char)c ? (void *)(p - 1) : NULL;
+	for (; n; n--, p++)
+		if (*p == (unsigned char)c)
+			return (void *)p;
+	return NULL;
 }
 
-/* Stops at the first difference, so strcmp and strncmp read no further into
- * a than its terminator. After the scan, the last pair compared differs,
- * or all n were equal (and so is the last pair). */
 int memcmp(const void *a, const void *b, size_t n)
 {
 	const unsigned char *x = a, *y = b;
 
-	if (!n)
-		return 0;
-	__asm__ volatile("repe cmpsb" : "+S"(x), "+D"(y), "+c"(n) : : "cc", "memory");
-	return x[-1] - y[-1];
+	for (; n; n--, x++, y++)
+		if (*x != *y)
+			return *x - *y;
+	return 0;
 }
 
+/* rep movsb and rep stosb: what the CPU's fast-string microcode is for, and
+ * a loop here could be turned back into a call to this very function. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
@@ -62,19 +61,36 @@ void *memset(void *dst, int c, size_t n)
 size_t strlen(const char *s)
 {
 	const char *p = s;
-	size_t n = (size_t)-1;
 
-	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(0) : "cc", "memory");
-	return (size_t)(p - s) - 1;
+	while (*p)
+		p++;
+	return (size_t)(p - s);
 }
 
 size_t strnlen(const char *s, size_t max)
 {
-	const char *p = s;
-	size_t n = max;
+	size_t n = 0;
 
-	if (!max)
-		return 0;
-	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(0) : "cc", "memory");
-	return p[-1] ? max : (size_t)(p - s) - 1;
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
+int strcmp(const char *a, const char *b)
+{
+	for (; *a == *b; a++, b++)
+		if (!*a)
+			return 0;
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		if (*a != *b)
+			return (unsigned char)*a - (unsigned char)*b;
+		if (!*a)
+			return 0;
+	}
+	return 0;
 }

@@ -49,23 +49,9 @@ int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
 		return 0;
 	}
 	/* A present entry maps the same page (nothing else goes in slot 0's
-	 * page directories): writing it again costs less than testing it. */
-	for (a = ALIGN_DOWN(start, PAGE_2M); a < end;) {
-		uint64_t *pde = &paging_pd(pg, a)[(a / PAGE_2M) % 512];
-		uint64_t gib_end = ALIGN_DOWN(a, GIB) + GIB, stop = gib_end < end ? gib_end : end;
-
-		uint64_t v = a | PTE_P | PTE_W | PTE_PS; /* a is 2 MiB aligned */
-
-		/* Four at a time: each entry a store and an lea. */
-		for (; stop - a >= 4 * PAGE_2M; a += 4 * PAGE_2M, v += 4 * PAGE_2M, pde += 4) {
-			pde[0] = v;
-			pde[1] = v + PAGE_2M;
-			pde[2] = v + 2 * PAGE_2M;
-			pde[3] = v + 3 * PAGE_2M;
-		}
-		for (; a < stop; a += PAGE_2M, v += PAGE_2M)
-			*pde++ = v;
-	}
+	 * page directories), so entries are written without a test. */
+	for (a = ALIGN_DOWN(start, PAGE_2M); a < end; a += PAGE_2M)
+		paging_pd(pg, a)[(a / PAGE_2M) % 512] = a | PTE_P | PTE_W | PTE_PS;
 	return 0;
 }
 

@@ -1,8 +1,7 @@
 /* guest-kernel/start.c: kmain, from boot data to one workload to exit.
  *
- * Boot must stay short in instructions (each is emulated under PVM): no
- * clearing (the loader zeroed .bss), page tables with the largest pages
- * the CPU offers, one summary line of output.
+ * No clearing (the loader zeroed .bss), page tables with the largest
+ * pages the CPU offers, one summary line of output.
  */
 #include <pvh.h>
 #include <vmm_abi.h>
@@ -47,45 +46,21 @@ static void kernel_map_ram(struct kernel *k)
 	}
 }
 
-/* The BOOT line's fixed middle, each piece's offset the length of what
- * precedes it: one copy, patched on the stack, costs less than a call a
- * piece. */
-#define BANNER_SOURCE  "K source="
-#define BANNER_CONSOLE BANNER_SOURCE "fdt console="
-#define BANNER_DISCARD BANNER_CONSOLE "line discard="
-#define BANNER_COPY    BANNER_DISCARD "0 copy="
-#define BANNER_GBPAGES BANNER_COPY "0 gbpages="
-#define BANNER_MID     BANNER_GBPAGES "0 workload="
-#define BANNER_AT(s)   (sizeof(s) - 1)
-
-/* Built piecewise: kprintf would cost about 2k emulated instructions here. */
 static void kernel_banner(struct kernel *k)
 {
 	struct bootinfo *bi = &k->boot;
-	struct console *c = &k->con;
-	char mid[sizeof(BANNER_MID)];
 	uint64_t ram = 0;
 	unsigned i;
 
 	for (i = 0; i < bi->nr_ram; i++)
 		ram += bi->ram[i].end - bi->ram[i].start;
-	console_lit(c, "BOOT ram=");
-	console_dec(c, ram >> 10);
-	console_lit(c, "K free=");
-	console_dec(c, frame_fresh_pages(&k->frames) << 2);
-	arch_copy_bytes(mid, BANNER_MID, sizeof(mid));
-	if (!bi->fdt)
-		__builtin_memcpy(mid + BANNER_AT(BANNER_SOURCE), "pvh", 3);
-	if (!bi->line_console)
-		__builtin_memcpy(mid + BANNER_AT(BANNER_CONSOLE), "uart", 4);
-	mid[BANNER_AT(BANNER_DISCARD)] += k->frames.discard;
-	mid[BANNER_AT(BANNER_COPY)] += k->frames.copy;
-	mid[BANNER_AT(BANNER_GBPAGES)] += k->pg.gbpages;
-	console_mem(c, mid, BANNER_AT(BANNER_MID));
-	console_str(c, bootargs_workload_name(k->args.workload));
-	console_kv(c, " size=", k->args.size);
-	console_kv(c, " fault_around=", k->args.fault_around);
-	console_end(c);
+	kprintf(&k->con,
+		"BOOT ram=%luK free=%luK source=%s console=%s discard=%d copy=%d gbpages=%d "
+		"workload=%s size=%lu fault_around=%u\n",
+		ram >> 10, frame_fresh_pages(&k->frames) << 2, bi->fdt ? "fdt" : "pvh",
+		bi->line_console ? "line" : "uart", k->frames.discard, k->frames.copy,
+		k->pg.gbpages, bootargs_workload_name(k->args.workload), k->args.size,
+		k->args.fault_around);
 }
 
 /* Page tables take one frame per 2 MiB of heap, plus a few. */
@@ -103,23 +78,13 @@ static int kernel_check_size(struct kernel *k)
 
 static void kernel_exit_line(struct kernel *k, struct task *t, int status)
 {
-	struct console *c = &k->con;
 	struct frame_stats *s = &k->frames.stats;
 
-	console_lit(c, "EXIT task=");
-	console_str(c, t->name);
-	if (status < 0)
-		console_kv(c, " status=-", -(int64_t)status);
-	else
-		console_kv(c, " status=", status);
-	console_kv(c, " faults=", t->faults);
-	console_kv(c, " frames=", t->frames);
-	console_kv(c, " allocs=", s->allocs);
-	console_kv(c, " frees=", s->frees);
-	console_kv(c, " discard_calls=", s->discard_calls);
-	console_kv(c, " copy_calls=", s->copy_calls);
-	console_kv(c, " zeroed_locally=", s->zeroed_locally);
-	console_end(c);
+	kprintf(&k->con,
+		"EXIT task=%s status=%d faults=%lu frames=%lu allocs=%lu frees=%lu "
+		"discard_calls=%lu copy_calls=%lu zeroed_locally=%lu\n",
+		t->name, status, t->faults, t->frames, s->allocs, s->frees, s->discard_calls,
+		s->copy_calls, s->zeroed_locally);
 }
 
 static int kernel_run_task(struct kernel *k)

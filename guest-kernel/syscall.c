@@ -22,7 +22,7 @@ static int64_t sys_write(struct kernel *k, struct task *t, uint64_t buf, uint64_
 	for (n = 0; n < len && s[n]; n++)
 		;
 	console_mem(&k->con, s, (unsigned)n);
-	console_end(&k->con);
+	console_flush(&k->con);
 	return (int64_t)len;
 }
 
@@ -45,15 +45,11 @@ static int64_t sys_result(struct kernel *k, struct task *t, uint64_t ptr)
 	for (i = 0; r.name[i]; i++)
 		if (r.name[i] <= ' ' || r.name[i] > '~' || r.name[i] == '=')
 			r.name[i] = '?';
-	console_lit(&k->con, "RESULT workload=");
-	console_str(&k->con, r.name);
-	console_kv(&k->con, " pages=", r.pages);
-	console_kv(&k->con, " faults=", t->faults);
-	console_kv(&k->con, " cycles=", r.cycles);
+	kprintf(&k->con, "RESULT workload=%s pages=%lu faults=%lu cycles=%lu", r.name, r.pages,
+		t->faults, r.cycles);
 	if (k->boot.tsc_hz)
-		console_kv(&k->con, " ns=", sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
-	console_kv(&k->con, " ok=", r.ok);
-	console_end(&k->con);
+		kprintf(&k->con, " ns=%lu", sys_cycles_to_ns(r.cycles, k->boot.tsc_hz));
+	kprintf(&k->con, " ok=%lu\n", r.ok);
 	t->reported = true;
 	t->result_ok = r.ok == 1;
 	return 0;

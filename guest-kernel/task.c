@@ -97,8 +97,7 @@ int task_run(struct kernel *k, struct task *t)
 	status = task_enter_user(&t->ksp, t->entry, t->rsp, t->arg);
 	arch_write_cr3((uint64_t)(uintptr_t)k->pg.pml4);
 	k->current = NULL;
-	/* The task's frames are not freed: the guest ends after one task, and
-	 * walking them here would cost emulated instructions per page. */
+	/* The task's frames are not freed: the guest ends after one task. */
 	return (int)status;
 }
 
@@ -111,16 +110,8 @@ void task_kill(struct kernel *k, struct trap_frame *tf, uint64_t addr, const cha
 {
 	struct task *t = k->current;
 
-	console_str(&k->con, what);
-	console_lit(&k->con, " task=");
-	console_str(&k->con, t->name);
-	console_lit(&k->con, " addr=");
-	console_hex(&k->con, addr);
-	console_lit(&k->con, " error=");
-	console_hex(&k->con, tf->error);
-	console_lit(&k->con, " rip=");
-	console_hex(&k->con, tf->rip);
-	console_end(&k->con);
+	kprintf(&k->con, "%s task=%s addr=0x%lx error=0x%lx rip=0x%lx\n", what, t->name, addr,
+		tf->error, tf->rip);
 	t->killed = true;
 	task_exit(k, -1);
 }

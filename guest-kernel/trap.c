@@ -38,9 +38,10 @@ void trap_init(struct kernel *k)
 	trap_load_tss(&k->traps);
 }
 
-/* PVM (the KVM here) does not deliver `int $0x80` from user mode through
- * the IDT: it raises #UD at the instruction. Accept that #UD as the system
- * call, so one user ABI works there and on hardware-virtualized KVM. */
+/* PVM (a paravirtualized KVM this kernel once ran on) does not deliver
+ * `int $0x80` from user mode through the IDT: it raises #UD at the
+ * instruction. Accept that #UD as the system call, so one user ABI works
+ * there too. */
 static int trap_is_int80(struct kernel *k, struct trap_frame *tf)
 {
 	const struct vma *v;

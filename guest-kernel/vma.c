@@ -21,36 +21,21 @@ static unsigned vma_bisect(const struct vma_set *s, uint64_t addr)
 	return lo;
 }
 
-/* Out of address order: find the slot, make room. */
-static __attribute__((noinline)) int vma_insert(struct vma_set *s, uint64_t start, uint64_t end,
-						unsigned flags, uint64_t backing, const char *name)
-{
-	unsigned i = vma_bisect(s, start);
-
-	if (i < s->n && s->v[i].start < end)
-		return -EINVAL;
-	if (i < s->n)
-		memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(s->v[0]));
-	s->v[i] = (struct vma){start, end, backing, flags, name};
-	s->n++;
-	return 0;
-}
-
 int vma_add(struct vma_set *s, uint64_t start, uint64_t end, unsigned flags, uint64_t backing,
 	    const char *name)
 {
-	unsigned n = s->n;
+	unsigned i;
 
 	if (start >= end || (start | end) % PAGE_SIZE)
 		return -EINVAL;
-	if (n == VMA_MAX)
+	if (s->n == VMA_MAX)
 		return -ENOMEM;
-	/* Areas usually come in address order: append, in a function short
-	 * enough to need no saved registers. */
-	if (n && s->v[n - 1].end > start)
-		return vma_insert(s, start, end, flags, backing, name);
-	s->v[n] = (struct vma){start, end, backing, flags, name};
-	s->n = n + 1;
+	i = vma_bisect(s, start);
+	if (i < s->n && s->v[i].start < end)
+		return -EINVAL;
+	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(s->v[0]));
+	s->v[i] = (struct vma){start, end, backing, flags, name};
+	s->n++;
 	return 0;
 }
 
