@@ -1,20 +1,20 @@
-/* guest-kernel/fault.c: demand-zero with fault-around, copy-on-write.
+/* guest-kernel/gk_fault.c: demand-zero with fault-around, copy-on-write.
  *
  * Each fault is a trap into the kernel (and, under a VMM that fills guest
  * memory on demand, often an exit too), so one fault maps a window of
  * pages: a neighbour costs a few instructions, a fault costs hundreds.
  */
-#include "fault.h"
-#include "arch.h"
-#include "kernel.h"
-#include "lib.h"
-#include "task.h"
+#include "gk_fault.h"
+#include "gk_arch.h"
+#include "gk_kernel.h"
+#include "gk_lib.h"
+#include "gk_task.h"
 #include "uapi.h"
 
 #define ENOMEM	12
 #define PAGE_2M (1ULL << 21)
 
-static int fault_allowed(const struct vma *v, uint64_t error)
+static int gk_fault_allowed(const struct gk_vma *v, uint64_t error)
 {
 	if (error & PF_RSVD)
 		return 0;
@@ -28,30 +28,30 @@ static int fault_allowed(const struct vma *v, uint64_t error)
 /* Accessed (and dirty, when writable) from the start: nothing here reads
  * them, and a shadow MMU then needs no extra exit to set them on the
  * first access or write, and prefetches neighbouring PTEs at its fault. */
-static uint64_t fault_prot(const struct vma *v)
+static uint64_t gk_fault_prot(const struct gk_vma *v)
 {
 	return PTE_P | PTE_U | PTE_A | (v->flags & VMA_EXEC ? 0 : PTE_NX);
 }
 
 /* Image-backed areas are a few pages of code and data: one page at a time. */
-static uint64_t fault_image_pte(struct kernel *k, struct task *t, const struct vma *v, uint64_t va,
-				int write)
+static uint64_t gk_fault_image_pte(struct gk_kernel *k, struct gk_task *t, const struct gk_vma *v,
+				   uint64_t va, int write)
 {
 	uint64_t src = v->backing + (va - v->start), pa;
 
 	if (!write || !(v->flags & VMA_WRITE))
-		return src | fault_prot(v); /* share the image page, read-only */
-	pa = frame_alloc(&k->frames);
+		return src | gk_fault_prot(v); /* share the image page, read-only */
+	pa = gk_frame_alloc(&k->frames);
 	if (!pa)
 		return 0;
-	frame_copy(&k->frames, pa, src);
+	gk_frame_copy(&k->frames, pa, src);
 	t->frames++;
-	return pa | fault_prot(v) | PTE_W | PTE_D;
+	return pa | gk_fault_prot(v) | PTE_W | PTE_D;
 }
 
 /* Point the not-present PTEs in [pte, end) at consecutive frames from pa
  * on (pa carries the protection bits); returns pa past the last one used. */
-static uint64_t fault_fill_run(uint64_t *pte, const uint64_t *end, uint64_t pa)
+static uint64_t gk_fault_fill_run(uint64_t *pte, const uint64_t *end, uint64_t pa)
 {
 	for (; pte < end; pte++) {
 		if (!(*pte & PTE_P)) {
@@ -65,14 +65,14 @@ static uint64_t fault_fill_run(uint64_t *pte, const uint64_t *end, uint64_t pa)
 /* Fill the not-present PTEs among n from pte on with zero frames: one
  * fresh run when the allocator has one that long (the usual case), else
  * runs and single recycled frames as they come. */
-static int fault_fill_anon(struct kernel *k, struct task *t, uint64_t *pte, uint64_t n,
-			   uint64_t prot)
+static int gk_fault_fill_anon(struct gk_kernel *k, struct gk_task *t, uint64_t *pte, uint64_t n,
+			      uint64_t prot)
 {
-	uint64_t i, missing = 0, run = 0, pa = frame_run_peek(&k->frames, n);
+	uint64_t i, missing = 0, run = 0, pa = gk_frame_run_peek(&k->frames, n);
 
 	if (pa) {
-		missing = (fault_fill_run(pte, pte + n, pa | prot) - (pa | prot)) / PAGE_SIZE;
-		frame_run_take(&k->frames, missing);
+		missing = (gk_fault_fill_run(pte, pte + n, pa | prot) - (pa | prot)) / PAGE_SIZE;
+		gk_frame_run_take(&k->frames, missing);
 		t->frames += missing;
 		return 0;
 	}
@@ -81,7 +81,7 @@ static int fault_fill_anon(struct kernel *k, struct task *t, uint64_t *pte, uint
 	for (i = 0; i < n && missing; i++) {
 		if (pte[i] & PTE_P)
 			continue;
-		if (!run && !(run = frame_alloc_run(&k->frames, missing, &pa)))
+		if (!run && !(run = gk_frame_alloc_run(&k->frames, missing, &pa)))
 			return -ENOMEM;
 		pte[i] = pa | prot;
 		pa += PAGE_SIZE;
@@ -92,28 +92,28 @@ static int fault_fill_anon(struct kernel *k, struct task *t, uint64_t *pte, uint
 	return 0;
 }
 
-static int fault_fill_image(struct kernel *k, struct task *t, const struct vma *v, uint64_t *pte,
-			    uint64_t va, uint64_t n, int write)
+static int gk_fault_fill_image(struct gk_kernel *k, struct gk_task *t, const struct gk_vma *v,
+			       uint64_t *pte, uint64_t va, uint64_t n, int write)
 {
 	uint64_t i;
 	int ret = 0;
 
 	for (i = 0; i < n && !ret; i++, va += PAGE_SIZE)
-		if (!(pte[i] & PTE_P) && !(pte[i] = fault_image_pte(k, t, v, va, write)))
+		if (!(pte[i] & PTE_P) && !(pte[i] = gk_fault_image_pte(k, t, v, va, write)))
 			ret = -ENOMEM;
-	frame_copy_flush(&k->frames);
+	gk_frame_copy_flush(&k->frames);
 	return ret;
 }
 
 /* The PTE for va through the task's last-used page table, else a walk
  * that creates missing tables. Tables are never freed while the task runs. */
-static uint64_t *fault_pte(struct kernel *k, struct task *t, uint64_t *pml4, uint64_t va)
+static uint64_t *gk_fault_pte(struct gk_kernel *k, struct gk_task *t, uint64_t *pml4, uint64_t va)
 {
 	uint64_t *pte;
 
 	if (t->pt && (va >> 21) == t->pt_index)
 		return t->pt + ((va >> 12) & 511);
-	pte = paging_pte(&k->frames, pml4, va, true);
+	pte = gk_paging_pte(&k->frames, pml4, va, true);
 	if (pte) {
 		t->pt = pte - ((va >> 12) & 511);
 		t->pt_index = va >> 21;
@@ -125,12 +125,12 @@ static uint64_t *fault_pte(struct kernel *k, struct task *t, uint64_t *pml4, uin
  * lies less than a window past the previous window (sequential access), a
  * window twice the previous one from its end on, up to fault_around_max;
  * clipped to v, filled one page table (2 MiB) at a time. */
-static int fault_map_around(struct kernel *k, struct task *t, const struct vma *v, uint64_t addr,
-			    int write)
+static int gk_fault_map_around(struct gk_kernel *k, struct gk_task *t, const struct gk_vma *v,
+			       uint64_t addr, int write)
 {
 	uint64_t pages = k->args.fault_around, lo, hi, va, end;
 	uint64_t *pml4 = (uint64_t *)(uintptr_t)t->pml4, *pte;
-	uint64_t prot = fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W | PTE_D : 0);
+	uint64_t prot = gk_fault_prot(v) | (v->flags & VMA_WRITE ? PTE_W | PTE_D : 0);
 	int ret = 0;
 
 	if (addr - t->seq_next < t->seq_pages * PAGE_SIZE && (v->flags & VMA_ANON)) {
@@ -150,60 +150,61 @@ static int fault_map_around(struct kernel *k, struct task *t, const struct vma *
 	for (va = lo; va < hi && !ret; va = end) {
 		end = ALIGN_DOWN(va, PAGE_2M) + PAGE_2M;
 		end = end < hi ? end : hi;
-		pte = fault_pte(k, t, pml4, va);
+		pte = gk_fault_pte(k, t, pml4, va);
 		if (!pte)
 			ret = -ENOMEM;
 		else if (v->flags & VMA_ANON)
-			ret = fault_fill_anon(k, t, pte, (end - va) / PAGE_SIZE, prot);
+			ret = gk_fault_fill_anon(k, t, pte, (end - va) / PAGE_SIZE, prot);
 		else
-			ret = fault_fill_image(k, t, v, pte, va, (end - va) / PAGE_SIZE, write);
+			ret = gk_fault_fill_image(k, t, v, pte, va, (end - va) / PAGE_SIZE, write);
 	}
 	if (!ret)
 		return 0;
 	/* Out of frames for a neighbour is fine; for the faulting page it is not. */
-	pte = paging_pte(&k->frames, pml4, addr, false);
+	pte = gk_paging_pte(&k->frames, pml4, addr, false);
 	return pte && (*pte & PTE_P) ? 0 : -ENOMEM;
 }
 
-static int fault_cow(struct kernel *k, struct task *t, const struct vma *v, uint64_t addr)
+static int gk_fault_cow(struct gk_kernel *k, struct gk_task *t, const struct gk_vma *v,
+			uint64_t addr)
 {
-	uint64_t *pte = paging_pte(&k->frames, (uint64_t *)(uintptr_t)t->pml4, addr, false);
-	uint64_t pa = frame_alloc(&k->frames);
+	uint64_t *pte = gk_paging_pte(&k->frames, (uint64_t *)(uintptr_t)t->pml4, addr, false);
+	uint64_t pa = gk_frame_alloc(&k->frames);
 
 	if (!pte || !pa)
 		return -ENOMEM;
-	frame_copy(&k->frames, pa, *pte & PTE_ADDR);
-	frame_copy_flush(&k->frames);
-	*pte = pa | fault_prot(v) | PTE_W | PTE_D;
-	arch_invlpg(addr);
+	gk_frame_copy(&k->frames, pa, *pte & PTE_ADDR);
+	gk_frame_copy_flush(&k->frames);
+	*pte = pa | gk_fault_prot(v) | PTE_W | PTE_D;
+	gk_arch_invlpg(addr);
 	t->frames++;
 	return 0;
 }
 
-void fault_handle(struct kernel *k, struct trap_frame *tf)
+void gk_fault_handle(struct gk_kernel *k, struct gk_trap_frame *tf)
 {
-	uint64_t addr = arch_read_cr2();
-	struct task *t = k->current;
-	const struct vma *v;
+	uint64_t addr = gk_arch_read_cr2();
+	struct gk_task *t = k->current;
+	const struct gk_vma *v;
 	int ret;
 
 	if (!t || addr < USER_BASE || addr >= USER_END) {
 		if (t && (tf->cs & 3))
-			task_kill(k, tf, addr, "SEGV");
-		trap_crash(tf);
+			gk_task_kill(k, tf, addr, "SEGV");
+		gk_trap_crash(tf);
 	}
 	t->faults++;
 	v = t->last_vma;
 	if (addr < v->start || addr >= v->end)
-		t->last_vma = v = vma_find(&t->vmas, addr);
-	if (!v || !fault_allowed(v, tf->error))
-		task_kill(k, tf, addr, "SEGV");
+		t->last_vma = v = gk_vma_find(&t->vmas, addr);
+	if (!v || !gk_fault_allowed(v, tf->error))
+		gk_task_kill(k, tf, addr, "SEGV");
 	if (!(tf->error & PF_P))
-		ret = fault_map_around(k, t, v, ALIGN_DOWN(addr, PAGE_SIZE), tf->error & PF_W);
+		ret = gk_fault_map_around(k, t, v, ALIGN_DOWN(addr, PAGE_SIZE), tf->error & PF_W);
 	else if ((tf->error & PF_W) && !(v->flags & VMA_ANON))
-		ret = fault_cow(k, t, v, ALIGN_DOWN(addr, PAGE_SIZE));
+		ret = gk_fault_cow(k, t, v, ALIGN_DOWN(addr, PAGE_SIZE));
 	else
-		task_kill(k, tf, addr, "SEGV"); /* present and allowed: nothing to fix */
+		gk_task_kill(k, tf, addr, "SEGV"); /* present and allowed: nothing to fix */
 	if (ret < 0)
-		task_kill(k, tf, addr, "OOM");
+		gk_task_kill(k, tf, addr, "OOM");
 }

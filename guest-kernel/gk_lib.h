@@ -1,4 +1,4 @@
-/* guest-kernel/lib.h: the C library subset the kernel uses. */
+/* guest-kernel/gk_lib.h: the C library subset the kernel uses. */
 #ifndef GK_LIB_H
 #define GK_LIB_H
 
@@ -13,7 +13,7 @@ void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t max);
-int strcmp(const char *a, const char *b);
+int gk_strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 
 #define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))

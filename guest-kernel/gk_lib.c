@@ -1,11 +1,11 @@
-/* guest-kernel/lib.c: the string functions the kernel uses.
+/* guest-kernel/gk_lib.c: the string functions the kernel uses.
  *
  * GUEST_CFLAGS has -fno-builtin, so these are real calls (and gcc may emit
  * memcpy and memset itself). Plain loops: the device tree, the command
  * line and console lines are a few hundred bytes.
- * Page-sized work goes through the VMM or arch_zero_words/arch_copy_words.
+ * Page-sized work goes through the VMM or gk_arch_zero_words/gk_arch_copy_words.
  */
-#include "lib.h"
+#include "gk_lib.h"
 
 void *memchr(const void *s, int c, size_t n)
 {
@@ -76,7 +76,7 @@ size_t strnlen(const char *s, size_t max)
 	return n;
 }
 
-int strcmp(const char *a, const char *b)
+int gk_strcmp(const char *a, const char *b)
 {
 	for (; *a == *b; a++, b++)
 		if (!*a)
