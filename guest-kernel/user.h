@@ -27,7 +27,9 @@ void u_exit(int64_t status) __attribute__((noreturn));
 uint64_t u_rdtsc(void);
 uint64_t u_xorshift(uint64_t *state);
 
-/* A line of text built in pieces, sent with u_line_send. */
+/* A line of text built in pieces, sent with u_line_send. Start one by
+ * setting len = 0, not with an initializer: clang clears the whole struct
+ * with a call to memset, which code at USER_BASE cannot reach. */
 struct u_line {
 	char buf[SYS_WRITE_MAX];
 	unsigned len;

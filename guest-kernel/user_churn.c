@@ -22,8 +22,9 @@ static uint64_t u_nonzero_bytes(uint64_t page)
 
 static void u_churn_report(uint64_t round, uint64_t bytes, uint64_t pages, uint64_t first)
 {
-	struct u_line l = {.len = 0};
+	struct u_line l;
 
+	l.len = 0;
 	u_line_str(&l, "CHURN round=");
 	u_line_dec(&l, round);
 	u_line_str(&l, " nonzero_bytes=");

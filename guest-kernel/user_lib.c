@@ -92,8 +92,9 @@ void u_page_fill(uint64_t page, uint64_t pattern)
 
 static bool u_mismatch(const char *what, uint64_t addr, uint64_t got, uint64_t want)
 {
-	struct u_line l = {.len = 0};
+	struct u_line l;
 
+	l.len = 0;
 	u_line_str(&l, "MISMATCH check=");
 	u_line_str(&l, what);
 	u_line_str(&l, " addr=");

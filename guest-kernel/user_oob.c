@@ -9,9 +9,10 @@
 
 struct u_outcome u_oob(const struct user_args *a)
 {
-	struct u_line l = {.len = 0};
+	struct u_line l;
 	uint64_t v;
 
+	l.len = 0;
 	u_line_str(&l, "OOB gpa=");
 	u_line_hex(&l, a->oob_gpa);
 	u_line_str(&l, " addr=");

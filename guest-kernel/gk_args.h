@@ -1,4 +1,4 @@
-/* guest-kernel/args.h: the boot arguments that choose and size a workload.
+/* guest-kernel/gk_args.h: the boot arguments that choose and size a workload.
  *
  *   workload=touch|random|hotset|phases|verify|segv|churn|oob|triple  (touch)
  *     touch   write every stride-th heap page, then read them back passes times
@@ -31,19 +31,19 @@
 #define GK_ARGS_H
 
 #include <stdint.h>
-#include "console.h"
+#include "gk_console.h"
 #include "uapi.h"
 
 #define ARGS_FAULT_AROUND_MAX 512
 
-struct bootargs {
+struct gk_bootargs {
 	enum workload workload;
 	uint64_t size, seed, passes, hot, stride;
 	unsigned fault_around, fault_around_max;
 };
 
 /* Returns 0, or -EINVAL after printing which argument is wrong on c. */
-int bootargs_parse(struct bootargs *a, const char *cmdline, struct console *c);
-const char *bootargs_workload_name(enum workload w);
+int gk_bootargs_parse(struct gk_bootargs *a, const char *cmdline, struct gk_console *c);
+const char *gk_bootargs_workload_name(enum workload w);
 
 #endif

@@ -1,7 +1,7 @@
-/* guest-kernel/paging.h: the kernel's identity map and per-task tables.
+/* guest-kernel/gk_paging.h: the kernel's identity map and per-task tables.
  *
  * PML4 slot 0 identity-maps RAM for the kernel only (U=0), with 1 GiB
- * pages when CPUID says pdpe1gb, else 2 MiB pages; entry.S already mapped
+ * pages when CPUID says pdpe1gb, else 2 MiB pages; gk_entry.S already mapped
  * the first GiB (1 GiB pages) or 8 MiB (2 MiB pages). Slot 1 (uapi.h USER_BASE) is each task's user
  * space in 4 KiB pages. RAM above the identity map's limit is left unused.
  */
@@ -23,26 +23,26 @@
 #define GIB	       (1ULL << 30)
 #define PAGING_PD_POOL 16 /* page directories for 2 MiB pages: 16 GiB past the first */
 
-struct frames;
+struct gk_frames;
 
-struct paging {
+struct gk_paging {
 	/* Page directories need page alignment; the struct inherits it. */
 	uint64_t pd_pool[PAGING_PD_POOL][512] __attribute__((aligned(4096)));
-	uint64_t *pml4; /* entry.S's boot_pml4, the kernel half of every task */
+	uint64_t *pml4; /* gk_entry.S's gk_boot_pml4, the kernel half of every task */
 	uint64_t *pdpt;
 	uint64_t limit;	 /* the identity map can cover [0, limit) */
-	uint64_t booted; /* entry.S mapped [0, booted) */
+	uint64_t booted; /* gk_entry.S mapped [0, booted) */
 	unsigned pd_used;
 	bool gbpages;
 };
 
-void paging_init(struct paging *pg);
+void gk_paging_init(struct gk_paging *pg);
 /* Identity-maps [start, end) for the kernel. -ERANGE beyond pg->limit. */
-int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end);
+int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end);
 /* The 4 KiB PTE for user va in the tables under pml4; with alloc, missing
  * tables come from f (zero). NULL if absent (or out of frames). */
-uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc);
+uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc);
 /* A new PML4 sharing the kernel's slot 0; 0 if out of frames. */
-uint64_t paging_new_space(const struct paging *pg, struct frames *f);
+uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f);
 
 #endif

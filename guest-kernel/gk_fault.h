@@ -1,4 +1,4 @@
-/* guest-kernel/fault.h: the first-level #PF handler.
+/* guest-kernel/gk_fault.h: the first-level #PF handler.
  *
  *   outside every area, or an access the area forbids  -> SEGV, task killed
  *   not present                 -> map it and up to fault_around neighbours
@@ -11,7 +11,7 @@
 #ifndef GK_FAULT_H
 #define GK_FAULT_H
 
-#include "trap.h"
+#include "gk_trap.h"
 
 #define PF_P	(1u << 0)
 #define PF_W	(1u << 1)
@@ -19,6 +19,6 @@
 #define PF_RSVD (1u << 3)
 #define PF_I	(1u << 4)
 
-void fault_handle(struct kernel *k, struct trap_frame *tf);
+void gk_fault_handle(struct gk_kernel *k, struct gk_trap_frame *tf);
 
 #endif

@@ -1,17 +1,17 @@
-/* guest-kernel/hcall.c: one OUT per hypercall, the block filled in place. */
-#include "hcall.h"
-#include "arch.h"
+/* guest-kernel/gk_hcall.c: one OUT per hypercall, the block filled in place. */
+#include "gk_hcall.h"
+#include "gk_arch.h"
 
 /* What .ret reads if nothing answered the doorbell. */
 #define HCALL_NO_ANSWER (-38) /* -ENOSYS */
 
-void hcall_init(struct hcall *h, uint16_t port)
+void gk_hcall_init(struct gk_hcall *h, uint16_t port)
 {
 	h->port = port;
 	h->present = true;
 }
 
-int64_t hcall_call(struct hcall *h, uint32_t nr, uint32_t count, uint64_t arg0, uint64_t arg1)
+int64_t gk_hcall_call(struct gk_hcall *h, uint32_t nr, uint32_t count, uint64_t arg0, uint64_t arg1)
 {
 	volatile struct vmm_hcall *b = &h->block;
 
@@ -21,6 +21,6 @@ int64_t hcall_call(struct hcall *h, uint32_t nr, uint32_t count, uint64_t arg0, 
 	b->arg1 = arg1;
 	b->ret = HCALL_NO_ANSWER;
 	/* The kernel is identity mapped: the block's address is its GPA. */
-	arch_outl(h->port, (uint32_t)(uintptr_t)b);
+	gk_arch_outl(h->port, (uint32_t)(uintptr_t)b);
 	return b->ret;
 }

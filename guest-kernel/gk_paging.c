@@ -1,31 +1,31 @@
-/* guest-kernel/paging.c: identity map and 4-level walks.
+/* guest-kernel/gk_paging.c: identity map and 4-level walks.
  *
  * The kernel runs on the identity map, so a table's GPA is also the
  * pointer the kernel uses to write it.
  */
-#include "paging.h"
-#include "frame.h"
-#include "lib.h"
+#include "gk_paging.h"
+#include "gk_frame.h"
+#include "gk_lib.h"
 #include "uapi.h"
 
 #define ERANGE	34
 #define PAGE_2M (1ULL << 21)
 
-extern uint64_t boot_pml4[512], boot_pdpt[512];
-extern uint8_t boot_gbpages;
-extern uint64_t boot_mapped;
+extern uint64_t gk_boot_pml4[512], gk_boot_pdpt[512];
+extern uint8_t gk_boot_gbpages;
+extern uint64_t gk_boot_mapped;
 
-void paging_init(struct paging *pg)
+void gk_paging_init(struct gk_paging *pg)
 {
-	pg->pml4 = boot_pml4;
-	pg->pdpt = boot_pdpt;
-	pg->gbpages = boot_gbpages;
-	pg->booted = boot_mapped;
+	pg->pml4 = gk_boot_pml4;
+	pg->pdpt = gk_boot_pdpt;
+	pg->gbpages = gk_boot_gbpages;
+	pg->booted = gk_boot_mapped;
 	/* Slot 0 must never reach the user slot; 2 MiB pages need a pool PD per GiB. */
 	pg->limit = pg->gbpages ? USER_BASE : (1 + PAGING_PD_POOL) * GIB;
 }
 
-static uint64_t *paging_pd(struct paging *pg, uint64_t pa)
+static uint64_t *gk_paging_pd(struct gk_paging *pg, uint64_t pa)
 {
 	uint64_t *e = &pg->pdpt[pa / GIB];
 
@@ -34,7 +34,7 @@ static uint64_t *paging_pd(struct paging *pg, uint64_t pa)
 	return (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
 }
 
-int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
+int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end)
 {
 	uint64_t a;
 
@@ -49,27 +49,13 @@ int paging_identity_map(struct paging *pg, uint64_t start, uint64_t end)
 		return 0;
 	}
 	/* A present entry maps the same page (nothing else goes in slot 0's
-	 * page directories): writing it again costs less than testing it. */
-	for (a = ALIGN_DOWN(start, PAGE_2M); a < end;) {
-		uint64_t *pde = &paging_pd(pg, a)[(a / PAGE_2M) % 512];
-		uint64_t gib_end = ALIGN_DOWN(a, GIB) + GIB, stop = gib_end < end ? gib_end : end;
-
-		uint64_t v = a | PTE_P | PTE_W | PTE_PS; /* a is 2 MiB aligned */
-
-		/* Four at a time: each entry a store and an lea. */
-		for (; stop - a >= 4 * PAGE_2M; a += 4 * PAGE_2M, v += 4 * PAGE_2M, pde += 4) {
-			pde[0] = v;
-			pde[1] = v + PAGE_2M;
-			pde[2] = v + 2 * PAGE_2M;
-			pde[3] = v + 3 * PAGE_2M;
-		}
-		for (; a < stop; a += PAGE_2M, v += PAGE_2M)
-			*pde++ = v;
-	}
+	 * page directories), so entries are written without a test. */
+	for (a = ALIGN_DOWN(start, PAGE_2M); a < end; a += PAGE_2M)
+		gk_paging_pd(pg, a)[(a / PAGE_2M) % 512] = a | PTE_P | PTE_W | PTE_PS;
 	return 0;
 }
 
-uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc)
+uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc)
 {
 	uint64_t *t = pml4;
 	int shift;
@@ -78,7 +64,7 @@ uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc)
 		uint64_t *e = &t[(va >> shift) & 511];
 
 		if (!(*e & PTE_P)) {
-			uint64_t pa = alloc ? frame_alloc(f) : 0;
+			uint64_t pa = alloc ? gk_frame_alloc(f) : 0;
 
 			if (!pa)
 				return NULL;
@@ -90,9 +76,9 @@ uint64_t *paging_pte(struct frames *f, uint64_t *pml4, uint64_t va, bool alloc)
 	return &t[(va >> 12) & 511];
 }
 
-uint64_t paging_new_space(const struct paging *pg, struct frames *f)
+uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f)
 {
-	uint64_t pa = frame_alloc(f);
+	uint64_t pa = gk_frame_alloc(f);
 
 	/* The kernel lives in slot 0 only, so one entry is the whole kernel half. */
 	if (pa)

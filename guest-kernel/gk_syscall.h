@@ -1,4 +1,4 @@
-/* guest-kernel/syscall.h: `int $0x80` from a task (numbers in uapi.h).
+/* guest-kernel/gk_syscall.h: `int $0x80` from a task (numbers in uapi.h).
  *
  * Pointers from the task are checked against its areas before use; the
  * kernel then reads them through the task's own mapping, taking ordinary
@@ -7,8 +7,8 @@
 #ifndef GK_SYSCALL_H
 #define GK_SYSCALL_H
 
-#include "trap.h"
+#include "gk_trap.h"
 
-void syscall_handle(struct kernel *k, struct trap_frame *tf);
+void gk_syscall_handle(struct gk_kernel *k, struct gk_trap_frame *tf);
 
 #endif

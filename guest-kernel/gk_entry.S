@@ -1,13 +1,13 @@
-/* guest-kernel/entry.S: PVH entry into long mode, trap stubs, user entry.
+/* guest-kernel/gk_entry.S: PVH entry into long mode, trap stubs, user entry.
  *
- * The loader enters pvh_start32 in 32-bit protected mode, paging off, with
+ * The loader enters gk_pvh_start32 in 32-bit protected mode, paging off, with
  * %ebx = GPA of struct hvm_start_info. We map the first GiB with one 1 GiB
  * page if CPUID has pdpe1gb, else only the first BOOT_2M_PAGES 2 MiB pages
- * (each costs emulated instructions; the image and boot data live there),
+ * (where the image and boot data live),
  * with tables from .bss, which the loader zeroed, and jump to 64-bit code.
- * paging.c maps the rest of RAM in C, no more than there is.
+ * gk_paging.c maps the rest of RAM in C, no more than there is.
  */
-#include "segment.h"
+#include "gk_segment.h"
 
 #define CR0_PE (1 << 0)
 #define CR0_WP (1 << 16)
@@ -25,7 +25,7 @@
 	.p2align 2
 	.long 4, 4, 18
 	.asciz "Xen"
-	.long pvh_start32
+	.long gk_pvh_start32
 
 	.section .rodata
 boot_banner:
@@ -34,8 +34,8 @@ boot_banner_end:
 
 	.section .text.entry, "ax"
 	.code32
-	.globl pvh_start32
-pvh_start32:
+	.globl gk_pvh_start32
+gk_pvh_start32:
 	cld
 	/* First sign of life before any set-up: one string OUT is one exit
 	 * (KVM batches rep outs), and the 16550 works under any VMM. */
@@ -44,16 +44,16 @@ pvh_start32:
 	mov $0x3f8, %dx
 	rep outsb
 	mov %ebx, %esi			/* cpuid clobbers %ebx */
-	movl $(boot_pdpt + PTE_PW), boot_pml4
+	movl $(gk_boot_pdpt + PTE_PW), gk_boot_pml4
 	mov $0x80000001, %eax
 	cpuid
 	bt $CPUID_PDPE1GB, %edx
 	jnc 1f
-	movl $PTE_PWS, boot_pdpt	/* [0, 1 GiB) as one page */
-	movb $1, boot_gbpages
-	movl $0x40000000, boot_mapped
+	movl $PTE_PWS, gk_boot_pdpt	/* [0, 1 GiB) as one page */
+	movb $1, gk_boot_gbpages
+	movl $0x40000000, gk_boot_mapped
 	jmp 3f
-1:	movl $(boot_pd0 + PTE_PW), boot_pdpt
+1:	movl $(boot_pd0 + PTE_PW), gk_boot_pdpt
 	xor %ecx, %ecx
 	mov $PTE_PWS, %eax
 2:	mov %eax, boot_pd0(, %ecx, 8)
@@ -61,11 +61,11 @@ pvh_start32:
 	inc %ecx
 	cmp $BOOT_2M_PAGES, %ecx
 	jne 2b
-	movl $(BOOT_2M_PAGES << 21), boot_mapped
+	movl $(BOOT_2M_PAGES << 21), gk_boot_mapped
 3:	mov %cr4, %eax
 	or $CR4_PAE, %eax
 	mov %eax, %cr4
-	mov $boot_pml4, %eax
+	mov $gk_boot_pml4, %eax
 	mov %eax, %cr3
 	mov $0xc0000080, %ecx		/* EFER */
 	rdmsr
@@ -87,25 +87,15 @@ long_entry:
 	mov %eax, %fs
 	mov %eax, %gs
 	lea boot_stack_top(%rip), %rsp
-	/* libfdt's stack protector reads its canary at %fs:0x28. */
-	rdtsc
-	shl $32, %rdx
-	or %rdx, %rax
-	mov %rax, cpu_local + 0x28(%rip)
-	lea cpu_local(%rip), %rax
-	mov %rax, %rdx
-	shr $32, %rdx
-	mov $0xc0000100, %ecx		/* FS_BASE */
-	wrmsr
 	mov %esi, %edi
-	call kmain
+	call gk_main
 4:	cli
 	hlt
 	jmp 4b
 
 /* Trap stubs: push a dummy error code where the CPU pushes none, then the
- * vector, so every frame has the layout of struct trap_frame. Each has a
- * 16-byte slot from trap_stubs_base on, for the prebuilt IDT below. */
+ * vector, so every frame has the layout of struct gk_trap_frame. Each has a
+ * 16-byte slot from gk_trap_stubs_base on, for the prebuilt IDT below. */
 	.text
 	.macro trap_stub n
 	.p2align 4
@@ -118,18 +108,17 @@ trap_stub_\n:
 	.endm
 
 	.p2align 10
-	.globl trap_stubs_base
-trap_stubs_base:
+	.globl gk_trap_stubs_base
+gk_trap_stubs_base:
 	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
 	trap_stub \n
 	.endr
-	.globl trap_stubs_end
-trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
+	.globl gk_trap_stubs_end
+gk_trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
 
 trap_common:
 	/* Only what the C handler may clobber: it preserves %rbx, %rbp and
-	 * %r12-%r15 itself (SysV ABI), and each push is an emulated
-	 * instruction under PVM. 9 pushes keep %rsp 16-byte aligned. */
+	 * %r12-%r15 itself (SysV ABI). 9 pushes keep %rsp 16-byte aligned. */
 	push %rax
 	push %rcx
 	push %rdx
@@ -140,7 +129,7 @@ trap_common:
 	push %r10
 	push %r11
 	mov %rsp, %rdi
-	call trap_dispatch
+	call gk_trap_dispatch
 	pop %r11
 	pop %r10
 	pop %r9
@@ -153,12 +142,12 @@ trap_common:
 	add $16, %rsp			/* vector, error code */
 	iretq
 
-/* uint64_t task_enter_user(uint64_t *ksp, uint64_t rip, uint64_t rsp, uint64_t arg)
+/* uint64_t gk_task_enter_user(uint64_t *ksp, uint64_t rip, uint64_t rsp, uint64_t arg)
  * Saves the callee-saved registers and %rsp in *ksp, then iretq to CPL3
  * with IF=0 (nothing may interrupt) and %rdi = arg. Returns, with the
- * status, when task_resume_kernel switches back. */
-	.globl task_enter_user
-task_enter_user:
+ * status, when gk_task_resume_kernel switches back. */
+	.globl gk_task_enter_user
+gk_task_enter_user:
 	push %rbx
 	push %rbp
 	push %r12
@@ -189,10 +178,10 @@ task_enter_user:
 	xor %r15d, %r15d
 	iretq
 
-/* void task_resume_kernel(uint64_t ksp, uint64_t status): back into
- * task_enter_user's caller, from whatever stack the trap left us on. */
-	.globl task_resume_kernel
-task_resume_kernel:
+/* void gk_task_resume_kernel(uint64_t ksp, uint64_t status): back into
+ * gk_task_enter_user's caller, from whatever stack the trap left us on. */
+	.globl gk_task_resume_kernel
+gk_task_resume_kernel:
 	mov %rdi, %rsp
 	mov %rsi, %rax
 	pop %r15
@@ -204,62 +193,59 @@ task_resume_kernel:
 	ret
 
 /* The IDT as initialized data: vectors 0-31 and 0x80 (DPL 3) point at
- * their stubs, 16 bytes apart from trap_stubs_base; the rest are absent.
+ * their stubs, 16 bytes apart from gk_trap_stubs_base; the rest are absent.
  * kernel.ld provides the base's low 16 bits and bits 16-31 (the kernel
  * lies below 4 GiB, so bits 32-63 are 0). */
 	.macro idt_gate slot, type
-	.word trap_stubs_lo16 + 16 * \slot, SEG_KERNEL_CS
+	.word gk_trap_stubs_lo16 + 16 * \slot, SEG_KERNEL_CS
 	.byte 0, \type
-	.word trap_stubs_hi16
+	.word gk_trap_stubs_hi16
 	.long 0, 0
 	.endm
 
 	.data
 	.p2align 4
-	.globl idt, idt_desc
-idt:
+	.globl gk_idt, gk_idt_desc
+gk_idt:
 	.irp slot, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	idt_gate \slot, 0x8e		/* interrupt gate, DPL 0 */
 	.endr
-	.skip (0x80 - 32) * 16		/* vectors 32-0x7f: not present */
+	.org gk_idt + 0x80 * 16		/* vectors 32-0x7f: not present */
 	idt_gate 32, 0xee		/* vector 0x80: interrupt gate, DPL 3 */
 idt_end:
-	.if idt_end - idt != (0x80 + 1) * 16
-	.error "the IDT must end with vector 0x80"
-	.endif
 	.p2align 3
-	.word 0, 0, 0			/* idt_desc's base 8-byte aligned */
-idt_desc:
-	.word idt_end - idt - 1
-	.quad idt
+	.word 0, 0, 0			/* gk_idt_desc's base 8-byte aligned */
+gk_idt_desc:
+	.word idt_end - gk_idt - 1
+	.quad gk_idt
 
 	.data
 	.p2align 3
-	.globl gdt
-gdt:
+	.globl gk_gdt
+gk_gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff	/* SEG_KERNEL_CS: 64-bit code, DPL 0 */
 	.quad 0x00cf92000000ffff	/* SEG_KERNEL_DS */
 	.quad 0x00cff2000000ffff	/* SEG_USER_DS: DPL 3 */
 	.quad 0x00affa000000ffff	/* SEG_USER_CS: 64-bit code, DPL 3 */
-	.quad 0, 0			/* SEG_TSS, filled by trap.c */
+	.quad 0, 0			/* SEG_TSS, filled by gk_trap.c */
 gdt_end:
 gdt_desc:
-	.word gdt_end - gdt - 1
-	.long gdt
-	.globl boot_gbpages, boot_mapped
+	.word gdt_end - gk_gdt - 1
+	.long gk_gdt
+	.globl gk_boot_gbpages, gk_boot_mapped
 	.p2align 3
-boot_mapped:				/* bytes identity-mapped from 0 */
+gk_boot_mapped:				/* bytes identity-mapped from 0 */
 	.quad 0
-boot_gbpages:
+gk_boot_gbpages:
 	.byte 0
 
 	.bss
 	.p2align 12
-	.globl boot_pml4, boot_pdpt
-boot_pml4:
+	.globl gk_boot_pml4, gk_boot_pdpt
+gk_boot_pml4:
 	.skip 4096
-boot_pdpt:
+gk_boot_pdpt:
 	.skip 4096
 boot_pd0:
 	.skip 4096
@@ -267,8 +253,5 @@ boot_pd0:
 boot_stack:
 	.skip 16384
 boot_stack_top:
-	.p2align 6
-cpu_local:
-	.skip 64
 
 	.section .note.GNU-stack, "", @progbits

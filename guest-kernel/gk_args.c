@@ -1,22 +1,28 @@
-/* guest-kernel/args.c: parse "key=value key=value" from the command line. */
-#include "args.h"
-#include "lib.h"
+/* guest-kernel/gk_args.c: parse "key=value key=value" from the command line. */
+#include "gk_args.h"
+#include "gk_lib.h"
 
 #define EINVAL 22
 
-static const char *const args_workloads[WORKLOAD_COUNT] = {
+static const char *const gk_args_workloads[WORKLOAD_COUNT] = {
     [WORKLOAD_TOUCH] = "touch",	  [WORKLOAD_RANDOM] = "random", [WORKLOAD_HOTSET] = "hotset",
     [WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify", [WORKLOAD_SEGV] = "segv",
     [WORKLOAD_CHURN] = "churn",	  [WORKLOAD_OOB] = "oob",	[WORKLOAD_TRIPLE] = "triple",
 };
 
-const char *bootargs_workload_name(enum workload w)
+const char *gk_bootargs_workload_name(enum workload w)
 {
-	return w < WORKLOAD_COUNT ? args_workloads[w] : "?";
+	return w < WORKLOAD_COUNT ? gk_args_workloads[w] : "?";
+}
+
+/* Whether the len bytes at s are exactly name. */
+static bool gk_args_is(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && !memcmp(s, name, len);
 }
 
 /* A digit's value in bases up to 36; 99 for anything else. */
-static unsigned args_digit(char ch)
+static unsigned gk_args_digit(char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -27,7 +33,7 @@ static unsigned args_digit(char ch)
 /* A number with an optional K/M/G suffix, filling the whole value: what
  * strtoul(v, &end, 0) accepts (an optional '+', then 0x hex, 0 octal or
  * decimal), read within the value only. */
-static int args_number(const char *v, size_t len, int suffixes, uint64_t *out)
+static int gk_args_number(const char *v, size_t len, int suffixes, uint64_t *out)
 {
 	const char *end = v + len, *p = v, *digits;
 	uint64_t n = 0, mul = 1;
@@ -35,13 +41,13 @@ static int args_number(const char *v, size_t len, int suffixes, uint64_t *out)
 
 	if (p < end && *p == '+')
 		p++;
-	if (end - p > 2 && p[0] == '0' && (p[1] | 0x20) == 'x' && args_digit(p[2]) < 16) {
+	if (end - p > 2 && p[0] == '0' && (p[1] | 0x20) == 'x' && gk_args_digit(p[2]) < 16) {
 		p += 2;
 		base = 16;
 	} else if (p < end && *p == '0') {
 		base = 8;
 	}
-	for (digits = p; p < end && (d = args_digit(*p)) < base; p++)
+	for (digits = p; p < end && (d = gk_args_digit(*p)) < base; p++)
 		n = n * base + d;
 	if (p == digits)
 		return -EINVAL;
@@ -71,52 +77,51 @@ static int args_number(const char *v, size_t len, int suffixes, uint64_t *out)
 	return 0;
 }
 
-static int args_workload(struct bootargs *a, const char *v, size_t len)
+static int gk_args_workload(struct gk_bootargs *a, const char *v, size_t len)
 {
 	unsigned i;
 
-	/* The compare stops at the name's terminator, which v (no NUL in
-	 * it) cannot match: no read past a shorter name. */
 	for (i = 0; i < WORKLOAD_COUNT; i++)
-		if (len && mem_eq(args_workloads[i], v, len) && !args_workloads[i][len]) {
+		if (gk_args_is(v, len, gk_args_workloads[i])) {
 			a->workload = i;
 			return 0;
 		}
 	return -EINVAL;
 }
 
-static int args_one(struct bootargs *a, const char *key, size_t klen, const char *v, size_t vlen)
+static int gk_args_one(struct gk_bootargs *a, const char *key, size_t klen, const char *v,
+		       size_t vlen)
 {
 	uint64_t n = 0;
 
-#define ARGS_KEY(s) (klen == sizeof(s) - 1 && mem_eq(key, s, klen))
+#define ARGS_KEY(s) gk_args_is(key, klen, s)
 	if (ARGS_KEY("workload"))
-		return args_workload(a, v, vlen);
+		return gk_args_workload(a, v, vlen);
 	if (ARGS_KEY("size")) {
-		if (args_number(v, vlen, 1, &n) || !n || n > USER_HEAP_MAX)
+		if (gk_args_number(v, vlen, 1, &n) || !n || n > USER_HEAP_MAX)
 			return -EINVAL;
 		a->size = ALIGN_UP(n, PAGE_SIZE);
 	} else if (ARGS_KEY("seed")) {
-		if (args_number(v, vlen, 0, &a->seed))
+		if (gk_args_number(v, vlen, 0, &a->seed))
 			return -EINVAL;
 	} else if (ARGS_KEY("passes")) {
-		if (args_number(v, vlen, 0, &n) || !n || n > 1000000)
+		if (gk_args_number(v, vlen, 0, &n) || !n || n > 1000000)
 			return -EINVAL;
 		a->passes = n;
 	} else if (ARGS_KEY("hot")) {
-		if (args_number(v, vlen, 0, &n) || !n || n > 100)
+		if (gk_args_number(v, vlen, 0, &n) || !n || n > 100)
 			return -EINVAL;
 		a->hot = n;
 	} else if (ARGS_KEY("stride")) {
-		if (args_number(v, vlen, 0, &n) || !n)
+		if (gk_args_number(v, vlen, 0, &n) || !n)
 			return -EINVAL;
 		a->stride = n;
 	} else if (ARGS_KEY("fault_around")) {
-		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
+		if (gk_args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
 			return -EINVAL;
 		a->fault_around = (unsigned)n;
 	} else if (ARGS_KEY("fault_around_max")) {
-		if (args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
+		if (gk_args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
 			return -EINVAL;
 		a->fault_around_max = (unsigned)n;
 	}
@@ -124,7 +129,7 @@ static int args_one(struct bootargs *a, const char *key, size_t klen, const char
 	return 0;
 }
 
-static void args_defaults(struct bootargs *a)
+static void gk_args_defaults(struct gk_bootargs *a)
 {
 	a->workload = WORKLOAD_TOUCH;
 	a->size = 2ULL << 20;
@@ -136,46 +141,34 @@ static void args_defaults(struct bootargs *a)
 	a->fault_around_max = ARGS_FAULT_AROUND_MAX;
 }
 
-/* The length of the token at s, n bytes at most: up to the first space,
- * tab or newline, found with one rep scasb each rather than a byte loop. */
-static size_t args_token_len(const char *s, size_t n)
+static bool gk_args_space(char ch)
 {
-	const char *sep;
-
-	if ((sep = memchr(s, ' ', n)))
-		n = sep - s;
-	if ((sep = memchr(s, '\t', n)))
-		n = sep - s;
-	if ((sep = memchr(s, '\n', n)))
-		n = sep - s;
-	return n;
+	return ch == ' ' || ch == '\t' || ch == '\n';
 }
 
-int bootargs_parse(struct bootargs *a, const char *s, struct console *c)
+int gk_bootargs_parse(struct gk_bootargs *a, const char *s, struct gk_console *c)
 {
-	const char *end = s + strlen(s);
-
-	args_defaults(a);
-	while (s < end) {
+	gk_args_defaults(a);
+	while (*s) {
 		const char *tok, *eq;
 		size_t len;
 
-		while (*s == ' ' || *s == '\t' || *s == '\n')
+		while (gk_args_space(*s))
 			s++;
-		tok = s;
-		len = args_token_len(tok, end - tok);
-		s = tok + len;
+		for (tok = s; *s && !gk_args_space(*s); s++)
+			;
+		len = s - tok;
 		eq = memchr(tok, '=', len);
 		if (!len || !eq)
 			continue;
-		if (args_one(a, tok, eq - tok, eq + 1, tok + len - eq - 1) < 0) {
-			kprintf(c, "BOOT error=\"bad boot argument\" arg=");
+		if (gk_args_one(a, tok, eq - tok, eq + 1, tok + len - eq - 1) < 0) {
+			gk_printf(c, "BOOT error=\"bad boot argument\" arg=");
 			while (tok < s)
-				kprintf(c, "%c", *tok++);
-			kprintf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
-				   "churn|oob|triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
-				   "stride=1.. "
-				   "fault_around=1..512 fault_around_max=1..512\"\n");
+				gk_printf(c, "%c", *tok++);
+			gk_printf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
+				     "churn|oob|triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
+				     "stride=1.. "
+				     "fault_around=1..512 fault_around_max=1..512\"\n");
 			return -EINVAL;
 		}
 	}

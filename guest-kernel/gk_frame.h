@@ -1,4 +1,4 @@
-/* guest-kernel/frame.h: guest-physical page frames for tables and tasks.
+/* guest-kernel/gk_frame.h: guest-physical page frames for tables and tasks.
  *
  * Invariant: a frame handed out reads zero. Never-used frames are zero
  * already (the VMM and QEMU hand out zeroed memory). A freed frame waits
@@ -17,66 +17,67 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <vmm_abi.h>
-#include "bootinfo.h"
-#include "hcall.h"
-#include "lib.h"
+#include "gk_bootinfo.h"
+#include "gk_hcall.h"
+#include "gk_lib.h"
 
 #define FRAME_BATCH	 64 /* <= VMM_HC_MAX_PAGES */
 #define FRAME_RANGES_MAX 32
 
-struct frame_batch {
+struct gk_frame_batch {
 	uint64_t next;	 /* GPA of the next ready batch */
 	uint32_t count;	 /* entries in gpa[] still to hand out */
 	uint32_t filled; /* entries ever written: what reuse must clear */
 	uint64_t gpa[FRAME_BATCH];
 };
 
-struct frame_stats {
+struct gk_frame_stats {
 	uint64_t allocs, frees, discard_calls, copy_calls, zeroed_locally;
 };
 
-struct frames {
-	struct mem_range fresh[FRAME_RANGES_MAX]; /* never handed out, so zero */
+struct gk_frames {
+	struct gk_mem_range fresh[FRAME_RANGES_MAX]; /* never handed out, so zero */
 	unsigned nr_fresh, cur;
-	struct frame_batch *pending; /* freed, not yet zero */
-	struct frame_batch *ready;   /* zero, reusable */
-	struct hcall *hc;
+	struct gk_frame_batch *pending; /* freed, not yet zero */
+	struct gk_frame_batch *ready;	/* zero, reusable */
+	struct gk_hcall *hc;
 	bool discard, copy; /* the VMM's page-discard / page-copy features */
 	unsigned nr_copies;
 	struct vmm_page_pair copies[FRAME_BATCH]; /* GPA = address: kernel image */
-	struct frame_stats stats;
+	struct gk_frame_stats stats;
 };
 
 /* Free RAM: bi's RAM minus [0, kernel_end), below VMM_RESERVED_END, and
  * bi's boot data. hc may be NULL (no hypercalls). */
-void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end, struct hcall *hc);
-uint64_t frame_fresh_pages(const struct frames *f);
-uint64_t frame_alloc(struct frames *f); /* 0: out of memory */
+void gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
+		   struct gk_hcall *hc);
+uint64_t gk_frame_fresh_pages(const struct gk_frames *f);
+uint64_t gk_frame_alloc(struct gk_frames *f); /* 0: out of memory */
 /* Up to n zero frames at consecutive GPAs from *pa on; returns how many
  * (0: out of memory). Fault-around fills a window from a few such runs. */
-uint64_t frame_alloc_run(struct frames *f, uint64_t n, uint64_t *pa);
-/* The fault path's fast case, in two steps: frame_run_peek gives the GPA
+uint64_t gk_frame_alloc_run(struct gk_frames *f, uint64_t n, uint64_t *pa);
+/* The fault path's fast case, in two steps: gk_frame_run_peek gives the GPA
  * of n consecutive zero frames without taking them (0 when recycled frames
  * wait to go first, or the current fresh range is shorter); the caller uses
- * a prefix of them and frame_run_take takes exactly those. */
-static inline uint64_t frame_run_peek(const struct frames *f, uint64_t n)
+ * a prefix of them and gk_frame_run_take takes exactly those. */
+static inline uint64_t gk_frame_run_peek(const struct gk_frames *f, uint64_t n)
 {
-	const struct mem_range *r = &f->fresh[f->cur];
+	const struct gk_mem_range *r = &f->fresh[f->cur];
 
 	if (f->ready || f->cur == f->nr_fresh || r->end - r->start < n * PAGE_SIZE)
 		return 0;
 	return r->start;
 }
 
-static inline void frame_run_take(struct frames *f, uint64_t used)
+static inline void gk_frame_run_take(struct gk_frames *f, uint64_t used)
 {
 	f->fresh[f->cur].start += used * PAGE_SIZE;
 	f->stats.allocs += used;
 }
-void frame_free(struct frames *f, uint64_t pa);
-void frame_flush(struct frames *f);
-/* Queue a copy of page src to page dst; done by frame_copy_flush at the latest. */
-void frame_copy(struct frames *f, uint64_t dst, uint64_t src);
-void frame_copy_flush(struct frames *f);
+void gk_frame_free(struct gk_frames *f, uint64_t pa);
+void gk_frame_flush(struct gk_frames *f);
+/* Queue a copy of page src to page dst; done by gk_frame_copy_flush at the latest. */
+void gk_frame_copy(struct gk_frames *f, uint64_t dst, uint64_t src);
+void gk_frame_copy_flush(struct gk_frames *f);
 
 #endif

@@ -1,4 +1,4 @@
-/* guest-kernel/bootinfo.h: what the loader told us, from the device tree
+/* guest-kernel/gk_bootinfo.h: what the loader told us, from the device tree
  * (PVH module 0, written by our VMM) or else the PVH start info itself.
  *
  * Device tree (vmm_abi.h): /memory@* reg, /chosen/bootargs,
@@ -15,21 +15,21 @@
 #define BOOT_RAM_MAX	  16
 #define BOOT_RESERVED_MAX 8
 
-struct paging;
+struct gk_paging;
 
-struct mem_range {
+struct gk_mem_range {
 	uint64_t start, end; /* [start, end) */
 };
 
-struct bootinfo {
-	struct mem_range ram[BOOT_RAM_MAX];
+struct gk_bootinfo {
+	struct gk_mem_range ram[BOOT_RAM_MAX];
 	unsigned nr_ram;
 	uint64_t ram_top; /* page-aligned end of the highest RAM, before any clipping */
 	/* Boot data inside RAM that the frame allocator must not hand out. */
-	struct mem_range reserved[BOOT_RESERVED_MAX];
+	struct gk_mem_range reserved[BOOT_RESERVED_MAX];
 	unsigned nr_reserved;
 	const char *cmdline; /* never NULL; points into boot data */
-	const char *error;   /* set when bootinfo_parse fails */
+	const char *error;   /* set when gk_bootinfo_parse fails */
 	uint64_t tsc_hz;     /* 0: unknown */
 	bool fdt;
 	bool has_hcall, line_console, page_discard, page_copy;
@@ -38,6 +38,6 @@ struct bootinfo {
 
 /* Fills bi from the hvm_start_info at GPA start_info, mapping what it reads
  * through pg. Returns 0, or -EINVAL with bi->error saying what was wrong. */
-int bootinfo_parse(struct bootinfo *bi, struct paging *pg, uint64_t start_info);
+int gk_bootinfo_parse(struct gk_bootinfo *bi, struct gk_paging *pg, uint64_t start_info);
 
 #endif

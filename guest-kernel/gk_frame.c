@@ -1,11 +1,11 @@
-/* guest-kernel/frame.c: the frame allocator (see frame.h for the invariant). */
-#include "frame.h"
-#include "arch.h"
-#include "lib.h"
+/* guest-kernel/gk_frame.c: the frame allocator (see gk_frame.h for the invariant). */
+#include "gk_frame.h"
+#include "gk_arch.h"
+#include "gk_lib.h"
 
 #define PAGE_WORDS (PAGE_SIZE / 8)
 
-static void frame_add_fresh(struct frames *f, uint64_t start, uint64_t end)
+static void gk_frame_add_fresh(struct gk_frames *f, uint64_t start, uint64_t end)
 {
 	if (start < end && f->nr_fresh < FRAME_RANGES_MAX) {
 		f->fresh[f->nr_fresh].start = start;
@@ -15,45 +15,46 @@ static void frame_add_fresh(struct frames *f, uint64_t start, uint64_t end)
 }
 
 /* Cut [r->start, r->end) out of every fresh range, splitting where needed. */
-static void frame_exclude(struct frames *f, const struct mem_range *r)
+static void gk_frame_exclude(struct gk_frames *f, const struct gk_mem_range *r)
 {
 	unsigned i, n = f->nr_fresh;
 
 	for (i = 0; i < n; i++) {
-		struct mem_range *m = &f->fresh[i];
+		struct gk_mem_range *m = &f->fresh[i];
 		uint64_t end = m->end;
 
 		if (r->end <= m->start || r->start >= m->end)
 			continue;
 		if (r->start > m->start) {
 			m->end = r->start;
-			frame_add_fresh(f, r->end, end);
+			gk_frame_add_fresh(f, r->end, end);
 		} else {
 			m->start = r->end < end ? r->end : end;
 		}
 	}
 }
 
-void frame_init(struct frames *f, const struct bootinfo *bi, uint64_t kernel_end, struct hcall *hc)
+void gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
+		   struct gk_hcall *hc)
 {
-	struct mem_range low = {0, ALIGN_UP(kernel_end, PAGE_SIZE)};
+	struct gk_mem_range low = {0, ALIGN_UP(kernel_end, PAGE_SIZE)};
 	unsigned i;
 
 	if (low.end < VMM_RESERVED_END)
 		low.end = VMM_RESERVED_END;
 	for (i = 0; i < bi->nr_ram; i++)
-		frame_add_fresh(f, bi->ram[i].start, bi->ram[i].end);
-	frame_exclude(f, &low);
+		gk_frame_add_fresh(f, bi->ram[i].start, bi->ram[i].end);
+	gk_frame_exclude(f, &low);
 	/* Boot data the VMM puts below the kernel's end is excluded already. */
 	for (i = 0; i < bi->nr_reserved; i++)
 		if (bi->reserved[i].end > low.end)
-			frame_exclude(f, &bi->reserved[i]);
+			gk_frame_exclude(f, &bi->reserved[i]);
 	f->hc = hc;
 	f->discard = hc && bi->page_discard;
 	f->copy = hc && bi->page_copy;
 }
 
-uint64_t frame_fresh_pages(const struct frames *f)
+uint64_t gk_frame_fresh_pages(const struct gk_frames *f)
 {
 	uint64_t n = 0;
 	unsigned i;
@@ -64,19 +65,19 @@ uint64_t frame_fresh_pages(const struct frames *f)
 }
 
 /* Make every page of the pending batch zero, then move it to ready. */
-void frame_flush(struct frames *f)
+void gk_frame_flush(struct gk_frames *f)
 {
-	struct frame_batch *b = f->pending;
+	struct gk_frame_batch *b = f->pending;
 	uint32_t i;
 
 	if (!b || !b->count)
 		return;
 	if (f->discard &&
-	    hcall_call(f->hc, VMM_HC_DISCARD, b->count, (uint64_t)(uintptr_t)b->gpa, 0) == 0) {
+	    gk_hcall_call(f->hc, VMM_HC_DISCARD, b->count, (uint64_t)(uintptr_t)b->gpa, 0) == 0) {
 		f->stats.discard_calls++;
 	} else {
 		for (i = 0; i < b->count; i++)
-			arch_zero_words((void *)(uintptr_t)b->gpa[i], PAGE_WORDS);
+			gk_arch_zero_words((void *)(uintptr_t)b->gpa[i], PAGE_WORDS);
 		f->stats.zeroed_locally += b->count;
 	}
 	b->filled = b->count;
@@ -86,24 +87,24 @@ void frame_flush(struct frames *f)
 }
 
 /* An emptied batch frame: only its header and used slots were written. */
-static uint64_t frame_recycle_batch(struct frame_batch *b)
+static uint64_t gk_frame_recycle_batch(struct gk_frame_batch *b)
 {
-	arch_zero_words(b, 2 + b->filled);
+	gk_arch_zero_words(b, 2 + b->filled);
 	return (uint64_t)(uintptr_t)b;
 }
 
-static uint64_t frame_take(struct frames *f)
+static uint64_t gk_frame_take(struct gk_frames *f)
 {
-	struct frame_batch *b = f->ready;
+	struct gk_frame_batch *b = f->ready;
 
 	if (b) {
 		if (b->count)
 			return b->gpa[--b->count];
-		f->ready = (struct frame_batch *)(uintptr_t)b->next;
-		return frame_recycle_batch(b);
+		f->ready = (struct gk_frame_batch *)(uintptr_t)b->next;
+		return gk_frame_recycle_batch(b);
 	}
 	for (; f->cur < f->nr_fresh; f->cur++) {
-		struct mem_range *r = &f->fresh[f->cur];
+		struct gk_mem_range *r = &f->fresh[f->cur];
 
 		if (r->start < r->end) {
 			r->start += PAGE_SIZE;
@@ -113,17 +114,17 @@ static uint64_t frame_take(struct frames *f)
 	return 0;
 }
 
-uint64_t frame_alloc(struct frames *f)
+uint64_t gk_frame_alloc(struct gk_frames *f)
 {
-	uint64_t pa = frame_take(f);
+	uint64_t pa = gk_frame_take(f);
 
 	if (!pa && f->pending) {
 		/* Dry: make the freed frames usable now rather than fail. */
 		if (f->pending->count) {
-			frame_flush(f);
-			pa = frame_take(f);
+			gk_frame_flush(f);
+			pa = gk_frame_take(f);
 		} else {
-			pa = frame_recycle_batch(f->pending);
+			pa = gk_frame_recycle_batch(f->pending);
 			f->pending = NULL;
 		}
 	}
@@ -132,14 +133,14 @@ uint64_t frame_alloc(struct frames *f)
 	return pa;
 }
 
-uint64_t frame_alloc_run(struct frames *f, uint64_t n, uint64_t *pa)
+uint64_t gk_frame_alloc_run(struct gk_frames *f, uint64_t n, uint64_t *pa)
 {
-	struct mem_range *r = &f->fresh[f->cur];
+	struct gk_mem_range *r = &f->fresh[f->cur];
 	uint64_t avail;
 
 	/* Recycled frames come one at a time, and go first. */
 	if (f->ready || f->cur == f->nr_fresh || r->start == r->end) {
-		*pa = frame_alloc(f);
+		*pa = gk_frame_alloc(f);
 		return *pa ? 1 : 0;
 	}
 	avail = (r->end - r->start) / PAGE_SIZE;
@@ -150,47 +151,47 @@ uint64_t frame_alloc_run(struct frames *f, uint64_t n, uint64_t *pa)
 	return n;
 }
 
-void frame_free(struct frames *f, uint64_t pa)
+void gk_frame_free(struct gk_frames *f, uint64_t pa)
 {
 	f->stats.frees++;
 	if (!f->pending) {
-		uint64_t b = frame_take(f);
+		uint64_t b = gk_frame_take(f);
 
 		if (!b) {
 			/* No frame for a batch: zero this one and let it be the batch. */
-			arch_zero_words((void *)(uintptr_t)pa, PAGE_WORDS);
-			f->pending = (struct frame_batch *)(uintptr_t)pa;
+			gk_arch_zero_words((void *)(uintptr_t)pa, PAGE_WORDS);
+			f->pending = (struct gk_frame_batch *)(uintptr_t)pa;
 			return;
 		}
-		f->pending = (struct frame_batch *)(uintptr_t)b;
+		f->pending = (struct gk_frame_batch *)(uintptr_t)b;
 	}
 	f->pending->gpa[f->pending->count++] = pa;
 	f->pending->filled = f->pending->count;
 	if (f->pending->count == FRAME_BATCH)
-		frame_flush(f);
+		gk_frame_flush(f);
 }
 
-void frame_copy(struct frames *f, uint64_t dst, uint64_t src)
+void gk_frame_copy(struct gk_frames *f, uint64_t dst, uint64_t src)
 {
 	f->copies[f->nr_copies].dst = dst;
 	f->copies[f->nr_copies].src = src;
 	if (++f->nr_copies == FRAME_BATCH)
-		frame_copy_flush(f);
+		gk_frame_copy_flush(f);
 }
 
-void frame_copy_flush(struct frames *f)
+void gk_frame_copy_flush(struct gk_frames *f)
 {
 	unsigned i;
 
 	if (!f->nr_copies)
 		return;
-	if (f->copy &&
-	    hcall_call(f->hc, VMM_HC_COPY, f->nr_copies, (uint64_t)(uintptr_t)f->copies, 0) == 0) {
+	if (f->copy && gk_hcall_call(f->hc, VMM_HC_COPY, f->nr_copies,
+				     (uint64_t)(uintptr_t)f->copies, 0) == 0) {
 		f->stats.copy_calls++;
 	} else {
 		for (i = 0; i < f->nr_copies; i++)
-			arch_copy_words((void *)(uintptr_t)f->copies[i].dst,
-					(const void *)(uintptr_t)f->copies[i].src, PAGE_WORDS);
+			gk_arch_copy_words((void *)(uintptr_t)f->copies[i].dst,
+					   (const void *)(uintptr_t)f->copies[i].src, PAGE_WORDS);
 	}
 	f->nr_copies = 0;
 }
