@@ -1,11 +1,12 @@
 #!/bin/sh
 # Second command of the README (and what CI runs): build with -Werror in a
 # build directory of its own (build-test/, or $BUILD_DIR) and run the whole
-# suite: make check here, the same suite against a real KVM (directly where
-# /dev/kvm works, else in the nested test VM, scripts/testvm.sh), clang-format,
-# make distcheck, the suite again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and a short fuzz run of the parsers. Each step
-# prints its time. The source tree's own configuration, if any, is left alone.
+# suite: make check here; the same suite against a real KVM (directly where
+# /dev/kvm works, else in the nested test VM, scripts/testvm.sh); a clang
+# build with its own make check; clang-format; make distcheck; the suite
+# again under AddressSanitizer and UndefinedBehaviorSanitizer; and a short
+# fuzz run of the parsers. Each step prints its time. The source tree's own
+# configuration, if any, is left alone.
 set -e
 cd "$(dirname "$0")/.."
 src=$(pwd)
@@ -48,6 +49,9 @@ if ! kvm_usable; then
 	echo "test.sh: this host has no usable /dev/kvm: the booting tests run in the test VM"
 	step check-vm make check-vm
 fi
+# Both compilers build the whole tree (the guest kernel included).
+mkdir -p "$build/clang"
+step clang sh -c "cd '$build/clang' && CC=clang '$src/configure' --enable-werror --quiet && make -j$jobs && make -j$jobs check"
 step format-check make format-check
 step distcheck make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 
