@@ -1,6 +1,7 @@
 /* tests/check_devtree.c: the device tree reads back with libfdt as the
  * guest will read it. */
 #include <check.h>
+#include <stdio.h>
 #include <errno.h>
 #include <libfdt.h>
 #include <string.h>
@@ -92,6 +93,29 @@ START_TEST(devtree_cpus_carry_tsc_frequency)
 }
 END_TEST
 
+/* One cpu node per vCPU, numbered from 0: nothing assumes a single one. */
+START_TEST(devtree_has_a_cpu_node_per_vcpu)
+{
+	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct devtree_params p = {
+	    .regions = r, .nr_regions = gmem_layout(64 << 20, r), .bootargs = "", .nr_cpus = 3};
+	const fdt32_t *reg;
+
+	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
+	for (int i = 0; i < 3; i++) {
+		char path[32];
+		int node, len;
+
+		snprintf(path, sizeof(path), "/cpus/cpu@%d", i);
+		node = fdt_path_offset(buf, path);
+		ck_assert_int_ge(node, 0);
+		reg = fdt_getprop(buf, node, "reg", &len);
+		ck_assert_int_eq(fdt32_to_cpu(*reg), i);
+	}
+	ck_assert_int_lt(fdt_path_offset(buf, "/cpus/cpu@3"), 0);
+}
+END_TEST
+
 START_TEST(devtree_vmm_node_advertises_services)
 {
 	int node = -1;
@@ -162,6 +186,7 @@ static Suite *devtree_suite(void)
 	TCase *tc = tcase_create("build");
 
 	tcase_add_test(tc, devtree_has_bootargs);
+	tcase_add_test(tc, devtree_has_a_cpu_node_per_vcpu);
 	tcase_add_test(tc, devtree_memory_single_region);
 	tcase_add_test(tc, devtree_memory_split_above_low_ram);
 	tcase_add_test(tc, devtree_cpus_carry_tsc_frequency);

@@ -314,12 +314,20 @@ END_TEST
  * leaving every later fault to wait forever. */
 START_TEST(vmem_fault_thread_failure_stops_the_vm)
 {
-	struct fixture f;
+	struct vmem_range r = {0, 8 * MiB};
+	struct fixture f = {0};
+	struct vmem_config cfg = {
+	    .ranges = &r, .nr_ranges = 1, .handler_cpu = -1, .max_window = 1, .on_fatal = on_fatal};
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	fixture_up(&f, 8 * MiB, 8 * MiB, 1);
+	cfg.arg = &f;
+	ck_assert_int_eq(frame_db_create(&f.db, 8 * MiB / 4096, 8 * MiB / 4096), 0);
+	cfg.db = f.db;
+	ck_assert_int_eq(vmem_create(&f.vm, &cfg), 0);
 	ck_assert_int_ge(null, 0);
+	/* Before the thread starts, so that its first poll sees the broken one. */
 	ck_assert_int_ge(dup2(null, f.vm->uffd.fd), 0);
+	ck_assert_int_eq(vmem_start(f.vm), 0);
 	for (int i = 0; i < 500 && !f.fatal[0]; i++)
 		usleep(10000);
 	ck_assert_ptr_nonnull(strstr(f.fatal, "fault thread"));

@@ -40,10 +40,15 @@ static int devtree_cpus(void *fdt, const struct devtree_params *p)
 	FDT_TRY(fdt_property_u32(fdt, "#size-cells", 0));
 	if (p->tsc_hz)
 		FDT_TRY(fdt_property_u64(fdt, VMM_DT_TSC_FREQ, p->tsc_hz));
-	FDT_TRY(fdt_begin_node(fdt, "cpu@0"));
-	FDT_TRY(fdt_property_string(fdt, "device_type", "cpu"));
-	FDT_TRY(fdt_property_u32(fdt, "reg", 0));
-	FDT_TRY(fdt_end_node(fdt));
+	for (unsigned i = 0; i < (p->nr_cpus ? p->nr_cpus : 1); i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "cpu@%u", i);
+		FDT_TRY(fdt_begin_node(fdt, name));
+		FDT_TRY(fdt_property_string(fdt, "device_type", "cpu"));
+		FDT_TRY(fdt_property_u32(fdt, "reg", i));
+		FDT_TRY(fdt_end_node(fdt));
+	}
 	return fdt_end_node(fdt);
 }
 

@@ -18,6 +18,7 @@ struct devtree_params {
 	int nr_regions;
 	const char *bootargs;
 	uint64_t tsc_hz;     /* 0: unknown, property left out */
+	unsigned nr_cpus;    /* cpu@0 .. cpu@(nr_cpus - 1); 0 counts as 1 */
 	bool hcall_services; /* advertise the hypercall port and its features */
 };
 

@@ -313,13 +313,28 @@ static json_t *stats_vmm(const struct vm *vm, enum gmem_manager manager)
 	return o;
 }
 
+/* KVM's statistics: "vm", then "vcpu<N>" for each vCPU. */
+static json_t *stats_kvm_all(const struct vm *vm)
+{
+	json_t *o = json_pack("{s:o}", "vm", stats_kvm(vm->stats_fd));
+	const struct vcpu *v = &vm->vcpu; /* one vCPU for now; each gets its key */
+	char key[16];
+
+	snprintf(key, sizeof(key), "vcpu%d", v->id);
+	if (o && json_object_set_new(o, key, stats_kvm(v->stats_fd))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The whole report; NULL only without memory. */
 json_t *stats_report_json(const struct vm *vm, enum gmem_manager manager)
 {
-	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:{s:o, s:o}}", "status", vm->status, "reason",
+	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:o}", "status", vm->status, "reason",
 			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
-			 stats_results(&vm->con), "vmm", stats_vmm(vm, manager), "kvm", "vm",
-			 stats_kvm(vm->stats_fd), "vcpu0", stats_kvm(vm->vcpu.stats_fd));
+			 stats_results(&vm->con), "vmm", stats_vmm(vm, manager), "kvm",
+			 stats_kvm_all(vm));
 }
 
 /* -EINVAL if path is a directory or names the same file as one of inputs
