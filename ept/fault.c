@@ -161,12 +161,21 @@ static int fault_copy(struct vmem *v, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* Put zeroed pages [lo, hi) in the store without mapping them. */
+/* Put zeroed pages [lo, hi) in the store without mapping them, at the
+ * frames the table names: one fallocate per run of neighbouring frames. */
 static int fault_store(struct vmem *v, uint64_t lo, uint64_t hi)
 {
-	if (lo < hi && fallocate(frame_db_fd(v->db), 0, (v->base_frame + lo) << EPT_PAGE_SHIFT,
-				 (hi - lo) << EPT_PAGE_SHIFT) < 0)
-		return -errno;
+	while (lo < hi) {
+		uint64_t first = ept_frame(ept_get(v->table, vmem_idx_gpa(v, lo))), n = 1;
+
+		while (lo + n < hi &&
+		       ept_frame(ept_get(v->table, vmem_idx_gpa(v, lo + n))) == first + n)
+			n++;
+		if (fallocate(frame_db_fd(v->db), 0, first << EPT_PAGE_SHIFT, n << EPT_PAGE_SHIFT) <
+		    0)
+			return -errno;
+		lo += n;
+	}
 	return 0;
 }
 

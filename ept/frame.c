@@ -33,6 +33,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ struct extent {
 };
 
 struct frame_db {
+	/* Every public function holds it: VMs of one process fault at once.
+	 * Recursive, because frame_for_each_mapper's callback may unmap. */
+	pthread_mutex_t lock;
 	int fd;
 	uint64_t max_frames, budget_frames;
 	uint64_t charged;  /* budget taken: resident frames plus frame_charge() */
@@ -338,6 +342,16 @@ static int ext_insert(struct frame_db *db, uint64_t base, uint64_t pages)
 
 /* The database */
 
+static void frame_db_init_lock(struct frame_db *db)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&db->lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_frames)
 {
 	struct frame_db *db;
@@ -351,6 +365,7 @@ int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_
 		return -ENOMEM;
 	db->max_frames = max_frames;
 	db->budget_frames = budget_frames;
+	frame_db_init_lock(db);
 	db->fd = memfd_create("frame-store", MFD_CLOEXEC);
 	if (db->fd < 0) {
 		ret = -errno;
@@ -395,6 +410,7 @@ void frame_db_destroy(struct frame_db *db)
 	free(db->ext);
 	munmap(db->frames, db->frames_bytes);
 	close(db->fd);
+	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
 
@@ -403,7 +419,7 @@ int frame_db_fd(const struct frame_db *db)
 	return db->fd;
 }
 
-struct frame *frame_get(struct frame_db *db, uint64_t f)
+static struct frame *frame_get_locked(struct frame_db *db, uint64_t f)
 {
 	struct frame *fr;
 
@@ -415,9 +431,19 @@ struct frame *frame_get(struct frame_db *db, uint64_t f)
 	return fr;
 }
 
+struct frame *frame_get(struct frame_db *db, uint64_t f)
+{
+	struct frame *r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_get_locked(db, f);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
 /* Regions */
 
-int frame_region_alloc(struct frame_db *db, uint64_t pages, uint64_t *base)
+static int frame_region_alloc_locked(struct frame_db *db, uint64_t pages, uint64_t *base)
 {
 	if (!pages)
 		return -EINVAL;
@@ -436,6 +462,16 @@ int frame_region_alloc(struct frame_db *db, uint64_t pages, uint64_t *base)
 	return -ENOSPC;
 }
 
+int frame_region_alloc(struct frame_db *db, uint64_t pages, uint64_t *base)
+{
+	int r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_region_alloc_locked(db, pages, base);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
 /* Drop every reference to resident frame f, without touching the store;
  * was_shared: whether f was counted as shared. */
 static void frame_forget(struct frame_db *db, uint64_t f, bool was_shared)
@@ -451,7 +487,7 @@ static void frame_forget(struct frame_db *db, uint64_t f, bool was_shared)
 	frame_record_init(fr);
 }
 
-void frame_region_free(struct frame_db *db, uint64_t base, uint64_t pages)
+static void frame_region_free_locked(struct frame_db *db, uint64_t base, uint64_t pages)
 {
 	uint64_t end = base + pages, freed = 0;
 
@@ -477,9 +513,46 @@ void frame_region_free(struct frame_db *db, uint64_t base, uint64_t pages)
 	ext_insert(db, base, pages);
 }
 
+void frame_region_free(struct frame_db *db, uint64_t base, uint64_t pages)
+{
+	pthread_mutex_lock(&db->lock);
+	frame_region_free_locked(db, base, pages);
+	pthread_mutex_unlock(&db->lock);
+}
+
+/* Runs of frames no one holds go back to the free list; a frame still
+ * held (mapped by another VM, kept by a snapshot) stays resident as an
+ * orphan and goes back with its last reference (frame_release). */
+static void frame_region_release_locked(struct frame_db *db, uint64_t base, uint64_t pages)
+{
+	uint64_t end = base + pages, run = base;
+
+	if (!pages || end > db->max_frames || end < base || ext_overlaps(db, base, pages)) {
+		db->misuse++;
+		return;
+	}
+	for (uint64_t f = base; f <= end; f++) {
+		if (f < end && !db->frames[f].refcount)
+			continue;
+		if (f > run && !frame_store_release(db, run, f - run) &&
+		    ext_insert(db, run, f - run))
+			db->misuse++;
+		if (f < end)
+			db->frames[f].flags |= FRAME_F_ORPHAN;
+		run = f + 1;
+	}
+}
+
+void frame_region_release(struct frame_db *db, uint64_t base, uint64_t pages)
+{
+	pthread_mutex_lock(&db->lock);
+	frame_region_release_locked(db, base, pages);
+	pthread_mutex_unlock(&db->lock);
+}
+
 /* Budget */
 
-int frame_charge(struct frame_db *db, uint64_t n)
+static int frame_charge_locked(struct frame_db *db, uint64_t n)
 {
 	if (n > db->budget_frames - db->charged || db->charged > db->budget_frames)
 		return -ENOMEM;
@@ -487,13 +560,30 @@ int frame_charge(struct frame_db *db, uint64_t n)
 	return 0;
 }
 
-void frame_uncharge(struct frame_db *db, uint64_t n)
+int frame_charge(struct frame_db *db, uint64_t n)
+{
+	int r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_charge_locked(db, n);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+static void frame_uncharge_locked(struct frame_db *db, uint64_t n)
 {
 	if (n > db->charged - db->resident) {
 		db->misuse++;
 		return;
 	}
 	db->charged -= n;
+}
+
+void frame_uncharge(struct frame_db *db, uint64_t n)
+{
+	pthread_mutex_lock(&db->lock);
+	frame_uncharge_locked(db, n);
+	pthread_mutex_unlock(&db->lock);
 }
 
 /* Mapping and references */
@@ -510,12 +600,17 @@ static struct frame *frame_resident(struct frame_db *db, uint64_t f)
 
 static void frame_release(struct frame_db *db, uint64_t f, bool was_shared)
 {
+	bool orphan = db->frames[f].flags & FRAME_F_ORPHAN;
+
 	frame_forget(db, f, was_shared);
 	if (!frame_store_release(db, f, 1))
 		db->holes_punched++;
+	/* Its region went while others held it: it is free for anyone now. */
+	if (orphan && ext_insert(db, f, 1))
+		db->misuse++;
 }
 
-int frame_map_new(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+static int frame_map_new_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 {
 	struct frame *fr;
 
@@ -540,7 +635,17 @@ int frame_map_new(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 	return 0;
 }
 
-int frame_map_shared(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+int frame_map_new(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+{
+	int r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_map_new_locked(db, f, vm, gpa);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+static int frame_map_shared_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 {
 	struct frame *fr = frame_resident(db, f);
 	bool was_shared;
@@ -562,6 +667,16 @@ int frame_map_shared(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 	return 0;
 }
 
+int frame_map_shared(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+{
+	int r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_map_shared_locked(db, f, vm, gpa);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
 /* Drop one reference to resident f (the caller checked it may): the new
  * refcount. */
 static uint32_t frame_drop(struct frame_db *db, uint64_t f, bool was_shared)
@@ -576,7 +691,7 @@ static uint32_t frame_drop(struct frame_db *db, uint64_t f, bool was_shared)
 	return fr->refcount;
 }
 
-uint32_t frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+static uint32_t frame_unmap_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 {
 	struct frame *fr = frame_resident(db, f);
 	bool was_shared;
@@ -592,7 +707,17 @@ uint32_t frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 	return frame_drop(db, f, was_shared);
 }
 
-void frame_get_ref(struct frame_db *db, uint64_t f)
+uint32_t frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+{
+	uint32_t r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_unmap_locked(db, f, vm, gpa);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+static void frame_get_ref_locked(struct frame_db *db, uint64_t f)
 {
 	struct frame *fr = frame_resident(db, f);
 	bool was_shared;
@@ -608,7 +733,14 @@ void frame_get_ref(struct frame_db *db, uint64_t f)
 	frame_restate(db, fr, was_shared);
 }
 
-uint32_t frame_put_ref(struct frame_db *db, uint64_t f)
+void frame_get_ref(struct frame_db *db, uint64_t f)
+{
+	pthread_mutex_lock(&db->lock);
+	frame_get_ref_locked(db, f);
+	pthread_mutex_unlock(&db->lock);
+}
+
+static uint32_t frame_put_ref_locked(struct frame_db *db, uint64_t f)
 {
 	struct frame *fr = frame_resident(db, f);
 
@@ -621,10 +753,21 @@ uint32_t frame_put_ref(struct frame_db *db, uint64_t f)
 	return frame_drop(db, f, frame_counts_shared(fr));
 }
 
+uint32_t frame_put_ref(struct frame_db *db, uint64_t f)
+{
+	uint32_t r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_put_ref_locked(db, f);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
 /* Overflow mappers last to first, then the inline one: fn may unmap the
  * (vm, gpa) it is given (the array only moves already-visited pairs), but
  * no other mapping of f. */
-void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, void *arg)
+static void frame_for_each_mapper_locked(struct frame_db *db, uint64_t f, frame_rmap_fn fn,
+					 void *arg)
 {
 	struct frame *fr;
 
@@ -642,8 +785,16 @@ void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, vo
 		fn(fr->vm, fr->rmap_gpa, arg);
 }
 
+void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, void *arg)
+{
+	pthread_mutex_lock(&db->lock);
+	frame_for_each_mapper_locked(db, f, fn, arg);
+	pthread_mutex_unlock(&db->lock);
+}
+
 void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out)
 {
+	pthread_mutex_lock((pthread_mutex_t *)&db->lock);
 	*out = (struct frame_db_stats){
 	    .max_frames = db->max_frames,
 	    .budget_frames = db->budget_frames,
@@ -655,6 +806,7 @@ void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out)
 	    .metadata_bytes = db->frames_bytes + db->rmap_bytes + db->ext_cap * sizeof(*db->ext),
 	    .misuse = db->misuse,
 	};
+	pthread_mutex_unlock((pthread_mutex_t *)&db->lock);
 }
 
 /* Debug */
@@ -706,7 +858,7 @@ static int frame_check_free_list(const struct frame_db *db, char *why, size_t le
 	return 0;
 }
 
-int frame_db_check(const struct frame_db *db, char *why, size_t len)
+static int frame_db_check_locked(const struct frame_db *db, char *why, size_t len)
 {
 	uint64_t resident = 0, shared = 0, overflowed = 0;
 	int ret;
@@ -731,4 +883,14 @@ int frame_db_check(const struct frame_db *db, char *why, size_t len)
 		return -EUCLEAN;
 	}
 	return frame_check_free_list(db, why, len);
+}
+
+int frame_db_check(const struct frame_db *db, char *why, size_t len)
+{
+	int ret;
+
+	pthread_mutex_lock((pthread_mutex_t *)&db->lock);
+	ret = frame_db_check_locked(db, why, len);
+	pthread_mutex_unlock((pthread_mutex_t *)&db->lock);
+	return ret;
 }

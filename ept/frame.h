@@ -17,6 +17,10 @@
  *
  * The host memory budget counts resident frames (in use or shared):
  * frame_charge() refuses past it.
+ *
+ * Thread-safe: every function takes the database's lock, so several VMs
+ * (each with its own fault thread) share one store. Lock order: a VM's own
+ * lock (vmem.c) first, then this one.
  */
 #ifndef EPT_FRAME_H
 #define EPT_FRAME_H
@@ -25,9 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_NONE    UINT32_MAX
-#define FRAME_NO_SLOT UINT32_MAX
-#define FRAME_MISUSE  UINT32_MAX /* frame_unmap, frame_put_ref: refused, nothing changed */
+#define FRAME_NONE     UINT32_MAX
+#define FRAME_NO_SLOT  UINT32_MAX
+#define FRAME_MISUSE   UINT32_MAX /* frame_unmap, frame_put_ref: refused, nothing changed */
+#define FRAME_F_ORPHAN 0x01	  /* its region was released while others held it */
 
 enum frame_state {
 	FRAME_FREE = 0, /* hole in the store: reads as zeros, costs nothing */
@@ -60,11 +65,16 @@ int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_
 void frame_db_destroy(struct frame_db *db);
 
 int frame_db_fd(const struct frame_db *db); /* the memfd, for mapping views */
+/* The record of f, for tests: read it while no other thread changes f. */
 struct frame *frame_get(struct frame_db *db, uint64_t f);
 
 /* Regions: contiguous frames for one VM's guest memory. */
 int frame_region_alloc(struct frame_db *db, uint64_t pages, uint64_t *base); /* -ENOSPC */
 void frame_region_free(struct frame_db *db, uint64_t base, uint64_t pages);  /* frees every frame */
+/* Give a region back once its owner dropped its own references: frames no
+ * one else holds are freed; a frame another VM maps or a snapshot keeps
+ * stays resident, and is freed with its last reference. */
+void frame_region_release(struct frame_db *db, uint64_t base, uint64_t pages);
 
 /* Budget: take or return n resident frames. -ENOMEM if over budget. */
 int frame_charge(struct frame_db *db, uint64_t n);

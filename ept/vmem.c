@@ -32,9 +32,18 @@ bool vmem_page_present(const struct vmem *v, uint64_t idx)
 	return ept_present(ept_get(v->table, vmem_idx_gpa(v, idx)));
 }
 
+/* Where a page the VM has never had gets its frame: the page of its own
+ * region at the same index, so that its view maps it without a mapping of
+ * its own. The one place that places a fresh page; everything else reads
+ * the frame from the table. */
+uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx)
+{
+	return v->base_frame + idx;
+}
+
 int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
 {
-	uint64_t gpa = vmem_idx_gpa(v, idx), frame = v->base_frame + idx;
+	uint64_t gpa = vmem_idx_gpa(v, idx), frame = vmem_fresh_frame(v, idx);
 	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
 	int ret;
 
@@ -189,6 +198,23 @@ int vmem_start(struct vmem *v)
 	return 0;
 }
 
+static int vmem_unmap_entry(uint64_t gpa, uint64_t entry, void *arg)
+{
+	struct vmem *v = arg;
+
+	if (ept_present(entry))
+		frame_unmap(v->db, ept_frame(entry), v->vm_id, gpa);
+	return 0;
+}
+
+/* Only this VM's references go: a frame it shares with another VM, or
+ * that a snapshot holds, lives on until its last reference goes. */
+static void vmem_drop_own_refs(struct vmem *v)
+{
+	if (v->table)
+		ept_for_each(v->table, 0, UINT64_MAX, vmem_unmap_entry, v);
+}
+
 void vmem_destroy(struct vmem *v)
 {
 	if (!v)
@@ -202,8 +228,10 @@ void vmem_destroy(struct vmem *v)
 	uffd_close(&v->uffd);
 	if (v->view)
 		munmap(v->view, v->pages << EPT_PAGE_SHIFT);
-	if (v->base_frame != FRAME_NONE)
-		frame_region_free(v->db, v->base_frame, v->pages);
+	if (v->base_frame != FRAME_NONE) {
+		vmem_drop_own_refs(v);
+		frame_region_release(v->db, v->base_frame, v->pages);
+	}
 	if (v->stop_fd >= 0)
 		close(v->stop_fd);
 	if (v->pagemap_fd >= 0)
@@ -214,6 +242,11 @@ void vmem_destroy(struct vmem *v)
 	free(v->block);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+uint16_t vmem_id(const struct vmem *v)
+{
+	return v->vm_id;
 }
 
 void *vmem_view(const struct vmem *v, int i)
@@ -236,9 +269,15 @@ static int64_t vmem_span(const struct vmem *v, uint64_t gpa, size_t len)
 	return first;
 }
 
+/* Store offset of gpa (in view page idx) from the frame the table names,
+ * or -1 if the page has none (it reads as zeros). */
 static off_t vmem_store_offset(const struct vmem *v, uint64_t idx, uint64_t gpa)
 {
-	return ((v->base_frame + idx) << EPT_PAGE_SHIFT) + gpa % EPT_PAGE_SIZE;
+	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
+
+	if (!ept_present(e))
+		return -1;
+	return ((off_t)ept_frame(e) << EPT_PAGE_SHIFT) + gpa % EPT_PAGE_SIZE;
 }
 
 static int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf, size_t len,
@@ -259,13 +298,27 @@ static int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf
 int vmem_read(struct vmem *v, uint64_t gpa, void *buf, size_t len)
 {
 	int64_t idx = vmem_span(v, gpa, len);
+	uint8_t *p = buf;
+	int ret = 0;
 
 	if (idx < 0)
 		return (int)idx;
-	if (!len)
-		return 0;
-	/* A hole reads as zeros without allocating a page. */
-	return vmem_pio(pread, frame_db_fd(v->db), buf, len, vmem_store_offset(v, idx, gpa));
+	pthread_mutex_lock(&v->lock);
+	for (uint64_t i = idx; len && !ret; i++) {
+		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
+		off_t off = vmem_store_offset(v, i, gpa);
+
+		n = n < len ? n : len;
+		if (off < 0)
+			memset(p, 0, n); /* no frame: zeros, without allocating one */
+		else
+			ret = vmem_pio(pread, frame_db_fd(v->db), p, n, off);
+		gpa += n;
+		p += n;
+		len -= n;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
 }
 
 static ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
@@ -354,6 +407,39 @@ int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src)
 		v->stats.copied_pages++;
 		pthread_mutex_unlock(&v->lock);
 	}
+	return ret;
+}
+
+int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa)
+{
+	int64_t d = vmem_span(dst, dst_gpa, EPT_PAGE_SIZE),
+		s = vmem_span(src, src_gpa, EPT_PAGE_SIZE);
+	uint64_t e;
+	int ret;
+
+	if (d < 0 || s < 0 || (dst_gpa | src_gpa) % EPT_PAGE_SIZE || dst->db != src->db ||
+	    dst == src)
+		return d < 0 || s < 0 ? -EFAULT : -EINVAL;
+	pthread_mutex_lock(&src->lock);
+	e = ept_get(src->table, src_gpa);
+	pthread_mutex_unlock(&src->lock);
+	if (!ept_present(e))
+		return -ENOENT;
+	pthread_mutex_lock(&dst->lock);
+	if (vmem_page_present(dst, d)) {
+		ret = -EEXIST;
+	} else {
+		ret = frame_map_shared(dst->db, ept_frame(e), dst->vm_id, dst_gpa);
+		if (!ret && (ret = ept_set(dst->table, dst_gpa,
+					   ept_entry(ept_frame(e), EPT_RWX | EPT_MT_WB))))
+			frame_unmap(dst->db, ept_frame(e), dst->vm_id, dst_gpa);
+	}
+	if (!ret) {
+		dst->block[d >> VMEM_BLOCK_SHIFT].present++;
+		dst->block[d >> VMEM_BLOCK_SHIFT].used++;
+		dst->stats.resident_pages++;
+	}
+	pthread_mutex_unlock(&dst->lock);
 	return ret;
 }
 

@@ -80,6 +80,8 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg);
 int vmem_start(struct vmem *v);
 void vmem_destroy(struct vmem *v);
 
+uint16_t vmem_id(const struct vmem *v);
+
 /* Host address of range i of the view (for the KVM memory slot). */
 void *vmem_view(const struct vmem *v, int i);
 
@@ -90,6 +92,14 @@ int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len);
 /* Give pages back: the frames are freed and the pages read as zeros. */
 int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len);
 int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
+
+/* Point dst's page at the frame behind src's page (both VMs on one store):
+ * the table then sends the VMM's accesses to dst_gpa to that frame, and the
+ * frame lives while either holds it. The hand-built share that snapshots
+ * and fork generalise; guest access to it through dst's view comes with
+ * them. 0, -EFAULT outside RAM, -EINVAL, -ENOENT (src has no frame there),
+ * -EEXIST (dst has one). */
+int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa);
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
 /* The VMM saw the guest access a GPA outside RAM (a KVM MMIO exit): such

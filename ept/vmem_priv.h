@@ -24,7 +24,7 @@ struct vmem {
 	struct vmem_range range[VMEM_MAX_RANGES];
 	uint64_t range_first[VMEM_MAX_RANGES]; /* view page index of each range */
 	uint64_t pages;			       /* view size in pages */
-	uint64_t base_frame;		       /* view page i is frame base_frame + i */
+	uint64_t base_frame; /* the VM's region: fresh page i is frame base_frame + i */
 	uint8_t *view;
 	struct ept *table;
 	struct uffd uffd;
@@ -65,6 +65,8 @@ static inline uint64_t vmem_idx_gpa(const struct vmem *v, uint64_t idx)
 
 /* View page index of gpa, or -1 if gpa is not RAM. */
 int64_t vmem_gpa_idx(const struct vmem *v, uint64_t gpa);
+/* The frame a page the VM never had gets (its own region's page idx). */
+uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx);
 /* Record that view page idx now holds frame data (charges the budget);
  * ahead: filled by fault-around, not asked for. */
 int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);

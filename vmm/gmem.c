@@ -47,7 +47,6 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 	uint64_t pages = m->size / GMEM_PAGE_SIZE;
 	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GMEM_PAGE_SIZE;
 	struct vmem_config cfg = {
-	    .vm_id = 0,
 	    .ranges = ranges,
 	    .nr_ranges = m->nr_regions,
 	    .handler_cpu = p->handler_cpu,
@@ -57,14 +56,15 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 	};
 	int ret;
 
-	ret = frame_db_create(&m->db, pages, budget);
+	/* One VM per vmm run for now: its own host. Fork will put more on it. */
+	ret = host_create(&m->host, pages, budget);
 	if (ret)
 		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
 				 (unsigned long)pages, strerror(-ret));
-	cfg.db = m->db;
+	m->db = host_frames(m->host);
 	for (int i = 0; i < m->nr_regions; i++)
 		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
-	ret = vmem_create(&m->vmem, &cfg);
+	ret = host_vm_create(m->host, &cfg, &m->vmem);
 	if (ret == -EPERM)
 		return err_errno(
 		    EPERM, "guest memory",
@@ -111,9 +111,10 @@ void gmem_destroy(struct gmem *m)
 			if (m->region[i].hva)
 				munmap(m->region[i].hva, m->region[i].size);
 	}
-	vmem_destroy(m->vmem);
-	if (m->db)
-		frame_db_destroy(m->db);
+	if (m->host) {
+		host_vm_destroy(m->host, m->vmem);
+		host_destroy(m->host);
+	}
 	memset(m, 0, sizeof(*m));
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "host.h"
 #include "vmem.h"
 
 #define GMEM_MAX_REGIONS 2
@@ -52,7 +53,8 @@ struct gmem {
 	int nr_regions;
 	uint64_t size; /* total bytes of RAM */
 	enum gmem_manager manager;
-	struct frame_db *db;
+	struct host *host;   /* the frame store and VM ids (VMM manager) */
+	struct frame_db *db; /* the host's frames */
 	struct vmem *vmem;
 };
 
