@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "err.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "testlib.h"
 
 #define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
@@ -221,54 +221,54 @@ END_TEST
 
 START_TEST(layout_splits_at_low_ram_end)
 {
-	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
 
-	ck_assert_int_eq(gmem_layout(64 << 20, r), 1);
+	ck_assert_int_eq(guest_ram_layout(64 << 20, r), 1);
 	ck_assert_uint_eq(r[0].size, 64 << 20);
-	ck_assert_int_eq(gmem_layout(4ULL << 30, r), 2);
+	ck_assert_int_eq(guest_ram_layout(4ULL << 30, r), 2);
 	ck_assert_uint_eq(r[0].size + r[1].size, 4ULL << 30);
 	ck_assert_uint_eq(r[1].gpa, 4ULL << 30);
 }
 END_TEST
 
-static void gmem_kernel(struct gmem *m, uint64_t size)
+static void guest_ram_kernel(struct guest_ram *m, uint64_t size)
 {
-	struct gmem_params p = {.size = size, .manager = GMEM_MANAGER_KERNEL};
+	struct guest_ram_params p = {.size = size, .manager = GUEST_RAM_MANAGER_KERNEL};
 
-	ck_assert_int_eq(gmem_init(m, &p), 0);
+	ck_assert_int_eq(guest_ram_init(m, &p), 0);
 }
 
-START_TEST(gmem_refuses_ranges_outside_ram)
+START_TEST(guest_ram_refuses_ranges_outside_ram)
 {
-	struct gmem m;
+	struct guest_ram m;
 	uint8_t b[2];
 
-	gmem_kernel(&m, 8 << 20);
-	ck_assert(gmem_contains(&m, 0, 8 << 20));
-	ck_assert_int_eq(gmem_read(&m, (8 << 20) - 1, b, 1), 0);
-	ck_assert_int_eq(gmem_read(&m, (8 << 20) - 1, b, 2), -EFAULT);
-	ck_assert_int_eq(gmem_write(&m, 8 << 20, b, 1), -EFAULT);
-	ck_assert(!gmem_contains(&m, UINT64_MAX, 2));
-	ck_assert(!gmem_contains(&m, 4096, UINT64_MAX));
-	gmem_destroy(&m);
+	guest_ram_kernel(&m, 8 << 20);
+	ck_assert(guest_ram_contains(&m, 0, 8 << 20));
+	ck_assert_int_eq(guest_ram_read(&m, (8 << 20) - 1, b, 1), 0);
+	ck_assert_int_eq(guest_ram_read(&m, (8 << 20) - 1, b, 2), -EFAULT);
+	ck_assert_int_eq(guest_ram_write(&m, 8 << 20, b, 1), -EFAULT);
+	ck_assert(!guest_ram_contains(&m, UINT64_MAX, 2));
+	ck_assert(!guest_ram_contains(&m, 4096, UINT64_MAX));
+	guest_ram_destroy(&m);
 }
 END_TEST
 
-START_TEST(gmem_discard_returns_zeros)
+START_TEST(guest_ram_discard_returns_zeros)
 {
 	static uint8_t page[4096];
-	struct gmem m;
+	struct guest_ram m;
 
-	gmem_kernel(&m, 8 << 20);
+	guest_ram_kernel(&m, 8 << 20);
 	memset(page, 0xa5, sizeof(page));
-	ck_assert_int_eq(gmem_write(&m, 0x200000, page, sizeof(page)), 0);
-	ck_assert_int_eq(gmem_discard(&m, 0x200000, 4096), 0);
-	ck_assert_int_eq(gmem_read(&m, 0x200000, page, sizeof(page)), 0);
+	ck_assert_int_eq(guest_ram_write(&m, 0x200000, page, sizeof(page)), 0);
+	ck_assert_int_eq(guest_ram_discard(&m, 0x200000, 4096), 0);
+	ck_assert_int_eq(guest_ram_read(&m, 0x200000, page, sizeof(page)), 0);
 	for (int i = 0; i < 4096; i++)
 		ck_assert_int_eq(page[i], 0);
-	ck_assert_int_eq(gmem_discard(&m, 0x200001, 4096), -EINVAL);
-	ck_assert_int_eq(gmem_discard(&m, 8 << 20, 4096), -EFAULT);
-	gmem_destroy(&m);
+	ck_assert_int_eq(guest_ram_discard(&m, 0x200001, 4096), -EINVAL);
+	ck_assert_int_eq(guest_ram_discard(&m, 8 << 20, 4096), -EFAULT);
+	guest_ram_destroy(&m);
 }
 END_TEST
 
@@ -294,8 +294,8 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, run_short_help_is_not_an_error);
 	tcase_add_test(tc, dtb_requires_output);
 	tcase_add_test(tc, layout_splits_at_low_ram_end);
-	tcase_add_test(tc, gmem_refuses_ranges_outside_ram);
-	tcase_add_test(tc, gmem_discard_returns_zeros);
+	tcase_add_test(tc, guest_ram_refuses_ranges_outside_ram);
+	tcase_add_test(tc, guest_ram_discard_returns_zeros);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -34,7 +34,7 @@ static void setup(void)
 	unlink(path);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.vm = &vm;
-	ctl.manager = GMEM_MANAGER_KERNEL;
+	ctl.manager = GUEST_RAM_MANAGER_KERNEL;
 }
 
 static void teardown(void)
@@ -165,7 +165,7 @@ START_TEST(control_silent_client_blocks_no_one)
 	json_t *r;
 
 	ck_assert_int_eq(control_open(&ctl, path), 0);
-	ck_assert_int_eq(control_start(&ctl, &vm, GMEM_MANAGER_KERNEL), 0);
+	ck_assert_int_eq(control_start(&ctl, &vm, GUEST_RAM_MANAGER_KERNEL), 0);
 	silent = client();
 	ck_assert_int_eq(write(silent, "{\"cmd\"", 6), 6); /* half a request, never ended */
 	other = client();
@@ -184,7 +184,7 @@ START_TEST(control_oversized_request_is_refused)
 	json_t *r;
 
 	ck_assert_int_eq(control_open(&ctl, path), 0);
-	ck_assert_int_eq(control_start(&ctl, &vm, GMEM_MANAGER_KERNEL), 0);
+	ck_assert_int_eq(control_start(&ctl, &vm, GUEST_RAM_MANAGER_KERNEL), 0);
 	fd = client();
 	memset(big, ' ', sizeof(big) - 1);
 	r = client_ask(fd, big);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "devtree.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "testlib.h"
 #include "vmm_abi.h"
 
@@ -15,9 +15,9 @@ static char buf[64 << 10];
 
 static void build(uint64_t mem, const char *bootargs, uint64_t tsc_hz, bool services)
 {
-	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
 	struct devtree_params p = {.regions = r,
-				   .nr_regions = gmem_layout(mem, r),
+				   .nr_regions = guest_ram_layout(mem, r),
 				   .bootargs = bootargs,
 				   .tsc_hz = tsc_hz,
 				   .hcall_services = services};
@@ -96,9 +96,11 @@ END_TEST
 /* One cpu node per vCPU, numbered from 0: nothing assumes a single one. */
 START_TEST(devtree_has_a_cpu_node_per_vcpu)
 {
-	struct gmem_region r[GMEM_MAX_REGIONS];
-	struct devtree_params p = {
-	    .regions = r, .nr_regions = gmem_layout(64 << 20, r), .bootargs = "", .nr_cpus = 3};
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
+	struct devtree_params p = {.regions = r,
+				   .nr_regions = guest_ram_layout(64 << 20, r),
+				   .bootargs = "",
+				   .nr_cpus = 3};
 	const fdt32_t *reg;
 
 	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
@@ -154,9 +156,9 @@ END_TEST
 START_TEST(devtree_too_small_buffer_is_enospc)
 {
 	static char small[4097];
-	struct gmem_region r[GMEM_MAX_REGIONS];
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
 	struct devtree_params p = {.regions = r,
-				   .nr_regions = gmem_layout(64 << 20, r),
+				   .nr_regions = guest_ram_layout(64 << 20, r),
 				   .bootargs = "workload=touch size=512K",
 				   .tsc_hz = 1000000000,
 				   .hcall_services = true};

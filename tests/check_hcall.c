@@ -23,16 +23,16 @@ static int console_pipe[2];
 /* Both memory managers serve the VMM's accesses: every request is tested
  * under each, and under the VMM's own the frame database's invariants are
  * checked after each test. budget: host memory of the VMM manager. */
-static void setup_with(enum gmem_manager manager, uint64_t budget)
+static void setup_with(enum guest_ram_manager manager, uint64_t budget)
 {
-	struct gmem_params p = {.size = RAM,
-				.manager = manager,
-				.host_mem = budget,
-				.fault_around = 16,
-				.handler_cpu = -1};
+	struct guest_ram_params p = {.size = RAM,
+				     .manager = manager,
+				     .host_mem = budget,
+				     .fault_around = 16,
+				     .handler_cpu = -1};
 
 	memset(&vm, 0, sizeof(vm));
-	ck_assert_int_eq(gmem_init(&vm.mem, &p), 0);
+	ck_assert_int_eq(guest_ram_init(&vm.mem, &p), 0);
 	ck_assert_int_eq(pipe2(console_pipe, O_NONBLOCK), 0);
 	console_init(&vm.con, console_pipe[1]);
 	pthread_mutex_init(&vm.stop_lock, NULL);
@@ -41,12 +41,12 @@ static void setup_with(enum gmem_manager manager, uint64_t budget)
 
 static void setup_kernel(void)
 {
-	setup_with(GMEM_MANAGER_KERNEL, 0);
+	setup_with(GUEST_RAM_MANAGER_KERNEL, 0);
 }
 
 static void setup_vmm(void)
 {
-	setup_with(GMEM_MANAGER_VMM, RAM);
+	setup_with(GUEST_RAM_MANAGER_VMM, RAM);
 }
 
 static void teardown(void)
@@ -57,7 +57,7 @@ static void teardown(void)
 		ck_assert_msg(frame_db_check(vm.mem.db, why, sizeof(why)) == 0,
 			      "frame database: %s", why);
 	console_destroy(&vm.con);
-	gmem_destroy(&vm.mem);
+	guest_ram_destroy(&vm.mem);
 	close(console_pipe[0]);
 	close(console_pipe[1]);
 }
@@ -67,10 +67,10 @@ static int64_t call(uint32_t nr, uint32_t count, uint64_t arg0, uint64_t arg1)
 {
 	struct vmm_hcall hc = {.nr = nr, .count = count, .arg0 = arg0, .arg1 = arg1, .ret = 1};
 
-	ck_assert_int_eq(gmem_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
 	hcall_handle(&vm, BLOCK);
-	ck_assert_int_eq(gmem_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8),
-			 0);
+	ck_assert_int_eq(
+	    guest_ram_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8), 0);
 	return hc.ret;
 }
 
@@ -78,7 +78,7 @@ START_TEST(hcall_line_reaches_the_console)
 {
 	char out[64] = {0};
 
-	ck_assert_int_eq(gmem_write(&vm.mem, LIST, "hello guest", 11), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, "hello guest", 11), 0);
 	ck_assert_int_eq(call(VMM_HC_LINE, 0, LIST, 11), 0);
 	ck_assert_int_eq(read(console_pipe[0], out, sizeof(out) - 1), 12);
 	ck_assert_str_eq(out, "hello guest\n");
@@ -100,10 +100,10 @@ START_TEST(hcall_discard_zeroes_pages)
 {
 	uint64_t list[2] = {0x200000, 0x201000}, word = 0;
 
-	ck_assert_int_eq(gmem_write(&vm.mem, 0x201008, "secret!", 8), 0);
-	ck_assert_int_eq(gmem_write(&vm.mem, LIST, list, sizeof(list)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, 0x201008, "secret!", 8), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, list, sizeof(list)), 0);
 	ck_assert_int_eq(call(VMM_HC_DISCARD, 2, LIST, 0), 0);
-	ck_assert_int_eq(gmem_read(&vm.mem, 0x201008, &word, 8), 0);
+	ck_assert_int_eq(guest_ram_read(&vm.mem, 0x201008, &word, 8), 0);
 	ck_assert_uint_eq(word, 0);
 	ck_assert_uint_eq(vm.stats.pages_discarded, 2);
 }
@@ -114,7 +114,7 @@ START_TEST(hcall_discard_refuses_unaligned_or_foreign_pages)
 	uint64_t bad[] = {0x200001, RAM, UINT64_MAX & ~0xfffULL};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(gmem_write(&vm.mem, LIST, &bad[i], 8), 0);
+		ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, &bad[i], 8), 0);
 		ck_assert_int_eq(call(VMM_HC_DISCARD, 1, LIST, 0), -EINVAL);
 		ck_assert_ptr_nonnull(strstr(last_error(), "page GPA"));
 	}
@@ -129,10 +129,10 @@ START_TEST(hcall_copy_copies_pages)
 	struct vmm_page_pair pair = {.dst = 0x300000, .src = 0x310000};
 	char buf[8];
 
-	ck_assert_int_eq(gmem_write(&vm.mem, 0x310000, "payload", 8), 0);
-	ck_assert_int_eq(gmem_write(&vm.mem, LIST, &pair, sizeof(pair)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, 0x310000, "payload", 8), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, &pair, sizeof(pair)), 0);
 	ck_assert_int_eq(call(VMM_HC_COPY, 1, LIST, 0), 0);
-	ck_assert_int_eq(gmem_read(&vm.mem, 0x300000, buf, 8), 0);
+	ck_assert_int_eq(guest_ram_read(&vm.mem, 0x300000, buf, 8), 0);
 	ck_assert_str_eq(buf, "payload");
 }
 END_TEST
@@ -169,15 +169,15 @@ START_TEST(hcall_copy_over_budget_answers_enomem)
 	struct vmm_hcall hc = {.nr = VMM_HC_COPY, .count = 4, .arg0 = LIST, .ret = 1};
 
 	teardown();
-	setup_with(GMEM_MANAGER_VMM, 4 * 4096); /* block and list pages, two more */
+	setup_with(GUEST_RAM_MANAGER_VMM, 4 * 4096); /* block and list pages, two more */
 	for (int i = 0; i < 4; i++)
 		pairs[i] = (struct vmm_page_pair){.dst = 0x300000 + i * 4096, .src = 0x200000};
-	ck_assert_int_eq(gmem_write(&vm.mem, 0x200000, "src", 4), 0);
-	ck_assert_int_eq(gmem_write(&vm.mem, LIST, pairs, sizeof(pairs)), 0);
-	ck_assert_int_eq(gmem_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, 0x200000, "src", 4), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, pairs, sizeof(pairs)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, BLOCK, &hc, sizeof(hc)), 0);
 	hcall_handle(&vm, BLOCK);
-	ck_assert_int_eq(gmem_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8),
-			 0);
+	ck_assert_int_eq(
+	    guest_ram_read(&vm.mem, BLOCK + offsetof(struct vmm_hcall, ret), &hc.ret, 8), 0);
 	ck_assert_int_eq(hc.ret, -ENOMEM);
 }
 END_TEST
@@ -189,9 +189,9 @@ START_TEST(hcall_answer_that_cannot_be_written_stops_the_vm)
 	static const uint8_t page[4096];
 
 	teardown();
-	setup_with(GMEM_MANAGER_VMM, 2 * 4096);
-	ck_assert_int_eq(gmem_write(&vm.mem, 0x200000, page, sizeof(page)), 0);
-	ck_assert_int_eq(gmem_write(&vm.mem, 0x201000, page, sizeof(page)), 0);
+	setup_with(GUEST_RAM_MANAGER_VMM, 2 * 4096);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, 0x200000, page, sizeof(page)), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, 0x201000, page, sizeof(page)), 0);
 	hcall_handle(&vm, BLOCK); /* never written: reads as zeros, its answer needs a frame */
 	ck_assert(vm.done);
 	ck_assert_int_eq(vm.status, VMM_STATUS_CRASH);

@@ -18,8 +18,11 @@ static void on_fatal(void *arg, const char *msg)
 static struct vmem *vm_on(struct host *h, uint64_t size)
 {
 	struct vmem_range r = {0, size};
-	struct vmem_config cfg = {
-	    .ranges = &r, .nr_ranges = 1, .handler_cpu = -1, .max_window = 16, .on_fatal = on_fatal};
+	struct vmem_config cfg = {.ranges = &r,
+				  .nr_ranges = 1,
+				  .handler_cpu = -1,
+				  .max_window = 16,
+				  .on_fatal = on_fatal};
 	struct vmem *v;
 
 	ck_assert_int_eq(host_vm_create(h, &cfg, &v), 0);
@@ -65,7 +68,8 @@ START_TEST(host_two_vms_fault_concurrently_on_one_store)
 
 	ck_assert_int_eq(host_create(&h, 64 * MiB / 4096, 64 * MiB / 4096), 0);
 	for (int i = 0; i < 2; i++) {
-		t[i] = (struct toucher){.vm = vm_on(h, 16 * MiB), .pages = 16 * MiB / 4096, .tag = i + 1};
+		t[i] = (struct toucher){
+		    .vm = vm_on(h, 16 * MiB), .pages = 16 * MiB / 4096, .tag = i + 1};
 		ck_assert_int_eq(pthread_create(&th[i], NULL, touch, &t[i]), 0);
 	}
 	for (int i = 0; i < 2; i++)

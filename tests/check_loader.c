@@ -9,24 +9,24 @@
 
 #include "elf_fixture.h"
 #include "err.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "loader.h"
 #include "testlib.h"
 #include "vmm_abi.h"
 
-static struct gmem mem;
+static struct guest_ram mem;
 static struct load_info li;
 
 static void setup(void)
 {
-	struct gmem_params p = {.size = 16ULL << 20, .manager = GMEM_MANAGER_KERNEL};
+	struct guest_ram_params p = {.size = 16ULL << 20, .manager = GUEST_RAM_MANAGER_KERNEL};
 
-	ck_assert_int_eq(gmem_init(&mem, &p), 0);
+	ck_assert_int_eq(guest_ram_init(&mem, &p), 0);
 }
 
 static void teardown(void)
 {
-	gmem_destroy(&mem);
+	guest_ram_destroy(&mem);
 }
 
 static int load(struct elf_fixture *f)
@@ -44,7 +44,7 @@ static void assert_rejected(struct elf_fixture *f, const char *words)
 	uint8_t byte = 0xff;
 
 	/* Nothing was written: the load address is still zero. */
-	ck_assert_int_eq(gmem_read(&mem, FIXTURE_LOAD_GPA, &byte, 1), 0);
+	ck_assert_int_eq(guest_ram_read(&mem, FIXTURE_LOAD_GPA, &byte, 1), 0);
 	ck_assert_int_eq(byte, 0);
 }
 
@@ -57,7 +57,7 @@ START_TEST(loader_accepts_valid_image)
 	ck_assert_uint_eq(li.entry, FIXTURE_LOAD_GPA);
 	ck_assert_uint_eq(li.load_end, FIXTURE_LOAD_GPA + FIXTURE_CODE_SIZE + 4096);
 	ck_assert_uint_eq(li.pages, 1);
-	ck_assert_int_eq(gmem_read(&mem, FIXTURE_LOAD_GPA, ram, sizeof(ram)), 0);
+	ck_assert_int_eq(guest_ram_read(&mem, FIXTURE_LOAD_GPA, ram, sizeof(ram)), 0);
 	ck_assert_mem_eq(ram, f.img.code, FIXTURE_CODE_SIZE);
 	ck_assert_int_eq(ram[FIXTURE_CODE_SIZE + 100], 0);
 }

@@ -39,7 +39,7 @@ static void guest_says(const char *line)
 }
 
 /* The report of vm, parsed back: fails the test unless it is valid JSON. */
-static json_t *report(enum gmem_manager manager)
+static json_t *report(enum guest_ram_manager manager)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -69,7 +69,7 @@ START_TEST(stats_result_integers_are_json_integers)
 	json_t *r, *o;
 
 	guest_says("RESULT workload=touch pages=512 delta=-3 zero=0");
-	r = report(GMEM_MANAGER_VMM);
+	r = report(GUEST_RAM_MANAGER_VMM);
 	o = result(r);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "workload")), "touch");
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "pages")), 512);
@@ -87,7 +87,7 @@ START_TEST(stats_result_value_not_a_plain_integer_is_a_string)
 
 	guest_says("RESULT pages=007 x=12abc f=1.5 z=-0 m=- big=99999999999999999999 "
 		   "over=9223372036854775808");
-	r = report(GMEM_MANAGER_VMM);
+	r = report(GUEST_RAM_MANAGER_VMM);
 	o = result(r);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "pages")), values[0]);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "x")), values[1]);
@@ -106,7 +106,7 @@ START_TEST(stats_bytes_that_are_not_utf8_read_as_latin1)
 
 	guest_says("RESULT name=caf\xe9");
 	strcpy(vm.reason, "kernel /tmp/k\xff.elf");
-	r = report(GMEM_MANAGER_VMM);
+	r = report(GUEST_RAM_MANAGER_VMM);
 	ck_assert_str_eq(json_string_value(json_object_get(result(r), "name")), "caf\xc3\xa9");
 	ck_assert_str_eq(json_string_value(json_object_get(r, "reason")),
 			 "kernel /tmp/k\xc3\xbf.elf");
@@ -134,7 +134,7 @@ START_TEST(stats_report_is_valid_json_whatever_the_guest_prints)
 			line[k] = alphabet[random() % (sizeof(alphabet) - 1)];
 		line[7 + random() % (sizeof(line) - 8)] = '\0';
 		guest_says(line);
-		json_decref(report(GMEM_MANAGER_VMM));
+		json_decref(report(GUEST_RAM_MANAGER_VMM));
 		console_destroy(&vm.con);
 	}
 }
@@ -145,7 +145,7 @@ START_TEST(stats_report_after_set_up_failure_names_manager_and_sane_wall_time)
 {
 	struct vm_config cfg = {.kernel = "/nonexistent/kernel.elf",
 				.mem_bytes = 64 << 20,
-				.manager = GMEM_MANAGER_KERNEL,
+				.manager = GUEST_RAM_MANAGER_KERNEL,
 				.cmdline = "",
 				.console_fd = vm.con.out_fd};
 	json_t *r, *v;
@@ -153,7 +153,7 @@ START_TEST(stats_report_after_set_up_failure_names_manager_and_sane_wall_time)
 
 	ck_assert_int_eq(vm_create(&vm, &cfg), VMM_STATUS_USAGE);
 	vm.status = VMM_STATUS_USAGE;
-	r = report(GMEM_MANAGER_KERNEL);
+	r = report(GUEST_RAM_MANAGER_KERNEL);
 	v = json_object_get(r, "vmm");
 	ck_assert_str_eq(json_string_value(json_object_get(v, "memory_manager")), "kernel");
 	ck_assert_int_ge(json_integer_value(json_object_get(v, "wall_ns")), 0);
@@ -240,7 +240,7 @@ START_TEST(stats_report_replaces_the_target_only_when_complete)
 	ck_assert_int_eq(stats_open(&sf, path, inputs), 0);
 	ck_assert(file_is(path, "old"));
 	ck_assert_int_eq(entries(dir), 2); /* the target and the temporary file */
-	ck_assert_int_eq(stats_write_json(&vm, GMEM_MANAGER_VMM, &sf), 0);
+	ck_assert_int_eq(stats_write_json(&vm, GUEST_RAM_MANAGER_VMM, &sf), 0);
 	ck_assert_ptr_nonnull(r = json_load_file(path, 0, NULL));
 	ck_assert_int_eq(entries(dir), 1);
 	json_decref(r);

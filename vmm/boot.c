@@ -14,11 +14,11 @@
 
 struct boot_page {
 	struct hvm_start_info info;
-	struct hvm_memmap_table_entry memmap[1 + GMEM_MAX_REGIONS];
+	struct hvm_memmap_table_entry memmap[1 + GUEST_RAM_MAX_REGIONS];
 	struct hvm_modlist_entry module;
 };
 
-static uint32_t boot_memmap(const struct gmem *m, struct hvm_memmap_table_entry *e)
+static uint32_t boot_memmap(const struct guest_ram *m, struct hvm_memmap_table_entry *e)
 {
 	uint32_t n = 0;
 
@@ -35,7 +35,7 @@ static uint32_t boot_memmap(const struct gmem *m, struct hvm_memmap_table_entry 
 	return n;
 }
 
-int boot_setup(struct gmem *m, const struct boot_params *bp)
+int boot_setup(struct guest_ram *m, const struct boot_params *bp)
 {
 	struct boot_page page;
 	char *fdt;
@@ -70,11 +70,11 @@ int boot_setup(struct gmem *m, const struct boot_params *bp)
 	    .memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),
 	    .memmap_entries = boot_memmap(m, page.memmap),
 	};
-	ret = gmem_write(m, BOOT_START_INFO_GPA, &page, sizeof(page));
+	ret = guest_ram_write(m, BOOT_START_INFO_GPA, &page, sizeof(page));
 	if (!ret)
-		ret = gmem_write(m, BOOT_CMDLINE_GPA, bp->cmdline, len + 1);
+		ret = guest_ram_write(m, BOOT_CMDLINE_GPA, bp->cmdline, len + 1);
 	if (!ret)
-		ret = gmem_write(m, BOOT_FDT_GPA, fdt, fdt_totalsize(fdt));
+		ret = guest_ram_write(m, BOOT_FDT_GPA, fdt, fdt_totalsize(fdt));
 	if (ret)
 		ret = err_errno(-ret, "guest memory", "cannot write the boot information: %s",
 				strerror(-ret));

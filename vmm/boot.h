@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gmem.h"
+#include "guest_ram.h"
 
 #define BOOT_START_INFO_GPA 0x1000ULL
 #define BOOT_CMDLINE_GPA    0x2000ULL
@@ -27,6 +27,6 @@ struct boot_params {
 
 /* Write start info, memory map, command line and device tree into RAM.
  * Returns 0 or -errno; the start info's GPA is BOOT_START_INFO_GPA. */
-int boot_setup(struct gmem *m, const struct boot_params *bp);
+int boot_setup(struct guest_ram *m, const struct boot_params *bp);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "boot.h"
 #include "err.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "vmem.h"
 
 int cli_parse_size(const char *opt, const char *s, uint64_t *out)
@@ -49,10 +49,10 @@ int cli_parse_mem(const char *s, uint64_t *out)
 
 	if (ret)
 		return ret;
-	if (v < CLI_MIN_MEM || v > GMEM_MAX_SIZE)
+	if (v < CLI_MIN_MEM || v > GUEST_RAM_MAX_SIZE)
 		return err_input("--mem", "%s: expected %lluM to %lluG", s, CLI_MIN_MEM >> 20,
-				 GMEM_MAX_SIZE >> 30);
-	if (v % GMEM_PAGE_SIZE)
+				 GUEST_RAM_MAX_SIZE >> 30);
+	if (v % GUEST_RAM_PAGE_SIZE)
 		return err_input("--mem", "%s: expected a multiple of 4K", s);
 	*out = v;
 	return 0;
@@ -150,7 +150,7 @@ static int cli_host_mem(const char *s, uint64_t *out)
 {
 	int ret = cli_parse_size("--host-mem", s, out);
 
-	if (!ret && (*out < CLI_MIN_MEM || *out % GMEM_PAGE_SIZE))
+	if (!ret && (*out < CLI_MIN_MEM || *out % GUEST_RAM_PAGE_SIZE))
 		ret = err_input("--host-mem", "%s: expected a multiple of 4K, at least %lluM", s,
 				CLI_MIN_MEM >> 20);
 	return ret;
@@ -321,7 +321,7 @@ void cli_usage(FILE *f)
 	    "  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
 	    "     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
 	    "  4  internal VMM error\n",
-	    CLI_MIN_MEM >> 20, GMEM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
+	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }
 
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)

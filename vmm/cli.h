@@ -47,7 +47,7 @@ struct dtb_opts {
 
 /* "64M" -> 67108864. K, M, G, T suffixes (powers of 1024), either case. */
 int cli_parse_size(const char *opt, const char *s, uint64_t *out);
-/* Guest RAM size: a page multiple in [CLI_MIN_MEM, GMEM_MAX_SIZE]. */
+/* Guest RAM size: a page multiple in [CLI_MIN_MEM, GUEST_RAM_MAX_SIZE]. */
 int cli_parse_mem(const char *s, uint64_t *out);
 int cli_parse_uint(const char *opt, const char *s, unsigned max, unsigned *out);
 

@@ -337,7 +337,7 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-int control_start(struct control *c, struct vm *vm, enum gmem_manager manager)
+int control_start(struct control *c, struct vm *vm, enum guest_ram_manager manager)
 {
 	int ret;
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "gmem.h"
+#include "guest_ram.h"
 
 #define CONTROL_MAX_REQUEST 4096
 #define CONTROL_MAX_DEPTH   8
@@ -41,7 +41,7 @@ struct control {
 	dev_t dev;   /* of the socket file, so that only ours is removed */
 	ino_t ino;
 	struct vm *vm;
-	enum gmem_manager manager;
+	enum guest_ram_manager manager;
 	pthread_t thread;
 	bool running;
 	struct control_client client[CONTROL_MAX_CLIENTS];
@@ -52,7 +52,7 @@ struct control {
  * listens on (left by a killed vmm) is replaced. */
 int control_open(struct control *c, const char *path);
 /* Serve requests for vm from a thread of its own. */
-int control_start(struct control *c, struct vm *vm, enum gmem_manager manager);
+int control_start(struct control *c, struct vm *vm, enum guest_ram_manager manager);
 /* Stop serving, close every connection, remove the socket file. */
 void control_close(struct control *c);
 

@@ -19,7 +19,7 @@
 
 static int devtree_memory(void *fdt, const struct devtree_params *p)
 {
-	fdt64_t reg[2 * GMEM_MAX_REGIONS];
+	fdt64_t reg[2 * GUEST_RAM_MAX_REGIONS];
 	char name[40];
 
 	for (int i = 0; i < p->nr_regions; i++) {
@@ -93,7 +93,7 @@ int devtree_build(void *buf, size_t size, const struct devtree_params *p)
 {
 	int ret;
 
-	if (p->nr_regions < 1 || p->nr_regions > GMEM_MAX_REGIONS)
+	if (p->nr_regions < 1 || p->nr_regions > GUEST_RAM_MAX_REGIONS)
 		return -EINVAL;
 	ret = devtree_tree(buf, size, p);
 	if (ret < 0)

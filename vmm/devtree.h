@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gmem.h"
+#include "guest_ram.h"
 
 struct devtree_params {
-	const struct gmem_region *regions;
+	const struct guest_ram_region *regions;
 	int nr_regions;
 	const char *bootargs;
 	uint64_t tsc_hz;     /* 0: unknown, property left out */

@@ -17,7 +17,7 @@ static int hcall_line(struct vm *vm, const struct vmm_hcall *hc)
 	if (hc->arg1 > VMM_LINE_MAX)
 		return err_input("hypercall LINE", "length %lu exceeds %u", (unsigned long)hc->arg1,
 				 VMM_LINE_MAX);
-	if (gmem_read(&vm->mem, hc->arg0, text, hc->arg1))
+	if (guest_ram_read(&vm->mem, hc->arg0, text, hc->arg1))
 		return err_input("hypercall LINE", "text at GPA %#lx (+%lu) lies outside guest RAM",
 				 (unsigned long)hc->arg0, (unsigned long)hc->arg1);
 	console_write_line(&vm->con, text, hc->arg1);
@@ -32,7 +32,7 @@ static int hcall_array(struct vm *vm, const struct vmm_hcall *hc, void *out, siz
 	if (hc->count == 0 || hc->count > VMM_HC_MAX_PAGES || hc->arg0 % 8)
 		return err_input(what, "%u entries at GPA %#lx: expected 1 to %u, 8-byte aligned",
 				 hc->count, (unsigned long)hc->arg0, VMM_HC_MAX_PAGES);
-	if (gmem_read(&vm->mem, hc->arg0, out, (size_t)hc->count * size))
+	if (guest_ram_read(&vm->mem, hc->arg0, out, (size_t)hc->count * size))
 		return err_input(what, "list at GPA %#lx (%u entries) lies outside guest RAM",
 				 (unsigned long)hc->arg0, hc->count);
 	return 0;
@@ -40,7 +40,7 @@ static int hcall_array(struct vm *vm, const struct vmm_hcall *hc, void *out, siz
 
 static int hcall_check_page(struct vm *vm, const char *what, uint64_t gpa)
 {
-	if (gpa % GMEM_PAGE_SIZE || !gmem_contains(&vm->mem, gpa, GMEM_PAGE_SIZE))
+	if (gpa % GUEST_RAM_PAGE_SIZE || !guest_ram_contains(&vm->mem, gpa, GUEST_RAM_PAGE_SIZE))
 		return err_input(what, "page GPA %#lx: expected a page-aligned GPA in guest RAM",
 				 (unsigned long)gpa);
 	return 0;
@@ -51,8 +51,8 @@ static uint32_t hcall_run(struct vm *vm, const uint64_t *list, uint32_t i, uint3
 {
 	uint32_t run = 1;
 
-	while (i + run < count && list[i + run] == list[i] + run * GMEM_PAGE_SIZE &&
-	       gmem_contains(&vm->mem, list[i], (run + 1) * GMEM_PAGE_SIZE))
+	while (i + run < count && list[i + run] == list[i] + run * GUEST_RAM_PAGE_SIZE &&
+	       guest_ram_contains(&vm->mem, list[i], (run + 1) * GUEST_RAM_PAGE_SIZE))
 		run++;
 	return run;
 }
@@ -71,7 +71,7 @@ static int hcall_discard(struct vm *vm, const struct vmm_hcall *hc)
 	/* Neighbouring pages go in one call: a syscall per page would dominate. */
 	for (i = 0; i < hc->count; i += run) {
 		run = hcall_run(vm, list, i, hc->count);
-		ret = gmem_discard(&vm->mem, list[i], run * GMEM_PAGE_SIZE);
+		ret = guest_ram_discard(&vm->mem, list[i], run * GUEST_RAM_PAGE_SIZE);
 		if (ret)
 			return err_errno(-ret, "hypercall DISCARD", "GPA %#lx: %s",
 					 (unsigned long)list[i], strerror(-ret));
@@ -93,7 +93,7 @@ static int hcall_copy(struct vm *vm, const struct vmm_hcall *hc)
 			ret = hcall_check_page(vm, "hypercall COPY", list[i].src);
 	}
 	for (i = 0; !ret && i < hc->count; i++) {
-		ret = gmem_copy_page(&vm->mem, list[i].dst, list[i].src);
+		ret = guest_ram_copy_page(&vm->mem, list[i].dst, list[i].src);
 		if (ret)
 			ret = err_errno(-ret, "hypercall COPY", "GPA %#lx -> %#lx: %s",
 					(unsigned long)list[i].src, (unsigned long)list[i].dst,
@@ -116,7 +116,7 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 	int rc;
 
 	err_set_quiet(was_quiet || vm->stats.hcall_errors >= HCALL_ERRORS_PRINTED);
-	if (block_gpa % 8 || gmem_read(&vm->mem, block_gpa, &hc, sizeof(hc))) {
+	if (block_gpa % 8 || guest_ram_read(&vm->mem, block_gpa, &hc, sizeof(hc))) {
 		vm_stop(vm, VMM_STATUS_CRASH,
 			"hypercall block at GPA %#x: expected 8-byte aligned and inside guest RAM",
 			block_gpa);
@@ -142,7 +142,8 @@ void hcall_handle(struct vm *vm, uint32_t block_gpa)
 	if (ret && ++vm->stats.hcall_errors == HCALL_ERRORS_PRINTED && !was_quiet)
 		fprintf(stderr, "vmm: further hypercall errors are counted, not printed\n");
 	/* A guest that cannot read the answer would take a stale one for it. */
-	rc = gmem_write(&vm->mem, block_gpa + offsetof(struct vmm_hcall, ret), &ret, sizeof(ret));
+	rc = guest_ram_write(&vm->mem, block_gpa + offsetof(struct vmm_hcall, ret), &ret,
+			     sizeof(ret));
 	if (rc)
 		vm_stop(vm, VMM_STATUS_CRASH,
 			"hypercall block at GPA %#x: cannot write the answer (%ld) back: %s",

@@ -120,7 +120,7 @@ static int loader_check_ehdr(const char *name, const uint8_t *buf, size_t size)
 }
 
 static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph, size_t size,
-			     const struct gmem *m)
+			     const struct guest_ram *m)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return err_input(name, "segment %u: p_filesz %#lx exceeds p_memsz %#lx", i,
@@ -133,7 +133,7 @@ static int loader_check_load(const char *name, unsigned i, const Elf64_Phdr *ph,
 	if (ph->p_paddr < VMM_RESERVED_END)
 		return err_input(name, "segment %u: GPA %#lx overlaps the VMM's area [0, %#llx)", i,
 				 (unsigned long)ph->p_paddr, VMM_RESERVED_END);
-	if (!gmem_contains(m, ph->p_paddr, ph->p_memsz))
+	if (!guest_ram_contains(m, ph->p_paddr, ph->p_memsz))
 		return err_input(
 		    name, "segment %u: GPA range [%#lx, +%#lx) lies outside guest RAM (%lu MiB)", i,
 		    (unsigned long)ph->p_paddr, (unsigned long)ph->p_memsz,
@@ -180,8 +180,8 @@ static int loader_find_pvh(const char *name, const uint8_t *buf, const Elf64_Phd
 	return 0;
 }
 
-static int loader_check(const char *name, const uint8_t *buf, size_t size, const struct gmem *m,
-			struct load_info *out)
+static int loader_check(const char *name, const uint8_t *buf, size_t size,
+			const struct guest_ram *m, struct load_info *out)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
 	const Elf64_Phdr *ph;
@@ -227,7 +227,7 @@ static int loader_check(const char *name, const uint8_t *buf, size_t size, const
 			 (unsigned long)out->entry);
 }
 
-int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
+int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct guest_ram *m,
 		      struct load_info *out)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
@@ -245,13 +245,13 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
 			continue;
-		ret = gmem_write(m, ph[i].p_paddr, buf + ph[i].p_offset, ph[i].p_filesz);
+		ret = guest_ram_write(m, ph[i].p_paddr, buf + ph[i].p_offset, ph[i].p_filesz);
 		if (ret)
 			return err_errno(-ret, name, "segment %u: cannot write it to GPA %#lx: %s",
 					 i, (unsigned long)ph[i].p_paddr, strerror(-ret));
-		out->pages +=
-		    (ph[i].p_paddr % GMEM_PAGE_SIZE + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) /
-		    GMEM_PAGE_SIZE;
+		out->pages += (ph[i].p_paddr % GUEST_RAM_PAGE_SIZE + ph[i].p_filesz +
+			       GUEST_RAM_PAGE_SIZE - 1) /
+			      GUEST_RAM_PAGE_SIZE;
 		if (ph[i].p_paddr + ph[i].p_memsz > out->load_end)
 			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
 	}
@@ -269,8 +269,9 @@ uint64_t loader_image_pages(const uint8_t *buf)
 
 		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz || !ph[i].p_filesz)
 			continue;
-		first = ph[i].p_paddr / GMEM_PAGE_SIZE;
-		end = (ph[i].p_paddr + ph[i].p_filesz + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+		first = ph[i].p_paddr / GUEST_RAM_PAGE_SIZE;
+		end = (ph[i].p_paddr + ph[i].p_filesz + GUEST_RAM_PAGE_SIZE - 1) /
+		      GUEST_RAM_PAGE_SIZE;
 		/* Segments in file order (the ELF rule) share at most a page at a seam. */
 		pages += end - first - (first == last);
 		last = end - 1;
@@ -278,7 +279,7 @@ uint64_t loader_image_pages(const uint8_t *buf)
 	return pages;
 }
 
-int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m)
+int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct guest_ram *m)
 {
 	struct load_info li = {0};
 
@@ -328,7 +329,7 @@ void loader_file_free(struct loader_file *f)
 	f->size = 0;
 }
 
-int loader_load_file(const char *path, struct gmem *m, struct load_info *out)
+int loader_load_file(const char *path, struct guest_ram *m, struct load_info *out)
 {
 	struct loader_file f;
 	int ret = loader_read_file(path, &f);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gmem.h"
+#include "guest_ram.h"
 
 #define LOADER_MAX_IMAGE (256u << 20)
 #define LOADER_MAX_PHDRS 64
@@ -37,7 +37,8 @@ struct loader_file {
 int loader_read_file(const char *path, struct loader_file *f);
 void loader_file_free(struct loader_file *f);
 /* Check the image against the RAM layout of m without writing it: 0 or -EINVAL. */
-int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct gmem *m);
+int loader_check_image(const char *name, const uint8_t *buf, size_t size,
+		       const struct guest_ram *m);
 
 /* Guest pages that loading a checked image writes (each costs a frame of
  * the host memory budget): the pages of every segment's file bytes, a page
@@ -46,9 +47,9 @@ int loader_check_image(const char *name, const uint8_t *buf, size_t size, const 
 uint64_t loader_image_pages(const uint8_t *buf);
 
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */
-int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct gmem *m,
+int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct guest_ram *m,
 		      struct load_info *out);
 /* Read path and load it: 0, -EINVAL for a bad image, -errno for I/O. */
-int loader_load_file(const char *path, struct gmem *m, struct load_info *out);
+int loader_load_file(const char *path, struct guest_ram *m, struct load_info *out);
 
 #endif

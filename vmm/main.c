@@ -17,7 +17,7 @@
 #include "control_client.h"
 #include "devtree.h"
 #include "err.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -57,16 +57,17 @@ static void main_set_up_failed(struct vm *vm, int status)
 /* Pages spanned by [gpa, gpa + len). */
 static uint64_t main_pages(uint64_t gpa, uint64_t len)
 {
-	return (gpa + len + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE - gpa / GMEM_PAGE_SIZE;
+	return (gpa + len + GUEST_RAM_PAGE_SIZE - 1) / GUEST_RAM_PAGE_SIZE -
+	       gpa / GUEST_RAM_PAGE_SIZE;
 }
 
 /* Pages of boot data (boot.h): the start info page, the command line and
  * the device tree, built as boot_setup will (a TSC frequency present). */
 static int main_boot_pages(const struct run_opts *o, uint64_t *pages)
 {
-	struct gmem_region regions[GMEM_MAX_REGIONS];
+	struct guest_ram_region regions[GUEST_RAM_MAX_REGIONS];
 	struct devtree_params p = {.regions = regions,
-				   .nr_regions = gmem_layout(o->mem_bytes, regions),
+				   .nr_regions = guest_ram_layout(o->mem_bytes, regions),
 				   .bootargs = o->cmdline,
 				   .tsc_hz = 1,
 				   .hcall_services = true};
@@ -86,13 +87,13 @@ static int main_boot_pages(const struct run_opts *o, uint64_t *pages)
  * left to vm_create, which says why. */
 static int main_check_host_mem(const struct run_opts *o)
 {
-	struct gmem layout = {.size = o->mem_bytes};
+	struct guest_ram layout = {.size = o->mem_bytes};
 	struct loader_file k;
 	uint64_t boot = 0, kernel, min;
 	bool quiet = err_set_quiet(true);
 	int ret = loader_read_file(o->kernel, &k);
 
-	layout.nr_regions = gmem_layout(o->mem_bytes, layout.region);
+	layout.nr_regions = guest_ram_layout(o->mem_bytes, layout.region);
 	if (!ret)
 		ret = loader_check_image(k.path, k.buf, k.size, &layout);
 	if (!ret)
@@ -100,7 +101,7 @@ static int main_check_host_mem(const struct run_opts *o)
 	kernel = ret ? 0 : loader_image_pages(k.buf);
 	loader_file_free(&k);
 	err_set_quiet(quiet);
-	min = (kernel + boot) * GMEM_PAGE_SIZE;
+	min = (kernel + boot) * GUEST_RAM_PAGE_SIZE;
 	if (ret || o->host_mem_bytes >= min)
 		return 0;
 	return err_input("--host-mem",
@@ -136,7 +137,7 @@ static int main_run(int argc, char **argv)
 	    .kernel = o.kernel,
 	    .mem_bytes = o.mem_bytes,
 	    .host_mem_bytes = o.host_mem_bytes,
-	    .manager = o.kernel_manager ? GMEM_MANAGER_KERNEL : GMEM_MANAGER_VMM,
+	    .manager = o.kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
 	    .fault_around = o.fault_around,
 	    .pin = o.pin,
 	    .cmdline = o.cmdline,
@@ -181,7 +182,7 @@ static int main_ctl(int argc, char **argv)
 static int main_dtb(int argc, char **argv)
 {
 	static char buf[64 << 10];
-	struct gmem_region regions[GMEM_MAX_REGIONS];
+	struct guest_ram_region regions[GUEST_RAM_MAX_REGIONS];
 	struct dtb_opts o;
 	struct devtree_params p;
 	FILE *f;
@@ -194,7 +195,7 @@ static int main_dtb(int argc, char **argv)
 		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
 	}
 	p = (struct devtree_params){.regions = regions,
-				    .nr_regions = gmem_layout(o.mem_bytes, regions),
+				    .nr_regions = guest_ram_layout(o.mem_bytes, regions),
 				    .bootargs = o.cmdline,
 				    .hcall_services = o.services};
 	if (devtree_build(buf, sizeof(buf), &p))

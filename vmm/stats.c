@@ -291,9 +291,9 @@ static json_t *stats_pause(const struct vm_pause_stats *p)
 			 stats_histo(&p->pause_ns), "resume_ns", stats_histo(&p->resume_ns));
 }
 
-static json_t *stats_vmm(const struct vm *vm, enum gmem_manager manager)
+static json_t *stats_vmm(const struct vm *vm, enum guest_ram_manager manager)
 {
-	json_t *o = json_pack("{s:s}", "memory_manager", gmem_manager_name(manager));
+	json_t *o = json_pack("{s:s}", "memory_manager", guest_ram_manager_name(manager));
 	struct sl_stats sl;
 	int ret = o ? 0 : -1;
 
@@ -329,7 +329,7 @@ static json_t *stats_kvm_all(const struct vm *vm)
 }
 
 /* The whole report; NULL only without memory. */
-json_t *stats_report_json(const struct vm *vm, enum gmem_manager manager)
+json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager)
 {
 	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:o}", "status", vm->status, "reason",
 			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
@@ -436,7 +436,7 @@ static int stats_commit(struct stats_file *sf)
 /* A real's 4 significant digits are all percent_of_guest needs. */
 #define STATS_DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(4))
 
-int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf)
+int stats_write_json(const struct vm *vm, enum guest_ram_manager manager, struct stats_file *sf)
 {
 	json_t *report = stats_report_json(vm, manager);
 	int ret = 0;

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "gmem.h"
+#include "guest_ram.h"
 
 struct vm;
 
@@ -32,12 +32,12 @@ int stats_open(struct stats_file *sf, const char *path, const char *const *input
 /* Write the report and rename it into place: 0 or -errno. manager is the
  * one the run asked for: after a set-up failure vm may not have got as far
  * as setting up its memory. Releases sf either way. */
-int stats_write_json(const struct vm *vm, enum gmem_manager manager, struct stats_file *sf);
+int stats_write_json(const struct vm *vm, enum guest_ram_manager manager, struct stats_file *sf);
 /* Drop the report: the temporary file is removed, the target untouched. */
 void stats_abandon(struct stats_file *sf);
 /* The report as a jansson object (the caller owns it), for --stats-json
  * and the control socket's stat; NULL only without memory. */
-json_t *stats_report_json(const struct vm *vm, enum gmem_manager manager);
+json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager);
 /* One line for --stats-interval: faults by class, frames, metadata, RSS. */
 void stats_print_line(const struct vm *vm, FILE *f);
 

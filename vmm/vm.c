@@ -104,15 +104,15 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (vm->kvm.has_binary_stats)
 		vm->stats_fd = ioctl(vm->fd, KVM_GET_STATS_FD, 0);
-	ret = gmem_init(&vm->mem, &(struct gmem_params){
-				      .size = cfg->mem_bytes,
-				      .manager = cfg->manager,
-				      .host_mem = cfg->host_mem_bytes,
-				      .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
-				      .fault_around = cfg->fault_around,
-				      .on_fatal = vm_on_fatal,
-				      .arg = vm,
-				  });
+	ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
+					   .size = cfg->mem_bytes,
+					   .manager = cfg->manager,
+					   .host_mem = cfg->host_mem_bytes,
+					   .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+					   .fault_around = cfg->fault_around,
+					   .on_fatal = vm_on_fatal,
+					   .arg = vm,
+				       });
 	if (ret)
 		return ret;
 	ret = vm_set_memory(vm);
@@ -129,9 +129,9 @@ static int vm_register_devices(struct vm *vm);
 /* Read the kernel image and check it against the RAM layout of cfg. */
 static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
 {
-	struct gmem layout = {.size = cfg->mem_bytes};
+	struct guest_ram layout = {.size = cfg->mem_bytes};
 
-	layout.nr_regions = gmem_layout(cfg->mem_bytes, layout.region);
+	layout.nr_regions = guest_ram_layout(cfg->mem_bytes, layout.region);
 	if (loader_read_file(cfg->kernel, kernel))
 		return VMM_STATUS_USAGE;
 	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout)) {
@@ -179,7 +179,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = boot_setup(&vm->mem, &bp);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
-	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) || gmem_start(&vm->mem))
+	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) || guest_ram_start(&vm->mem))
 		return VMM_STATUS_INTERNAL;
 	return 0;
 out_free:
@@ -190,7 +190,7 @@ out_free:
 void vm_destroy(struct vm *vm)
 {
 	/* The fault thread first: its fatal path writes the vCPU's kvm_run. */
-	gmem_destroy(&vm->mem);
+	guest_ram_destroy(&vm->mem);
 	vcpu_destroy(&vm->vcpu);
 	if (vm->stats_fd >= 0)
 		close(vm->stats_fd);

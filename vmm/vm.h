@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "console.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "histo.h"
 #include "ioport.h"
 #include "kvm.h"
@@ -35,7 +35,7 @@ struct vm_config {
 	const char *kernel;
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
-	enum gmem_manager manager;
+	enum guest_ram_manager manager;
 	unsigned fault_around; /* max pages per second-level fault */
 	bool pin;	       /* vCPU and fault thread share one CPU */
 	const char *cmdline;
@@ -68,7 +68,7 @@ struct vm {
 	struct kvm kvm;
 	int fd;
 	int stats_fd; /* KVM binary statistics of the VM, -1 if unsupported */
-	struct gmem mem;
+	struct guest_ram mem;
 	struct vcpu vcpu;
 	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
 	struct console con;

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int console_fd = -1;
 	struct vm vm;
-	struct gmem_params p = {
+	struct guest_ram_params p = {
 	    .size = FUZZ_RAM, .host_mem = FUZZ_BUDGET, .fault_around = 16, .handler_cpu = -1};
 
 	if (size < 1)
@@ -57,10 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err_set_quiet(1);
 		console_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	}
-	p.manager = data[0] & 1 ? GMEM_MANAGER_VMM : GMEM_MANAGER_KERNEL;
+	p.manager = data[0] & 1 ? GUEST_RAM_MANAGER_VMM : GUEST_RAM_MANAGER_KERNEL;
 	data++, size--;
 	memset(&vm, 0, sizeof(vm));
-	if (gmem_init(&vm.mem, &p))
+	if (guest_ram_init(&vm.mem, &p))
 		abort();
 	console_init(&vm.con, console_fd);
 	pthread_mutex_init(&vm.stop_lock, NULL);
@@ -68,11 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > FUZZ_RAM - FUZZ_BLOCK_GPA)
 		size = FUZZ_RAM - FUZZ_BLOCK_GPA;
 	/* Block first, then the rest of the input right after it: the lists. */
-	if (!gmem_write(&vm.mem, FUZZ_BLOCK_GPA, data, size))
+	if (!guest_ram_write(&vm.mem, FUZZ_BLOCK_GPA, data, size))
 		hcall_handle(&vm, FUZZ_BLOCK_GPA);
 	fuzz_check_frames(&vm);
 	console_destroy(&vm.con);
-	gmem_destroy(&vm.mem);
+	guest_ram_destroy(&vm.mem);
 	pthread_mutex_destroy(&vm.stop_lock);
 	return 0;
 }

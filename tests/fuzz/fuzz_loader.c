@@ -9,30 +9,30 @@
 #include <stdlib.h>
 
 #include "err.h"
-#include "gmem.h"
+#include "guest_ram.h"
 #include "loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct gmem mem;
+	static struct guest_ram mem;
 	static int ready;
 	struct load_info li;
 	int ret;
 
 	if (!ready) {
-		struct gmem_params p = {.size = 8 << 20, .manager = GMEM_MANAGER_KERNEL};
+		struct guest_ram_params p = {.size = 8 << 20, .manager = GUEST_RAM_MANAGER_KERNEL};
 
 		err_set_quiet(1);
-		if (gmem_init(&mem, &p))
+		if (guest_ram_init(&mem, &p))
 			abort();
 		ready = 1;
 	}
 	ret = loader_load_image("fuzz.elf", data, size, &mem, &li);
 	if (ret && ret != -EINVAL)
 		abort();
-	if (!ret && (li.entry > UINT32_MAX || !gmem_contains(&mem, li.entry, 1)))
+	if (!ret && (li.entry > UINT32_MAX || !guest_ram_contains(&mem, li.entry, 1)))
 		abort();
 	return 0;
 }

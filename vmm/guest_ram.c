@@ -1,5 +1,5 @@
-/* vmm/gmem.c: guest RAM, see gmem.h. */
-#include "gmem.h"
+/* vmm/guest_ram.c: guest RAM, see guest_ram.h. */
+#include "guest_ram.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,11 +8,11 @@
 #include "vmm_abi.h"
 #include "err.h"
 
-int gmem_layout(uint64_t size, struct gmem_region out[GMEM_MAX_REGIONS])
+int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_REGIONS])
 {
 	uint64_t low = size < VMM_LOW_RAM_END ? size : VMM_LOW_RAM_END;
 
-	memset(out, 0, sizeof(*out) * GMEM_MAX_REGIONS);
+	memset(out, 0, sizeof(*out) * GUEST_RAM_MAX_REGIONS);
 	out[0].gpa = 0;
 	out[0].size = low;
 	if (size == low)
@@ -22,15 +22,15 @@ int gmem_layout(uint64_t size, struct gmem_region out[GMEM_MAX_REGIONS])
 	return 2;
 }
 
-const char *gmem_manager_name(enum gmem_manager mm)
+const char *guest_ram_manager_name(enum guest_ram_manager mm)
 {
-	return mm == GMEM_MANAGER_KERNEL ? "kernel" : "vmm";
+	return mm == GUEST_RAM_MANAGER_KERNEL ? "kernel" : "vmm";
 }
 
-static int gmem_init_kernel(struct gmem *m)
+static int guest_ram_init_kernel(struct guest_ram *m)
 {
 	for (int i = 0; i < m->nr_regions; i++) {
-		struct gmem_region *r = &m->region[i];
+		struct guest_ram_region *r = &m->region[i];
 		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -41,11 +41,11 @@ static int gmem_init_kernel(struct gmem *m)
 	return 0;
 }
 
-static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
+static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params *p)
 {
-	struct vmem_range ranges[GMEM_MAX_REGIONS];
-	uint64_t pages = m->size / GMEM_PAGE_SIZE;
-	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GMEM_PAGE_SIZE;
+	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
+	uint64_t pages = m->size / GUEST_RAM_PAGE_SIZE;
+	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GUEST_RAM_PAGE_SIZE;
 	struct vmem_config cfg = {
 	    .ranges = ranges,
 	    .nr_ranges = m->nr_regions,
@@ -80,21 +80,22 @@ static int gmem_init_vmm(struct gmem *m, const struct gmem_params *p)
 	return 0;
 }
 
-int gmem_init(struct gmem *m, const struct gmem_params *p)
+int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	int ret;
 
 	memset(m, 0, sizeof(*m));
 	m->size = p->size;
 	m->manager = p->manager;
-	m->nr_regions = gmem_layout(p->size, m->region);
-	ret = p->manager == GMEM_MANAGER_KERNEL ? gmem_init_kernel(m) : gmem_init_vmm(m, p);
+	m->nr_regions = guest_ram_layout(p->size, m->region);
+	ret = p->manager == GUEST_RAM_MANAGER_KERNEL ? guest_ram_init_kernel(m)
+						     : guest_ram_init_vmm(m, p);
 	if (ret)
-		gmem_destroy(m);
+		guest_ram_destroy(m);
 	return ret;
 }
 
-int gmem_start(struct gmem *m)
+int guest_ram_start(struct guest_ram *m)
 {
 	int ret;
 
@@ -104,9 +105,9 @@ int gmem_start(struct gmem *m)
 	return ret ? err_errno(-ret, "guest memory", "cannot start the fault thread") : 0;
 }
 
-void gmem_destroy(struct gmem *m)
+void guest_ram_destroy(struct guest_ram *m)
 {
-	if (m->manager == GMEM_MANAGER_KERNEL) {
+	if (m->manager == GUEST_RAM_MANAGER_KERNEL) {
 		for (int i = 0; i < m->nr_regions; i++)
 			if (m->region[i].hva)
 				munmap(m->region[i].hva, m->region[i].size);
@@ -119,10 +120,11 @@ void gmem_destroy(struct gmem *m)
 }
 
 /* The region holding all of [gpa, gpa + len), or NULL. */
-static const struct gmem_region *gmem_region_of(const struct gmem *m, uint64_t gpa, uint64_t len)
+static const struct guest_ram_region *guest_ram_region_of(const struct guest_ram *m, uint64_t gpa,
+							  uint64_t len)
 {
 	for (int i = 0; i < m->nr_regions; i++) {
-		const struct gmem_region *r = &m->region[i];
+		const struct guest_ram_region *r = &m->region[i];
 
 		/* Written to avoid overflow for any gpa and len. */
 		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
@@ -132,71 +134,71 @@ static const struct gmem_region *gmem_region_of(const struct gmem *m, uint64_t g
 }
 
 /* Kernel manager: host address of [gpa, gpa + len) within one region. */
-static uint8_t *gmem_hva(const struct gmem *m, uint64_t gpa, uint64_t len)
+static uint8_t *guest_ram_hva(const struct guest_ram *m, uint64_t gpa, uint64_t len)
 {
-	const struct gmem_region *r = gmem_region_of(m, gpa, len);
+	const struct guest_ram_region *r = guest_ram_region_of(m, gpa, len);
 
 	return r ? r->hva + (gpa - r->gpa) : NULL;
 }
 
-bool gmem_contains(const struct gmem *m, uint64_t gpa, uint64_t len)
+bool guest_ram_contains(const struct guest_ram *m, uint64_t gpa, uint64_t len)
 {
-	return gmem_region_of(m, gpa, len) != NULL;
+	return guest_ram_region_of(m, gpa, len) != NULL;
 }
 
-int gmem_read(struct gmem *m, uint64_t gpa, void *buf, size_t len)
+int guest_ram_read(struct guest_ram *m, uint64_t gpa, void *buf, size_t len)
 {
 	const uint8_t *p;
 
 	if (m->vmem)
 		return vmem_read(m->vmem, gpa, buf, len);
-	p = gmem_hva(m, gpa, len);
+	p = guest_ram_hva(m, gpa, len);
 	if (!p)
 		return -EFAULT;
 	memcpy(buf, p, len);
 	return 0;
 }
 
-int gmem_write(struct gmem *m, uint64_t gpa, const void *buf, size_t len)
+int guest_ram_write(struct guest_ram *m, uint64_t gpa, const void *buf, size_t len)
 {
 	uint8_t *p;
 
 	if (m->vmem)
 		return vmem_write(m->vmem, gpa, buf, len);
-	p = gmem_hva(m, gpa, len);
+	p = guest_ram_hva(m, gpa, len);
 	if (!p)
 		return -EFAULT;
 	memcpy(p, buf, len);
 	return 0;
 }
 
-int gmem_discard(struct gmem *m, uint64_t gpa, uint64_t len)
+int guest_ram_discard(struct guest_ram *m, uint64_t gpa, uint64_t len)
 {
 	void *p;
 
-	if ((gpa | len) % GMEM_PAGE_SIZE)
+	if ((gpa | len) % GUEST_RAM_PAGE_SIZE)
 		return -EINVAL;
 	if (m->vmem)
 		return vmem_discard(m->vmem, gpa, len);
-	p = gmem_hva(m, gpa, len);
+	p = guest_ram_hva(m, gpa, len);
 	if (!p)
 		return -EFAULT;
 	return madvise(p, len, MADV_DONTNEED) < 0 ? -errno : 0;
 }
 
-int gmem_copy_page(struct gmem *m, uint64_t dst, uint64_t src)
+int guest_ram_copy_page(struct guest_ram *m, uint64_t dst, uint64_t src)
 {
 	uint8_t *d, *s;
 
-	if ((dst | src) % GMEM_PAGE_SIZE)
+	if ((dst | src) % GUEST_RAM_PAGE_SIZE)
 		return -EINVAL;
 	if (m->vmem)
 		return vmem_copy_page(m->vmem, dst, src);
-	d = gmem_hva(m, dst, GMEM_PAGE_SIZE);
-	s = gmem_hva(m, src, GMEM_PAGE_SIZE);
+	d = guest_ram_hva(m, dst, GUEST_RAM_PAGE_SIZE);
+	s = guest_ram_hva(m, src, GUEST_RAM_PAGE_SIZE);
 	if (!d || !s)
 		return -EFAULT;
 	if (d != s)
-		memcpy(d, s, GMEM_PAGE_SIZE);
+		memcpy(d, s, GUEST_RAM_PAGE_SIZE);
 	return 0;
 }
