@@ -1,4 +1,4 @@
-/* vmm/devtree.c: device tree builder, see devtree.h. */
+/* vmm/boot/devtree.c: device tree builder, see devtree.h. */
 #include "devtree.h"
 
 #include <errno.h>

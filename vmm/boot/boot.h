@@ -1,4 +1,4 @@
-/* vmm/boot.h: what the guest finds at entry (PVH boot information).
+/* vmm/boot/boot.h: what the guest finds at entry (PVH boot information).
  *
  * Everything lives in the VMM's area [0, VMM_RESERVED_END):
  *   0x1000   struct hvm_start_info, then the memory map and module list

@@ -1,4 +1,4 @@
-/* vmm/control.c: the control socket, see control.h. */
+/* vmm/control/control.c: the control socket, see control.h. */
 #include "control.h"
 
 #include <errno.h>

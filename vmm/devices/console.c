@@ -1,4 +1,4 @@
-/* vmm/console.c: guest console output, see console.h. */
+/* vmm/devices/console.c: guest console output, see console.h. */
 #include "console.h"
 
 #include <errno.h>

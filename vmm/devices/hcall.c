@@ -1,4 +1,4 @@
-/* vmm/hcall.c: hypercalls, see hcall.h. */
+/* vmm/devices/hcall.c: hypercalls, see hcall.h. */
 #include "hcall.h"
 
 #include <errno.h>

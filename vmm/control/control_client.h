@@ -1,4 +1,4 @@
-/* vmm/control_client.h: ask a running vmm over its control socket. */
+/* vmm/control/control_client.h: ask a running vmm over its control socket. */
 #ifndef VMM_CONTROL_CLIENT_H
 #define VMM_CONTROL_CLIENT_H
 

@@ -1,4 +1,4 @@
-/* vmm/ioport.c: the port I/O bus, see ioport.h. */
+/* vmm/devices/ioport.c: the port I/O bus, see ioport.h. */
 #include "ioport.h"
 
 #include <errno.h>

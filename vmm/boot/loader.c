@@ -1,4 +1,4 @@
-/* vmm/loader.c: ELF64 / PVH loader, see loader.h. */
+/* vmm/boot/loader.c: ELF64 / PVH loader, see loader.h. */
 #include "loader.h"
 
 #include <elf.h>

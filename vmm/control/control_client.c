@@ -1,4 +1,4 @@
-/* vmm/control_client.c: vmm stat|pause|resume|stop, the client side of the
+/* vmm/control/control_client.c: vmm stat|pause|resume|stop, the client side of the
  * control socket (see control.h for the protocol). */
 #include "control_client.h"
 

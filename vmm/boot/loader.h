@@ -1,4 +1,4 @@
-/* vmm/loader.h: the ELF64 / PVH kernel loader.
+/* vmm/boot/loader.h: the ELF64 / PVH kernel loader.
  *
  * Accepts an ELF64 x86-64 executable whose PT_NOTE segments carry a Xen
  * XEN_ELFNOTE_PHYS32_ENTRY note. PT_LOAD segments are placed at their

@@ -1,4 +1,4 @@
-/* vmm/console.h: the guest's console output.
+/* vmm/devices/console.h: the guest's console output.
  *
  * Bytes from the 16550 and whole lines from the line-console hypercall meet
  * here and leave as whole lines on the output fd, one write() per line, so

@@ -1,4 +1,4 @@
-/* vmm/boot.c: PVH boot information, see boot.h. */
+/* vmm/boot/boot.c: PVH boot information, see boot.h. */
 #include "boot.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* vmm/serial.h: a 16550-style UART at VMM_PORT_SERIAL.
+/* vmm/devices/serial.h: a 16550-style UART at VMM_PORT_SERIAL.
  *
  * Enough of a 16550 for a polling driver: the transmitter is always empty,
  * the divisor latch and scratch registers hold what is written, nothing is

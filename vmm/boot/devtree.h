@@ -1,4 +1,4 @@
-/* vmm/devtree.h: the flattened device tree handed to the guest.
+/* vmm/boot/devtree.h: the flattened device tree handed to the guest.
  *
  * Built with libfdt: /memory@0 with one reg pair per RAM region,
  * /chosen/bootargs, /cpus with the TSC frequency, and the /vmm node that

@@ -1,4 +1,4 @@
-/* vmm/ioport.h: a VM's port I/O bus.
+/* vmm/devices/ioport.h: a VM's port I/O bus.
  *
  * Each device registers the port ranges it serves, with its own handler,
  * when the VM is built; the run loop hands every KVM_EXIT_IO to the bus,

@@ -1,4 +1,4 @@
-/* vmm/hcall.h: the hypercall port (VMM_PORT_HCALL).
+/* vmm/devices/hcall.h: the hypercall port (VMM_PORT_HCALL).
  *
  * The guest writes the GPA of a struct vmm_hcall; the block and every GPA
  * it names are checked against guest RAM. A malformed request gets

@@ -1,4 +1,4 @@
-/* vmm/serial.c: 16550-style UART, see serial.h. */
+/* vmm/devices/serial.c: 16550-style UART, see serial.h. */
 #include "serial.h"
 
 #include <string.h>

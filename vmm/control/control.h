@@ -1,4 +1,4 @@
-/* vmm/control.h: the control socket of a running VM (vmm run --control PATH).
+/* vmm/control/control.h: the control socket of a running VM (vmm run --control PATH).
  *
  * A UNIX stream socket, mode 0600, removed at exit. The protocol is JSON
  * lines (docs/control.md): one request per line,

@@ -1,0 +1,23 @@
+/* vmm/devices/: the VM's devices, and the bus they sit on.
+ *
+ *   ioport.h   the port I/O bus: each device claims its port ranges when
+ *              the VM is built; the run loop hands every port exit to it
+ *   serial.h   a 16550-style UART at VMM_PORT_SERIAL (one exit per byte)
+ *   console.h  where guest output meets and leaves as whole lines: the
+ *              UART's bytes and the line console's lines; RESULT lines
+ *              are kept for the report
+ *   hcall.h    the hypercall port: the line console, page DISCARD and COPY,
+ *              every GPA checked against guest RAM
+ *
+ * The exit port (isa-debug-exit) is the VM's own, in vm.c. A new device is
+ * a file here that registers its ports from vm_register_devices().
+ */
+#ifndef VMM_DEVICES_H
+#define VMM_DEVICES_H
+
+#include "console.h"
+#include "hcall.h"
+#include "ioport.h"
+#include "serial.h"
+
+#endif
