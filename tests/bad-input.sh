@@ -66,6 +66,14 @@ run_vmm 2 run --timeout -5
 expect "$ERR" "--timeout"
 run_vmm 2 run --kernel "$KERNEL" --timeout 0
 expect "$ERR" "--timeout: '0': expected 1 or more seconds"
+run_vmm 2 run --kernel "$KERNEL" --stats-interval 0
+expect "$ERR" "--stats-interval: '0': expected 1 or more seconds"
+run_vmm 2 run --kernel "$KERNEL" --control ""
+expect "$ERR" "--control"
+run_vmm 2 stat
+expect "$ERR" "--control PATH is needed"
+run_vmm 2 pause --control "$d/no-such.sock"
+expect "$ERR" "no-such.sock: --control: connect"
 run_vmm 2 run -xy
 expect "$ERR" "unknown option '-x' in '-xy'"
 run_vmm 2 run --kernel "$KERNEL" --stats-json ""

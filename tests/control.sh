@@ -74,6 +74,16 @@ expect "$OUT" "^RESULT workload=verify .*ok=1"
 [ ! -e "$sock" ] || fail "the control socket was left behind at exit"
 echo "ok: verify finished after 102 pauses"
 
+# Pauses while the guest faults all the time (churn gives its pages back
+# and touches them again): each pause waits for the fault in flight.
+start_vm --mem 64M --cmdline "workload=churn size=8M passes=100000"
+for _ in $(seq 20); do
+	ctl 0 pause
+	ctl 0 resume
+done
+ctl 0 stop
+wait_vm 3
+
 # stop: the guest is stopped, vmm exits 3 saying so.
 start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
 ctl 0 stop

@@ -108,15 +108,15 @@ static int cli_next(int argc, char **argv, const char *shorts, const struct opti
 	return getopt_long(argc, argv, shorts, opts, NULL);
 }
 
-static int cli_timeout(const char *s, unsigned *out)
+/* Seconds, 1 or more: 0 used to mean "none" silently; leaving the option
+ * out says that. */
+static int cli_seconds(const char *opt, const char *s, unsigned *out)
 {
-	int ret = cli_parse_uint("--timeout", s, CLI_MAX_TIMEOUT, out);
+	int ret = cli_parse_uint(opt, s, CLI_MAX_TIMEOUT, out);
 
-	/* 0 used to mean "no limit" silently; leaving the option out says that. */
 	if (!ret && !*out)
-		ret = err_input(
-		    "--timeout",
-		    "'%s': expected 1 or more seconds (leave --timeout out for no limit)", s);
+		ret = err_input(opt, "'%s': expected 1 or more seconds (leave %s out for none)", s,
+				opt);
 	return ret;
 }
 
@@ -215,11 +215,10 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			ret = cli_cmdline(optarg, &o->cmdline);
 			break;
 		case 't':
-			ret = cli_timeout(optarg, &o->timeout_sec);
+			ret = cli_seconds("--timeout", optarg, &o->timeout_sec);
 			break;
 		case 'i':
-			ret = cli_parse_uint("--stats-interval", optarg, CLI_MAX_TIMEOUT,
-					     &o->stats_interval);
+			ret = cli_seconds("--stats-interval", optarg, &o->stats_interval);
 			break;
 		case 's':
 			ret = cli_stats_json(optarg, &o->stats_json);
