@@ -55,6 +55,23 @@ cp "$TMPDIR_TEST/ctl.out" "$json"
 ctl 0 resume
 ctl 1 resume
 grep -q "not paused" "$TMPDIR_TEST/ctl.err" || fail "resume while running was not refused as such"
+# Each malformed request kind gets an error reply on one connection, and
+# the VM runs on.
+python3 - "$sock" >"$TMPDIR_TEST/bad.out" <<'PY' || fail "malformed requests: $(cat "$TMPDIR_TEST/bad.out")"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+bad = [b'{"cmd": ', b'[1]', b'{"id": 1}', b'{"cmd": 7}', b'{"cmd": "reboot"}',
+       b'{"cmd": "stat", "x": [[[[[[[[[1]]]]]]]]]}', b'{"cmd": "stat", "cmd": "stop"}',
+       b'{"cmd": "fork"}', b'\xff\xfe']
+for line in bad:
+    f.write(line + b"\n"); f.flush()
+    r = json.loads(f.readline())
+    assert r["ok"] is False and r["error"], (line, r)
+f.write(b'{"id": 9, "cmd": "stat"}\n'); f.flush()
+r = json.loads(f.readline())
+assert r["ok"] and r["id"] == 9 and r["result"]["state"] == "running", r
+print("ok:", len(bad), "malformed requests refused, the VM runs on")
+PY
 for _ in $(seq 100); do
 	ctl 0 pause
 	ctl 0 resume
