@@ -118,7 +118,7 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $(cat /modules/load); do insmod /modules/$m 2>/dev/null || echo "testvm-init: insmod $m failed"; done
 eval "$(cat /proc/cmdline | tr ' ' '\n' | grep '^testvm_')"
 R=/mnt/root
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot $R || { echo "testvm-init: no host root"; poweroff -f; }
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot $R || { echo "testvm-init: no host root"; poweroff -f; }
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
 mount -t tmpfs -o size=50% tmp $R/tmp; mount -t tmpfs run $R/run 2>/dev/null
 mkdir -p "$R$testvm_cwd"
