@@ -27,8 +27,7 @@ static void setup(void)
 {
 	memset(&vm, 0, sizeof(vm));
 	vm.fd = vm.stats_fd = vm.vcpu.fd = vm.vcpu.stats_fd = -1;
-	pthread_mutex_init(&vm.stop_lock, NULL);
-	pthread_cond_init(&vm.state_cond, NULL);
+	vm_init_sync(&vm);
 	console_init(&vm.con, -1);
 	snprintf(path, sizeof(path), "/tmp/check_control.%d.sock", getpid());
 	unlink(path);
@@ -113,6 +112,37 @@ START_TEST(control_out_of_order_requests_are_refused)
 	ck_assert_ptr_nonnull(strstr(vm.reason, "stopped by request"));
 	expect_error("{\"cmd\": \"stop\"}", "stopped already");
 	expect_error("{\"cmd\": \"pause\"}", "has stopped");
+}
+END_TEST
+
+/* Stands in for a vCPU that takes a while to leave KVM_RUN: parks some
+ * time after the pause was asked for. */
+static void *slow_vcpu(void *arg)
+{
+	struct vm *v = arg;
+
+	while (!__atomic_load_n(&v->pause_req, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	usleep(200000);
+	pthread_mutex_lock(&v->stop_lock);
+	v->nr_parked++;
+	pthread_cond_broadcast(&v->state_cond);
+	pthread_mutex_unlock(&v->stop_lock);
+	return NULL;
+}
+
+/* The pause returns once every vCPU has parked, not before and not with a
+ * timeout: its deadline is on the clock the condition waits on. */
+START_TEST(control_pause_waits_for_every_vcpu_to_park)
+{
+	pthread_t t;
+
+	vm.nr_running = 1;
+	ck_assert_int_eq(pthread_create(&t, NULL, slow_vcpu, &vm), 0);
+	expect_ok("{\"cmd\": \"pause\"}");
+	ck_assert_int_eq(vm.nr_parked, 1);
+	pthread_join(t, NULL);
+	vm.nr_parked = vm.nr_running = 0;
 }
 END_TEST
 
@@ -233,6 +263,7 @@ static Suite *control_suite(void)
 	tcase_add_test(proto, control_malformed_requests_get_an_error_reply);
 	tcase_add_test(proto, control_reply_carries_the_request_id);
 	tcase_add_test(proto, control_out_of_order_requests_are_refused);
+	tcase_add_test(proto, control_pause_waits_for_every_vcpu_to_park);
 	suite_add_tcase(s, proto);
 	tcase_add_checked_fixture(sock, setup, teardown);
 	tcase_add_test(sock, control_socket_is_private_and_removed_at_close);

@@ -35,8 +35,7 @@ static void setup_with(enum guest_ram_manager manager, uint64_t budget)
 	ck_assert_int_eq(guest_ram_init(&vm.mem, &p), 0);
 	ck_assert_int_eq(pipe2(console_pipe, O_NONBLOCK), 0);
 	console_init(&vm.con, console_pipe[1]);
-	pthread_mutex_init(&vm.stop_lock, NULL);
-	pthread_cond_init(&vm.state_cond, NULL);
+	vm_init_sync(&vm);
 }
 
 static void setup_kernel(void)

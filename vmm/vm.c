@@ -48,6 +48,18 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 	vm_kick(vm);
 }
 
+void vm_init_sync(struct vm *vm)
+{
+	pthread_condattr_t a;
+
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	/* The deadlines of vm_run.c are CLOCK_MONOTONIC, like every clock here. */
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->state_cond, &a);
+	pthread_condattr_destroy(&a);
+}
+
 /* From the fault thread: the VM cannot go on. */
 static void vm_on_fatal(void *arg, const char *msg)
 {
@@ -153,8 +165,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->stats.start_ns = vm_now_ns();
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_cond_init(&vm->state_cond, NULL);
+	vm_init_sync(vm);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	if (vm_register_devices(vm))

@@ -92,6 +92,8 @@ struct vm {
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
 };
 
+/* The run state's lock and condition (vm_create does it; for tests). */
+void vm_init_sync(struct vm *vm);
 /* 0, or an enum vmm_status describing why the VM could not be built. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);

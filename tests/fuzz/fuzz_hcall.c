@@ -63,8 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (guest_ram_init(&vm.mem, &p))
 		abort();
 	console_init(&vm.con, console_fd);
-	pthread_mutex_init(&vm.stop_lock, NULL);
-	pthread_cond_init(&vm.state_cond, NULL);
+	vm_init_sync(&vm);
 	if (size > FUZZ_RAM - FUZZ_BLOCK_GPA)
 		size = FUZZ_RAM - FUZZ_BLOCK_GPA;
 	/* Block first, then the rest of the input right after it: the lists. */
