@@ -93,7 +93,7 @@ expect "$OUT" "^RESULT workload=verify .*ok=1"
 echo "ok: verify finished after two pauses"
 
 # 100 pause/resume cycles in a row, counted; then stop.
-start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000000"
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
 for _ in $(seq 100); do
 	ctl 0 pause
 	ctl 0 resume
@@ -109,7 +109,7 @@ expect_not "$OUT" "ok=0"
 
 # Pauses while the guest faults all the time (churn gives its pages back
 # and touches them again): each pause waits for the fault in flight.
-start_vm --mem 64M --cmdline "workload=churn size=8M passes=100000"
+start_vm --mem 64M --cmdline "workload=churn size=8M passes=1000000"
 for _ in $(seq 20); do
 	ctl 0 pause
 	ctl 0 resume
@@ -118,17 +118,17 @@ ctl 0 stop
 wait_vm 3
 
 # stop: the guest is stopped, vmm exits 3 saying so.
-start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
 ctl 0 stop
 wait_vm 3
 expect "$ERR" "stopped by request"
 
 # A socket file left by a killed vmm is replaced by the next one.
-start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
 pkill -KILL -f -- "--control $sock" || fail "no vmm to kill"
 wait "$vm_pid"
 [ -S "$sock" ] || fail "a killed vmm left no socket file: nothing to test"
-start_vm --mem 64M --cmdline "workload=verify size=16M passes=100000"
+start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
 ctl 0 stop
 wait_vm 3
 
