@@ -147,6 +147,13 @@ truncate -s 4G "$scratch"
 	# CK_TIMEOUT_MULTIPLIER: Check's hang guards, not assertions, stretched for TCG.
 	echo "export VMM_TESTVM=1 VMM_TESTVM_SCRATCH=/dev/vda VMM_REQUIRE_KVM=1 HOME=/tmp CK_TIMEOUT_MULTIPLIER=5"
 	echo "export PATH='$PATH'"
+	# make's command-line variables (make bench BENCH=...), without the
+	# jobserver's descriptors, which do not cross into the VM; and the
+	# suite's own knobs.
+	printf 'export MAKEFLAGS=%q\n' "$(printf '%s' "${MAKEFLAGS:-}" | sed 's/--jobserver-[a-z]*=[^ ]*//g; s/ -j[0-9]*//g')"
+	for v in TEST_TIMEOUT FUZZ_SECONDS BENCH_RUNS BENCH_PC_RUNS STATS_FUZZ_SEED; do
+		if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
+	done
 	printf 'exec'
 	printf ' %q' "$@"
 	echo
