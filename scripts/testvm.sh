@@ -7,7 +7,9 @@
 # the test VM: QEMU (TCG, -cpu max, which offers nested SVM with nested
 # paging) booting Debian 12's own kernel, which loads kvm_amd. Inside, the
 # host's root is mounted read-only over virtio-9p, the current directory is
-# mounted writable at the same path, /tmp is a fresh tmpfs, and a scratch
+# mounted writable at the same path, /tmp is a fresh tmpfs (the source tree
+# holding this script is mounted read-only at its own path, even under /tmp),
+# and a scratch
 # virtio disk is /dev/vda (its path is in $VMM_TESTVM_SCRATCH). COMMAND runs
 # in a chroot of the host root, in the current directory, with the host's own
 # tools, and its status is this script's status.
@@ -121,7 +123,11 @@ R=/mnt/root
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot $R || { echo "testvm-init: no host root"; poweroff -f; }
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
 mount -t tmpfs -o size=50% tmp $R/tmp; mount -t tmpfs run $R/run 2>/dev/null
-mkdir -p "$R$testvm_cwd"
+# The source tree, read-only, at its own path: under /tmp it would be
+# hidden by the tmpfs. The work share goes on top (it may lie inside).
+mkdir -p "$R$testvm_src" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose src "$R$testvm_src" || { echo "testvm-init: no source share"; poweroff -f; }
+mkdir -p "$R$testvm_cwd" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none work "$R$testvm_cwd" || { echo "testvm-init: no work share"; poweroff -f; }
 chmod 666 $R/dev/kvm 2>/dev/null
 [ -c $R/dev/kvm ] || echo "testvm-init: no /dev/kvm (kvm_amd did not load)"
@@ -138,7 +144,10 @@ EOF
 fi
 
 cwd=$(pwd)
-case $cwd in *[[:space:]\'\"]*) die "the current directory '$cwd' has a space or quote in it" ;; esac
+src=$(cd "$(dirname "$0")/.." && pwd)
+for d in "$cwd" "$src"; do
+	case $d in *[[:space:]\'\"]*) die "the directory '$d' has a space or quote in it" ;; esac
+done
 state=$cwd/.testvm
 rm -rf "$state" && mkdir -p "$state"
 scratch=$state/scratch.img
@@ -167,8 +176,9 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nodefaults -serial "file:$log" \
 	-chardev stdio,id=out,signal=off -serial chardev:out \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 softlockup_panic=1 watchdog_thresh=30 testvm_cwd=$cwd" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 softlockup_panic=1 watchdog_thresh=30 testvm_cwd=$cwd testvm_src=$src" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$src",mount_tag=src,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$cwd",mount_tag=work,security_model=none,multidevs=remap \
 	-drive file="$scratch",if=virtio,format=raw,cache=unsafe \
 	</dev/null || status=$?
