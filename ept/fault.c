@@ -39,7 +39,7 @@ static unsigned fault_pow2_floor(unsigned x)
 	return x ? 1u << (31 - __builtin_clz(x)) : 1;
 }
 
-static void fault_mark_used(struct vmem *v, uint64_t idx)
+void fault_mark_used(struct vmem *v, uint64_t idx)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
 	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
@@ -202,7 +202,7 @@ static int fault_fill(struct vmem *v, uint64_t idx, uint64_t lo, uint64_t hi, bo
  * uninterruptibly, so without this the kick never lands. The pages the
  * kernel fills then are outside the budget, for a VM that is being
  * stopped. */
-static void fault_stop_vm(struct vmem *v, const char *msg)
+void fault_stop_vm(struct vmem *v, const char *msg)
 {
 	if (v->fatal)
 		return;
@@ -221,11 +221,21 @@ static void fault_fatal(struct vmem *v, const char *fmt, uint64_t gpa, int err)
 	fault_stop_vm(v, msg);
 }
 
+static void fault_count(struct vmem *v, enum fault_class c, uint64_t pages, uint64_t t0)
+{
+	struct vmem_class_stats *cs = &v->stats.cls[c];
+
+	t0 = fault_now_ns() - t0;
+	cs->events++;
+	cs->pages += pages;
+	histo_add(&cs->ns, t0);
+	histo_add(&cs->ns_per_page, t0 / pages);
+}
+
 /* The faulting vCPU wakes only after the clock is read: woken on this
  * CPU, it would otherwise run before us and its run would count as ours. */
-static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t t0)
+static int fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t t0)
 {
-	struct vmem_class_stats *cs = &v->stats.cls[FAULT_ZERO];
 	uint64_t lo, hi;
 	unsigned ahead;
 	bool streaming;
@@ -233,13 +243,15 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 
 	ahead = fault_window(v, idx, &lo, &hi, &streaming);
 	ret = fault_populate(v, idx, ahead, &lo, &hi);
+	if (ret == -ENOMEM && v->pager)
+		return ret; /* the caller reclaims and retries */
 	if (ret) {
 		fault_fatal(v,
 			    ret == -ENOMEM ? "host memory budget exhausted: no frame for GPA %#lx "
 					     "(%s); raise --host-mem"
 					   : "cannot record a frame for GPA %#lx: %s",
 			    gpa, ret);
-		return;
+		return 0;
 	}
 	v->seq_start = lo;
 	v->seq_next = hi;
@@ -247,17 +259,63 @@ static void fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t
 	ret = fault_fill(v, idx, lo, hi, streaming);
 	if (ret) {
 		fault_fatal(v, "cannot map GPA %#lx: %s", gpa, ret);
-		return;
+		return 0;
 	}
-	t0 = fault_now_ns() - t0;
-	cs->events++;
-	cs->pages += hi - lo;
-	histo_add(&cs->ns, t0);
-	histo_add(&cs->ns_per_page, t0 / (hi - lo));
+	fault_count(v, FAULT_ZERO, hi - lo, t0);
 	ret = uffd_wake(&v->uffd, (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT),
 			(hi - lo) << EPT_PAGE_SHIFT);
 	if (ret)
 		fault_fatal(v, "cannot wake the vCPU after filling GPA %#lx: %s", gpa, ret);
+	return 0;
+}
+
+/* A major fault: the page comes back from its swap slot into a fresh
+ * frame, which keeps the slot as its swap copy (a clean page is dropped
+ * again without I/O). Corrupt or unreadable data stops the VM: the guest
+ * never sees it. */
+static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t slot, uint64_t t0)
+{
+	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	char why[200], msg[256];
+	int ret = vmem_page_populated(v, idx, false);
+
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
+		return 0;
+	}
+	v->stats.swapped_pages--;
+	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, gpa)), slot);
+	ret = v->pager->swap_in(v->pager_arg, v, slot, v->page_buf, why, sizeof(why));
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: swap-in failed: %s", (unsigned long)gpa, why);
+		fault_stop_vm(v, msg);
+		return 0;
+	}
+	ret = uffd_copy(&v->uffd, addr, v->page_buf, EPT_PAGE_SIZE, false, NULL);
+	if (ret && ret != -EEXIST) {
+		fault_fatal(v, "cannot map GPA %#lx after swap-in: %s", gpa, ret);
+		return 0;
+	}
+	fault_count(v, FAULT_SWAPIN, 1, t0);
+	return 0;
+}
+
+/* The guest touched a page the store holds but the view no longer maps
+ * (the reclaimer zapped it to see whether it is used): map it again. */
+static void fault_minor(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gpa)
+{
+	int ret = uffd_continue(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE, false, NULL);
+
+	if (ret == -EEXIST)
+		ret = uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
+	if (ret) {
+		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", gpa, ret);
+		return;
+	}
+	fault_mark_used(v, idx);
+	v->stats.minor++;
 }
 
 /* A MISSING fault on a page the table holds is legitimate once: the VMM
@@ -279,25 +337,43 @@ static void fault_present(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t 
 	uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
 }
 
-static void fault_handle(struct vmem *v, uint64_t addr, uint64_t t0)
+/* Serve one fault by what the table says. -ENOMEM: no frame for it, and
+ * the pager may free some. */
+static int fault_serve(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
 {
 	uint64_t idx = (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT;
-	uint64_t gpa, entry;
+	uint64_t gpa = vmem_idx_gpa(v, idx), entry = ept_get(v->table, gpa);
 
-	if (addr < (uintptr_t)v->view || idx >= v->pages)
-		return;
-	gpa = vmem_idx_gpa(v, idx);
-	pthread_mutex_lock(&v->lock);
-	entry = ept_get(v->table, gpa);
-	if (v->fatal) {
-		/* Leave the faulting thread asleep: the VM is being stopped. */
-	} else if (ept_present(entry)) {
+	if (v->fatal)
+		return 0; /* leave the faulting thread asleep: the VM is being stopped */
+	if (ept_present(entry) && minor)
+		fault_minor(v, addr, idx, gpa);
+	else if (ept_present(entry))
 		fault_present(v, addr, idx, gpa);
-	} else if (entry & (EPT_SW_SWAP | EPT_SW_SNAP)) {
-		fault_fatal(v, "GPA %#lx: swap and snapshot entries are not served yet (%s)", gpa,
-			    -ENOTSUP);
-	} else {
-		fault_zero_fill(v, idx, gpa, t0);
+	else if (entry & EPT_SW_SWAP)
+		return fault_swap_in(v, idx, gpa, ept_frame(entry), t0);
+	else if (entry & EPT_SW_SNAP)
+		fault_fatal(v, "GPA %#lx: snapshot entries are not served yet (%s)", gpa, -ENOTSUP);
+	else
+		return fault_zero_fill(v, idx, gpa, t0);
+	return 0;
+}
+
+static void fault_handle(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
+{
+	if (addr < (uintptr_t)v->view || (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT >= v->pages)
+		return;
+	pthread_mutex_lock(&v->lock);
+	while (fault_serve(v, addr, minor, t0) == -ENOMEM) {
+		if (!vmem_reclaim_unlocked(v) && !v->fatal) {
+			fault_fatal(v,
+				    "host memory budget and swap exhausted: no frame for GPA %#lx "
+				    "and nothing left to reclaim (%s); raise --host-mem or "
+				    "--swap-size",
+				    vmem_idx_gpa(v, (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT),
+				    -ENOMEM);
+			break;
+		}
 	}
 	pthread_mutex_unlock(&v->lock);
 }
@@ -358,7 +434,8 @@ void *fault_thread(void *arg)
 		}
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
-				fault_handle(v, msg[i].arg.pagefault.address, t0);
+				fault_handle(v, msg[i].arg.pagefault.address,
+					     msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR, t0);
 	}
 	if (ret < 0)
 		fault_thread_failed(v, ret);

@@ -71,6 +71,9 @@ struct frame_db {
 	size_t rmap_cap, rmap_used, rmap_bytes;
 	struct extent *ext; /* free extents, sorted by base, never adjacent */
 	size_t nr_ext, ext_cap;
+	uint64_t low_frames; /* low watermark: below it, low_fn is called */
+	frame_low_fn low_fn;
+	void *low_arg;
 };
 
 /* Records and the store */
@@ -557,6 +560,8 @@ static int frame_charge_locked(struct frame_db *db, uint64_t n)
 	if (n > db->budget_frames - db->charged || db->charged > db->budget_frames)
 		return -ENOMEM;
 	db->charged += n;
+	if (db->low_fn && db->budget_frames - db->charged < db->low_frames)
+		db->low_fn(db->low_arg);
 	return 0;
 }
 
@@ -583,6 +588,15 @@ void frame_uncharge(struct frame_db *db, uint64_t n)
 {
 	pthread_mutex_lock(&db->lock);
 	frame_uncharge_locked(db, n);
+	pthread_mutex_unlock(&db->lock);
+}
+
+void frame_db_set_low_watermark(struct frame_db *db, uint64_t low, frame_low_fn fn, void *arg)
+{
+	pthread_mutex_lock(&db->lock);
+	db->low_frames = low;
+	db->low_fn = low ? fn : NULL;
+	db->low_arg = arg;
 	pthread_mutex_unlock(&db->lock);
 }
 
@@ -783,6 +797,25 @@ static void frame_for_each_mapper_locked(struct frame_db *db, uint64_t f, frame_
 	}
 	if (fr->mapcount)
 		fn(fr->vm, fr->rmap_gpa, arg);
+}
+
+uint32_t frame_swap_slot(struct frame_db *db, uint64_t f)
+{
+	uint32_t slot = FRAME_NO_SLOT;
+
+	pthread_mutex_lock(&db->lock);
+	if (f < db->max_frames && db->frames[f].refcount)
+		slot = db->frames[f].swap_slot;
+	pthread_mutex_unlock(&db->lock);
+	return slot;
+}
+
+void frame_set_swap_slot(struct frame_db *db, uint64_t f, uint32_t slot)
+{
+	pthread_mutex_lock(&db->lock);
+	if (frame_resident(db, f))
+		db->frames[f].swap_slot = slot;
+	pthread_mutex_unlock(&db->lock);
 }
 
 void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, void *arg)

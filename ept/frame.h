@@ -93,6 +93,18 @@ uint32_t frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 void frame_get_ref(struct frame_db *db, uint64_t f);
 uint32_t frame_put_ref(struct frame_db *db, uint64_t f); /* FRAME_MISUSE if f has no extra ref */
 
+/* The swap slot that still holds a copy of resident frame f's content
+ * (the swap cache), or FRAME_NO_SLOT. The slot is the pager's: whoever
+ * frees the frame puts it first. */
+uint32_t frame_swap_slot(struct frame_db *db, uint64_t f);
+void frame_set_swap_slot(struct frame_db *db, uint64_t f, uint32_t slot);
+
+/* Low watermark: when a charge leaves fewer than low frames free in the
+ * budget, fn(arg) is called with the database's lock held, so it may only
+ * signal (the reclaimer writes an eventfd). low 0 turns it off. */
+typedef void (*frame_low_fn)(void *arg);
+void frame_db_set_low_watermark(struct frame_db *db, uint64_t low, frame_low_fn fn, void *arg);
+
 /* Reverse map: call fn for each (vm, gpa) that maps f. */
 typedef void (*frame_rmap_fn)(uint16_t vm, uint64_t gpa, void *arg);
 void frame_for_each_mapper(struct frame_db *db, uint64_t f, frame_rmap_fn fn, void *arg);

@@ -73,11 +73,11 @@ void uffd_close(struct uffd *u)
 	u->fd = -1;
 }
 
-int uffd_register_missing(struct uffd *u, void *addr, uint64_t len)
+int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor)
 {
 	struct uffdio_register reg = {
 	    .range = {.start = (uintptr_t)addr, .len = len},
-	    .mode = UFFDIO_REGISTER_MODE_MISSING,
+	    .mode = UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0),
 	};
 
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
@@ -125,4 +125,15 @@ int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len)
 	struct uffdio_range r = {.start = addr, .len = len};
 
 	return ioctl(u->fd, UFFDIO_WAKE, &r) < 0 ? -errno : 0;
+}
+
+int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done)
+{
+	struct uffdio_continue c = {
+	    .range = {.start = addr, .len = len},
+	    .mode = dont_wake ? UFFDIO_CONTINUE_MODE_DONTWAKE : 0,
+	};
+	int r = ioctl(u->fd, UFFDIO_CONTINUE, &c);
+
+	return uffd_result(r, c.mapped, done);
 }

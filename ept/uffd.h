@@ -35,8 +35,10 @@ int64_t uffd_probe_features(void);
 /* Open a descriptor asking for features (a subset of what the probe said). */
 int uffd_open(struct uffd *u, uint64_t features);
 void uffd_close(struct uffd *u);
-/* Register [addr, addr + len) for MISSING faults. */
-int uffd_register_missing(struct uffd *u, void *addr, uint64_t len);
+/* Register [addr, addr + len) for MISSING faults, and MINOR ones too if
+ * minor (a page the store holds but the view does not map: the reclaimer
+ * zaps view PTEs to see which pages the guest touches again). */
+int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor);
 /* Unregister [addr, addr + len): every thread waiting on a fault there
  * wakes and the kernel serves its retry, the one way to release a thread
  * that a signal cannot interrupt (KVM on 6.1 waits uninterruptibly). */
@@ -49,5 +51,8 @@ bool uffd_can(const struct uffd *u, int ioctl_nr); /* _UFFDIO_COPY, ... */
 int uffd_copy(struct uffd *u, uint64_t addr, const void *src, uint64_t len, bool dont_wake,
 	      uint64_t *done);
 int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len);
+/* Map the store's pages behind [addr, addr + len) into the view (MINOR
+ * faults); like uffd_copy for -EEXIST and *done. */
+int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -65,14 +66,28 @@ int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
 	return 0;
 }
 
-/* The page's frame goes back to the store (its hole punched). */
-static void vmem_page_drop(struct vmem *v, uint64_t idx)
+void vmem_slot_put(struct vmem *v, uint32_t slot)
+{
+	if (v->pager && slot != FRAME_NO_SLOT)
+		v->pager->swap_put(v->pager_arg, slot);
+}
+
+/* The page's frame goes back to the store (its hole punched), or its swap
+ * slot to the pager. */
+void vmem_page_drop(struct vmem *v, uint64_t idx)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx);
 	uint64_t e = ept_get(v->table, gpa);
 
+	if (e & EPT_SW_SWAP) {
+		vmem_slot_put(v, ept_frame(e));
+		ept_clear(v->table, gpa);
+		v->stats.swapped_pages--;
+		return;
+	}
 	if (!ept_present(e))
 		return;
+	vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(e)));
 	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
 	ept_clear(v->table, gpa);
 	v->block[idx >> VMEM_BLOCK_SHIFT].present--;
@@ -81,6 +96,29 @@ static void vmem_page_drop(struct vmem *v, uint64_t idx)
 	else
 		v->block[idx >> VMEM_BLOCK_SHIFT].used--;
 	v->stats.resident_pages--;
+}
+
+int vmem_view_present(const struct vmem *v, uint64_t first, unsigned n, bool *present)
+{
+	uint64_t pm[VMEM_MAX_WINDOW];
+	off_t off = (((uintptr_t)v->view >> EPT_PAGE_SHIFT) + first) * sizeof(pm[0]);
+
+	if (n > VMEM_MAX_WINDOW || first + n > v->pages)
+		return -EINVAL;
+	if (v->pagemap_fd < 0)
+		return -ENOTSUP;
+	if (pread(v->pagemap_fd, pm, n * sizeof(pm[0]), off) != (ssize_t)(n * sizeof(pm[0])))
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		present[i] = pm[i] >> 63;
+	return 0;
+}
+
+void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n)
+{
+	/* Shmem keeps the pages: only the mappings (and KVM's entries, through
+	 * its MMU notifier) go. */
+	madvise(v->view + (first << EPT_PAGE_SHIFT), n << EPT_PAGE_SHIFT, MADV_DONTNEED);
 }
 
 static int vmem_check_config(const struct vmem_config *cfg)
@@ -107,22 +145,39 @@ static int vmem_map_view(struct vmem *v)
 	return 0;
 }
 
+/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan). */
 static int vmem_open_uffd(struct vmem *v)
 {
 	int64_t features = uffd_probe_features();
+	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (v->pager ? UFFD_FEATURE_MINOR_SHMEM : 0);
 	int ret;
 
 	if (features < 0)
 		return (int)features;
-	if (!(features & UFFD_FEATURE_MISSING_SHMEM))
+	if ((features & want) != want)
 		return -ENOTSUP;
-	ret = uffd_open(&v->uffd, UFFD_FEATURE_MISSING_SHMEM);
+	ret = uffd_open(&v->uffd, want);
 	if (ret)
 		return ret;
-	ret = uffd_register_missing(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT);
+	ret = uffd_register(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, v->pager);
 	if (ret)
 		return ret;
+	if (v->pager && !uffd_can(&v->uffd, _UFFDIO_CONTINUE))
+		return -ENOTSUP;
 	return uffd_can(&v->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;
+}
+
+static int vmem_alloc_reclaim(struct vmem *v)
+{
+	v->wss_idx = calloc(VMEM_WSS_MAX, sizeof(*v->wss_idx));
+	v->wss_touched = calloc(VMEM_WSS_MAX, 1);
+	if (!v->wss_idx || !v->wss_touched)
+		return -ENOMEM;
+	if (!v->pager)
+		return 0;
+	v->evict_buf = aligned_alloc(EPT_PAGE_SIZE, VMEM_EVICT_MAX * EPT_PAGE_SIZE);
+	v->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+	return v->evict_buf && v->page_buf ? 0 : -ENOMEM;
 }
 
 static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
@@ -140,7 +195,8 @@ static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	v->table = ept_create();
 	v->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (!v->block || v->zeros == MAP_FAILED || !v->table || v->stop_fd < 0)
+	if (!v->block || v->zeros == MAP_FAILED || !v->table || v->stop_fd < 0 ||
+	    vmem_alloc_reclaim(v))
 		return -ENOMEM;
 	/* Without it fault-around cannot see what the guest used: it then
 	 * fills no more ahead than was asked for (see fault.c). */
@@ -171,6 +227,8 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->max_window = cfg->max_window;
 	v->on_fatal = cfg->on_fatal;
 	v->arg = cfg->arg;
+	v->pager = cfg->pager;
+	v->pager_arg = cfg->pager_arg;
 	v->seq_window = 1;
 	v->spurious_idx = UINT64_MAX;
 	v->uffd.fd = -1;
@@ -202,8 +260,12 @@ static int vmem_unmap_entry(uint64_t gpa, uint64_t entry, void *arg)
 {
 	struct vmem *v = arg;
 
-	if (ept_present(entry))
-		frame_unmap(v->db, ept_frame(entry), v->vm_id, gpa);
+	if (entry & EPT_SW_SWAP)
+		vmem_slot_put(v, ept_frame(entry));
+	if (!ept_present(entry))
+		return 0;
+	vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(entry)));
+	frame_unmap(v->db, ept_frame(entry), v->vm_id, gpa);
 	return 0;
 }
 
@@ -240,6 +302,10 @@ void vmem_destroy(struct vmem *v)
 		munmap(v->zeros, VMEM_MAX_WINDOW * EPT_PAGE_SIZE);
 	ept_destroy(v->table);
 	free(v->block);
+	free(v->evict_buf);
+	free(v->page_buf);
+	free(v->wss_idx);
+	free(v->wss_touched);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
@@ -295,6 +361,57 @@ static int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf
 	return 0;
 }
 
+bool vmem_reclaim_unlocked(struct vmem *v)
+{
+	uint64_t freed;
+
+	if (!v->pager)
+		return false;
+	pthread_mutex_unlock(&v->lock);
+	freed = v->pager->reclaim(v->pager_arg, v, VMEM_EVICT_MAX);
+	pthread_mutex_lock(&v->lock);
+	if (freed)
+		v->stats.direct_reclaims++;
+	return freed > 0;
+}
+
+/* The content of gpa's page if it is in swap, read into v->page_buf and
+ * verified: 1; 0 if the page is not in swap. A bad slot stops the VM: the
+ * data is lost, and no one may read it. */
+static int vmem_swapped_content(struct vmem *v, uint64_t gpa, uint32_t *slot)
+{
+	uint64_t e = ept_get(v->table, gpa & ~(EPT_PAGE_SIZE - 1));
+	char msg[256], why[200];
+	int ret;
+
+	if (!(e & EPT_SW_SWAP))
+		return 0;
+	*slot = ept_frame(e);
+	ret = v->pager->swap_in(v->pager_arg, v, *slot, v->page_buf, why, sizeof(why));
+	if (!ret)
+		return 1;
+	snprintf(msg, sizeof(msg), "GPA %#lx: cannot read it back from swap: %s",
+		 (unsigned long)(gpa & ~(EPT_PAGE_SIZE - 1)), why);
+	fault_stop_vm(v, msg);
+	return ret;
+}
+
+static int vmem_read_page(struct vmem *v, uint64_t i, uint64_t gpa, uint8_t *p, size_t n)
+{
+	off_t off = vmem_store_offset(v, i, gpa);
+	uint32_t slot;
+	int ret;
+
+	if (off >= 0)
+		return vmem_pio(pread, frame_db_fd(v->db), p, n, off);
+	ret = vmem_swapped_content(v, gpa, &slot);
+	if (ret == 1)
+		memcpy(p, v->page_buf + gpa % EPT_PAGE_SIZE, n);
+	else if (!ret)
+		memset(p, 0, n); /* no frame: zeros, without allocating one */
+	return ret < 0 ? ret : 0;
+}
+
 int vmem_read(struct vmem *v, uint64_t gpa, void *buf, size_t len)
 {
 	int64_t idx = vmem_span(v, gpa, len);
@@ -306,13 +423,9 @@ int vmem_read(struct vmem *v, uint64_t gpa, void *buf, size_t len)
 	pthread_mutex_lock(&v->lock);
 	for (uint64_t i = idx; len && !ret; i++) {
 		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
-		off_t off = vmem_store_offset(v, i, gpa);
 
 		n = n < len ? n : len;
-		if (off < 0)
-			memset(p, 0, n); /* no frame: zeros, without allocating one */
-		else
-			ret = vmem_pio(pread, frame_db_fd(v->db), p, n, off);
+		ret = vmem_read_page(v, i, gpa, p, n);
 		gpa += n;
 		p += n;
 		len -= n;
@@ -326,14 +439,35 @@ static ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
 	return pwrite(fd, buf, len, off);
 }
 
+/* A page in swap comes back into its frame before the VMM writes part of
+ * it; the slot stays as the frame's swap copy until the content differs. */
+static int vmem_write_swapped(struct vmem *v, uint64_t i, uint64_t gpa)
+{
+	uint32_t slot;
+	int ret = vmem_swapped_content(v, gpa, &slot);
+
+	if (ret <= 0)
+		return ret;
+	ret = vmem_page_populated(v, i, false);
+	if (ret)
+		return ret;
+	v->stats.swapped_pages--;
+	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, vmem_idx_gpa(v, i))), slot);
+	return vmem_pio(vmem_pwrite, frame_db_fd(v->db), v->page_buf, EPT_PAGE_SIZE,
+			vmem_store_offset(v, i, vmem_idx_gpa(v, i)));
+}
+
 /* Write one page's part of a span: a page recorded here is dropped again
  * if its data could not be written, so the table never holds a frame
  * with nothing behind it. */
 static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8_t *buf, size_t len)
 {
-	bool fresh = !vmem_page_present(v, i);
-	int ret;
+	bool fresh;
+	int ret = vmem_write_swapped(v, i, gpa);
 
+	if (ret)
+		return ret;
+	fresh = !vmem_page_present(v, i);
 	if (fresh) {
 		ret = vmem_page_populated(v, i, false);
 		if (ret)
@@ -348,20 +482,28 @@ static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8
 	return ret;
 }
 
+/* Under memory pressure a page that found no frame is retried once the
+ * pager freed some. */
 int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len)
 {
 	int64_t idx = vmem_span(v, gpa, len);
 	const uint8_t *p = buf;
+	uint64_t i;
 	int ret = 0;
 
 	if (idx < 0)
 		return (int)idx;
 	pthread_mutex_lock(&v->lock);
-	for (uint64_t i = idx; len && !ret; i++) {
+	for (i = idx; len && !ret; i++) {
 		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
 
 		n = n < len ? n : len;
 		ret = vmem_write_page(v, i, gpa, p, n);
+		if (ret == -ENOMEM && vmem_reclaim_unlocked(v)) {
+			ret = 0;
+			i--;
+			continue;
+		}
 		gpa += n;
 		p += n;
 		len -= n;
@@ -426,7 +568,7 @@ int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64
 	if (!ept_present(e))
 		return -ENOENT;
 	pthread_mutex_lock(&dst->lock);
-	if (vmem_page_present(dst, d)) {
+	if (ept_get(dst->table, dst_gpa)) { /* a frame, or a swap slot */
 		ret = -EEXIST;
 	} else {
 		ret = frame_map_shared(dst->db, ept_frame(e), dst->vm_id, dst_gpa);

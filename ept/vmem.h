@@ -32,6 +32,24 @@ struct vmem_range {
 /* Called from the fault thread when the VM cannot go on (budget exhausted). */
 typedef void (*vmem_fatal_fn)(void *arg, const char *msg);
 
+struct vmem;
+
+/* The pager behind pages that are not resident: reclaim/ implements it,
+ * this module calls it (the dependency runs reclaim -> ept). Slots are the
+ * pager's; a table swap entry holds one reference, and so does a frame
+ * whose content a slot still holds (frame_swap_slot). */
+struct vmem_pager_ops {
+	/* Read slot into page (4 KiB, aligned) and verify it. 0, or -errno with
+	 * msg saying what failed: slot, file, offset. Called with v's lock. */
+	int (*swap_in)(void *arg, struct vmem *v, uint32_t slot, void *page, char *msg, size_t len);
+	/* Drop one reference to slot. */
+	void (*swap_put)(void *arg, uint32_t slot);
+	/* The budget is full: free frames (any VM's) and return how many were
+	 * freed. 0: nothing can be freed; the pager's OOM policy chose v.
+	 * Called without v's lock. */
+	uint64_t (*reclaim)(void *arg, struct vmem *v, uint64_t want);
+};
+
 struct vmem_config {
 	struct frame_db *db;
 	uint16_t vm_id;
@@ -41,6 +59,10 @@ struct vmem_config {
 	unsigned max_window; /* fault-around cap in pages, 1..VMEM_MAX_WINDOW */
 	vmem_fatal_fn on_fatal;
 	void *arg;
+	/* NULL: no reclaim, the budget is a hard limit. Else the view is also
+	 * registered for MINOR faults (the reclaimer's access bit). */
+	const struct vmem_pager_ops *pager;
+	void *pager_arg;
 };
 
 enum fault_class {
@@ -66,6 +88,11 @@ struct vmem_stats {
 	uint64_t copied_pages;
 	uint64_t resident_pages; /* frames of this VM */
 	uint64_t spurious;	 /* faults already resolved when read */
+	uint64_t minor;		 /* MINOR faults: a store page mapped again (UFFDIO_CONTINUE) */
+	uint64_t swap_outs;	 /* pages written to swap and dropped */
+	uint64_t clean_drops;	 /* pages dropped whose swap copy was still valid: no I/O */
+	uint64_t swapped_pages;	 /* table entries that name a swap slot */
+	uint64_t direct_reclaims; /* faults that had to free frames first */
 	uint64_t ahead_filled;	 /* pages fault-around filled before the guest asked */
 	uint64_t ahead_used;	 /* of those, seen used by the guest since */
 	size_t table_bytes;	 /* second-level table */
@@ -102,6 +129,54 @@ int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
 int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa);
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
+
+/* What the reclaimer does to a VM (reclaim/). Each takes the VM's lock. */
+
+uint64_t vmem_pages(const struct vmem *v); /* view size in pages */
+/* Clock test of view pages [first, first + n), n <= VMEM_MAX_WINDOW:
+ * state[i] = VMEM_PAGE_ABSENT (not resident), _IDLE (resident, not
+ * touched since the last scan), _TOUCHED, or _PINNED (resident but not
+ * evictable: shared). Then every view PTE in the window is zapped, so the
+ * next guest touch of each page is a fault (MINOR: mapped again at once)
+ * and the next scan sees it. */
+enum vmem_page_state { VMEM_PAGE_ABSENT, VMEM_PAGE_IDLE, VMEM_PAGE_TOUCHED, VMEM_PAGE_PINNED };
+int vmem_scan(struct vmem *v, uint64_t first, unsigned n, uint8_t *state);
+
+/* Where evicted pages go: store n pages (GPAs, 4 KiB contents) and fill
+ * slots[i]; return how many were stored (a prefix; fewer: swap is full),
+ * or -errno. Called with the VM's lock held. */
+struct vmem_evict_sink {
+	int (*store)(void *arg, struct vmem *v, const uint64_t *gpa, void *const *pages, unsigned n,
+		     uint32_t *slots);
+	/* Whether page still equals what slot holds: then it is dropped clean. */
+	bool (*same)(void *arg, uint32_t slot, const void *page);
+	void *arg;
+};
+struct vmem_evict_result {
+	unsigned evicted; /* swapped out or dropped clean */
+	unsigned written; /* of those, written to swap */
+	unsigned skipped; /* no longer resident or evictable, or swap full */
+};
+#define VMEM_EVICT_MAX 64
+/* Evict view pages idx[0..n) (ascending, n <= VMEM_EVICT_MAX) to swap.
+ * The page's PTE is zapped first, so a guest touch during the eviction
+ * waits on the VM's lock and then finds the swap entry. */
+int vmem_evict(struct vmem *v, const uint64_t *idx, unsigned n, const struct vmem_evict_sink *sink,
+	       struct vmem_evict_result *res);
+/* Resident frames of this VM (cheap). */
+uint64_t vmem_resident(struct vmem *v);
+/* OOM: stop the VM with msg (as a fatal fault does) and free every frame it
+ * holds alone; returns how many. */
+uint64_t vmem_kill(struct vmem *v, const char *msg);
+
+/* Working-set sampling: arm zaps the view PTEs of idx[0..n) (ascending,
+ * n <= VMEM_WSS_MAX) and remembers them; collect counts those touched
+ * since, out of those that were resident or in swap when armed. */
+#define VMEM_WSS_MAX 4096
+int vmem_wss_arm(struct vmem *v, const uint64_t *idx, unsigned n);
+void vmem_wss_collect(struct vmem *v, unsigned *sampled, unsigned *touched);
+/* Pages the VM holds, resident or in swap: what the estimate scales by. */
+uint64_t vmem_allocated(struct vmem *v);
 /* The VMM saw the guest access a GPA outside RAM (a KVM MMIO exit): such
  * accesses never reach the fault thread, so they are counted from there. */
 void vmem_count_invalid(struct vmem *v);

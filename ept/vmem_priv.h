@@ -51,6 +51,15 @@ struct vmem {
 	struct vmem_block *block;
 	uint64_t nr_blocks;
 
+	/* Reclaim (NULL pager: none). Buffers are page-aligned for O_DIRECT. */
+	const struct vmem_pager_ops *pager;
+	void *pager_arg;
+	uint8_t *evict_buf; /* VMEM_EVICT_MAX pages */
+	uint8_t *page_buf;  /* one page: swap-in */
+	uint64_t *wss_idx;  /* armed sample, ascending */
+	uint8_t *wss_touched;
+	unsigned wss_n;
+
 	struct vmem_stats stats;
 };
 
@@ -72,6 +81,24 @@ uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx);
 int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
 
+/* Pages idx..idx+n of the view that the host maps (pagemap bit 63):
+ * present[i]. -errno if pagemap cannot be read. */
+int vmem_view_present(const struct vmem *v, uint64_t first, unsigned n, bool *present);
+/* Zap the view's PTEs of [first, first + n): the next touch faults. */
+void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n);
+/* A WSS-sampled page was seen touched. */
+void vmem_wss_seen(struct vmem *v, uint64_t idx);
+/* Drop view page idx: its frame or swap slot goes back. */
+void vmem_page_drop(struct vmem *v, uint64_t idx);
+/* The budget is full: let the pager free frames, with v's lock dropped
+ * meanwhile. false: no pager, or nothing could be freed. */
+bool vmem_reclaim_unlocked(struct vmem *v);
+/* Put swap slot (a table entry's or a frame's cache reference). */
+void vmem_slot_put(struct vmem *v, uint32_t slot);
+
+void fault_mark_used(struct vmem *v, uint64_t idx);
+/* Stop the VM with msg: on_fatal, then the view is unregistered. */
+void fault_stop_vm(struct vmem *v, const char *msg);
 void *fault_thread(void *arg);
 
 #endif

@@ -1,0 +1,270 @@
+/* ept/vmem_reclaim.c: what the reclaimer does to one VM (see vmem.h).
+ *
+ * The access bit is the view's PTE: a page the guest touched is mapped in
+ * the view (KVM faults it in through the host's page tables), and zapping
+ * the PTE (MADV_DONTNEED on shmem keeps the page) makes the next touch a
+ * MINOR fault, which the fault thread answers with UFFDIO_CONTINUE. The
+ * same zap, done under the VM's lock before a page is copied out, is what
+ * makes eviction safe: a guest write after it waits for the lock.
+ */
+#include "vmem_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+uint64_t vmem_pages(const struct vmem *v)
+{
+	return v->pages;
+}
+
+uint64_t vmem_resident(struct vmem *v)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->stats.resident_pages;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+uint64_t vmem_allocated(struct vmem *v)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->stats.resident_pages + v->stats.swapped_pages;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+static bool vmem_frame_evictable(struct vmem *v, uint64_t entry)
+{
+	return ept_present(entry) && frame_get(v->db, ept_frame(entry))->state == FRAME_IN_USE;
+}
+
+static int vmem_wss_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void vmem_wss_seen(struct vmem *v, uint64_t idx)
+{
+	uint64_t *hit;
+
+	if (!v->wss_n)
+		return;
+	hit = bsearch(&idx, v->wss_idx, v->wss_n, sizeof(idx), vmem_wss_cmp);
+	if (hit)
+		v->wss_touched[hit - v->wss_idx] = 1;
+}
+
+int vmem_scan(struct vmem *v, uint64_t first, unsigned n, uint8_t *state)
+{
+	bool present[VMEM_MAX_WINDOW];
+	int ret;
+
+	if (n > VMEM_MAX_WINDOW || first + n > v->pages)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	ret = vmem_view_present(v, first, n, present);
+	for (unsigned i = 0; !ret && i < n; i++) {
+		uint64_t e = ept_get(v->table, vmem_idx_gpa(v, first + i));
+
+		if (!ept_present(e)) {
+			state[i] = VMEM_PAGE_ABSENT;
+		} else if (present[i]) {
+			state[i] = VMEM_PAGE_TOUCHED;
+			fault_mark_used(v, first + i);
+			vmem_wss_seen(v, first + i);
+		} else {
+			state[i] = vmem_frame_evictable(v, e) ? VMEM_PAGE_IDLE : VMEM_PAGE_PINNED;
+		}
+	}
+	if (!ret)
+		vmem_view_zap(v, first, n);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+/* Copy the frames of pages idx[0..n) out of the store into v->evict_buf. */
+static int vmem_evict_copy(struct vmem *v, const uint64_t *idx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
+
+		if (pread(frame_db_fd(v->db), v->evict_buf + i * EPT_PAGE_SIZE, EPT_PAGE_SIZE,
+			  f << EPT_PAGE_SHIFT) != (ssize_t)EPT_PAGE_SIZE)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Page idx's frame goes; its table entry names slot from now on. */
+static void vmem_evict_one(struct vmem *v, uint64_t idx, uint32_t slot)
+{
+	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
+	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
+
+	frame_set_swap_slot(v->db, ept_frame(e), FRAME_NO_SLOT);
+	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
+	ept_set(v->table, gpa, ept_entry(slot, EPT_SW_SWAP)); /* the table page exists */
+	b->present--;
+	if (e & EPT_SW_AHEAD)
+		b->ahead--;
+	else
+		b->used--;
+	v->stats.resident_pages--;
+	v->stats.swapped_pages++;
+}
+
+/* Keep the candidates still resident and evictable, zap their PTEs. */
+static unsigned vmem_evict_candidates(struct vmem *v, const uint64_t *idx, unsigned n, uint64_t *out)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (idx[i] >= v->pages ||
+		    !vmem_frame_evictable(v, ept_get(v->table, vmem_idx_gpa(v, idx[i]))))
+			continue;
+		vmem_view_zap(v, idx[i], 1);
+		out[k++] = idx[i];
+	}
+	return k;
+}
+
+/* Split the copied pages into those whose swap copy is still valid (clean)
+ * and those to write (dirty, compacted to the front of evict_buf). */
+static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
+				const struct vmem_evict_sink *sink, uint32_t *clean_slot)
+{
+	unsigned d = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
+		uint32_t slot = frame_swap_slot(v->db, f);
+		uint8_t *page = v->evict_buf + i * EPT_PAGE_SIZE;
+
+		if (slot != FRAME_NO_SLOT && sink->same(sink->arg, slot, page)) {
+			clean_slot[i] = slot;
+			continue;
+		}
+		clean_slot[i] = FRAME_NO_SLOT;
+		if (d != i)
+			memcpy(v->evict_buf + d * EPT_PAGE_SIZE, page, EPT_PAGE_SIZE);
+		d++;
+	}
+	return d;
+}
+
+static int vmem_evict_locked(struct vmem *v, const uint64_t *want, unsigned n,
+			     const struct vmem_evict_sink *sink, struct vmem_evict_result *res)
+{
+	uint64_t idx[VMEM_EVICT_MAX], gpa[VMEM_EVICT_MAX];
+	uint32_t clean[VMEM_EVICT_MAX], slots[VMEM_EVICT_MAX];
+	void *pages[VMEM_EVICT_MAX];
+	unsigned k = vmem_evict_candidates(v, want, n, idx), d, di = 0, stored;
+	int ret = vmem_evict_copy(v, idx, k);
+
+	if (ret)
+		return ret;
+	d = vmem_evict_sort(v, idx, k, sink, clean);
+	for (unsigned i = 0, j = 0; i < k; i++)
+		if (clean[i] == FRAME_NO_SLOT) {
+			gpa[j] = vmem_idx_gpa(v, idx[i]);
+			pages[j] = v->evict_buf + j * EPT_PAGE_SIZE;
+			j++;
+		}
+	ret = d ? sink->store(sink->arg, v, gpa, pages, d, slots) : 0;
+	if (ret < 0)
+		return ret;
+	stored = ret;
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
+
+		if (clean[i] != FRAME_NO_SLOT) {
+			vmem_evict_one(v, idx[i], clean[i]);
+			v->stats.clean_drops++;
+			res->evicted++;
+		} else if (di < stored) {
+			vmem_slot_put(v, frame_swap_slot(v->db, f)); /* stale copy */
+			vmem_evict_one(v, idx[i], slots[di++]);
+			v->stats.swap_outs++;
+			res->evicted++;
+			res->written++;
+		}
+	}
+	res->skipped = n - res->evicted;
+	return 0;
+}
+
+int vmem_evict(struct vmem *v, const uint64_t *idx, unsigned n, const struct vmem_evict_sink *sink,
+	       struct vmem_evict_result *res)
+{
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (n > VMEM_EVICT_MAX || !v->pager)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	ret = v->fatal ? -ESRCH : vmem_evict_locked(v, idx, n, sink, res);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+uint64_t vmem_kill(struct vmem *v, const char *msg)
+{
+	uint64_t freed;
+
+	pthread_mutex_lock(&v->lock);
+	fault_stop_vm(v, msg);
+	freed = v->stats.resident_pages;
+	for (uint64_t i = 0; i < v->pages; i++)
+		vmem_page_drop(v, i);
+	freed -= v->stats.resident_pages;
+	pthread_mutex_unlock(&v->lock);
+	return freed;
+}
+
+int vmem_wss_arm(struct vmem *v, const uint64_t *idx, unsigned n)
+{
+	if (n > VMEM_WSS_MAX || !v->wss_idx)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	v->wss_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t e;
+
+		if (idx[i] >= v->pages || (v->wss_n && idx[i] <= v->wss_idx[v->wss_n - 1]))
+			continue;
+		e = ept_get(v->table, vmem_idx_gpa(v, idx[i]));
+		if (!e)
+			continue; /* never touched: not part of the VM's memory yet */
+		if (ept_present(e))
+			vmem_view_zap(v, idx[i], 1);
+		v->wss_touched[v->wss_n] = 0;
+		v->wss_idx[v->wss_n++] = idx[i];
+	}
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+void vmem_wss_collect(struct vmem *v, unsigned *sampled, unsigned *touched)
+{
+	bool present;
+
+	pthread_mutex_lock(&v->lock);
+	*sampled = v->wss_n;
+	*touched = 0;
+	for (unsigned i = 0; i < v->wss_n; i++) {
+		if (!v->wss_touched[i] && !vmem_view_present(v, v->wss_idx[i], 1, &present) &&
+		    present)
+			v->wss_touched[i] = 1;
+		*touched += v->wss_touched[i];
+	}
+	v->wss_n = 0;
+	pthread_mutex_unlock(&v->lock);
+}
