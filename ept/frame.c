@@ -63,6 +63,7 @@ struct frame_db {
 	uint64_t max_frames, budget_frames;
 	uint64_t charged;  /* budget taken: resident frames plus frame_charge() */
 	uint64_t resident; /* frames with refcount > 0 */
+	uint64_t peak_resident;
 	uint64_t shared;   /* resident frames whose counts make them SHARED */
 	uint64_t holes_punched, misuse;
 	struct frame *frames;
@@ -646,6 +647,8 @@ static int frame_map_new_locked(struct frame_db *db, uint64_t f, uint16_t vm, ui
 	fr->refcount = 1;
 	fr->mapcount = 1;
 	db->resident++;
+	if (db->resident > db->peak_resident)
+		db->peak_resident = db->resident;
 	return 0;
 }
 
@@ -836,6 +839,7 @@ void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out)
 	    /* budget_frames - resident when every charge is a frame */
 	    .free_in_budget = db->budget_frames > db->charged ? db->budget_frames - db->charged : 0,
 	    .holes_punched = db->holes_punched,
+	    .peak_resident = db->peak_resident,
 	    .metadata_bytes = db->frames_bytes + db->rmap_bytes + db->ext_cap * sizeof(*db->ext),
 	    .misuse = db->misuse,
 	};

@@ -113,6 +113,7 @@ struct frame_db_stats {
 	uint64_t max_frames;
 	uint64_t budget_frames;
 	uint64_t resident; /* IN_USE + SHARED + IO */
+	uint64_t peak_resident;
 	uint64_t shared;
 	uint64_t free_in_budget; /* budget_frames - resident */
 	uint64_t holes_punched;	 /* pages given back to the host */

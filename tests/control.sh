@@ -7,41 +7,6 @@ need_kvm
 sock=$TMPDIR_TEST/vm0.sock
 json=$TMPDIR_TEST/stat.json
 
-# start_vm ARGS...: vmm run in the background with --control $sock; waits
-# for the socket to appear. Its stdout/stderr go to $OUT/$ERR, its status
-# to $TMPDIR_TEST/status when it ends.
-start_vm() {
-	LAST_CMD="$VMM run --control $sock $*"
-	(
-		timeout -k 10 $((TIMEOUT + 60)) "$VMM" run --kernel "$KERNEL" --control "$sock" \
-			--timeout "$TIMEOUT" "$@" >"$OUT" 2>"$ERR" </dev/null
-		echo $? >"$TMPDIR_TEST/status"
-	) &
-	vm_pid=$!
-	for _ in $(seq 600); do
-		[ -S "$sock" ] && return 0
-		sleep 0.1
-	done
-	fail "no control socket at $sock after 60 s"
-}
-
-wait_vm() { # wait_vm STATUS
-	wait "$vm_pid"
-	[ "$(cat "$TMPDIR_TEST/status")" -eq "$1" ] ||
-		fail "vmm run exited $(cat "$TMPDIR_TEST/status"), expected $1"
-}
-
-ctl() { # ctl STATUS CMD: vmm CMD --control $sock must exit STATUS
-	local want=$1 status=0
-	shift
-	timeout 120 "$VMM" "$@" --control "$sock" >"$TMPDIR_TEST/ctl.out" 2>"$TMPDIR_TEST/ctl.err" ||
-		status=$?
-	[ "$status" -eq "$want" ] || {
-		cat "$TMPDIR_TEST/ctl.err" >&2
-		fail "vmm $* exited $status, expected $want"
-	}
-}
-
 # During verify: stat, pause, stat, resume, the refusals, malformed
 # requests, two clients; then the guest finishes its verification.
 start_vm --mem 64M --cmdline "workload=verify size=16M passes=500"

@@ -166,6 +166,57 @@ static int cli_fault_around(const char *s, unsigned *out)
 	return ret;
 }
 
+static int cli_path(const char *opt, const char *s, const char **out)
+{
+	if (!*s)
+		return err_input(opt, "empty path: expected a file name");
+	*out = s;
+	return 0;
+}
+
+/* The overcommit options of run; -ENOENT if c is not one of them. */
+static int cli_run_reclaim(int c, struct run_opts *o)
+{
+	switch (c) {
+	case 'w':
+		return cli_path("--swap", optarg, &o->swap_path);
+	case 'W':
+		return cli_parse_size("--swap-size", optarg, &o->swap_bytes);
+	case 'y':
+		o->swap_sync = true;
+		return 0;
+	case 'O':
+		o->oom_protect = true;
+		return 0;
+	case 'e':
+		return cli_parse_uint("--wss-period", optarg, 3600 * 1000, &o->wss_period_ms);
+	case 'n':
+		return cli_parse_uint("--wss-samples", optarg, CLI_MAX_WSS_SAMPLES,
+				      &o->wss_samples);
+	default:
+		return -ENOENT;
+	}
+}
+
+/* Combinations checked once every option is read. */
+static int cli_run_check(const struct run_opts *o)
+{
+	if (o->kernel_manager && o->host_mem_bytes)
+		return err_input("--host-mem", "applies to --memory-manager=vmm only");
+	if (o->kernel_manager && o->swap_path)
+		return err_input("--swap", "applies to --memory-manager=vmm only");
+	if (!o->swap_path && (o->swap_bytes || o->swap_sync))
+		return err_input(o->swap_bytes ? "--swap-size" : "--swap-sync",
+				 "needs --swap PATH");
+	if (o->swap_bytes && (o->swap_bytes % GUEST_RAM_PAGE_SIZE || o->swap_bytes < (1 << 20)))
+		return err_input("--swap-size", "%llu bytes: expected a multiple of 4K, at least 1M",
+				 (unsigned long long)o->swap_bytes);
+	if (o->wss_period_ms && !o->wss_samples)
+		return err_input("--wss-samples", "0: expected 1 to %u (or --wss-period 0 for none)",
+				 CLI_MAX_WSS_SAMPLES);
+	return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -180,6 +231,12 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	    {"stats-interval", required_argument, NULL, 'i'},
 	    {"stats-json", required_argument, NULL, 's'},
 	    {"control", required_argument, NULL, 'C'},
+	    {"swap", required_argument, NULL, 'w'},
+	    {"swap-size", required_argument, NULL, 'W'},
+	    {"swap-sync", no_argument, NULL, 'y'},
+	    {"oom-protect", no_argument, NULL, 'O'},
+	    {"wss-period", required_argument, NULL, 'e'},
+	    {"wss-samples", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -188,7 +245,9 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	*o = (struct run_opts){.mem_bytes = CLI_DEFAULT_MEM,
 			       .cmdline = CLI_DEFAULT_CMDLINE,
 			       .fault_around = CLI_DEFAULT_FAULT_AROUND,
-			       .pin = true};
+			       .pin = true,
+			       .wss_period_ms = CLI_DEFAULT_WSS_MS,
+			       .wss_samples = CLI_DEFAULT_WSS_SAMPLES};
 	optind = 0;
 	opterr = 0;
 	while (!ret && (c = cli_next(argc, argv, "+:h", opts, &word)) != -1) {
@@ -229,14 +288,14 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			return 1;
 		default:
-			return cli_bad_option("run", c, argv, word);
+			ret = cli_run_reclaim(c, o);
+			if (ret == -ENOENT)
+				return cli_bad_option("run", c, argv, word);
 		}
 	}
 	if (!ret && optind < argc)
 		ret = cli_unknown("run", argc, argv);
-	if (!ret && o->kernel_manager && o->host_mem_bytes)
-		ret = err_input("--host-mem", "applies to --memory-manager=vmm only");
-	return ret;
+	return ret ? ret : cli_run_check(o);
 }
 
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
@@ -285,7 +344,8 @@ void cli_usage(FILE *f)
 	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
 	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
-	    "               [--control PATH]\n"
+	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]]\n"
+	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
@@ -294,7 +354,8 @@ void cli_usage(FILE *f)
 	    "  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
 	    "  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
 	    "  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
-	    "                     past it the guest stops (exit 3)\n"
+	    "                     past it the guest stops (exit 3), or with --swap the\n"
+	    "                     VMM swaps cold pages out\n"
 	    "  --memory-manager M vmm: the VMM serves every second-level fault (default);\n"
 	    "                     kernel: plain anonymous memory, the host kernel's path\n"
 	    "  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default "
@@ -305,6 +366,13 @@ void cli_usage(FILE *f)
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
 	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "  --swap PATH        overcommit: the VMM's own swap file (created if missing,\n"
+	    "                     locked; kept at exit)\n"
+	    "  --swap-size SIZE   its size (default: the file's size; at least 1M)\n"
+	    "  --swap-sync        synchronous swap I/O instead of io_uring\n"
+	    "  --oom-protect      out of memory, the OOM policy stops other VMs first\n"
+	    "  --wss-period MS    working-set sampling period (default 1000; 0: none)\n"
+	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
 	    "stat, pause, resume, stop: ask the vmm run serving --control PATH; stat prints\n"
 	    "  the statistics as JSON, pause returns once every vCPU has stopped, stop ends\n"
 	    "  the guest (that vmm run exits 3, \"stopped by request\").\n"

@@ -17,6 +17,9 @@
 #define CLI_MAX_TIMEOUT	    (7 * 24 * 3600)
 
 #define CLI_DEFAULT_FAULT_AROUND 512
+#define CLI_DEFAULT_WSS_MS	 1000
+#define CLI_DEFAULT_WSS_SAMPLES	 400
+#define CLI_MAX_WSS_SAMPLES	 4096
 
 struct run_opts {
 	const char *kernel; /* NULL: the built-in guest kernel */
@@ -30,6 +33,13 @@ struct run_opts {
 	unsigned stats_interval;
 	const char *stats_json;
 	const char *control; /* --control PATH: the control socket */
+	/* Overcommit (reclaim/): */
+	const char *swap_path; /* --swap PATH; NULL: the budget is a hard limit */
+	uint64_t swap_bytes;   /* --swap-size; 0: the file's own size */
+	bool swap_sync;	       /* --swap-sync: no io_uring */
+	bool oom_protect;      /* --oom-protect */
+	unsigned wss_period_ms; /* --wss-period MS; 0: no working-set sampling */
+	unsigned wss_samples;
 };
 
 /* vmm stat|pause|resume|stop --control PATH */

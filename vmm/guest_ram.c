@@ -41,6 +41,24 @@ static int guest_ram_init_kernel(struct guest_ram *m)
 	return 0;
 }
 
+/* The reclaimer, when there is swap or sampling; it takes the swap file. */
+static int guest_ram_init_reclaim(struct guest_ram *m, const struct guest_ram_params *p)
+{
+	struct reclaim_config rc = {
+	    .db = m->db,
+	    .swap = p->swap,
+	    .wss_period_ms = p->wss_period_ms,
+	    .wss_samples = p->wss_samples,
+	};
+	char why[300];
+	int ret;
+
+	if (!p->swap && !p->wss_period_ms)
+		return 0;
+	ret = reclaim_create(&m->reclaim, &rc, why, sizeof(why));
+	return ret ? err_errno(-ret, "reclaim", "%s", why) : 0;
+}
+
 static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
@@ -59,9 +77,18 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 	/* One VM per vmm run for now: its own host. Fork will put more on it. */
 	ret = host_create(&m->host, pages, budget);
 	if (ret)
+		swapfile_close(p->swap);
+	if (ret)
 		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
 				 (unsigned long)pages, strerror(-ret));
 	m->db = host_frames(m->host);
+	ret = guest_ram_init_reclaim(m, p);
+	if (ret)
+		return ret;
+	if (m->reclaim) {
+		cfg.pager = reclaim_pager(m->reclaim);
+		cfg.pager_arg = m->reclaim;
+	}
 	for (int i = 0; i < m->nr_regions; i++)
 		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
 	ret = host_vm_create(m->host, &cfg, &m->vmem);
@@ -77,6 +104,8 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 				 strerror(-ret));
 	for (int i = 0; i < m->nr_regions; i++)
 		m->region[i].hva = vmem_view(m->vmem, i);
+	if (m->reclaim && (ret = reclaim_add_vm(m->reclaim, m->vmem, p->oom_protect)))
+		return err_errno(-ret, "reclaim", "cannot add the VM: %s", strerror(-ret));
 	return 0;
 }
 
@@ -85,6 +114,10 @@ int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p)
 	int ret;
 
 	memset(m, 0, sizeof(*m));
+	if (p->swap && p->manager != GUEST_RAM_MANAGER_VMM) {
+		swapfile_close(p->swap);
+		return err_input("--swap", "applies to --memory-manager=vmm only");
+	}
 	m->size = p->size;
 	m->manager = p->manager;
 	m->nr_regions = guest_ram_layout(p->size, m->region);
@@ -102,7 +135,10 @@ int guest_ram_start(struct guest_ram *m)
 	if (!m->vmem)
 		return 0;
 	ret = vmem_start(m->vmem);
-	return ret ? err_errno(-ret, "guest memory", "cannot start the fault thread") : 0;
+	if (ret)
+		return err_errno(-ret, "guest memory", "cannot start the fault thread");
+	ret = m->reclaim ? reclaim_start(m->reclaim) : 0;
+	return ret ? err_errno(-ret, "reclaim", "cannot start the reclaim thread") : 0;
 }
 
 void guest_ram_destroy(struct guest_ram *m)
@@ -112,8 +148,11 @@ void guest_ram_destroy(struct guest_ram *m)
 			if (m->region[i].hva)
 				munmap(m->region[i].hva, m->region[i].size);
 	}
+	if (m->reclaim && m->vmem)
+		reclaim_remove_vm(m->reclaim, m->vmem);
 	if (m->host) {
 		host_vm_destroy(m->host, m->vmem);
+		reclaim_destroy(m->reclaim); /* after the VMs: they put their slots */
 		host_destroy(m->host);
 	}
 	memset(m, 0, sizeof(*m));

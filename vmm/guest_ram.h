@@ -25,6 +25,7 @@
 
 #include "frame.h"
 #include "host.h"
+#include "reclaim.h"
 #include "vmem.h"
 
 #define GUEST_RAM_MAX_REGIONS 2
@@ -50,6 +51,11 @@ struct guest_ram_params {
 	unsigned fault_around;	/* max pages per second-level fault */
 	vmem_fatal_fn on_fatal; /* the VM cannot go on */
 	void *arg;
+	/* Overcommit (VMM manager): with a swap file the reclaimer keeps the
+	 * budget by swapping; sampling estimates the working set either way. */
+	struct swapfile *swap; /* opened; guest_ram owns it from here on */
+	bool oom_protect;
+	unsigned wss_period_ms, wss_samples; /* 0: no sampling */
 };
 
 struct guest_ram {
@@ -60,6 +66,7 @@ struct guest_ram {
 	struct host *host;   /* the frame store and VM ids (VMM manager) */
 	struct frame_db *db; /* the host's frames */
 	struct vmem *vmem;
+	struct reclaimer *reclaim; /* NULL: no swap and no sampling */
 };
 
 /* Split size bytes of RAM into regions (hva left NULL); returns the count. */

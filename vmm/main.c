@@ -144,6 +144,12 @@ static int main_run(int argc, char **argv)
 	    .timeout_sec = o.timeout_sec,
 	    .stats_interval = o.stats_interval,
 	    .console_fd = STDOUT_FILENO,
+	    .swap_path = o.swap_path,
+	    .swap_bytes = o.swap_bytes,
+	    .swap_sync = o.swap_sync,
+	    .oom_protect = o.oom_protect,
+	    .wss_period_ms = o.kernel_manager ? 0 : o.wss_period_ms,
+	    .wss_samples = o.wss_samples,
 	};
 	if (o.control && control_open(&ctl, o.control)) {
 		if (o.stats_json)

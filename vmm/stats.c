@@ -209,16 +209,71 @@ static json_t *stats_second_level_counts(const struct vm *vm, const struct sl_st
 	    stats_int(s->v.copied_pages), "spurious_faults", stats_int(s->v.spurious),
 	    "fault_around", "filled_ahead", stats_int(s->v.ahead_filled), "seen_used",
 	    stats_int(s->v.ahead_used), "frames", "budget", stats_int(s->fdb.budget_frames),
-	    "resident", stats_int(s->fdb.resident), "free", stats_int(s->fdb.free_in_budget),
+	    "resident", stats_int(s->fdb.resident), "peak_resident",
+	    stats_int(s->fdb.peak_resident), "free", stats_int(s->fdb.free_in_budget),
 	    "shared", stats_int(s->fdb.shared), "holes_punched", stats_int(s->fdb.holes_punched),
 	    "metadata_bytes", "table", stats_int(s->v.table_bytes), "frame_db",
 	    stats_int(s->fdb.metadata_bytes), "fault_policy", stats_int(s->v.policy_bytes), "total",
 	    stats_int(s->metadata), "percent_of_guest", percent);
 }
 
+static json_t *stats_wss(const struct reclaim_vm_stats *w)
+{
+	return json_pack("{s:I, s:I, s:I, s:i, s:i, s:I}", "pages", stats_int(w->wss.pages),
+			 "lo", stats_int(w->wss.lo), "hi", stats_int(w->wss.hi), "sampled",
+			 (int)w->wss.sampled, "touched", (int)w->wss.touched, "periods",
+			 stats_int(w->wss_periods));
+}
+
+static json_t *stats_swap(const struct reclaim_stats *r)
+{
+	if (!r->swap)
+		return json_null();
+	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
+			 r->swap_path, "io", r->swap_io, "direct", r->swap_direct, "slots",
+			 stats_int(r->swap_slots), "used", stats_int(r->swap_used), "writes",
+			 stats_int(r->swap_writes), "reads", stats_int(r->swap_reads),
+			 "read_errors", stats_int(r->swap_read_errors), "checksum_failures",
+			 stats_int(r->checksum_failures), "read_p50_ns",
+			 stats_int(histo_quantile(&r->swapin_read_ns, 0.5)), "read_p99_ns",
+			 stats_int(histo_quantile(&r->swapin_read_ns, 0.99)));
+}
+
+/* Overcommit: faults by kind, evictions, the scans that chose them, swap
+ * and the working-set estimate (see reclaim.h). */
+static json_t *stats_reclaim(const struct vm *vm, const struct vmem_stats *v)
+{
+	struct reclaim_stats r;
+	struct reclaim_vm_stats w;
+
+	if (!vm->mem.reclaim)
+		return json_null();
+	reclaim_get_stats(vm->mem.reclaim, &r);
+	reclaim_vm_stats(vm->mem.reclaim, vm->mem.vmem, &w);
+	return json_pack(
+	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I}, s:I, s:b, s:o, s:o, s:I}",
+	    "faults", "major", stats_int(v->cls[FAULT_SWAPIN].events), "minor",
+	    stats_int(v->minor), "swap_outs", stats_int(v->swap_outs), "clean_drops",
+	    stats_int(v->clean_drops), "swapped_pages", stats_int(v->swapped_pages),
+	    "direct_reclaims", stats_int(v->direct_reclaims), "scan", "wakeups",
+	    stats_int(r.wakeups), "direct", stats_int(r.direct), "windows", stats_int(r.scans),
+	    "pages", stats_int(r.scanned), "evicted", stats_int(r.evicted), "pass_p50_ns",
+	    stats_int(histo_quantile(&r.pass_ns, 0.5)), "pass_p99_ns",
+	    stats_int(histo_quantile(&r.pass_ns, 0.99)), "watermarks", "low",
+	    stats_int(r.low_frames), "high", stats_int(r.high_frames), "oom_kills",
+	    stats_int(r.oom_kills), "oom_protect", w.oom_protect, "swap", stats_swap(&r),
+	    "working_set", stats_wss(&w), "metadata_bytes", stats_int(r.metadata_bytes));
+}
+
 static json_t *stats_second_level(const struct vm *vm, const struct sl_stats *s)
 {
 	json_t *o = stats_second_level_counts(vm, s);
+
+	if (o && json_object_set_new(o, "reclaim", stats_reclaim(vm, &s->v))) {
+		json_decref(o);
+		return NULL;
+	}
 
 	/* Which way the kernel let us in: see uffd.c. */
 	if (o && json_object_set_new(
@@ -228,6 +283,23 @@ static json_t *stats_second_level(const struct vm *vm, const struct sl_stats *s)
 		return NULL;
 	}
 	return o;
+}
+
+/* The line's overcommit part: faults by kind, swap, the working set. */
+static void stats_print_reclaim(const struct vm *vm, const struct vmem_stats *v, FILE *f)
+{
+	struct reclaim_vm_stats w;
+
+	if (!vm->mem.reclaim)
+		return;
+	reclaim_vm_stats(vm->mem.reclaim, vm->mem.vmem, &w);
+	fprintf(f, " major=%lu minor=%lu swap_out=%lu clean_drop=%lu swapped=%lu",
+		(unsigned long)v->cls[FAULT_SWAPIN].events, (unsigned long)v->minor,
+		(unsigned long)v->swap_outs, (unsigned long)v->clean_drops,
+		(unsigned long)v->swapped_pages);
+	if (w.wss_periods)
+		fprintf(f, " wss=%lu[%lu-%lu]", (unsigned long)w.wss.pages,
+			(unsigned long)w.wss.lo, (unsigned long)w.wss.hi);
 }
 
 void stats_print_line(const struct vm *vm, FILE *f)
@@ -241,13 +313,15 @@ void stats_print_line(const struct vm *vm, FILE *f)
 	}
 	fprintf(f,
 		"vmm-stats t=%.1fs zero_fill=%lu/%lup p50=%luus p99=%luus resident=%lu free=%lu "
-		"shared=%lu meta_kb=%zu rss_kb=%ld\n",
+		"shared=%lu meta_kb=%zu rss_kb=%ld",
 		t, (unsigned long)s.v.cls[FAULT_ZERO].events,
 		(unsigned long)s.v.cls[FAULT_ZERO].pages,
 		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.5) / 1000,
 		(unsigned long)histo_quantile(&s.v.cls[FAULT_ZERO].ns, 0.99) / 1000,
 		(unsigned long)s.fdb.resident, (unsigned long)s.fdb.free_in_budget,
 		(unsigned long)s.fdb.shared, s.metadata >> 10, stats_peak_rss_kb());
+	stats_print_reclaim(vm, &s.v, f);
+	fputc('\n', f);
 }
 
 /* Nanoseconds from start to t; 0 for a time not reached (a VM that

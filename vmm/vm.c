@@ -96,16 +96,18 @@ static int vm_pin_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
 }
 
-static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
+/* swap: opened, or NULL; guest RAM takes it whatever happens. */
+static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap)
 {
 	int ret;
 
 	ret = kvm_open(&vm->kvm, "/dev/kvm");
-	if (ret)
+	if (!ret && (vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0)) < 0)
+		ret = err_sys("/dev/kvm", "KVM_CREATE_VM");
+	if (ret) {
+		swapfile_close(swap);
 		return ret;
-	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
-	if (vm->fd < 0)
-		return err_sys("/dev/kvm", "KVM_CREATE_VM");
+	}
 	if (vm->kvm.has_tss_addr && ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0)
 		return err_sys("vm", "KVM_SET_TSS_ADDR");
 	if (vm->kvm.has_identity_map_addr) {
@@ -124,6 +126,10 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 					   .fault_around = cfg->fault_around,
 					   .on_fatal = vm_on_fatal,
 					   .arg = vm,
+					   .swap = swap,
+					   .oom_protect = cfg->oom_protect,
+					   .wss_period_ms = cfg->wss_period_ms,
+					   .wss_samples = cfg->wss_samples,
 				       });
 	if (ret)
 		return ret;
@@ -137,6 +143,21 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg)
 }
 
 static int vm_register_devices(struct vm *vm);
+
+/* The swap file is input too: checked (and locked) before KVM is opened. */
+static int vm_open_swap(const struct vm_config *cfg, struct swapfile **out)
+{
+	struct swapfile_opts o = {
+	    .path = cfg->swap_path, .size = cfg->swap_bytes, .no_uring = cfg->swap_sync};
+	char why[300];
+	int ret;
+
+	*out = NULL;
+	if (!cfg->swap_path)
+		return 0;
+	ret = swapfile_open(out, &o, why, sizeof(why));
+	return ret ? err_errno(-ret, "--swap", "%s", why) : 0;
+}
 
 /* Read the kernel image and check it against the RAM layout of cfg. */
 static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
@@ -158,6 +179,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	struct loader_file kernel;
 	struct load_info li;
 	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
+	struct swapfile *swap;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -176,7 +198,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = vm_read_kernel(cfg, &kernel);
 	if (ret)
 		return ret;
-	if (vm_run_init_signal() || vm_create_kvm(vm, cfg)) {
+	if (vm_open_swap(cfg, &swap)) {
+		ret = VMM_STATUS_USAGE;
+		goto out_free;
+	}
+	if (vm_run_init_signal()) {
+		swapfile_close(swap);
+		ret = VMM_STATUS_INTERNAL;
+		goto out_free;
+	}
+	if (vm_create_kvm(vm, cfg, swap)) {
 		ret = VMM_STATUS_INTERNAL;
 		goto out_free;
 	}

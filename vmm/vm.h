@@ -42,6 +42,10 @@ struct vm_config {
 	unsigned timeout_sec;	 /* 0: none */
 	unsigned stats_interval; /* seconds between stats lines on stderr; 0: none */
 	int console_fd;
+	const char *swap_path; /* overcommit: see guest_ram.h; NULL: none */
+	uint64_t swap_bytes;
+	bool swap_sync, oom_protect;
+	unsigned wss_period_ms, wss_samples;
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */

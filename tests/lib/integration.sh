@@ -5,6 +5,8 @@
 # expect FILE REGEX       fails unless a line of FILE matches REGEX.
 # need_kvm                skips (exit 77) where /dev/kvm cannot be opened.
 # json_get FILE EXPR      prints a Python expression over the JSON in FILE (s).
+# start_vm ARGS / wait_vm STATUS / ctl STATUS CMD: a vmm run in the
+#                         background with --control $sock, and requests to it.
 # Failures print the test file and line, the command and its output.
 
 set -u
@@ -75,6 +77,41 @@ need_kvm() {
 	[ "$status" -eq 77 ] && { echo "$why"; exit 77; }
 	LAST_CMD=need_kvm
 	fail "$why"
+}
+
+# start_vm ARGS...: vmm run in the background with --control $sock (the
+# caller sets sock); waits for the socket to appear. Its stdout/stderr go to $OUT/$ERR, its status
+# to $TMPDIR_TEST/status when it ends.
+start_vm() {
+	LAST_CMD="$VMM run --control $sock $*"
+	(
+		timeout -k 10 $((TIMEOUT + 60)) "$VMM" run --kernel "$KERNEL" --control "$sock" \
+			--timeout "$TIMEOUT" "$@" >"$OUT" 2>"$ERR" </dev/null
+		echo $? >"$TMPDIR_TEST/status"
+	) &
+	vm_pid=$!
+	for _ in $(seq 600); do
+		[ -S "$sock" ] && return 0
+		sleep 0.1
+	done
+	fail "no control socket at $sock after 60 s"
+}
+
+wait_vm() { # wait_vm STATUS
+	wait "$vm_pid"
+	[ "$(cat "$TMPDIR_TEST/status")" -eq "$1" ] ||
+		fail "vmm run exited $(cat "$TMPDIR_TEST/status"), expected $1"
+}
+
+ctl() { # ctl STATUS CMD: vmm CMD --control $sock must exit STATUS
+	local want=$1 status=0
+	shift
+	timeout 120 "$VMM" "$@" --control "$sock" >"$TMPDIR_TEST/ctl.out" 2>"$TMPDIR_TEST/ctl.err" ||
+		status=$?
+	[ "$status" -eq "$want" ] || {
+		cat "$TMPDIR_TEST/ctl.err" >&2
+		fail "vmm $* exited $status, expected $want"
+	}
 }
 
 [ -f "$KERNEL" ] || fail "guest kernel $KERNEL was not built"
