@@ -694,6 +694,7 @@ static int swapfile_judge(struct swapfile *s, const struct swapfile_batch *b, un
 		const struct swapfile_req *r = &b->req[i];
 		int64_t moved = r->res > 0 ? r->res : 0;
 
+		s->st.requests++;
 		if (b->write)
 			s->st.bytes_written += moved;
 		else

@@ -120,7 +120,8 @@ struct swapfile_stats {
 	uint64_t bytes_written, bytes_read; /* by the file system, successful or not */
 	uint64_t checksum_failures;	    /* pages read that did not match */
 	uint64_t io_errors;		    /* requests that failed or came up short */
-	uint64_t submissions;		    /* io_uring submissions, or syscalls on sync */
+	uint64_t requests;    /* reads and writes asked of the kernel: a run of slots is one */
+	uint64_t submissions; /* io_uring submissions, or syscalls on sync */
 	struct histo read_ns; /* per page: from submission to its request's completion */
 };
 void swapfile_get_stats(const struct swapfile *s, struct swapfile_stats *out);
