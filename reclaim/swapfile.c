@@ -301,10 +301,15 @@ static int swapfile_probe_direct(struct swapfile *s, char *err, size_t errlen)
 	return ret;
 }
 
-static int swapfile_setup_direct(struct swapfile *s, char *err, size_t errlen)
+static int swapfile_setup_direct(struct swapfile *s, bool no_direct, char *err, size_t errlen)
 {
 	int flags = fcntl(s->fd, F_GETFL), ret = 0;
 
+	if (no_direct) {
+		swapfile_note(s, "O_DIRECT not used (no_direct): buffered I/O, dropped from the "
+				 "page cache after each batch.");
+		return 0;
+	}
 	if (flags >= 0 && fcntl(s->fd, F_SETFL, flags | O_DIRECT) == 0) {
 		ret = swapfile_probe_direct(s, err, errlen);
 		if (ret < 0)
@@ -369,7 +374,7 @@ int swapfile_open(struct swapfile **out, const struct swapfile_opts *o, char *er
 	if (!ret)
 		ret = swapfile_size(s, o->size, err, errlen);
 	if (!ret)
-		ret = swapfile_setup_direct(s, err, errlen);
+		ret = swapfile_setup_direct(s, o->no_direct, err, errlen);
 	if (!ret)
 		ret = swapfile_alloc(s, err, errlen);
 	if (ret)

@@ -21,6 +21,9 @@
  *   - the filesystem refuses O_DIRECT (EINVAL): buffered I/O, each batch
  *     written back and dropped from the page cache (sync_file_range, then
  *     posix_fadvise DONTNEED) once done.
+ * The options force either fallback (no_uring, no_direct): as a user's
+ * knob, and so that tests run them on hosts that need neither (tmpfs takes
+ * O_DIRECT since Linux 6.6).
  * Page buffers must be 4 KiB aligned either way, so that code tested on
  * the fallback keeps working with O_DIRECT.
  *
@@ -58,6 +61,7 @@ struct swapfile_opts {
 	uint64_t size;	      /* bytes; 0: the existing file's or device's size */
 	unsigned queue_depth; /* io_uring entries; 0: SWAPFILE_DEFAULT_DEPTH */
 	bool no_uring;	      /* use preadv/pwritev even where io_uring works */
+	bool no_direct;	      /* buffered I/O even where O_DIRECT works */
 };
 
 /* Open (or create, mode 0600) and lock the swap file, and make it size

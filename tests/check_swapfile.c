@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -37,6 +38,30 @@ static void teardown(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The I/O modes, for loop tests: _i picks one. */
+static const struct mode {
+	const char *name;
+	bool no_uring, no_direct;
+} modes[] = {
+    {"io_uring, O_DIRECT", false, false},
+    {"sync, O_DIRECT", true, false},
+    {"io_uring, buffered", false, true},
+    {"sync, buffered", true, true},
+};
+#define NMODES (int)(sizeof(modes) / sizeof(modes[0]))
+
+static struct swapfile *open_mode(const char *p, uint64_t size, const struct mode *m)
+{
+	struct swapfile_opts o = {
+	    .path = p, .size = size, .no_uring = m->no_uring, .no_direct = m->no_direct};
+	struct swapfile *s;
+
+	ck_assert_msg(swapfile_open(&s, &o, err, sizeof(err)) == 0, "%s: %s", m->name, err);
+	if (m->no_direct)
+		ck_assert(!swapfile_direct(s));
+	return s;
 }
 
 static struct swapfile *open_ok(const char *p, uint64_t size, bool no_uring)
@@ -184,6 +209,46 @@ START_TEST(swapfile_round_trip_through_sync_path)
 }
 END_TEST
 
+START_TEST(swapfile_round_trip_in_each_mode)
+{
+	struct swapfile *s = open_mode(path, 4 * MIB, &modes[_i]);
+
+	round_trip(s);
+	swapfile_close(s);
+}
+END_TEST
+
+/* Pages of the file in the page cache, by mincore on a mapping of it. */
+static unsigned cached_pages(off_t len)
+{
+	unsigned char vec[1024];
+	unsigned n = 0;
+	int fd = open(path, O_RDONLY);
+	void *map;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_le(len / SWAPFILE_PAGE, (off_t)sizeof(vec));
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(mincore(map, len, vec), 0);
+	for (off_t i = 0; i < len / SWAPFILE_PAGE; i++)
+		n += vec[i] & 1;
+	munmap(map, len);
+	close(fd);
+	return n;
+}
+
+START_TEST(swapfile_buffered_io_leaves_nothing_in_the_page_cache)
+{
+	struct swapfile *s = open_mode(path, 4 * MIB, &modes[_i]);
+
+	ck_assert_ptr_nonnull(strstr(swapfile_notes(s), "no_direct"));
+	round_trip(s);
+	ck_assert_uint_eq(cached_pages(4 * MIB), 0);
+	swapfile_close(s);
+}
+END_TEST
+
 START_TEST(swapfile_direct_matches_what_the_disk_allows)
 {
 	struct swapfile *s = open_ok(path, 4 * MIB, false);
@@ -257,7 +322,7 @@ static void poke_file(off_t off, const void *data, size_t len)
 
 START_TEST(swapfile_read_catches_a_flipped_byte)
 {
-	struct swapfile *s = open_ok(path, MIB, false);
+	struct swapfile *s = open_mode(path, MIB, &modes[_i]);
 	uint32_t slots[8];
 	void *pages[8];
 	void *buf = write_run(s, 10, 8, slots, pages);
@@ -283,7 +348,7 @@ END_TEST
 
 START_TEST(swapfile_read_of_a_file_cut_short_fails_naming_the_offset)
 {
-	struct swapfile *s = open_ok(path, MIB, false);
+	struct swapfile *s = open_mode(path, MIB, &modes[_i]);
 	uint32_t slots[6];
 	void *pages[6];
 	void *buf = write_run(s, 250, 6, slots, pages);
@@ -571,10 +636,13 @@ static Suite *swapfile_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, swapfile_round_trip_through_io_uring);
 	tcase_add_test(tc, swapfile_round_trip_through_sync_path);
+	tcase_add_loop_test(tc, swapfile_round_trip_in_each_mode, 0, NMODES);
+	tcase_add_loop_test(tc, swapfile_buffered_io_leaves_nothing_in_the_page_cache, 2, NMODES);
 	tcase_add_test(tc, swapfile_direct_matches_what_the_disk_allows);
 	tcase_add_test(tc, swapfile_works_on_tmpfs_direct_or_buffered);
-	tcase_add_test(tc, swapfile_read_catches_a_flipped_byte);
-	tcase_add_test(tc, swapfile_read_of_a_file_cut_short_fails_naming_the_offset);
+	tcase_add_loop_test(tc, swapfile_read_catches_a_flipped_byte, 0, NMODES);
+	tcase_add_loop_test(tc, swapfile_read_of_a_file_cut_short_fails_naming_the_offset, 0,
+			    NMODES);
 	tcase_add_test(tc, swapfile_second_open_of_one_file_is_refused);
 	tcase_add_test(tc, swapfile_refuses_a_size_not_a_multiple_of_4k);
 	tcase_add_test(tc, swapfile_refuses_a_size_below_the_minimum);
