@@ -548,19 +548,17 @@ END_TEST
 START_TEST(swapfile_forget_leaves_the_slot_holding_nothing)
 {
 	struct swapfile *s = open_ok(path, MIB, false);
-	uint32_t slot = 77;
-	void *page = pages_alloc(1);
+	uint32_t slot;
+	void *page, *buf = write_run(s, 77, 1, &slot, &page);
 	unsigned bad = 99;
 
-	fill(page, slot, 1);
-	ck_assert_int_eq(swapfile_write(s, &slot, &page, 1, err, sizeof(err)), 0);
 	swapfile_forget(s, slot);
 	ck_assert(!swapfile_same(s, slot, page));
 	ck_assert_int_eq(swapfile_read(s, &slot, &page, 1, &bad, err, sizeof(err)), -ENODATA);
 	ck_assert_uint_eq(bad, 0);
 	assert_err_has("slot 77 (offset 315392): holds nothing");
 	ck_assert_uint_eq(stats(s).reads, 0); /* refused before any I/O */
-	free(page);
+	free(buf);
 	swapfile_close(s);
 }
 END_TEST
@@ -614,16 +612,14 @@ END_TEST
 START_TEST(swapfile_probe_read_times_one_read)
 {
 	struct swapfile *s = open_ok(path, MIB, false);
-	uint32_t slot = 0;
-	void *page = pages_alloc(1);
+	uint32_t slot;
+	void *page, *buf = write_run(s, 0, 1, &slot, &page);
 
-	fill(page, slot, 1);
-	ck_assert_int_eq(swapfile_write(s, &slot, &page, 1, err, sizeof(err)), 0);
 	ck_assert_int_gt(swapfile_probe_read_ns(s, 0), 0);
 	ck_assert_int_gt(swapfile_probe_read_ns(s, 255), 0);
 	ck_assert_int_eq(swapfile_probe_read_ns(s, 256), -EINVAL);
 	ck_assert_uint_eq(stats(s).reads, 0); /* the probe counts nowhere */
-	free(page);
+	free(buf);
 	swapfile_close(s);
 }
 END_TEST
