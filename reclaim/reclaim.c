@@ -258,8 +258,8 @@ static uint64_t reclaim_oom(struct reclaimer *r, struct vmem *v)
 
 	if (!victim)
 		victim = reclaim_find(r, v);
-	if (!victim)
-		return 0;
+	if (!victim || victim->killed)
+		return 0; /* v was stopped while it waited here: nothing to choose */
 	victim->killed = true;
 	pthread_mutex_lock(&r->io_lock);
 	r->st.oom_kills++;

@@ -27,7 +27,7 @@ struct guest {
 };
 
 struct fixture {
-	char dir[64], path[96];
+	char dir[200], path[220];
 	struct host *host;
 	struct reclaimer *r;
 	struct guest g[2];
@@ -52,7 +52,8 @@ static void fixture_up(struct fixture *f, uint64_t guest_bytes, int nr, uint64_t
 	char err[300] = "";
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/var/tmp/check_reclaim.XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "%s/check_reclaim.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/swap", f->dir);
 	ck_assert_int_eq(host_create(&f->host, nr * guest_bytes / PAGE, budget / PAGE), 0);

@@ -201,7 +201,7 @@ static json_t *stats_second_level_counts(const struct vm *vm, const struct sl_st
 	double percent = vm->mem.size ? 100.0 * s->metadata / vm->mem.size : 0;
 
 	return json_pack(
-	    "{s:o, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}, "
+	    "{s:o, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I, s:f}}",
 	    "faults", stats_fault_classes(&s->v), "invalid_accesses",
 	    stats_int(vm->stats.mmio_exits), "vmm_filled_pages", stats_int(s->v.vmm_filled_pages),

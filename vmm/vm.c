@@ -156,6 +156,8 @@ static int vm_open_swap(const struct vm_config *cfg, struct swapfile **out)
 	if (!cfg->swap_path)
 		return 0;
 	ret = swapfile_open(out, &o, why, sizeof(why));
+	if (ret == -ENOENT && !cfg->swap_bytes)
+		return err_errno(-ret, "--swap", "%s: give --swap-size", why);
 	return ret ? err_errno(-ret, "--swap", "%s", why) : 0;
 }
 
