@@ -82,14 +82,23 @@ static void assert_evictions(const struct policy_ops *ops, const uint64_t *refs,
 			      capacity, i, got[i], want[i]);
 }
 
+/* Belady's string with 3 and 4 frames: the faults, and the pages evicted
+ * in order (want3[0..n3), want4[0..n4)). */
+static void assert_beladys_string(const struct policy_ops *ops, uint64_t faults3, uint64_t faults4,
+				  const uint64_t *want3, uint64_t n3, const uint64_t *want4,
+				  uint64_t n4)
+{
+	ck_assert_uint_eq(faults_of(ops, belady, BELADY_N, 6, 3), faults3);
+	ck_assert_uint_eq(faults_of(ops, belady, BELADY_N, 6, 4), faults4);
+	assert_evictions(ops, belady, BELADY_N, 3, want3, n3);
+	assert_evictions(ops, belady, BELADY_N, 4, want4, n4);
+}
+
 START_TEST(policy_fifo_shows_beladys_anomaly)
 {
 	static const uint64_t ev3[] = {1, 2, 3, 4, 1, 2}, ev4[] = {1, 2, 3, 4, 5, 1};
 
-	ck_assert_uint_eq(faults_of(&policy_fifo_ops, belady, BELADY_N, 6, 3), 9);
-	ck_assert_uint_eq(faults_of(&policy_fifo_ops, belady, BELADY_N, 6, 4), 10);
-	assert_evictions(&policy_fifo_ops, belady, BELADY_N, 3, ev3, 6);
-	assert_evictions(&policy_fifo_ops, belady, BELADY_N, 4, ev4, 6);
+	assert_beladys_string(&policy_fifo_ops, 9, 10, ev3, 6, ev4, 6);
 }
 END_TEST
 
@@ -97,10 +106,7 @@ START_TEST(policy_lru_evicts_the_least_recently_used)
 {
 	static const uint64_t ev3[] = {1, 2, 3, 4, 5, 1, 2}, ev4[] = {3, 4, 5, 1};
 
-	ck_assert_uint_eq(faults_of(&policy_lru_ops, belady, BELADY_N, 6, 3), 10);
-	ck_assert_uint_eq(faults_of(&policy_lru_ops, belady, BELADY_N, 6, 4), 8);
-	assert_evictions(&policy_lru_ops, belady, BELADY_N, 3, ev3, 7);
-	assert_evictions(&policy_lru_ops, belady, BELADY_N, 4, ev4, 4);
+	assert_beladys_string(&policy_lru_ops, 10, 8, ev3, 7, ev4, 4);
 }
 END_TEST
 
@@ -109,10 +115,7 @@ START_TEST(policy_opt_evicts_the_page_needed_furthest_ahead)
 	/* Ties among pages never used again go to the larger page. */
 	static const uint64_t ev3[] = {3, 4, 2, 3}, ev4[] = {4, 3};
 
-	ck_assert_uint_eq(faults_of(&policy_opt_ops, belady, BELADY_N, 6, 3), 7);
-	ck_assert_uint_eq(faults_of(&policy_opt_ops, belady, BELADY_N, 6, 4), 6);
-	assert_evictions(&policy_opt_ops, belady, BELADY_N, 3, ev3, 4);
-	assert_evictions(&policy_opt_ops, belady, BELADY_N, 4, ev4, 2);
+	assert_beladys_string(&policy_opt_ops, 7, 6, ev3, 4, ev4, 2);
 }
 END_TEST
 
@@ -121,10 +124,7 @@ START_TEST(policy_clock_on_beladys_string)
 	/* 4 frames: 1 and 2 were hit, so 5 takes 3's frame, not 1's as in FIFO. */
 	static const uint64_t ev3[] = {1, 2, 3, 4, 5, 1, 2}, ev4[] = {3, 4, 5, 3};
 
-	ck_assert_uint_eq(faults_of(&policy_clock_ops, belady, BELADY_N, 6, 3), 10);
-	ck_assert_uint_eq(faults_of(&policy_clock_ops, belady, BELADY_N, 6, 4), 8);
-	assert_evictions(&policy_clock_ops, belady, BELADY_N, 3, ev3, 7);
-	assert_evictions(&policy_clock_ops, belady, BELADY_N, 4, ev4, 4);
+	assert_beladys_string(&policy_clock_ops, 10, 8, ev3, 7, ev4, 4);
 }
 END_TEST
 

@@ -47,6 +47,17 @@ static void assert_slots(const uint32_t *got, uint32_t n, const uint32_t *want)
 			      want[i]);
 }
 
+/* The counters allocation keeps, and the invariants. */
+static void assert_alloc_stats(uint32_t used, uint64_t split_allocs, uint64_t alloc_failures)
+{
+	struct swap_map_stats s = stats();
+
+	ck_assert_uint_eq(s.used, used);
+	ck_assert_uint_eq(s.split_allocs, split_allocs);
+	ck_assert_uint_eq(s.alloc_failures, alloc_failures);
+	assert_consistent();
+}
+
 static void alloc_all(void)
 {
 	uint32_t slots[SMALL_SLOTS];
@@ -105,8 +116,7 @@ START_TEST(swap_map_cursor_wraps_to_a_hole_before_it)
 	put_range(4, 8);
 	ck_assert_uint_eq(swap_map_alloc(m, 8, slots), 8);
 	assert_slots(slots, 8, hole);
-	ck_assert_uint_eq(stats().split_allocs, 0);
-	assert_consistent();
+	assert_alloc_stats(SMALL_SLOTS, 0, 0);
 }
 END_TEST
 
@@ -123,8 +133,7 @@ START_TEST(swap_map_run_found_after_wrap_may_reach_past_the_cursor)
 	/* From 14 the run holds 6; from 10, after the wrap, it holds 10. */
 	ck_assert_uint_eq(swap_map_alloc(m, 8, slots), 8);
 	assert_slots(slots, 8, run);
-	ck_assert_uint_eq(stats().split_allocs, 0);
-	assert_consistent();
+	assert_alloc_stats(SMALL_SLOTS - 2, 0, 0);
 }
 END_TEST
 
@@ -143,10 +152,7 @@ START_TEST(swap_map_fills_from_several_runs_in_increasing_order)
 	/* No run of 4: 20, 25, 26 from the cursor on, then 1 after the wrap. */
 	ck_assert_uint_eq(swap_map_alloc(m, 4, slots), 4);
 	assert_slots(slots, 4, want);
-	ck_assert_uint_eq(stats().split_allocs, 1);
-	ck_assert_uint_eq(stats().alloc_failures, 0);
-	ck_assert_uint_eq(stats().used, SMALL_SLOTS);
-	assert_consistent();
+	assert_alloc_stats(SMALL_SLOTS, 1, 0);
 }
 END_TEST
 
@@ -157,9 +163,7 @@ START_TEST(swap_map_full_map_allocates_nothing)
 	alloc_all();
 	ck_assert_uint_eq(swap_map_alloc(m, 1, &slot), 0);
 	ck_assert_uint_eq(slot, SWAP_SLOT_NONE);
-	ck_assert_uint_eq(stats().alloc_failures, 1);
-	ck_assert_uint_eq(stats().used, SMALL_SLOTS);
-	assert_consistent();
+	assert_alloc_stats(SMALL_SLOTS, 0, 1);
 }
 END_TEST
 
@@ -173,10 +177,7 @@ START_TEST(swap_map_almost_full_map_allocates_what_is_left)
 	put_range(30, 1);
 	ck_assert_uint_eq(swap_map_alloc(m, 5, slots), 2);
 	assert_slots(slots, 2, left);
-	ck_assert_uint_eq(stats().alloc_failures, 1);
-	ck_assert_uint_eq(stats().split_allocs, 1);
-	ck_assert_uint_eq(stats().used, SMALL_SLOTS);
-	assert_consistent();
+	assert_alloc_stats(SMALL_SLOTS, 1, 1);
 }
 END_TEST
 
