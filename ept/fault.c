@@ -269,16 +269,87 @@ static int fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 	return 0;
 }
 
+/* Swap-in read-ahead: the pages after idx whose entries name the slots
+ * after slot, up to a window that doubles while swap-ins stream forward
+ * (as fault-around does) and is 1 otherwise. */
+static unsigned fault_swap_window(struct vmem *v, uint64_t idx, uint32_t slot, uint32_t *slots)
+{
+	unsigned n = 1;
+
+	v->swap_ra = idx == v->swap_ra_next ? v->swap_ra * 2 : 1;
+	if (v->swap_ra > v->swap_ra_max)
+		v->swap_ra = v->swap_ra_max;
+	slots[0] = slot;
+	while (n < v->swap_ra && idx + n < v->pages) {
+		uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx + n));
+
+		if (!(e & EPT_SW_SWAP) || ept_frame(e) != slot + n)
+			break;
+		slots[n] = slot + n;
+		n++;
+	}
+	return n;
+}
+
+/* Read n slots into v->evict_buf; a window that fails is read again as
+ * the faulting page alone, whose failure is the one that stops the VM. */
+static int fault_swap_read(struct vmem *v, const uint32_t *slots, unsigned *n, char *why,
+			   size_t len)
+{
+	void *pages[VMEM_EVICT_MAX];
+	int ret;
+
+	for (unsigned i = 0; i < *n; i++)
+		pages[i] = v->evict_buf + i * EPT_PAGE_SIZE;
+	ret = v->pager->swap_in(v->pager_arg, v, slots, pages, *n, why, len);
+	if (ret && *n > 1) {
+		*n = 1;
+		ret = v->pager->swap_in(v->pager_arg, v, slots, pages, 1, why, len);
+	}
+	return ret;
+}
+
+/* Page idx + i (i >= 1) read ahead: it goes to the store only, so the
+ * guest's first touch maps it (a MINOR fault) and shows it used. */
+static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const void *page)
+{
+	uint64_t f;
+
+	if (vmem_page_populated(v, idx, true))
+		return false;
+	f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
+	if (pwrite(frame_db_fd(v->db), page, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) != EPT_PAGE_SIZE) {
+		ept_set(v->table, vmem_idx_gpa(v, idx), ept_entry(slot, EPT_SW_SWAP));
+		frame_unmap(v->db, f, v->vm_id, vmem_idx_gpa(v, idx));
+		v->block[idx >> VMEM_BLOCK_SHIFT].present--;
+		v->block[idx >> VMEM_BLOCK_SHIFT].ahead--;
+		v->stats.resident_pages--;
+		return false;
+	}
+	frame_set_swap_slot(v->db, f, slot);
+	v->stats.swapped_pages--;
+	v->stats.swap_ahead++;
+	return true;
+}
+
 /* A major fault: the page comes back from its swap slot into a fresh
  * frame, which keeps the slot as its swap copy (a clean page is dropped
- * again without I/O). Corrupt or unreadable data stops the VM: the guest
- * never sees it. */
+ * again without I/O), with the neighbours read ahead. Corrupt or
+ * unreadable data stops the VM: the guest never sees it. */
 static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t slot, uint64_t t0)
 {
 	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	uint32_t slots[VMEM_EVICT_MAX];
+	unsigned n = fault_swap_window(v, idx, slot, slots), got = 1;
 	char why[200], msg[256];
-	int ret = vmem_page_populated(v, idx, false);
+	int ret = fault_swap_read(v, slots, &n, why, sizeof(why));
 
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: swap-in failed: %s", (unsigned long)gpa, why);
+		fault_stop_vm(v, msg);
+		return 0;
+	}
+	ret = vmem_page_populated(v, idx, false);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -287,18 +358,16 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 	}
 	v->stats.swapped_pages--;
 	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, gpa)), slot);
-	ret = v->pager->swap_in(v->pager_arg, v, slot, v->page_buf, why, sizeof(why));
-	if (ret) {
-		snprintf(msg, sizeof(msg), "GPA %#lx: swap-in failed: %s", (unsigned long)gpa, why);
-		fault_stop_vm(v, msg);
-		return 0;
-	}
-	ret = uffd_copy(&v->uffd, addr, v->page_buf, EPT_PAGE_SIZE, false, NULL);
+	while (got < n && fault_swap_ahead(v, idx + got, slots[got],
+					   v->evict_buf + got * EPT_PAGE_SIZE))
+		got++;
+	v->swap_ra_next = idx + got;
+	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
 	if (ret && ret != -EEXIST) {
 		fault_fatal(v, "cannot map GPA %#lx after swap-in: %s", gpa, ret);
 		return 0;
 	}
-	fault_count(v, FAULT_SWAPIN, 1, t0);
+	fault_count(v, FAULT_SWAPIN, got, t0);
 	return 0;
 }
 
@@ -372,6 +441,7 @@ static void fault_handle(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
 				    "--swap-size",
 				    vmem_idx_gpa(v, (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT),
 				    -ENOMEM);
+			vmem_drop_all(v); /* the OOM policy chose this VM: the others go on */
 			break;
 		}
 	}

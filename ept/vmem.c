@@ -124,7 +124,8 @@ void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n)
 static int vmem_check_config(const struct vmem_config *cfg)
 {
 	if (!cfg->db || cfg->nr_ranges < 1 || cfg->nr_ranges > VMEM_MAX_RANGES ||
-	    cfg->max_window < 1 || cfg->max_window > VMEM_MAX_WINDOW)
+	    cfg->max_window < 1 || cfg->max_window > VMEM_MAX_WINDOW ||
+	    cfg->swap_readahead > VMEM_EVICT_MAX)
 		return -EINVAL;
 	for (int i = 0; i < cfg->nr_ranges; i++)
 		if ((cfg->ranges[i].gpa | cfg->ranges[i].size) % EPT_PAGE_SIZE ||
@@ -229,6 +230,9 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->arg = cfg->arg;
 	v->pager = cfg->pager;
 	v->pager_arg = cfg->pager_arg;
+	v->swap_ra = 1;
+	v->swap_ra_max = cfg->swap_readahead ? cfg->swap_readahead : 1;
+	v->swap_ra_next = UINT64_MAX;
 	v->seq_window = 1;
 	v->spurious_idx = UINT64_MAX;
 	v->uffd.fd = -1;
@@ -387,7 +391,8 @@ static int vmem_swapped_content(struct vmem *v, uint64_t gpa, uint32_t *slot)
 	if (!(e & EPT_SW_SWAP))
 		return 0;
 	*slot = ept_frame(e);
-	ret = v->pager->swap_in(v->pager_arg, v, *slot, v->page_buf, why, sizeof(why));
+	ret = v->pager->swap_in(v->pager_arg, v, slot, (void *const *)&v->page_buf, 1, why,
+				sizeof(why));
 	if (!ret)
 		return 1;
 	snprintf(msg, sizeof(msg), "GPA %#lx: cannot read it back from swap: %s",

@@ -39,9 +39,11 @@ struct vmem;
  * pager's; a table swap entry holds one reference, and so does a frame
  * whose content a slot still holds (frame_swap_slot). */
 struct vmem_pager_ops {
-	/* Read slot into page (4 KiB, aligned) and verify it. 0, or -errno with
-	 * msg saying what failed: slot, file, offset. Called with v's lock. */
-	int (*swap_in)(void *arg, struct vmem *v, uint32_t slot, void *page, char *msg, size_t len);
+	/* Read slots[i] into pages[i] (4 KiB, aligned), i < n, and verify
+	 * them. 0, or -errno with msg saying what failed: slot, file, offset.
+	 * Called with v's lock. */
+	int (*swap_in)(void *arg, struct vmem *v, const uint32_t *slots, void *const *pages,
+		       unsigned n, char *msg, size_t len);
 	/* Drop one reference to slot. */
 	void (*swap_put)(void *arg, uint32_t slot);
 	/* The budget is full: free frames (any VM's) and return how many were
@@ -63,6 +65,7 @@ struct vmem_config {
 	 * registered for MINOR faults (the reclaimer's access bit). */
 	const struct vmem_pager_ops *pager;
 	void *pager_arg;
+	unsigned swap_readahead; /* swap-in read-ahead cap, 1..VMEM_EVICT_MAX; 0: 1 */
 };
 
 enum fault_class {
@@ -92,6 +95,7 @@ struct vmem_stats {
 	uint64_t swap_outs;	 /* pages written to swap and dropped */
 	uint64_t clean_drops;	 /* pages dropped whose swap copy was still valid: no I/O */
 	uint64_t swapped_pages;	 /* table entries that name a swap slot */
+	uint64_t swap_ahead;	 /* pages swap-in read ahead of the fault */
 	uint64_t direct_reclaims; /* faults that had to free frames first */
 	uint64_t ahead_filled;	 /* pages fault-around filled before the guest asked */
 	uint64_t ahead_used;	 /* of those, seen used by the guest since */

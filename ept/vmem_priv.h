@@ -55,7 +55,9 @@ struct vmem {
 	const struct vmem_pager_ops *pager;
 	void *pager_arg;
 	uint8_t *evict_buf; /* VMEM_EVICT_MAX pages */
-	uint8_t *page_buf;  /* one page: swap-in */
+	uint8_t *page_buf;  /* one page: the VMM's accesses to swapped pages */
+	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
+	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
 	uint64_t *wss_idx;  /* armed sample, ascending */
 	uint8_t *wss_touched;
 	unsigned wss_n;
@@ -93,6 +95,9 @@ void vmem_page_drop(struct vmem *v, uint64_t idx);
 /* The budget is full: let the pager free frames, with v's lock dropped
  * meanwhile. false: no pager, or nothing could be freed. */
 bool vmem_reclaim_unlocked(struct vmem *v);
+/* A VM being stopped gives every frame and slot back: the number of
+ * frames freed. */
+uint64_t vmem_drop_all(struct vmem *v);
 /* Put swap slot (a table entry's or a frame's cache reference). */
 void vmem_slot_put(struct vmem *v, uint32_t slot);
 

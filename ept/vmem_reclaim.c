@@ -215,16 +215,22 @@ int vmem_evict(struct vmem *v, const uint64_t *idx, unsigned n, const struct vme
 	return ret;
 }
 
+uint64_t vmem_drop_all(struct vmem *v)
+{
+	uint64_t freed = v->stats.resident_pages;
+
+	for (uint64_t i = 0; i < v->pages; i++)
+		vmem_page_drop(v, i);
+	return freed - v->stats.resident_pages;
+}
+
 uint64_t vmem_kill(struct vmem *v, const char *msg)
 {
 	uint64_t freed;
 
 	pthread_mutex_lock(&v->lock);
 	fault_stop_vm(v, msg);
-	freed = v->stats.resident_pages;
-	for (uint64_t i = 0; i < v->pages; i++)
-		vmem_page_drop(v, i);
-	freed -= v->stats.resident_pages;
+	freed = vmem_drop_all(v);
 	pthread_mutex_unlock(&v->lock);
 	return freed;
 }

@@ -3,7 +3,9 @@
  *
  * The policy is the page list with a reference bit per page beside it: the
  * head is the hand, a page comes in at the tail (just behind the hand,
- * so the last the hand reaches), unreferenced. */
+ * so the last the hand reaches), referenced: the access that faulted it
+ * in sets its bit, as the hardware's accessed bit (and the VMM's view PTE,
+ * see ept/vmem_reclaim.c) does. */
 #include "policy_priv.h"
 
 #include <errno.h>
@@ -47,7 +49,7 @@ static void clock_insert(struct policy *p, uint64_t page, uint64_t t)
 	struct plist *l = list_policy_list(p);
 
 	if (page < l->pages && !plist_has(l, page))
-		clock_of(p)->ref[page] = 0;
+		clock_of(p)->ref[page] = 1;
 	list_policy_insert(p, page, t);
 }
 

@@ -64,8 +64,8 @@ static uint64_t reclaim_now_ns(void)
 
 /* The pager: called by ept/ with the VM's lock held (not reclaim). */
 
-static int reclaim_swap_in(void *arg, struct vmem *v, uint32_t slot, void *page, char *msg,
-			   size_t len)
+static int reclaim_swap_in(void *arg, struct vmem *v, const uint32_t *slots, void *const *pages,
+			   unsigned n, char *msg, size_t len)
 {
 	struct reclaimer *r = arg;
 	uint64_t t0 = reclaim_now_ns();
@@ -73,8 +73,8 @@ static int reclaim_swap_in(void *arg, struct vmem *v, uint32_t slot, void *page,
 
 	(void)v;
 	pthread_mutex_lock(&r->io_lock);
-	ret = swapfile_read(r->file, &slot, &page, 1, NULL, msg, len);
-	r->st.swap_reads++;
+	ret = swapfile_read(r->file, slots, pages, n, NULL, msg, len);
+	r->st.swap_reads += n;
 	if (ret == -EBADMSG)
 		r->st.checksum_failures++;
 	else if (ret)

@@ -20,13 +20,16 @@
 
 #define MIB (1ULL << 20)
 
-static char dir[64];
+static char dir[96];
 static char path[128];
 static char err[512];
 
 static void setup(void)
 {
-	strcpy(dir, "/var/tmp/check_swapfile.XXXXXX");
+	/* $TMPDIR where set (the test VM's /var/tmp is read-only), else a
+	 * disk-backed /var/tmp. */
+	snprintf(dir, sizeof(dir), "%s/check_swapfile.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/swap", dir);
 	err[0] = 0;

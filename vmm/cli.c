@@ -177,6 +177,8 @@ static int cli_path(const char *opt, const char *s, const char **out)
 /* The overcommit options of run; -ENOENT if c is not one of them. */
 static int cli_run_reclaim(int c, struct run_opts *o)
 {
+	int ret;
+
 	switch (c) {
 	case 'w':
 		return cli_path("--swap", optarg, &o->swap_path);
@@ -185,6 +187,12 @@ static int cli_run_reclaim(int c, struct run_opts *o)
 	case 'y':
 		o->swap_sync = true;
 		return 0;
+	case 'r':
+		ret = cli_parse_uint("--swap-readahead", optarg, VMEM_EVICT_MAX, &o->swap_readahead);
+		if (!ret && !o->swap_readahead)
+			ret = err_input("--swap-readahead", "0: expected 1 (none) to %u pages",
+					VMEM_EVICT_MAX);
+		return ret;
 	case 'O':
 		o->oom_protect = true;
 		return 0;
@@ -234,6 +242,7 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	    {"swap", required_argument, NULL, 'w'},
 	    {"swap-size", required_argument, NULL, 'W'},
 	    {"swap-sync", no_argument, NULL, 'y'},
+	    {"swap-readahead", required_argument, NULL, 'r'},
 	    {"oom-protect", no_argument, NULL, 'O'},
 	    {"wss-period", required_argument, NULL, 'e'},
 	    {"wss-samples", required_argument, NULL, 'n'},
@@ -247,7 +256,8 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			       .fault_around = CLI_DEFAULT_FAULT_AROUND,
 			       .pin = true,
 			       .wss_period_ms = CLI_DEFAULT_WSS_MS,
-			       .wss_samples = CLI_DEFAULT_WSS_SAMPLES};
+			       .wss_samples = CLI_DEFAULT_WSS_SAMPLES,
+			       .swap_readahead = CLI_DEFAULT_READAHEAD};
 	optind = 0;
 	opterr = 0;
 	while (!ret && (c = cli_next(argc, argv, "+:h", opts, &word)) != -1) {
@@ -344,7 +354,8 @@ void cli_usage(FILE *f)
 	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
 	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
-	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]]\n"
+	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
+	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
@@ -370,6 +381,8 @@ void cli_usage(FILE *f)
 	    "                     locked; kept at exit)\n"
 	    "  --swap-size SIZE   its size (default: the file's size; at least 1M)\n"
 	    "  --swap-sync        synchronous swap I/O instead of io_uring\n"
+	    "  --swap-readahead N at most N pages read per swap-in while swap-ins stream\n"
+	    "                     forward (1 to 64, default 16; 1: none)\n"
 	    "  --oom-protect      out of memory, the OOM policy stops other VMs first\n"
 	    "  --wss-period MS    working-set sampling period (default 1000; 0: none)\n"
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"

@@ -20,6 +20,7 @@
 #define CLI_DEFAULT_WSS_MS	 1000
 #define CLI_DEFAULT_WSS_SAMPLES	 400
 #define CLI_MAX_WSS_SAMPLES	 4096
+#define CLI_DEFAULT_READAHEAD	 16
 
 struct run_opts {
 	const char *kernel; /* NULL: the built-in guest kernel */
@@ -37,6 +38,7 @@ struct run_opts {
 	const char *swap_path; /* --swap PATH; NULL: the budget is a hard limit */
 	uint64_t swap_bytes;   /* --swap-size; 0: the file's own size */
 	bool swap_sync;	       /* --swap-sync: no io_uring */
+	unsigned swap_readahead; /* --swap-readahead N: pages per swap-in, at most */
 	bool oom_protect;      /* --oom-protect */
 	unsigned wss_period_ms; /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;

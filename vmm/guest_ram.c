@@ -71,6 +71,7 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 	    .max_window = p->fault_around,
 	    .on_fatal = p->on_fatal,
 	    .arg = p->arg,
+	    .swap_readahead = p->swap_readahead,
 	};
 	int ret;
 

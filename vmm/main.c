@@ -147,6 +147,7 @@ static int main_run(int argc, char **argv)
 	    .swap_path = o.swap_path,
 	    .swap_bytes = o.swap_bytes,
 	    .swap_sync = o.swap_sync,
+	    .swap_readahead = o.swap_readahead,
 	    .oom_protect = o.oom_protect,
 	    .wss_period_ms = o.kernel_manager ? 0 : o.wss_period_ms,
 	    .wss_samples = o.wss_samples,

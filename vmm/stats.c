@@ -251,11 +251,11 @@ static json_t *stats_reclaim(const struct vm *vm, const struct vmem_stats *v)
 	reclaim_get_stats(vm->mem.reclaim, &r);
 	reclaim_vm_stats(vm->mem.reclaim, vm->mem.vmem, &w);
 	return json_pack(
-	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I}, s:I, s:b, s:o, s:o, s:I}",
 	    "faults", "major", stats_int(v->cls[FAULT_SWAPIN].events), "minor",
 	    stats_int(v->minor), "swap_outs", stats_int(v->swap_outs), "clean_drops",
-	    stats_int(v->clean_drops), "swapped_pages", stats_int(v->swapped_pages),
+	    stats_int(v->clean_drops), "swapped_pages", stats_int(v->swapped_pages), "read_ahead", stats_int(v->swap_ahead),
 	    "direct_reclaims", stats_int(v->direct_reclaims), "scan", "wakeups",
 	    stats_int(r.wakeups), "direct", stats_int(r.direct), "windows", stats_int(r.scans),
 	    "pages", stats_int(r.scanned), "evicted", stats_int(r.evicted), "pass_p50_ns",

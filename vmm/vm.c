@@ -128,6 +128,7 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swap
 					   .arg = vm,
 					   .swap = swap,
 					   .oom_protect = cfg->oom_protect,
+					   .swap_readahead = cfg->swap_readahead,
 					   .wss_period_ms = cfg->wss_period_ms,
 					   .wss_samples = cfg->wss_samples,
 				       });

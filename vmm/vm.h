@@ -45,6 +45,7 @@ struct vm_config {
 	const char *swap_path; /* overcommit: see guest_ram.h; NULL: none */
 	uint64_t swap_bytes;
 	bool swap_sync, oom_protect;
+	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
 };
 
