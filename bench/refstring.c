@@ -25,6 +25,11 @@
  * references to the same page with no other page between them is written
  * once: under any replacement policy the repeats are hits that change
  * nothing the next fault depends on (the page was just used either way).
+ * Reads of pages never written (random's and hotset's final sweep reads
+ * every page, written or not) are references like any other: the VMM
+ * gives such a page a frame. Linux does not: a read fault on untouched
+ * anonymous memory maps the shared zero page, so under
+ * --memory-manager=kernel those reads hold no memory.
  *
  * Releases (SYS_RELEASE, the phases workload): a released page's content
  * is gone, and the guest gives its frame back (VMM_HC_DISCARD), so its next
