@@ -291,6 +291,44 @@ START_TEST(reclaim_wss_estimates_a_known_hot_set)
 }
 END_TEST
 
+/* Touch pages [first, first + n) until the sampler has closed `periods`
+ * more periods; returns the last estimate. */
+static struct reclaim_vm_stats touch_for(struct fixture *f, volatile uint64_t *view,
+					 uint64_t first, uint64_t n, uint64_t periods)
+{
+	struct reclaim_vm_stats w;
+	uint64_t until;
+
+	reclaim_vm_stats(f->r, f->g[0].vm, &w);
+	until = w.wss_periods + periods;
+	while (w.wss_periods < until) {
+		for (uint64_t p = first; p < first + n; p++)
+			view[p * PAGE / 8]++;
+		reclaim_vm_stats(f->r, f->g[0].vm, &w);
+	}
+	return w;
+}
+
+/* phases: the hot set moves from 2048 pages to 4096 others; within two
+ * periods of the step the estimate says so. */
+START_TEST(reclaim_wss_follows_a_phase_change_within_two_periods)
+{
+	struct fixture f;
+	struct reclaim_vm_stats w;
+	volatile uint64_t *view;
+
+	fixture_up(&f, 32 * MiB, 1, 32 * MiB, 0, 50);
+	view = vmem_view(f.g[0].vm, 0);
+	w = touch_for(&f, view, 0, 2048, 4);
+	ck_assert_uint_ge(w.wss.pages, 2048 * 8 / 10);
+	ck_assert_uint_le(w.wss.pages, 2048 * 12 / 10);
+	w = touch_for(&f, view, 2048, 4096, 2);
+	ck_assert_uint_ge(w.wss.pages, 4096 * 8 / 10);
+	ck_assert_uint_le(w.wss.pages, 4096 * 12 / 10);
+	fixture_down(&f);
+}
+END_TEST
+
 static Suite *reclaim_suite(void)
 {
 	Suite *s = suite_create("reclaim");
@@ -302,6 +340,7 @@ static Suite *reclaim_suite(void)
 	tcase_add_test(tc, reclaim_swap_full_is_out_of_memory);
 	tcase_add_test(tc, reclaim_oom_stops_one_vm_and_the_other_finishes);
 	tcase_add_test(tc, reclaim_wss_estimates_a_known_hot_set);
+	tcase_add_test(tc, reclaim_wss_follows_a_phase_change_within_two_periods);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
