@@ -137,17 +137,6 @@ int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 	return (int64_t)(a1 / U_PAGE);
 }
 
-/* Must stay the guest's generator: it chooses the pages random and hotset visit. */
-uint64_t u_xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 /* Contents do not matter here, only which page is used. */
 uint64_t u_pattern(uint64_t page, uint64_t pass, uint64_t seed)
 {

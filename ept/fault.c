@@ -358,8 +358,8 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 	}
 	v->stats.swapped_pages--;
 	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, gpa)), slot);
-	while (got < n && fault_swap_ahead(v, idx + got, slots[got],
-					   v->evict_buf + got * EPT_PAGE_SIZE))
+	while (got < n &&
+	       fault_swap_ahead(v, idx + got, slots[got], v->evict_buf + got * EPT_PAGE_SIZE))
 		got++;
 	v->swap_ra_next = idx + got;
 	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
@@ -505,7 +505,8 @@ void *fault_thread(void *arg)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
 				fault_handle(v, msg[i].arg.pagefault.address,
-					     msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR, t0);
+					     msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR,
+					     t0);
 	}
 	if (ret < 0)
 		fault_thread_failed(v, ret);

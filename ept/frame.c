@@ -64,7 +64,7 @@ struct frame_db {
 	uint64_t charged;  /* budget taken: resident frames plus frame_charge() */
 	uint64_t resident; /* frames with refcount > 0 */
 	uint64_t peak_resident;
-	uint64_t shared;   /* resident frames whose counts make them SHARED */
+	uint64_t shared; /* resident frames whose counts make them SHARED */
 	uint64_t holes_punched, misuse;
 	struct frame *frames;
 	size_t frames_bytes;

@@ -89,19 +89,19 @@ struct vmem_stats {
 	uint64_t vmm_filled_pages; /* written by the VMM: kernel image, boot data */
 	uint64_t discarded_pages;
 	uint64_t copied_pages;
-	uint64_t resident_pages; /* frames of this VM */
-	uint64_t spurious;	 /* faults already resolved when read */
-	uint64_t minor;		 /* MINOR faults: a store page mapped again (UFFDIO_CONTINUE) */
-	uint64_t swap_outs;	 /* pages written to swap and dropped */
-	uint64_t clean_drops;	 /* pages dropped whose swap copy was still valid: no I/O */
-	uint64_t swapped_pages;	 /* table entries that name a swap slot */
-	uint64_t swap_ahead;	 /* pages swap-in read ahead of the fault */
+	uint64_t resident_pages;  /* frames of this VM */
+	uint64_t spurious;	  /* faults already resolved when read */
+	uint64_t minor;		  /* MINOR faults: a store page mapped again (UFFDIO_CONTINUE) */
+	uint64_t swap_outs;	  /* pages written to swap and dropped */
+	uint64_t clean_drops;	  /* pages dropped whose swap copy was still valid: no I/O */
+	uint64_t swapped_pages;	  /* table entries that name a swap slot */
+	uint64_t swap_ahead;	  /* pages swap-in read ahead of the fault */
 	uint64_t direct_reclaims; /* faults that had to free frames first */
-	uint64_t ahead_filled;	 /* pages fault-around filled before the guest asked */
-	uint64_t ahead_used;	 /* of those, seen used by the guest since */
-	size_t table_bytes;	 /* second-level table */
-	size_t policy_bytes;	 /* fault-around bookkeeping */
-	const char *uffd_via;	 /* "syscall" or "/dev/userfaultfd" */
+	uint64_t ahead_filled;	  /* pages fault-around filled before the guest asked */
+	uint64_t ahead_used;	  /* of those, seen used by the guest since */
+	size_t table_bytes;	  /* second-level table */
+	size_t policy_bytes;	  /* fault-around bookkeeping */
+	const char *uffd_via;	  /* "syscall" or "/dev/userfaultfd" */
 };
 
 struct vmem;

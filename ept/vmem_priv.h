@@ -54,11 +54,11 @@ struct vmem {
 	/* Reclaim (NULL pager: none). Buffers are page-aligned for O_DIRECT. */
 	const struct vmem_pager_ops *pager;
 	void *pager_arg;
-	uint8_t *evict_buf; /* VMEM_EVICT_MAX pages */
-	uint8_t *page_buf;  /* one page: the VMM's accesses to swapped pages */
+	uint8_t *evict_buf;	       /* VMEM_EVICT_MAX pages */
+	uint8_t *page_buf;	       /* one page: the VMM's accesses to swapped pages */
 	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
 	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
-	uint64_t *wss_idx;  /* armed sample, ascending */
+	uint64_t *wss_idx;	       /* armed sample, ascending */
 	uint8_t *wss_touched;
 	unsigned wss_n;
 

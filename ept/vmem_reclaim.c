@@ -122,7 +122,8 @@ static void vmem_evict_one(struct vmem *v, uint64_t idx, uint32_t slot)
 }
 
 /* Keep the candidates still resident and evictable, zap their PTEs. */
-static unsigned vmem_evict_candidates(struct vmem *v, const uint64_t *idx, unsigned n, uint64_t *out)
+static unsigned vmem_evict_candidates(struct vmem *v, const uint64_t *idx, unsigned n,
+				      uint64_t *out)
 {
 	unsigned k = 0;
 

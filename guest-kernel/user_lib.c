@@ -24,16 +24,6 @@ uint64_t u_rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-uint64_t u_xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 void u_line_str(struct u_line *l, const char *s)
 {
 	while (*s && l->len < sizeof(l->buf))

@@ -176,7 +176,8 @@ static int reclaim_clock_test(void *arg, uint64_t page)
  * within two turns of the hand, evicted. Returns pages freed. */
 static uint64_t reclaim_batch(struct reclaimer *r, struct reclaim_vm *rv, uint64_t want)
 {
-	const struct vmem_evict_sink sink = {.store = reclaim_store, .same = reclaim_same, .arg = r};
+	const struct vmem_evict_sink sink = {
+	    .store = reclaim_store, .same = reclaim_same, .arg = r};
 	uint64_t victims[VMEM_EVICT_MAX], scanned = 0, t0 = reclaim_now_ns(), n, scans0 = rv->scans;
 	uint64_t pages = vmem_pages(rv->v);
 	struct vmem_evict_result res = {0};

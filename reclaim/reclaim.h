@@ -39,8 +39,8 @@ struct reclaimer;
 
 struct reclaim_config {
 	struct frame_db *db;
-	struct swapfile *swap; /* opened (swapfile.h), now the reclaimer's; NULL: no
-				* swap, the budget is a hard limit */
+	struct swapfile *swap;	/* opened (swapfile.h), now the reclaimer's; NULL: no
+				 * swap, the budget is a hard limit */
 	unsigned wss_period_ms; /* 0: no working-set sampling */
 	unsigned wss_samples;
 	uint64_t seed;
@@ -66,16 +66,16 @@ struct reclaim_stats {
 	bool swap_direct;		 /* O_DIRECT, or buffered with the fallback */
 	uint64_t swap_slots, swap_used;
 	uint64_t low_frames, high_frames;
-	uint64_t wakeups;	  /* background passes started below low */
-	uint64_t direct;	  /* reclaim calls from the fault path */
-	uint64_t scans, scanned;  /* vmem_scan calls, pages examined */
+	uint64_t wakeups;	   /* background passes started below low */
+	uint64_t direct;	   /* reclaim calls from the fault path */
+	uint64_t scans, scanned;   /* vmem_scan calls, pages examined */
 	uint64_t evicted, written; /* pages evicted; of those written to swap */
-	uint64_t swap_full;	  /* evictions refused: no free slot */
+	uint64_t swap_full;	   /* evictions refused: no free slot */
 	uint64_t oom_kills;
 	uint64_t swap_reads, swap_read_errors, checksum_failures, swap_writes;
-	struct histo pass_ns;	 /* one reclaim pass (a batch), scan and evict */
+	struct histo pass_ns;	     /* one reclaim pass (a batch), scan and evict */
 	struct histo swapin_read_ns; /* swap file read of one page */
-	size_t metadata_bytes;	 /* swap map, checksums, per-VM state */
+	size_t metadata_bytes;	     /* swap map, checksums, per-VM state */
 };
 void reclaim_get_stats(struct reclaimer *r, struct reclaim_stats *out);
 

@@ -293,8 +293,8 @@ END_TEST
 
 /* Touch pages [first, first + n) until the sampler has closed `periods`
  * more periods; returns the last estimate. */
-static struct reclaim_vm_stats touch_for(struct fixture *f, volatile uint64_t *view,
-					 uint64_t first, uint64_t n, uint64_t periods)
+static struct reclaim_vm_stats touch_for(struct fixture *f, volatile uint64_t *view, uint64_t first,
+					 uint64_t n, uint64_t periods)
 {
 	struct reclaim_vm_stats w;
 	uint64_t until;

@@ -188,7 +188,8 @@ static int cli_run_reclaim(int c, struct run_opts *o)
 		o->swap_sync = true;
 		return 0;
 	case 'r':
-		ret = cli_parse_uint("--swap-readahead", optarg, VMEM_EVICT_MAX, &o->swap_readahead);
+		ret =
+		    cli_parse_uint("--swap-readahead", optarg, VMEM_EVICT_MAX, &o->swap_readahead);
 		if (!ret && !o->swap_readahead)
 			ret = err_input("--swap-readahead", "0: expected 1 (none) to %u pages",
 					VMEM_EVICT_MAX);
@@ -217,10 +218,12 @@ static int cli_run_check(const struct run_opts *o)
 		return err_input(o->swap_bytes ? "--swap-size" : "--swap-sync",
 				 "needs --swap PATH");
 	if (o->swap_bytes && (o->swap_bytes % GUEST_RAM_PAGE_SIZE || o->swap_bytes < (1 << 20)))
-		return err_input("--swap-size", "%llu bytes: expected a multiple of 4K, at least 1M",
+		return err_input("--swap-size",
+				 "%llu bytes: expected a multiple of 4K, at least 1M",
 				 (unsigned long long)o->swap_bytes);
 	if (o->wss_period_ms && !o->wss_samples)
-		return err_input("--wss-samples", "0: expected 1 to %u (or --wss-period 0 for none)",
+		return err_input("--wss-samples",
+				 "0: expected 1 to %u (or --wss-period 0 for none)",
 				 CLI_MAX_WSS_SAMPLES);
 	return 0;
 }

@@ -35,12 +35,12 @@ struct run_opts {
 	const char *stats_json;
 	const char *control; /* --control PATH: the control socket */
 	/* Overcommit (reclaim/): */
-	const char *swap_path; /* --swap PATH; NULL: the budget is a hard limit */
-	uint64_t swap_bytes;   /* --swap-size; 0: the file's own size */
-	bool swap_sync;	       /* --swap-sync: no io_uring */
+	const char *swap_path;	 /* --swap PATH; NULL: the budget is a hard limit */
+	uint64_t swap_bytes;	 /* --swap-size; 0: the file's own size */
+	bool swap_sync;		 /* --swap-sync: no io_uring */
 	unsigned swap_readahead; /* --swap-readahead N: pages per swap-in, at most */
-	bool oom_protect;      /* --oom-protect */
-	unsigned wss_period_ms; /* --wss-period MS; 0: no working-set sampling */
+	bool oom_protect;	 /* --oom-protect */
+	unsigned wss_period_ms;	 /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;
 };
 

@@ -55,7 +55,7 @@ struct guest_ram_params {
 	 * budget by swapping; sampling estimates the working set either way. */
 	struct swapfile *swap; /* opened; guest_ram owns it from here on */
 	bool oom_protect;
-	unsigned swap_readahead; /* pages per swap-in, at most */
+	unsigned swap_readahead;	     /* pages per swap-in, at most */
 	unsigned wss_period_ms, wss_samples; /* 0: no sampling */
 };
 

@@ -210,8 +210,8 @@ static json_t *stats_second_level_counts(const struct vm *vm, const struct sl_st
 	    "fault_around", "filled_ahead", stats_int(s->v.ahead_filled), "seen_used",
 	    stats_int(s->v.ahead_used), "frames", "budget", stats_int(s->fdb.budget_frames),
 	    "resident", stats_int(s->fdb.resident), "peak_resident",
-	    stats_int(s->fdb.peak_resident), "free", stats_int(s->fdb.free_in_budget),
-	    "shared", stats_int(s->fdb.shared), "holes_punched", stats_int(s->fdb.holes_punched),
+	    stats_int(s->fdb.peak_resident), "free", stats_int(s->fdb.free_in_budget), "shared",
+	    stats_int(s->fdb.shared), "holes_punched", stats_int(s->fdb.holes_punched),
 	    "metadata_bytes", "table", stats_int(s->v.table_bytes), "frame_db",
 	    stats_int(s->fdb.metadata_bytes), "fault_policy", stats_int(s->v.policy_bytes), "total",
 	    stats_int(s->metadata), "percent_of_guest", percent);
@@ -219,8 +219,8 @@ static json_t *stats_second_level_counts(const struct vm *vm, const struct sl_st
 
 static json_t *stats_wss(const struct reclaim_vm_stats *w)
 {
-	return json_pack("{s:I, s:I, s:I, s:i, s:i, s:I}", "pages", stats_int(w->wss.pages),
-			 "lo", stats_int(w->wss.lo), "hi", stats_int(w->wss.hi), "sampled",
+	return json_pack("{s:I, s:I, s:I, s:i, s:i, s:I}", "pages", stats_int(w->wss.pages), "lo",
+			 stats_int(w->wss.lo), "hi", stats_int(w->wss.hi), "sampled",
 			 (int)w->wss.sampled, "touched", (int)w->wss.touched, "periods",
 			 stats_int(w->wss_periods));
 }
@@ -253,9 +253,9 @@ static json_t *stats_reclaim(const struct vm *vm, const struct vmem_stats *v)
 	return json_pack(
 	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I}, s:I, s:b, s:o, s:o, s:I}",
-	    "faults", "major", stats_int(v->cls[FAULT_SWAPIN].events), "minor",
-	    stats_int(v->minor), "swap_outs", stats_int(v->swap_outs), "clean_drops",
-	    stats_int(v->clean_drops), "swapped_pages", stats_int(v->swapped_pages), "read_ahead", stats_int(v->swap_ahead),
+	    "faults", "major", stats_int(v->cls[FAULT_SWAPIN].events), "minor", stats_int(v->minor),
+	    "swap_outs", stats_int(v->swap_outs), "clean_drops", stats_int(v->clean_drops),
+	    "swapped_pages", stats_int(v->swapped_pages), "read_ahead", stats_int(v->swap_ahead),
 	    "direct_reclaims", stats_int(v->direct_reclaims), "scan", "wakeups",
 	    stats_int(r.wakeups), "direct", stats_int(r.direct), "windows", stats_int(r.scans),
 	    "pages", stats_int(r.scanned), "evicted", stats_int(r.evicted), "pass_p50_ns",
@@ -298,8 +298,8 @@ static void stats_print_reclaim(const struct vm *vm, const struct vmem_stats *v,
 		(unsigned long)v->swap_outs, (unsigned long)v->clean_drops,
 		(unsigned long)v->swapped_pages);
 	if (w.wss_periods)
-		fprintf(f, " wss=%lu[%lu-%lu]", (unsigned long)w.wss.pages,
-			(unsigned long)w.wss.lo, (unsigned long)w.wss.hi);
+		fprintf(f, " wss=%lu[%lu-%lu]", (unsigned long)w.wss.pages, (unsigned long)w.wss.lo,
+			(unsigned long)w.wss.hi);
 }
 
 void stats_print_line(const struct vm *vm, FILE *f)
