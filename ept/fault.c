@@ -126,11 +126,11 @@ static int fault_populate(struct vmem *v, uint64_t idx, unsigned ahead, uint64_t
 
 	if (ret)
 		return ret;
-	for (i = idx + 1; i < *hi && ahead && !vmem_page_present(v, i); i++, ahead--)
+	for (i = idx + 1; i < *hi && ahead && !vmem_page_held(v, i); i++, ahead--)
 		if (vmem_page_populated(v, i, true))
 			break;
 	*hi = i;
-	for (i = idx; i > *lo && ahead && !vmem_page_present(v, i - 1); i--, ahead--)
+	for (i = idx; i > *lo && ahead && !vmem_page_held(v, i - 1); i--, ahead--)
 		if (vmem_page_populated(v, i - 1, true))
 			break;
 	*lo = i;
@@ -430,21 +430,20 @@ static int fault_serve(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
 
 static void fault_handle(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
 {
-	if (addr < (uintptr_t)v->view || (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT >= v->pages)
+	uint64_t idx = (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT;
+	int ret;
+
+	if (addr < (uintptr_t)v->view || idx >= v->pages)
 		return;
 	pthread_mutex_lock(&v->lock);
-	while (fault_serve(v, addr, minor, t0) == -ENOMEM) {
-		if (!vmem_reclaim_unlocked(v) && !v->fatal) {
-			fault_fatal(v,
-				    "host memory budget and swap exhausted: no frame for GPA %#lx "
-				    "and nothing left to reclaim (%s); raise --host-mem or "
-				    "--swap-size",
-				    vmem_idx_gpa(v, (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT),
-				    -ENOMEM);
-			vmem_drop_all(v); /* the OOM policy chose this VM: the others go on */
-			break;
-		}
-	}
+	while ((ret = fault_serve(v, addr, minor, t0)) == -ENOMEM &&
+	       vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx)))
+		; /* frames were freed: serve it again */
+	/* The pager stops v itself when it frees nothing; never leave the
+	 * vCPU waiting if it did not. */
+	if (ret == -ENOMEM && !v->fatal)
+		fault_fatal(v, "host memory budget and swap exhausted: no frame for GPA %#lx (%s)",
+			    vmem_idx_gpa(v, idx), ret);
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -33,6 +33,11 @@ bool vmem_page_present(const struct vmem *v, uint64_t idx)
 	return ept_present(ept_get(v->table, vmem_idx_gpa(v, idx)));
 }
 
+bool vmem_page_held(const struct vmem *v, uint64_t idx)
+{
+	return ept_get(v->table, vmem_idx_gpa(v, idx)) != 0;
+}
+
 /* Where a page the VM has never had gets its frame: the page of its own
  * region at the same index, so that its view maps it without a mapping of
  * its own. The one place that places a fresh page; everything else reads
@@ -365,14 +370,14 @@ static int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf
 	return 0;
 }
 
-bool vmem_reclaim_unlocked(struct vmem *v)
+bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa)
 {
 	uint64_t freed;
 
 	if (!v->pager)
 		return false;
 	pthread_mutex_unlock(&v->lock);
-	freed = v->pager->reclaim(v->pager_arg, v, VMEM_EVICT_MAX);
+	freed = v->pager->reclaim(v->pager_arg, v, gpa, VMEM_EVICT_MAX);
 	pthread_mutex_lock(&v->lock);
 	if (freed)
 		v->stats.direct_reclaims++;
@@ -504,7 +509,7 @@ int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len)
 
 		n = n < len ? n : len;
 		ret = vmem_write_page(v, i, gpa, p, n);
-		if (ret == -ENOMEM && vmem_reclaim_unlocked(v)) {
+		if (ret == -ENOMEM && vmem_reclaim_unlocked(v, gpa)) {
 			ret = 0;
 			i--;
 			continue;
@@ -542,7 +547,7 @@ int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src)
 	if (dst == src)
 		return 0;
 	pthread_mutex_lock(&v->lock);
-	ret = vmem_page_present(v, s);
+	ret = vmem_page_held(v, s);
 	pthread_mutex_unlock(&v->lock);
 	/* A copy of a page never written is a page of zeros: drop dst. */
 	if (!ret)

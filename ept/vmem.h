@@ -46,10 +46,11 @@ struct vmem_pager_ops {
 		       unsigned n, char *msg, size_t len);
 	/* Drop one reference to slot. */
 	void (*swap_put)(void *arg, uint32_t slot);
-	/* The budget is full: free frames (any VM's) and return how many were
-	 * freed. 0: nothing can be freed; the pager's OOM policy chose v.
+	/* The budget is full and v needs a frame for gpa: free frames (any
+	 * VM's) and return how many were freed. 0: nothing could be freed and
+	 * the pager's OOM policy stopped v itself (vmem_kill, naming gpa).
 	 * Called without v's lock. */
-	uint64_t (*reclaim)(void *arg, struct vmem *v, uint64_t want);
+	uint64_t (*reclaim)(void *arg, struct vmem *v, uint64_t gpa, uint64_t want);
 };
 
 struct vmem_config {

@@ -82,6 +82,9 @@ uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx);
  * ahead: filled by fault-around, not asked for. */
 int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
+/* A frame or a swap slot: the page has content (fault-around must not
+ * fill it as a fresh page). */
+bool vmem_page_held(const struct vmem *v, uint64_t idx);
 
 /* Pages idx..idx+n of the view that the host maps (pagemap bit 63):
  * present[i]. -errno if pagemap cannot be read. */
@@ -92,9 +95,10 @@ void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n);
 void vmem_wss_seen(struct vmem *v, uint64_t idx);
 /* Drop view page idx: its frame or swap slot goes back. */
 void vmem_page_drop(struct vmem *v, uint64_t idx);
-/* The budget is full: let the pager free frames, with v's lock dropped
- * meanwhile. false: no pager, or nothing could be freed. */
-bool vmem_reclaim_unlocked(struct vmem *v);
+/* The budget is full and gpa needs a frame: let the pager free frames,
+ * with v's lock dropped meanwhile. false: no pager, or nothing could be
+ * freed (the pager then stopped v). */
+bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa);
 /* A VM being stopped gives every frame and slot back: the number of
  * frames freed. */
 uint64_t vmem_drop_all(struct vmem *v);

@@ -95,7 +95,7 @@ static void reclaim_swap_put(void *arg, uint32_t slot)
 	pthread_mutex_unlock(&r->io_lock);
 }
 
-static uint64_t reclaim_pager_reclaim(void *arg, struct vmem *v, uint64_t want);
+static uint64_t reclaim_pager_reclaim(void *arg, struct vmem *v, uint64_t gpa, uint64_t want);
 
 static const struct vmem_pager_ops reclaim_pager_ops = {
     .swap_in = reclaim_swap_in,
@@ -250,12 +250,14 @@ static struct reclaim_vm *reclaim_find(struct reclaimer *r, const struct vmem *v
 	return NULL;
 }
 
-/* Nothing could be freed for v's fault: stop one VM (reclaim.h). 0 if the
- * victim is v itself, whose fault then fails with the exhaustion message. */
-static uint64_t reclaim_oom(struct reclaimer *r, struct vmem *v)
+/* Nothing could be freed for v's fault at gpa: stop one VM (reclaim.h)
+ * and free its frames before anyone else looks, so that no second VM is
+ * chosen for the same shortage. 0 if the victim is v itself. */
+static uint64_t reclaim_oom(struct reclaimer *r, struct vmem *v, uint64_t gpa)
 {
 	struct reclaim_vm *victim = reclaim_largest(r, true, NULL);
-	char msg[256];
+	char msg[300];
+	uint64_t freed;
 
 	if (!victim)
 		victim = reclaim_find(r, v);
@@ -266,16 +268,21 @@ static uint64_t reclaim_oom(struct reclaimer *r, struct vmem *v)
 	r->st.oom_kills++;
 	pthread_mutex_unlock(&r->io_lock);
 	if (victim->v == v)
-		return 0;
-	snprintf(msg, sizeof(msg),
-		 "out of memory: the host memory budget and swap are exhausted, and this VM "
-		 "(id %u, %lu pages resident) was the largest one not protected by "
-		 "--oom-protect",
-		 vmem_id(victim->v), (unsigned long)vmem_resident(victim->v));
-	return vmem_kill(victim->v, msg);
+		snprintf(msg, sizeof(msg),
+			 "host memory budget and swap exhausted: no frame for GPA %#lx and nothing "
+			 "left to reclaim; raise --host-mem or --swap-size",
+			 (unsigned long)gpa);
+	else
+		snprintf(msg, sizeof(msg),
+			 "out of memory: the host memory budget and swap are exhausted, and this "
+			 "VM (id %u, %lu pages resident) was the largest one not protected by "
+			 "--oom-protect",
+			 vmem_id(victim->v), (unsigned long)vmem_resident(victim->v));
+	freed = vmem_kill(victim->v, msg);
+	return victim->v == v ? 0 : freed;
 }
 
-static uint64_t reclaim_pager_reclaim(void *arg, struct vmem *v, uint64_t want)
+static uint64_t reclaim_pager_reclaim(void *arg, struct vmem *v, uint64_t gpa, uint64_t want)
 {
 	struct reclaimer *r = arg;
 	uint64_t freed;
@@ -286,7 +293,7 @@ static uint64_t reclaim_pager_reclaim(void *arg, struct vmem *v, uint64_t want)
 	pthread_mutex_unlock(&r->io_lock);
 	freed = reclaim_locked(r, want);
 	if (!freed)
-		freed = reclaim_oom(r, v);
+		freed = reclaim_oom(r, v, gpa);
 	pthread_mutex_unlock(&r->vms_lock);
 	return freed;
 }
@@ -318,7 +325,7 @@ static void reclaim_wss_vm(struct reclaimer *r, struct reclaim_vm *rv)
 	rv->wss_armed = !vmem_wss_arm(rv->v, idx, n);
 }
 
-static void reclaim_wss_tick(struct reclaimer *r)
+void reclaim_sample(struct reclaimer *r)
 {
 	pthread_mutex_lock(&r->vms_lock);
 	for (unsigned i = 0; i < r->nr_vms; i++)
@@ -379,7 +386,7 @@ static void *reclaim_thread(void *arg)
 			continue;
 		reclaim_balance(r);
 		if (r->wss_period_ms && reclaim_now_ns() >= r->next_wss_ns) {
-			reclaim_wss_tick(r);
+			reclaim_sample(r);
 			r->next_wss_ns = reclaim_now_ns() + r->wss_period_ms * 1000000ULL;
 		}
 	}

@@ -59,6 +59,10 @@ int reclaim_add_vm(struct reclaimer *r, struct vmem *v, bool oom_protect);
 void reclaim_remove_vm(struct reclaimer *r, struct vmem *v);
 /* The background thread (watermarks, sampling). */
 int reclaim_start(struct reclaimer *r);
+/* Close the working-set sampling period now: collect every VM's sample,
+ * estimate, and arm the next one. The thread does this every period; a
+ * caller with sampling off (wss_period_ms 0) drives it (tests). */
+void reclaim_sample(struct reclaimer *r);
 
 struct reclaim_stats {
 	bool swap;
