@@ -103,7 +103,10 @@ static int vmem_evict_copy(struct vmem *v, const uint64_t *idx, unsigned n)
 	return 0;
 }
 
-/* Page idx's frame goes; its table entry names slot from now on. */
+#define VMEM_SLOT_ZERO (FRAME_NO_SLOT - 1) /* vmem_evict_one: the page is all zeros */
+
+/* Page idx's frame goes; its table entry names slot from now on, or, for
+ * a page of zeros, is empty again: its next touch is a zero fill. */
 static void vmem_evict_one(struct vmem *v, uint64_t idx, uint32_t slot)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
@@ -111,14 +114,17 @@ static void vmem_evict_one(struct vmem *v, uint64_t idx, uint32_t slot)
 
 	frame_set_swap_slot(v->db, ept_frame(e), FRAME_NO_SLOT);
 	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
-	ept_set(v->table, gpa, ept_entry(slot, EPT_SW_SWAP)); /* the table page exists */
+	if (slot == VMEM_SLOT_ZERO)
+		ept_clear(v->table, gpa); /* the leaf table stays if others are set */
+	else
+		ept_set(v->table, gpa, ept_entry(slot, EPT_SW_SWAP)); /* the table page exists */
 	b->present--;
 	if (e & EPT_SW_AHEAD)
 		b->ahead--;
 	else
 		b->used--;
 	v->stats.resident_pages--;
-	v->stats.swapped_pages++;
+	v->stats.swapped_pages += slot != VMEM_SLOT_ZERO;
 }
 
 /* Keep the candidates still resident and evictable, zap their PTEs. */
@@ -137,10 +143,20 @@ static unsigned vmem_evict_candidates(struct vmem *v, const uint64_t *idx, unsig
 	return k;
 }
 
-/* Split the copied pages into those whose swap copy is still valid (clean)
- * and those to write (dirty, compacted to the front of evict_buf). */
+static bool vmem_page_is_zero(const uint8_t *page)
+{
+	static const uint8_t zero[EPT_PAGE_SIZE];
+
+	return !memcmp(page, zero, EPT_PAGE_SIZE);
+}
+
+/* Sort the copied pages: keep[i] is VMEM_SLOT_ZERO for a page of zeros
+ * (dropped, not written: pages fault-around filled and the guest never
+ * used, pages only read), the slot for a page whose swap copy is still
+ * valid (clean), FRAME_NO_SLOT for one to write; those are compacted to the
+ * front of evict_buf. Returns how many to write. */
 static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
-				const struct vmem_evict_sink *sink, uint32_t *clean_slot)
+				const struct vmem_evict_sink *sink, uint32_t *keep)
 {
 	unsigned d = 0;
 
@@ -149,11 +165,13 @@ static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
 		uint32_t slot = frame_swap_slot(v->db, f);
 		uint8_t *page = v->evict_buf + i * EPT_PAGE_SIZE;
 
-		if (slot != FRAME_NO_SLOT && sink->same(sink->arg, slot, page)) {
-			clean_slot[i] = slot;
+		keep[i] = FRAME_NO_SLOT;
+		if (vmem_page_is_zero(page))
+			keep[i] = VMEM_SLOT_ZERO;
+		else if (slot != FRAME_NO_SLOT && sink->same(sink->arg, slot, page))
+			keep[i] = slot;
+		if (keep[i] != FRAME_NO_SLOT)
 			continue;
-		}
-		clean_slot[i] = FRAME_NO_SLOT;
 		if (d != i)
 			memcpy(v->evict_buf + d * EPT_PAGE_SIZE, page, EPT_PAGE_SIZE);
 		d++;
@@ -161,20 +179,46 @@ static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
 	return d;
 }
 
+/* Page i of a batch goes as vmem_evict_sort decided (keep), or with the
+ * next written slot; false if it stays (swap was full). */
+static bool vmem_evict_decided(struct vmem *v, uint64_t idx, uint32_t keep, const uint32_t *slots,
+			       unsigned stored, unsigned *di, struct vmem_evict_result *res)
+{
+	uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
+	uint32_t cached = frame_swap_slot(v->db, f);
+
+	if (keep == FRAME_NO_SLOT && *di >= stored)
+		return false;
+	if (keep == FRAME_NO_SLOT) {
+		keep = slots[(*di)++];
+		v->stats.swap_outs++;
+		res->written++;
+	} else if (keep == VMEM_SLOT_ZERO) {
+		v->stats.zero_drops++;
+	} else {
+		v->stats.clean_drops++;
+	}
+	if (cached != FRAME_NO_SLOT && cached != keep)
+		vmem_slot_put(v, cached); /* a stale copy */
+	vmem_evict_one(v, idx, keep);
+	res->evicted++;
+	return true;
+}
+
 static int vmem_evict_locked(struct vmem *v, const uint64_t *want, unsigned n,
 			     const struct vmem_evict_sink *sink, struct vmem_evict_result *res)
 {
 	uint64_t idx[VMEM_EVICT_MAX], gpa[VMEM_EVICT_MAX];
-	uint32_t clean[VMEM_EVICT_MAX], slots[VMEM_EVICT_MAX];
+	uint32_t keep[VMEM_EVICT_MAX], slots[VMEM_EVICT_MAX];
 	void *pages[VMEM_EVICT_MAX];
-	unsigned k = vmem_evict_candidates(v, want, n, idx), d, di = 0, stored;
+	unsigned k = vmem_evict_candidates(v, want, n, idx), d, di = 0;
 	int ret = vmem_evict_copy(v, idx, k);
 
 	if (ret)
 		return ret;
-	d = vmem_evict_sort(v, idx, k, sink, clean);
+	d = vmem_evict_sort(v, idx, k, sink, keep);
 	for (unsigned i = 0, j = 0; i < k; i++)
-		if (clean[i] == FRAME_NO_SLOT) {
+		if (keep[i] == FRAME_NO_SLOT) {
 			gpa[j] = vmem_idx_gpa(v, idx[i]);
 			pages[j] = v->evict_buf + j * EPT_PAGE_SIZE;
 			j++;
@@ -182,22 +226,8 @@ static int vmem_evict_locked(struct vmem *v, const uint64_t *want, unsigned n,
 	ret = d ? sink->store(sink->arg, v, gpa, pages, d, slots) : 0;
 	if (ret < 0)
 		return ret;
-	stored = ret;
-	for (unsigned i = 0; i < k; i++) {
-		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
-
-		if (clean[i] != FRAME_NO_SLOT) {
-			vmem_evict_one(v, idx[i], clean[i]);
-			v->stats.clean_drops++;
-			res->evicted++;
-		} else if (di < stored) {
-			vmem_slot_put(v, frame_swap_slot(v->db, f)); /* stale copy */
-			vmem_evict_one(v, idx[i], slots[di++]);
-			v->stats.swap_outs++;
-			res->evicted++;
-			res->written++;
-		}
-	}
+	for (unsigned i = 0; i < k; i++)
+		vmem_evict_decided(v, idx[i], keep[i], slots, ret, &di, res);
 	res->skipped = n - res->evicted;
 	return 0;
 }

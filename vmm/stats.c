@@ -251,11 +251,11 @@ static json_t *stats_reclaim(const struct vm *vm, const struct vmem_stats *v)
 	reclaim_get_stats(vm->mem.reclaim, &r);
 	reclaim_vm_stats(vm->mem.reclaim, vm->mem.vmem, &w);
 	return json_pack(
-	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "{s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I}, s:I, s:b, s:o, s:o, s:I}",
 	    "faults", "major", stats_int(v->cls[FAULT_SWAPIN].events), "minor", stats_int(v->minor),
 	    "swap_outs", stats_int(v->swap_outs), "clean_drops", stats_int(v->clean_drops),
-	    "swapped_pages", stats_int(v->swapped_pages), "read_ahead", stats_int(v->swap_ahead),
+	    "zero_drops", stats_int(v->zero_drops), "swapped_pages", stats_int(v->swapped_pages), "read_ahead", stats_int(v->swap_ahead),
 	    "direct_reclaims", stats_int(v->direct_reclaims), "scan", "wakeups",
 	    stats_int(r.wakeups), "direct", stats_int(r.direct), "windows", stats_int(r.scans),
 	    "pages", stats_int(r.scanned), "evicted", stats_int(r.evicted), "pass_p50_ns",
@@ -293,10 +293,10 @@ static void stats_print_reclaim(const struct vm *vm, const struct vmem_stats *v,
 	if (!vm->mem.reclaim)
 		return;
 	reclaim_vm_stats(vm->mem.reclaim, vm->mem.vmem, &w);
-	fprintf(f, " major=%lu minor=%lu swap_out=%lu clean_drop=%lu swapped=%lu",
+	fprintf(f, " major=%lu minor=%lu swap_out=%lu clean_drop=%lu zero_drop=%lu swapped=%lu",
 		(unsigned long)v->cls[FAULT_SWAPIN].events, (unsigned long)v->minor,
 		(unsigned long)v->swap_outs, (unsigned long)v->clean_drops,
-		(unsigned long)v->swapped_pages);
+		(unsigned long)v->zero_drops, (unsigned long)v->swapped_pages);
 	if (w.wss_periods)
 		fprintf(f, " wss=%lu[%lu-%lu]", (unsigned long)w.wss.pages, (unsigned long)w.wss.lo,
 			(unsigned long)w.wss.hi);
