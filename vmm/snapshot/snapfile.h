@@ -1,0 +1,143 @@
+/* vmm/snapshot/snapfile.h: the snapshot file, its writer and its reader.
+ *
+ * A snapshot is a directory DIR holding one file, DIR/snapshot, in the
+ * format of docs/snapshot-format.md (version 1, little-endian):
+ *
+ *   [0, 4096)                 header: magic "VMMSNAP\0", version, guest
+ *                             memory size, counts, the offset of each part,
+ *                             the metadata hash
+ *   [4096, dev_off)           page data: one 4 KiB block per present
+ *                             non-zero page, 4 KiB aligned, in GPA order
+ *   [dev_off, entry_off)      device sections: name, version, length and
+ *                             the device's own bytes, 8-byte aligned
+ *   [entry_off, end)          page entries, 32 bytes each, sorted by GPA:
+ *                             (guest page number, kind zero/data, data
+ *                             index, XXH3-64 of the page)
+ *
+ * The metadata hash (XXH3-64) covers the header, the device sections and
+ * the entry list; each data page has its own hash in its entry. Metadata
+ * comes after the data so that the writer can stream pages as it goes and
+ * write what it learnt from them at the end.
+ *
+ * Writing is atomic: the writer builds DIR.tmp/snapshot, fsyncs it and
+ * DIR.tmp, renames DIR.tmp to DIR (RENAME_NOREPLACE) and fsyncs DIR's
+ * parent, so DIR appears complete or not at all. It refuses a DIR that
+ * exists (-EEXIST) and a DIR.tmp that exists (-EEXIST): that is another
+ * writer at work or one that crashed, and telling them apart is the
+ * user's call, so the message says to remove DIR.tmp. On failure or abort
+ * it removes the DIR.tmp it made.
+ *
+ * The reader checks everything it can without reading page data when it
+ * opens (fields, offsets, sizes, the entries' order and GPAs, the device
+ * sections' framing, the metadata hash), and checks a page's hash each time
+ * it reads the page, so that damage a lazy restore meets later is never
+ * silent.
+ *
+ * Errors: functions return 0 or a negative errno and, given err, write one
+ * sentence naming the file, the byte offset and what was expected, e.g.
+ *   snap0/snapshot: offset 8: expected version 1, found 7
+ * -EINVAL: the file is not a valid snapshot (or an argument is wrong);
+ * -EIO: the file could not be read (including one cut short after open);
+ * -EBADMSG: a page's data does not match its hash.
+ *
+ * Not thread-safe, except snap_reader_read_page and the reader's getters,
+ * which may be called from several threads at once (pread, nothing
+ * shared is changed). No global state: each snapshot has its own writer or
+ * reader.
+ */
+#ifndef VMM_SNAPFILE_H
+#define VMM_SNAPFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_VERSION	      1
+#define SNAP_PAGE	      4096
+#define SNAP_FILE	      "snapshot" /* the file inside DIR */
+#define SNAP_DEVICE_NAME_MAX  31	 /* bytes of a device name, without its NUL */
+#define SNAP_MAX_DEVICES      1024
+#define SNAP_MAX_DEVICE_BYTES (16u << 20) /* one device's section */
+
+enum snap_kind {
+	SNAP_KIND_ZERO = 0, /* the page is all zeros: no data in the file */
+	SNAP_KIND_DATA = 1, /* 4 KiB of data in the file */
+};
+
+struct snap_writer;
+struct snap_reader;
+
+/* ---- writing ---- */
+
+/* Start a snapshot of a guest with mem_bytes of RAM (a non-zero multiple
+ * of SNAP_PAGE, at most GUEST_RAM_MAX_SIZE) into dir (a trailing '/' is
+ * ignored): creates dir.tmp/snapshot. -EEXIST if dir or dir.tmp exists,
+ * -EINVAL for a bad size, -errno if the directory or file cannot be made. */
+int snap_writer_open(struct snap_writer **out, const char *dir, uint64_t mem_bytes, char *err,
+		     size_t errlen);
+/* Add one device's state: name of 1 to SNAP_DEVICE_NAME_MAX printable
+ * ASCII characters, unique in the snapshot; len up to
+ * SNAP_MAX_DEVICE_BYTES. The bytes are copied, and written at commit; the
+ * format frames them and the device alone knows what they mean. Any time
+ * before commit. -EINVAL for a bad or repeated name or size. */
+int snap_writer_device(struct snap_writer *w, const char *name, uint32_t version, const void *buf,
+		       size_t len, char *err, size_t errlen);
+/* Add the guest page at gpa (4 KiB aligned, in guest RAM for mem_bytes,
+ * above every GPA given before: pages come in ascending GPA order, each
+ * once; -EINVAL otherwise). An all-zero page is recorded as
+ * SNAP_KIND_ZERO and costs no data; any other is written to the file now.
+ * A page whose write fails (-errno) is not recorded, so the call may be
+ * retried or the writer aborted. */
+int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char *err,
+		     size_t errlen);
+/* Pages given so far and bytes of page data written so far. */
+void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes);
+/* Write the metadata, fsync, rename dir.tmp to dir and fsync the parent.
+ * Frees w whatever the outcome; on failure dir.tmp is removed and dir does
+ * not appear. */
+int snap_writer_commit(struct snap_writer *w, char *err, size_t errlen);
+/* Give up: remove dir.tmp and free w. */
+void snap_writer_abort(struct snap_writer *w);
+
+/* ---- reading ---- */
+
+/* Open dir/snapshot and check its metadata: -EINVAL naming the offset for
+ * any bad field or a metadata hash mismatch, -EIO if it cannot be read,
+ * -ENOMEM. Page data is read later, by snap_reader_read_page. */
+int snap_reader_open(struct snap_reader **out, const char *dir, char *err, size_t errlen);
+void snap_reader_close(struct snap_reader *r);
+
+/* The file's path as messages name it: dir/snapshot. */
+const char *snap_reader_path(const struct snap_reader *r);
+uint64_t snap_reader_mem_bytes(const struct snap_reader *r);
+/* 0 if the snapshot is of a guest with mem_bytes of RAM, else -EINVAL
+ * naming both sizes (a restore with another --mem). */
+int snap_reader_check_mem(const struct snap_reader *r, uint64_t mem_bytes, char *err,
+			  size_t errlen);
+
+/* Devices, in the order they were written. The name and bytes stay valid
+ * until snap_reader_close. */
+unsigned snap_reader_nr_devices(const struct snap_reader *r);
+/* -ERANGE if i is not below snap_reader_nr_devices. */
+int snap_reader_device_at(const struct snap_reader *r, unsigned i, const char **name,
+			  uint32_t *version, const void **buf, size_t *len);
+/* The device called name: 0, or -ENOENT if the snapshot has none. */
+int snap_reader_device(const struct snap_reader *r, const char *name, uint32_t *version,
+		       const void **buf, size_t *len);
+
+/* Page entries, sorted by GPA. */
+uint64_t snap_reader_nr_pages(const struct snap_reader *r);
+/* -ERANGE if i is not below snap_reader_nr_pages. */
+int snap_reader_page_at(const struct snap_reader *r, uint64_t i, uint64_t *gpa,
+			enum snap_kind *kind);
+/* The index of the entry for the page holding gpa (any address in it), or
+ * -ENOENT if the snapshot has none (the page was never touched). */
+int64_t snap_reader_find(const struct snap_reader *r, uint64_t gpa);
+/* Fill page (SNAP_PAGE bytes, any alignment) with entry i's contents:
+ * zeros for SNAP_KIND_ZERO, else the file's block, checked against its
+ * hash. -EBADMSG naming the offset and GPA if it does not match, -EIO
+ * naming the offset if the file is cut short or the read fails, -ERANGE for
+ * a bad i. */
+int snap_reader_read_page(const struct snap_reader *r, uint64_t i, void *page, char *err,
+			  size_t errlen);
+
+#endif
