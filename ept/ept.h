@@ -16,6 +16,22 @@
  * An entry of 0 was never mapped. Interior tables are allocated only where
  * an entry is set, so a sparse 64 GiB guest costs kilobytes; a table page
  * whose entries are all cleared is freed again.
+ *
+ * Clones share table pages copy-on-write. ept_clone costs O(1) whatever
+ * the size: the clone and the original reference the same tables, each
+ * counted (atomically) in a reference count kept just past the table's 512
+ * entries: 8 bytes more per 4 KiB table page, which glibc's malloc chunk
+ * for a page-aligned page already had spare. The first ept_set or
+ * ept_clear through a shared table copies the path from the root down to
+ * it (at most 4 pages), so either tree may be changed, cloned again or
+ * destroyed first, in any order.
+ *
+ * Thread-safety: one tree is used under one lock, its VM's. Trees that
+ * share pages may be used under different locks at the same time: a shared
+ * page is never written in place, only its reference count is, with atomic
+ * operations, so readers of a shared page in one tree never see a writer
+ * of another. ept_clone reads its source: call it under the source's
+ * lock; the clone is then the new owner's.
  */
 #ifndef EPT_EPT_H
 #define EPT_EPT_H
@@ -61,17 +77,34 @@ struct ept *ept_create(void);
 void ept_destroy(struct ept *t);
 uint64_t ept_get(const struct ept *t, uint64_t gpa);	  /* 0: never mapped */
 int ept_set(struct ept *t, uint64_t gpa, uint64_t entry); /* 0, -ENOMEM, -EINVAL (gpa) */
-void ept_clear(struct ept *t, uint64_t gpa);		  /* entry becomes 0 */
+int ept_clear(struct ept *t, uint64_t gpa);		  /* entry becomes 0; 0, -ENOMEM */
+
+/* -ENOMEM comes only from allocating a table page: a new one on a path not
+ * mapped yet, or a copy of a page shared with a clone. So on a tree that
+ * shares no pages (never cloned, or its clones destroyed, or every page on
+ * the path since copied), setting an entry that is already non-zero and
+ * clearing cannot fail. On -ENOMEM the tree reads as it did before. */
 
 /* Call fn for each non-zero entry in [start, end), in GPA order; a non-zero
  * return from fn stops the walk and is returned. */
 typedef int (*ept_visit_fn)(uint64_t gpa, uint64_t entry, void *arg);
 int ept_for_each(const struct ept *t, uint64_t start, uint64_t end, ept_visit_fn fn, void *arg);
 
-/* A deep copy with the same entries (snapshots): NULL on -ENOMEM. */
+/* A table with the same entries (snapshots, fork) that shares every table
+ * page with t: O(1), no table page is allocated. Changes to either later do
+ * not show in the other. NULL on -ENOMEM (struct ept itself). */
 struct ept *ept_clone(const struct ept *t);
 
-/* Bytes of table pages currently allocated (metadata accounting). */
+/* Bytes of the table pages this tree references, shared with clones or not
+ * (metadata accounting): a page shared by two trees counts in each, so the
+ * sum over trees can exceed what is allocated. O(1). */
 size_t ept_bytes(const struct ept *t);
+
+/* Bytes of the table pages no other tree can reach: those whose every table
+ * from the root down is unshared. A walk over those pages (512 loads per
+ * private interior table, none of leaf tables), not a counter: when another
+ * tree lets go of a page, the pages become private to this one without
+ * this tree being told (its lock is not held). */
+size_t ept_private_bytes(const struct ept *t);
 
 #endif
