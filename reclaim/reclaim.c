@@ -17,7 +17,7 @@
 
 #define RECLAIM_IDLE_MS	   100 /* the thread's poll when nothing is due */
 #define RECLAIM_LOW_MIN	   64  /* frames */
-#define RECLAIM_LOW_DIVIDE 32  /* low watermark: 1/32 of the budget */
+#define RECLAIM_LOW_DIVIDE 128 /* low watermark: 1/128 of the budget */
 
 struct reclaim_vm {
 	struct vmem *v;
