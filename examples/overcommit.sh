@@ -21,7 +21,7 @@ print(f"budget:      {f['budget']} frames; at most {f['peak_resident']} were res
 print(f"major:       {r['faults']['major']} faults read a page back from swap")
 print(f"minor:       {r['faults']['minor']} faults mapped a page the scan had unmapped to see if it was used")
 print(f"swap-outs:   {r['swap_outs']} pages written to swap; {r['clean_drops']} dropped clean "
-      "(their swap copy was still valid: no I/O)")
+      f"(their swap copy was still valid: no I/O); {r['zero_drops']} pages of zeros dropped")
 print(f"scans:       {r['scan']['pages']} pages examined by the Clock hand in {r['scan']['windows']} windows")
 w = r["working_set"]
 print(f"working set: {w['pages']} pages (95% interval {w['lo']}-{w['hi']}), "
