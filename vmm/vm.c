@@ -290,18 +290,7 @@ int vm_exit_restore(struct vm *vm, const void *buf, size_t len, char *err, size_
 	return devstate_restore_empty("exit", VM_EXIT_STATE_VERSION, buf, len, err, errlen);
 }
 
-static int vm_exit_save_dev(const void *dev, void *buf, size_t len, size_t *used)
-{
-	return vm_exit_save(dev, buf, len, used);
-}
-
-static int vm_exit_restore_dev(void *dev, const void *buf, size_t len, char *err, size_t errlen)
-{
-	return vm_exit_restore(dev, buf, len, err, errlen);
-}
-
-static const struct devstate_ops vm_exit_state_ops = {
-    .name = "exit", .save = vm_exit_save_dev, .restore = vm_exit_restore_dev};
+DEVSTATE_OPS(vm_exit_state_ops, "exit", struct vm, vm_exit_save, vm_exit_restore);
 
 int vm_exit_register(struct vm *vm)
 {

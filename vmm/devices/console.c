@@ -233,18 +233,7 @@ int console_restore(struct console *c, const void *buf, size_t len, char *err, s
 	return 0;
 }
 
-static int console_save_dev(const void *dev, void *buf, size_t len, size_t *used)
-{
-	return console_save(dev, buf, len, used);
-}
-
-static int console_restore_dev(void *dev, const void *buf, size_t len, char *err, size_t errlen)
-{
-	return console_restore(dev, buf, len, err, errlen);
-}
-
-static const struct devstate_ops console_state_ops = {
-    .name = "console", .save = console_save_dev, .restore = console_restore_dev};
+DEVSTATE_OPS(console_state_ops, "console", struct console, console_save, console_restore);
 
 int console_register(struct console *c, struct devstate_table *states)
 {

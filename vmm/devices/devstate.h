@@ -43,6 +43,20 @@ struct devstate_table {
 	} row[DEVSTATE_MAX_DEVS];
 };
 
+/* The row of a device whose save and restore take its own type: the casts
+ * from void * are written once, here. Defines static ops. */
+#define DEVSTATE_OPS(ops, dev_name, type, save_fn, restore_fn)                                     \
+	static int ops##_save(const void *dev, void *buf, size_t len, size_t *used)                \
+	{                                                                                          \
+		return save_fn((const type *)dev, buf, len, used);                                 \
+	}                                                                                          \
+	static int ops##_restore(void *dev, const void *buf, size_t len, char *err, size_t errlen) \
+	{                                                                                          \
+		return restore_fn((type *)dev, buf, len, err, errlen);                             \
+	}                                                                                          \
+	static const struct devstate_ops ops = {                                                   \
+	    .name = dev_name, .save = ops##_save, .restore = ops##_restore}
+
 /* 0, -EEXIST if the name is taken, -ENOSPC if the table is full. */
 int devstate_register(struct devstate_table *t, const struct devstate_ops *ops, void *dev);
 /* Every device in table order: u8 name length, the name, the device's

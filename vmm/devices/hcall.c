@@ -208,18 +208,7 @@ int hcall_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t 
 	return 0;
 }
 
-static int hcall_save_dev(const void *dev, void *buf, size_t len, size_t *used)
-{
-	return hcall_save(dev, buf, len, used);
-}
-
-static int hcall_restore_dev(void *dev, const void *buf, size_t len, char *err, size_t errlen)
-{
-	return hcall_restore(dev, buf, len, err, errlen);
-}
-
-static const struct devstate_ops hcall_state_ops = {
-    .name = "hypercall", .save = hcall_save_dev, .restore = hcall_restore_dev};
+DEVSTATE_OPS(hcall_state_ops, "hypercall", struct vm, hcall_save, hcall_restore);
 
 int hcall_register(struct vm *vm)
 {

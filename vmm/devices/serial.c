@@ -129,18 +129,7 @@ int serial_restore(struct serial *s, const void *buf, size_t len, char *err, siz
 	return 0;
 }
 
-static int serial_save_dev(const void *dev, void *buf, size_t len, size_t *used)
-{
-	return serial_save(dev, buf, len, used);
-}
-
-static int serial_restore_dev(void *dev, const void *buf, size_t len, char *err, size_t errlen)
-{
-	return serial_restore(dev, buf, len, err, errlen);
-}
-
-static const struct devstate_ops serial_state_ops = {
-    .name = "serial", .save = serial_save_dev, .restore = serial_restore_dev};
+DEVSTATE_OPS(serial_state_ops, "serial", struct serial, serial_save, serial_restore);
 
 int serial_register(struct serial *s, struct ioport_bus *bus, struct devstate_table *states)
 {
