@@ -11,7 +11,12 @@
 #include "devstate.h"
 #include "err.h"
 
+#define MSR_IA32_TSC	      0x10
 #define MSR_IA32_TSC_DEADLINE 0x6e0
+#ifndef KVM_VCPU_TSC_CTRL
+#define KVM_VCPU_TSC_CTRL   0
+#define KVM_VCPU_TSC_OFFSET 0
+#endif
 
 /* MSRs a guest can write that KVM_GET_MSR_INDEX_LIST leaves out (the MTRRs),
  * and the ones this VMM promises to carry, in case a KVM's list lacks them. */
@@ -322,6 +327,45 @@ static int vcpu_state_set_msrs(struct vcpu *v, const struct vcpu_state *st, bool
 	return ret;
 }
 
+static int vcpu_state_guest_tsc(const struct vcpu *v, uint64_t *tsc)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	int ret = 0;
+
+	if (!m)
+		return -ENOMEM;
+	m->nmsrs = 1;
+	m->entries[0].index = MSR_IA32_TSC;
+	if (ioctl(v->fd, KVM_GET_MSRS, m) != 1)
+		ret = vcpu_state_sys(v, "KVM_GET_MSRS (TSC)");
+	*tsc = m->entries[0].data;
+	free(m);
+	return ret;
+}
+
+/* KVM takes a TSC written within a second of what it expects of a new VM
+ * (its age in cycles) for vCPUs synchronising, and keeps its own: a guest
+ * saved young would see its TSC go back. Where KVM has the vCPU's TSC
+ * offset (5.16+), move it so that the TSC goes on from the saved value;
+ * elsewhere the MSR write is all there is. */
+static int vcpu_state_set_tsc(struct vcpu *v, const struct vcpu_state *st)
+{
+	uint64_t want, now = 0, offset = 0;
+	struct kvm_device_attr a = {
+	    .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&offset};
+	int ret;
+
+	if (vcpu_state_msr(st, MSR_IA32_TSC, &want) || ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &a) < 0)
+		return 0;
+	ret = vcpu_state_ioctl(v, KVM_GET_DEVICE_ATTR, &a, "KVM_GET_DEVICE_ATTR (TSC offset)");
+	if (!ret)
+		ret = vcpu_state_guest_tsc(v, &now);
+	if (ret)
+		return ret;
+	offset += want - now; /* modulo 2^64: back as well as ahead */
+	return vcpu_state_ioctl(v, KVM_SET_DEVICE_ATTR, &a, "KVM_SET_DEVICE_ATTR (TSC offset)");
+}
+
 static int vcpu_state_set_simple(struct vcpu *v, const struct kvm *k, const struct vcpu_state *st,
 				 uint32_t part)
 {
@@ -335,18 +379,27 @@ static int vcpu_state_set_simple(struct vcpu *v, const struct kvm *k, const stru
 	return vcpu_state_ioctl(v, s->set, (char *)st + s->offset, s->set_name);
 }
 
+/* Asked first: without a LAPIC, KVM refuses the MSRs that name one
+ * (ASYNC_PF_INT) before the LAPIC's turn would say why. */
+static int vcpu_state_check_lapic(const struct vcpu *v, const struct vcpu_state *st)
+{
+	struct kvm_lapic_state probe;
+
+	if (!(st->parts & VCPU_STATE_LAPIC) || ioctl(v->fd, KVM_GET_LAPIC, &probe) >= 0)
+		return 0;
+	if (errno == EINVAL || errno == ENXIO)
+		return err_errno(EINVAL, "vcpu state",
+				 "vCPU %d: the state has a LAPIC; this VM has no in-kernel irqchip "
+				 "(KVM_CREATE_IRQCHIP)",
+				 v->id);
+	return vcpu_state_sys(v, "KVM_GET_LAPIC");
+}
+
 static int vcpu_state_set_lapic(struct vcpu *v, const struct vcpu_state *st)
 {
 	if (!(st->parts & VCPU_STATE_LAPIC))
 		return 0;
-	if (ioctl(v->fd, KVM_SET_LAPIC, &st->lapic) >= 0)
-		return 0;
-	if (errno == EINVAL || errno == ENXIO)
-		return err_errno(errno, "vcpu state",
-				 "vCPU %d: the state has a LAPIC; this VM has no in-kernel irqchip "
-				 "(KVM_CREATE_IRQCHIP)",
-				 v->id);
-	return vcpu_state_sys(v, "KVM_SET_LAPIC");
+	return vcpu_state_ioctl(v, KVM_SET_LAPIC, (void *)&st->lapic, "KVM_SET_LAPIC");
 }
 
 /* The order, where it matters:
@@ -355,15 +408,18 @@ static int vcpu_state_set_lapic(struct vcpu *v, const struct vcpu_state *st)
  *   regs before events: KVM_SET_REGS drops a pending exception, which the
  *     events then set again;
  *   xcrs before xsave: the enabled features, then their state;
- *   MSRs after sregs and before the LAPIC, except the TSC deadline, which
- *     KVM keeps only while the LAPIC timer is in TSC-deadline mode, so it
- *     follows the LAPIC (and the TSC, which it is a point of);
+ *   MSRs after sregs and before the LAPIC, the TSC put right after them
+ *     (vcpu_state_set_tsc), except the TSC deadline, which KVM keeps only
+ *     while the LAPIC timer is in TSC-deadline mode, so it follows the
+ *     LAPIC (and the TSC, which it is a point of);
  *   events, then mp_state last: the events' SMM and latched INIT decide
  *     which MP states KVM accepts. */
 int vcpu_state_restore(struct vcpu *v, const struct kvm *k, const struct vcpu_state *st)
 {
-	int ret = vcpu_state_set_sregs(v, k, st);
+	int ret = vcpu_state_check_lapic(v, st);
 
+	if (!ret)
+		ret = vcpu_state_set_sregs(v, k, st);
 	if (!ret)
 		ret = vcpu_state_ioctl(v, KVM_SET_REGS, (void *)&st->regs, "KVM_SET_REGS");
 	if (!ret)
@@ -372,6 +428,8 @@ int vcpu_state_restore(struct vcpu *v, const struct kvm *k, const struct vcpu_st
 		ret = vcpu_state_set_fpu(v, k, st);
 	if (!ret)
 		ret = vcpu_state_set_msrs(v, st, false);
+	if (!ret)
+		ret = vcpu_state_set_tsc(v, st);
 	if (!ret)
 		ret = vcpu_state_set_lapic(v, st);
 	if (!ret)

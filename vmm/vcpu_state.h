@@ -17,7 +17,10 @@
  *               the vCPU's state: SYSCALL and SYSENTER MSRs, KERNEL_GS_BASE,
  *               TSC, TSC_AUX, PAT, MISC_ENABLE, the paravirtual, PMU and
  *               nested ones it emulates), and the MTRRs, which the list
- *               leaves out; of those, the ones this vCPU can read
+ *               leaves out; of those, the ones this vCPU can read. Hyper-V's
+ *               run and reference times are among them, but KVM ignores
+ *               a write of its clocks: a guest given Hyper-V's CPUID (not
+ *               ours) would see them start again
  *   lapic       KVM_GET_LAPIC, where the VM has an in-kernel irqchip
  *   events      KVM_GET_VCPU_EVENTS: pending exception, interrupt, NMI, SMI
  *   mp_state    KVM_GET_MP_STATE
