@@ -198,6 +198,96 @@ START_TEST(hcall_answer_that_cannot_be_written_stops_the_vm)
 }
 END_TEST
 
+/* The device's counters, after a few requests of each kind and one bad one. */
+static size_t hcall_state_fixture(uint8_t *st, size_t len)
+{
+	uint64_t list[2] = {0x200000, 0x201000};
+	struct vmm_page_pair pair = {.dst = 0x300000, .src = 0x310000};
+	size_t used;
+
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, "hi", 2), 0);
+	ck_assert_int_eq(call(VMM_HC_LINE, 0, LIST, 2), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, list, sizeof(list)), 0);
+	ck_assert_int_eq(call(VMM_HC_DISCARD, 2, LIST, 0), 0);
+	ck_assert_int_eq(guest_ram_write(&vm.mem, LIST, &pair, sizeof(pair)), 0);
+	ck_assert_int_eq(call(VMM_HC_COPY, 1, LIST, 0), 0);
+	ck_assert_int_eq(call(99, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(hcall_save(&vm, st, len, &used), 0);
+	return used;
+}
+
+START_TEST(hcall_state_round_trip_keeps_the_counters)
+{
+	static struct vm fresh;
+	uint8_t st[128], again[128];
+	size_t len = hcall_state_fixture(st, sizeof(st)), len2;
+	char err[128];
+
+	ck_assert_uint_eq(len, DEVSTATE_HEADER + 6 * 8);
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.stats.io_exits = 5; /* the VM's, not the device's: left alone */
+	ck_assert_int_eq(hcall_restore(&fresh, st, len, err, sizeof(err)), 0);
+	ck_assert_mem_eq(fresh.stats.hcalls, vm.stats.hcalls, sizeof(vm.stats.hcalls));
+	ck_assert_uint_eq(fresh.stats.hcall_errors, 1);
+	ck_assert_uint_eq(fresh.stats.pages_discarded, 2);
+	ck_assert_uint_eq(fresh.stats.pages_copied, 1);
+	ck_assert_uint_eq(fresh.stats.io_exits, 5);
+	ck_assert_int_eq(hcall_save(&fresh, again, sizeof(again), &len2), 0);
+	ck_assert_uint_eq(len2, len);
+	ck_assert_mem_eq(again, st, len);
+	ck_assert_int_eq(hcall_save(&fresh, again, len - 1, &len2), -ENOSPC);
+}
+END_TEST
+
+static void hcall_assert_refused(const uint8_t *st, size_t len, const char *words)
+{
+	static struct vm fresh;
+	char err[200] = "";
+
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.stats.hcall_errors = 3;
+	ck_assert_int_eq(hcall_restore(&fresh, st, len, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "hypercall state: ") == err, "message: %s", err);
+	ck_assert_msg(strstr(err, words), "message '%s' lacks '%s'", err, words);
+	ck_assert_uint_eq(fresh.stats.hcall_errors, 3);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+START_TEST(hcall_restore_refuses_a_short_state_or_another_version)
+{
+	uint8_t st[128];
+	size_t len = hcall_state_fixture(st, sizeof(st));
+
+	for (size_t n = 0; n < len; n++)
+		hcall_assert_refused(st, n, n < DEVSTATE_HEADER ? "left of" : "length");
+	st[0] = HCALL_STATE_VERSION + 1;
+	hcall_assert_refused(st, len, "version 2: expected 1");
+}
+END_TEST
+
+/* Offsets: the header, then line, discard, copy, errors, discarded, copied. */
+START_TEST(hcall_restore_refuses_page_counts_no_calls_could_make)
+{
+	uint8_t st[128], bad[128];
+	size_t len = hcall_state_fixture(st, sizeof(st));
+
+	memcpy(bad, st, len);
+	put_le64(bad + DEVSTATE_HEADER + 4 * 8, 0); /* discarded: 0 pages in 1 call */
+	hcall_assert_refused(bad, len, "pages_discarded: 0 pages in 1 calls");
+	memcpy(bad, st, len);
+	put_le64(bad + DEVSTATE_HEADER + 5 * 8, VMM_HC_MAX_PAGES + 1);
+	hcall_assert_refused(bad, len, "pages_copied: 513 pages in 1 calls");
+	memcpy(bad, st, len);
+	put_le64(bad + DEVSTATE_HEADER + 2 * 8, 0); /* copy calls: none, yet a page copied */
+	hcall_assert_refused(bad, len, "pages_copied: 1 pages in 0 calls");
+}
+END_TEST
+
 static void hcall_add_tests(TCase *tc)
 {
 	tcase_add_test(tc, hcall_line_reaches_the_console);
@@ -208,6 +298,9 @@ static void hcall_add_tests(TCase *tc)
 	tcase_add_test(tc, hcall_unknown_number_is_refused);
 	tcase_add_test(tc, hcall_block_outside_ram_stops_the_vm);
 	tcase_add_test(tc, hcall_errors_are_all_counted);
+	tcase_add_test(tc, hcall_state_round_trip_keeps_the_counters);
+	tcase_add_test(tc, hcall_restore_refuses_a_short_state_or_another_version);
+	tcase_add_test(tc, hcall_restore_refuses_page_counts_no_calls_could_make);
 }
 
 static Suite *hcall_suite(void)

@@ -30,6 +30,21 @@ static int kvm_open_fd(const char *path)
 	return err_sys(path, "open");
 }
 
+static void kvm_probe_state(struct kvm *k)
+{
+	int xsave2 = kvm_check(k, KVM_CAP_XSAVE2); /* the size KVM_GET_XSAVE2 writes */
+
+	k->has_sregs2 = kvm_check(k, KVM_CAP_SREGS2) > 0;
+	k->has_xsave2 = xsave2 >= (int)sizeof(struct kvm_xsave);
+	k->xsave_size = k->has_xsave2			  ? (unsigned)xsave2
+			: kvm_check(k, KVM_CAP_XSAVE) > 0 ? sizeof(struct kvm_xsave)
+							  : 0;
+	k->has_xcrs = kvm_check(k, KVM_CAP_XCRS) > 0;
+	k->has_vcpu_events = kvm_check(k, KVM_CAP_VCPU_EVENTS) > 0;
+	k->has_mp_state = kvm_check(k, KVM_CAP_MP_STATE) > 0;
+	k->has_debugregs = kvm_check(k, KVM_CAP_DEBUGREGS) > 0;
+}
+
 int kvm_open(struct kvm *k, const char *path)
 {
 	int ret, version;
@@ -58,6 +73,7 @@ int kvm_open(struct kvm *k, const char *path)
 	k->has_tsc_khz = kvm_check(k, KVM_CAP_GET_TSC_KHZ) > 0;
 	k->has_binary_stats = kvm_check(k, KVM_CAP_BINARY_STATS_FD) > 0;
 	k->has_immediate_exit = kvm_check(k, KVM_CAP_IMMEDIATE_EXIT) > 0;
+	kvm_probe_state(k);
 	return 0;
 fail:
 	close(k->fd);

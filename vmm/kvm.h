@@ -16,6 +16,15 @@
 #ifndef KVM_GET_STATS_FD
 #define KVM_GET_STATS_FD _IO(KVMIO, 0xce)
 #endif
+#ifndef KVM_CAP_SREGS2
+#define KVM_CAP_SREGS2 200
+#endif
+#ifndef KVM_CAP_XSAVE2
+#define KVM_CAP_XSAVE2 208
+#endif
+#ifndef KVM_GET_XSAVE2
+#define KVM_GET_XSAVE2 _IOR(KVMIO, 0xcf, struct kvm_xsave)
+#endif
 
 struct kvm {
 	int fd;
@@ -25,6 +34,12 @@ struct kvm {
 	bool has_tsc_khz;
 	bool has_binary_stats;
 	bool has_immediate_exit;
+	/* What a vCPU's state is read with (vcpu_state.h). */
+	bool has_sregs2;     /* KVM_GET_SREGS2 (5.14+), else KVM_GET_SREGS */
+	unsigned xsave_size; /* bytes of KVM_GET_XSAVE2 (5.17+) or 4096 for KVM_GET_XSAVE; 0:
+				KVM_GET_FPU */
+	bool has_xsave2;
+	bool has_xcrs, has_vcpu_events, has_mp_state, has_debugregs;
 };
 
 /* Open /dev/kvm (or path) and probe it: 0 or -errno with a message. */

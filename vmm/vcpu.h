@@ -1,6 +1,7 @@
 /* vmm/vcpu.h: one virtual CPU.
  *
  * Per-vCPU state lives here so that more vCPUs are a loop, not a rewrite.
+ * Saving and restoring what KVM holds of a vCPU is vcpu_state.h.
  */
 #ifndef VMM_VCPU_H
 #define VMM_VCPU_H

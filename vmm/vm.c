@@ -278,13 +278,36 @@ static bool vm_exit_io(void *dev, const struct ioport_access *a)
 	return true;
 }
 
-/* Every device of the VM claims its ports here, once. */
+int vm_exit_save(const struct vm *vm, void *buf, size_t len, size_t *used)
+{
+	(void)vm;
+	return devstate_save_empty(VM_EXIT_STATE_VERSION, buf, len, used);
+}
+
+int vm_exit_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)vm;
+	return devstate_restore_empty("exit", VM_EXIT_STATE_VERSION, buf, len, err, errlen);
+}
+
+DEVSTATE_OPS(vm_exit_state_ops, "exit", struct vm, vm_exit_save, vm_exit_restore);
+
+int vm_exit_register(struct vm *vm)
+{
+	int ret = ioport_register(&vm->io, VMM_PORT_EXIT, 4, "exit", vm_exit_io, vm);
+
+	return ret ? ret : devstate_register(&vm->states, &vm_exit_state_ops, vm);
+}
+
+/* Every device of the VM claims its ports and its state's row here, once. */
 static int vm_register_devices(struct vm *vm)
 {
-	int ret = serial_register(&vm->uart, &vm->io);
+	int ret = serial_register(&vm->uart, &vm->io, &vm->states);
 
 	if (!ret)
-		ret = ioport_register(&vm->io, VMM_PORT_EXIT, 4, "exit", vm_exit_io, vm);
+		ret = console_register(&vm->con, &vm->states);
+	if (!ret)
+		ret = vm_exit_register(vm);
 	if (!ret)
 		ret = hcall_register(vm);
 	return ret ? err_errno(-ret, "vm", "cannot register the devices' ports: %s", strerror(-ret))

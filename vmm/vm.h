@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "devstate.h"
 #include "guest_ram.h"
 #include "histo.h"
 #include "ioport.h"
@@ -78,7 +79,8 @@ struct vm {
 	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
 	struct console con;
 	struct serial uart;
-	struct ioport_bus io; /* ports, claimed by each device at creation */
+	struct ioport_bus io;	      /* ports, claimed by each device at creation */
+	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct vm_stats stats;
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
@@ -124,5 +126,13 @@ void vm_handle_exit(struct vm *vm, struct kvm_run *run);
 void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 uint64_t vm_now_ns(void);
+
+/* The exit port's state (devstate.h): it has none, since a write to it
+ * stops the VM at once. Version VM_EXIT_STATE_VERSION and no fields. */
+#define VM_EXIT_STATE_VERSION 1
+int vm_exit_save(const struct vm *vm, void *buf, size_t len, size_t *used);
+int vm_exit_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t errlen);
+/* Claim the exit port and its row in the VM's states. */
+int vm_exit_register(struct vm *vm);
 
 #endif

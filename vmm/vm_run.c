@@ -20,6 +20,7 @@
 
 #include "err.h"
 #include "stats.h"
+#include "vcpu_state.h"
 
 #define VM_KICK_SIGNAL SIGRTMIN
 #define VM_TICK_NS     100000000ULL /* the clock's period: timeout and stats lines */
@@ -70,6 +71,23 @@ static void vm_vcpu_park(struct vm *vm)
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+/* Parked with its last exit complete, so that a parked vCPU's state can be
+ * saved as it is: KVM finishes an I/O exit (RIP past the OUT) only on the
+ * next KVM_RUN. If finishing it makes another exit (a rep string), that is
+ * handled and the loop looks at the requests again. */
+static void vm_vcpu_settle_and_park(struct vm *vm, struct vcpu *v)
+{
+	int ret = vcpu_settle(v);
+
+	if (ret < 0)
+		vm_stop(vm, VMM_STATUS_INTERNAL, "vCPU %d: cannot complete its last exit: %s",
+			v->id, strerror(-ret));
+	else if (ret > 0)
+		vm_handle_exit(vm, v->run);
+	else
+		vm_vcpu_park(vm);
+}
+
 static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 {
 	for (;;) {
@@ -79,7 +97,7 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 		if (vm_is_done(vm))
 			return;
 		if (vm_pause_requested(vm)) {
-			vm_vcpu_park(vm);
+			vm_vcpu_settle_and_park(vm, v);
 			continue;
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

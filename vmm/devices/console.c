@@ -129,3 +129,113 @@ void console_flush(struct console *c)
 		console_emit(c, c->line, c->len);
 	c->len = 0;
 }
+
+int console_save(const struct console *c, void *buf, size_t len, size_t *used)
+{
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, CONSOLE_STATE_VERSION);
+	devstate_put_u32(&w, (uint32_t)c->len);
+	devstate_put_bytes(&w, c->line, c->len);
+	devstate_put_u64(&w, c->lines);
+	devstate_put_u32(&w, (uint32_t)c->nr_results);
+	for (int i = 0; i < c->nr_results; i++) {
+		size_t n = strlen(c->results[i]);
+
+		devstate_put_u32(&w, (uint32_t)n);
+		devstate_put_bytes(&w, c->results[i], n);
+	}
+	return devstate_end(&w, used);
+}
+
+/* The partial line: what console_putc can have left, shorter than a line
+ * (a full one is emitted) and without a line end (which emits it). */
+static void console_restore_line(struct devstate_reader *r, struct console *n)
+{
+	uint32_t len = devstate_get_u32(r, "partial line length");
+	const uint8_t *p;
+
+	if (len >= VMM_LINE_MAX) {
+		devstate_fail(r, "partial line of %u bytes: expected less than %u", len,
+			      VMM_LINE_MAX);
+		return;
+	}
+	p = devstate_get_bytes(r, len, "partial line");
+	if (!p)
+		return;
+	if (memchr(p, '\n', len) || memchr(p, '\r', len)) {
+		devstate_fail(r, "partial line holds a line end: expected none (it would have "
+				 "ended the line)");
+		return;
+	}
+	memcpy(n->line, p, len);
+	n->len = len;
+}
+
+/* One RESULT line without its tag, as console_keep_result kept it. */
+static char *console_restore_result(struct devstate_reader *r, int i)
+{
+	static const size_t max = VMM_LINE_MAX - (sizeof("RESULT ") - 1);
+	uint32_t len = devstate_get_u32(r, "result length");
+	const uint8_t *p;
+	char *res;
+
+	if (len > max) {
+		devstate_fail(r, "result %d of %u bytes: expected %zu or less", i, len, max);
+		return NULL;
+	}
+	p = devstate_get_bytes(r, len, "result");
+	if (!p)
+		return NULL;
+	if (memchr(p, '\0', len)) {
+		devstate_fail(r, "result %d holds a NUL byte: expected text", i);
+		return NULL;
+	}
+	res = strndup((const char *)p, len);
+	if (!res)
+		r->ret = -ENOMEM;
+	return res;
+}
+
+static void console_restore_results(struct devstate_reader *r, struct console *n)
+{
+	uint32_t nr = devstate_get_u32(r, "nr_results");
+
+	if (nr > CONSOLE_MAX_RESULTS || nr > n->lines) {
+		devstate_fail(r, "nr_results %u: expected at most %d and at most lines (%lu)", nr,
+			      CONSOLE_MAX_RESULTS, (unsigned long)n->lines);
+		return;
+	}
+	for (uint32_t i = 0; i < nr && !r->ret; i++) {
+		n->results[i] = console_restore_result(r, (int)i);
+		if (n->results[i])
+			n->nr_results++;
+	}
+}
+
+/* Parsed into a copy first: a refused state leaves c as it was. */
+int console_restore(struct console *c, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct devstate_reader r;
+	struct console n = {
+	    .out_fd = c->out_fd, .lost_lines = c->lost_lines, .first_line_ns = c->first_line_ns};
+
+	devstate_open(&r, "console", CONSOLE_STATE_VERSION, buf, len, err, errlen);
+	console_restore_line(&r, &n);
+	n.lines = devstate_get_u64(&r, "lines");
+	console_restore_results(&r, &n);
+	if (devstate_close(&r)) {
+		console_destroy(&n);
+		return r.ret;
+	}
+	console_destroy(c);
+	*c = n;
+	return 0;
+}
+
+DEVSTATE_OPS(console_state_ops, "console", struct console, console_save, console_restore);
+
+int console_register(struct console *c, struct devstate_table *states)
+{
+	return devstate_register(states, &console_state_ops, c);
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devstate.h"
 #include "vmm_abi.h"
 
 #define CONSOLE_MAX_RESULTS 32
@@ -33,5 +34,23 @@ void console_putc(struct console *c, char ch);
 void console_write_line(struct console *c, const char *s, size_t len);
 /* Emit a partial line left at exit. */
 void console_flush(struct console *c);
+
+/* State (devstate.h), version CONSOLE_STATE_VERSION, what the guest's
+ * output and its report need to go on as if there had been no snapshot:
+ *   u32 len, len bytes   the partial line: a line the guest began before
+ *                        the snapshot ends after it, whole
+ *   u64 lines            lines the guest has printed (console_lines)
+ *   u32 nr_results, then each: u32 len, len bytes   the RESULT lines kept,
+ *                        which the guest reported and the report shows
+ * Not saved: out_fd (the restoring VM's own), lost_lines (failures of the
+ * saving VMM's output, not this one's) and first_line_ns (a clock reading
+ * of the saving process: a restored console with lines reports none).
+ * Restore before the VM runs: the results are published to the stats
+ * reader without a lock only as they are appended. */
+#define CONSOLE_STATE_VERSION 1
+int console_save(const struct console *c, void *buf, size_t len, size_t *used);
+int console_restore(struct console *c, const void *buf, size_t len, char *err, size_t errlen);
+/* The console's row in the VM's states (it has no ports). */
+int console_register(struct console *c, struct devstate_table *states);
 
 #endif

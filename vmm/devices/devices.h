@@ -8,14 +8,18 @@
  *              are kept for the report
  *   hcall.h    the hypercall port: the line console, page DISCARD and COPY,
  *              every GPA checked against guest RAM
+ *   devstate.h a device's state as versioned bytes for a snapshot: each
+ *              device saves and restores itself, beside its code
  *
  * The exit port (isa-debug-exit) is the VM's own, in vm.c. A new device is
- * a file here that registers its ports from vm_register_devices().
+ * a file here that registers its ports and its state from
+ * vm_register_devices().
  */
 #ifndef VMM_DEVICES_H
 #define VMM_DEVICES_H
 
 #include "console.h"
+#include "devstate.h"
 #include "hcall.h"
 #include "ioport.h"
 #include "serial.h"

@@ -162,7 +162,57 @@ static bool hcall_io(void *dev, const struct ioport_access *a)
 	return true;
 }
 
+int hcall_save(const struct vm *vm, void *buf, size_t len, size_t *used)
+{
+	const struct vm_stats *st = &vm->stats;
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, HCALL_STATE_VERSION);
+	for (int nr = VMM_HC_LINE; nr <= VMM_HC_COPY; nr++)
+		devstate_put_u64(&w, st->hcalls[nr]);
+	devstate_put_u64(&w, st->hcall_errors);
+	devstate_put_u64(&w, st->pages_discarded);
+	devstate_put_u64(&w, st->pages_copied);
+	return devstate_end(&w, used);
+}
+
+/* Each DISCARD or COPY that counted moved 1 to VMM_HC_MAX_PAGES pages. */
+static void hcall_check_pages(struct devstate_reader *r, const char *what, uint64_t calls,
+			      uint64_t pages)
+{
+	if (pages < calls || pages / VMM_HC_MAX_PAGES > calls ||
+	    (pages / VMM_HC_MAX_PAGES == calls && pages % VMM_HC_MAX_PAGES))
+		devstate_fail(r, "%s: %lu pages in %lu calls: expected 1 to %u pages a call", what,
+			      (unsigned long)pages, (unsigned long)calls, VMM_HC_MAX_PAGES);
+}
+
+int hcall_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t errlen)
+{
+	static const char *const names[] = {[VMM_HC_LINE] = "hcalls.line",
+					    [VMM_HC_DISCARD] = "hcalls.discard",
+					    [VMM_HC_COPY] = "hcalls.copy"};
+	struct vm_stats n = vm->stats;
+	struct devstate_reader r;
+
+	devstate_open(&r, "hypercall", HCALL_STATE_VERSION, buf, len, err, errlen);
+	for (int nr = VMM_HC_LINE; nr <= VMM_HC_COPY; nr++)
+		n.hcalls[nr] = devstate_get_u64(&r, names[nr]);
+	n.hcall_errors = devstate_get_u64(&r, "errors");
+	n.pages_discarded = devstate_get_u64(&r, "pages_discarded");
+	n.pages_copied = devstate_get_u64(&r, "pages_copied");
+	hcall_check_pages(&r, "pages_discarded", n.hcalls[VMM_HC_DISCARD], n.pages_discarded);
+	hcall_check_pages(&r, "pages_copied", n.hcalls[VMM_HC_COPY], n.pages_copied);
+	if (devstate_close(&r))
+		return r.ret;
+	vm->stats = n;
+	return 0;
+}
+
+DEVSTATE_OPS(hcall_state_ops, "hypercall", struct vm, hcall_save, hcall_restore);
+
 int hcall_register(struct vm *vm)
 {
-	return ioport_register(&vm->io, VMM_PORT_HCALL, 4, "hypercall", hcall_io, vm);
+	int ret = ioport_register(&vm->io, VMM_PORT_HCALL, 4, "hypercall", hcall_io, vm);
+
+	return ret ? ret : devstate_register(&vm->states, &hcall_state_ops, vm);
 }

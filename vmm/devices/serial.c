@@ -9,6 +9,7 @@ enum { UART_RBR_THR, UART_IER, UART_IIR_FCR, UART_LCR, UART_MCR, UART_LSR, UART_
 #define UART_LSR_THRE	0x20
 #define UART_LSR_TEMT	0x40
 #define UART_IIR_NO_INT 0x01
+#define UART_IER_MASK	0x0f /* bits 4-7 are reserved: never kept */
 
 void serial_init(struct serial *s, uint16_t base, struct console *con)
 {
@@ -34,7 +35,7 @@ void serial_out(struct serial *s, uint16_t port, uint8_t val)
 		if (dlab)
 			s->dlm = val;
 		else
-			s->ier = val & 0x0f;
+			s->ier = val & UART_IER_MASK;
 		break;
 	case UART_LCR:
 		s->lcr = val;
@@ -91,7 +92,48 @@ static bool serial_io(void *dev, const struct ioport_access *a)
 	return true;
 }
 
-int serial_register(struct serial *s, struct ioport_bus *bus)
+int serial_save(const struct serial *s, void *buf, size_t len, size_t *used)
 {
-	return ioport_register(bus, s->base, SERIAL_NR_PORTS, "serial", serial_io, s);
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, SERIAL_STATE_VERSION);
+	devstate_put_u8(&w, s->ier);
+	devstate_put_u8(&w, s->lcr);
+	devstate_put_u8(&w, s->mcr);
+	devstate_put_u8(&w, s->scr);
+	devstate_put_u8(&w, s->dll);
+	devstate_put_u8(&w, s->dlm);
+	devstate_put_u64(&w, s->bytes);
+	return devstate_end(&w, used);
+}
+
+int serial_restore(struct serial *s, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct devstate_reader r;
+	struct serial n = *s;
+
+	devstate_open(&r, "serial", SERIAL_STATE_VERSION, buf, len, err, errlen);
+	n.ier = devstate_get_u8(&r, "ier");
+	n.lcr = devstate_get_u8(&r, "lcr");
+	n.mcr = devstate_get_u8(&r, "mcr");
+	n.scr = devstate_get_u8(&r, "scr");
+	n.dll = devstate_get_u8(&r, "dll");
+	n.dlm = devstate_get_u8(&r, "dlm");
+	n.bytes = devstate_get_u64(&r, "bytes");
+	if (n.ier & ~UART_IER_MASK)
+		devstate_fail(&r, "ier %#x: expected %#x or less (bits 4-7 are reserved)", n.ier,
+			      UART_IER_MASK);
+	if (devstate_close(&r))
+		return r.ret;
+	*s = n;
+	return 0;
+}
+
+DEVSTATE_OPS(serial_state_ops, "serial", struct serial, serial_save, serial_restore);
+
+int serial_register(struct serial *s, struct ioport_bus *bus, struct devstate_table *states)
+{
+	int ret = ioport_register(bus, s->base, SERIAL_NR_PORTS, "serial", serial_io, s);
+
+	return ret ? ret : devstate_register(states, &serial_state_ops, s);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "devstate.h"
 #include "ioport.h"
 
 #define SERIAL_NR_PORTS 8
@@ -23,9 +24,17 @@ struct serial {
 };
 
 void serial_init(struct serial *s, uint16_t base, struct console *con);
-/* Claim the UART's ports on the VM's bus. */
-int serial_register(struct serial *s, struct ioport_bus *bus);
+/* Claim the UART's ports on the VM's bus, and its row in the VM's states. */
+int serial_register(struct serial *s, struct ioport_bus *bus, struct devstate_table *states);
 void serial_out(struct serial *s, uint16_t port, uint8_t val);
 uint8_t serial_in(struct serial *s, uint16_t port);
+
+/* State (devstate.h), version SERIAL_STATE_VERSION: u8 ier, lcr, mcr, scr,
+ * dll, dlm; u64 bytes. Nothing else: the transmitter is always empty and
+ * nothing is ever received, so no FIFO or interrupt is pending. The base
+ * port and the console are the restoring VM's, from serial_init. */
+#define SERIAL_STATE_VERSION 1
+int serial_save(const struct serial *s, void *buf, size_t len, size_t *used);
+int serial_restore(struct serial *s, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif
