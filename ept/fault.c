@@ -171,9 +171,16 @@ static int fault_store(struct vmem *v, uint64_t lo, uint64_t hi)
 		while (lo + n < hi &&
 		       ept_frame(ept_get(v->table, vmem_idx_gpa(v, lo + n))) == first + n)
 			n++;
-		if (fallocate(frame_db_fd(v->db), 0, first << EPT_PAGE_SHIFT, n << EPT_PAGE_SHIFT) <
-		    0)
-			return -errno;
+		int ret;
+
+		do /* shmem gives up an allocation on a signal: again */
+			ret = fallocate(frame_db_fd(v->db), 0, first << EPT_PAGE_SHIFT,
+					n << EPT_PAGE_SHIFT)
+				  ? -errno
+				  : 0;
+		while (ret == -EINTR);
+		if (ret)
+			return ret;
 		lo += n;
 	}
 	return 0;

@@ -95,7 +95,7 @@ struct vmem_stats {
 	uint64_t minor;		  /* MINOR faults: a store page mapped again (UFFDIO_CONTINUE) */
 	uint64_t swap_outs;	  /* pages written to swap and dropped */
 	uint64_t clean_drops;	  /* pages dropped whose swap copy was still valid: no I/O */
-	uint64_t zero_drops; /* pages of zeros dropped: their next touch is a zero fill */
+	uint64_t zero_drops;	  /* pages of zeros dropped: their next touch is a zero fill */
 	uint64_t swapped_pages;	  /* table entries that name a swap slot */
 	uint64_t swap_ahead;	  /* pages swap-in read ahead of the fault */
 	uint64_t direct_reclaims; /* faults that had to free frames first */

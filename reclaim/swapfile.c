@@ -225,9 +225,12 @@ static int swapfile_size_file(struct swapfile *s, const struct stat *st, uint64_
 	s->size = want ? want : (uint64_t)st->st_size & ~(uint64_t)(SWAPFILE_PAGE - 1);
 	if (!want)
 		return 0; /* an existing file as it is */
-	if (fallocate(s->fd, 0, 0, want) == 0)
+	/* tmpfs gives up a large fallocate on any signal (EINTR): again. */
+	do
+		ret = fallocate(s->fd, 0, 0, want) ? -errno : 0;
+	while (ret == -EINTR);
+	if (!ret)
 		return 0;
-	ret = -errno;
 	if (ret == -ENOSPC)
 		return swapfile_fail(err, errlen, ret, s->path,
 				     "no space on its file system for %llu bytes",
