@@ -96,6 +96,7 @@ struct vm {
 	struct vm_pause_stats pause;
 	int status;	  /* enum vmm_status, once done */
 	char reason[256]; /* why the VM stopped */
+	bool timed_out;	  /* --timeout stopped it: its RIP is reported once stopped */
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
 };
 

@@ -219,9 +219,15 @@ static void vm_tick(struct vm *vm, uint64_t *next_stats)
 {
 	uint64_t now = vm_now_ns();
 
-	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL)
-		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s, rip %#lx",
-			vm->timeout_sec, (unsigned long)vcpu_rip(&vm->vcpu));
+	/* No vCPU ioctl here: KVM holds a running vCPU's mutex, and a guest
+	 * that never exits to user space would hold this thread before the
+	 * kick. Its RIP is read once it has stopped (vm_run). */
+	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL &&
+	    !vm->timed_out) {
+		vm->timed_out = true;
+		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s",
+			vm->timeout_sec);
+	}
 	if (vm->stats_interval && now >= *next_stats) {
 		stats_print_line(vm, stderr);
 		*next_stats = now + vm->stats_interval * 1000000000ULL;
@@ -255,6 +261,9 @@ int vm_run(struct vm *vm)
 	pthread_mutex_unlock(&vm->stop_lock);
 	pthread_join(vm->vcpu.thread, NULL);
 	vm->vcpu.thread_started = false;
+	if (vm->timed_out)
+		fprintf(stderr, "vmm: timeout: the vCPU stopped at rip %#lx\n",
+			(unsigned long)vcpu_rip(&vm->vcpu));
 	console_flush(&vm->con);
 	vm->stats.end_ns = vm_now_ns();
 	return vm->status;
