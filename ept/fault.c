@@ -57,16 +57,14 @@ void fault_mark_used(struct vmem *v, uint64_t idx)
  * (pagemap bit 63) only once the guest touched the page through KVM. */
 static void fault_refresh(struct vmem *v, uint64_t bi)
 {
-	uint64_t pm[1 << VMEM_BLOCK_SHIFT], first = bi << VMEM_BLOCK_SHIFT;
-	uint64_t n = v->pages - first < ARRAY_LEN(pm) ? v->pages - first : ARRAY_LEN(pm);
-	off_t off = (((uintptr_t)v->view >> EPT_PAGE_SHIFT) + first) * sizeof(pm[0]);
+	bool present[1 << VMEM_BLOCK_SHIFT];
+	uint64_t first = bi << VMEM_BLOCK_SHIFT;
+	unsigned n = v->pages - first < ARRAY_LEN(present) ? v->pages - first : ARRAY_LEN(present);
 
-	if (v->pagemap_fd < 0 || !v->block[bi].ahead)
+	if (!v->block[bi].ahead || vmem_view_present(v, first, n, present))
 		return;
-	if (pread(v->pagemap_fd, pm, n * sizeof(pm[0]), off) != (ssize_t)(n * sizeof(pm[0])))
-		return;
-	for (uint64_t i = 0; i < n; i++)
-		if (pm[i] >> 63)
+	for (unsigned i = 0; i < n; i++)
+		if (present[i])
 			fault_mark_used(v, first + i);
 }
 
@@ -326,11 +324,7 @@ static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const 
 		return false;
 	f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
 	if (pwrite(frame_db_fd(v->db), page, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) != EPT_PAGE_SIZE) {
-		ept_set(v->table, vmem_idx_gpa(v, idx), ept_entry(slot, EPT_SW_SWAP));
-		frame_unmap(v->db, f, v->vm_id, vmem_idx_gpa(v, idx));
-		v->block[idx >> VMEM_BLOCK_SHIFT].present--;
-		v->block[idx >> VMEM_BLOCK_SHIFT].ahead--;
-		v->stats.resident_pages--;
+		vmem_page_unpopulated(v, idx, ept_entry(slot, EPT_SW_SWAP));
 		return false;
 	}
 	frame_set_swap_slot(v->db, f, slot);

@@ -93,13 +93,25 @@ void vmem_page_drop(struct vmem *v, uint64_t idx)
 	if (!ept_present(e))
 		return;
 	vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(e)));
+	vmem_page_unpopulated(v, idx, 0);
+}
+
+void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry)
+{
+	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
+	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
+
+	frame_set_swap_slot(v->db, ept_frame(e), FRAME_NO_SLOT);
 	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
-	ept_clear(v->table, gpa);
-	v->block[idx >> VMEM_BLOCK_SHIFT].present--;
-	if (e & EPT_SW_AHEAD)
-		v->block[idx >> VMEM_BLOCK_SHIFT].ahead--;
+	if (entry)
+		ept_set(v->table, gpa, entry); /* the table page exists */
 	else
-		v->block[idx >> VMEM_BLOCK_SHIFT].used--;
+		ept_clear(v->table, gpa);
+	b->present--;
+	if (e & EPT_SW_AHEAD)
+		b->ahead--;
+	else
+		b->used--;
 	v->stats.resident_pages--;
 }
 

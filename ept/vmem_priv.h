@@ -81,6 +81,9 @@ uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx);
 /* Record that view page idx now holds frame data (charges the budget);
  * ahead: filled by fault-around, not asked for. */
 int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
+/* The inverse: page idx's frame goes (the caller put its swap copy first,
+ * or handed it on) and its table entry becomes entry (0: empty). */
+void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
 /* A frame or a swap slot: the page has content (fault-around must not
  * fill it as a fresh page). */

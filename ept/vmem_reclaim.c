@@ -109,21 +109,7 @@ static int vmem_evict_copy(struct vmem *v, const uint64_t *idx, unsigned n)
  * a page of zeros, is empty again: its next touch is a zero fill. */
 static void vmem_evict_one(struct vmem *v, uint64_t idx, uint32_t slot)
 {
-	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
-	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
-
-	frame_set_swap_slot(v->db, ept_frame(e), FRAME_NO_SLOT);
-	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
-	if (slot == VMEM_SLOT_ZERO)
-		ept_clear(v->table, gpa); /* the leaf table stays if others are set */
-	else
-		ept_set(v->table, gpa, ept_entry(slot, EPT_SW_SWAP)); /* the table page exists */
-	b->present--;
-	if (e & EPT_SW_AHEAD)
-		b->ahead--;
-	else
-		b->used--;
-	v->stats.resident_pages--;
+	vmem_page_unpopulated(v, idx, slot == VMEM_SLOT_ZERO ? 0 : ept_entry(slot, EPT_SW_SWAP));
 	v->stats.swapped_pages += slot != VMEM_SLOT_ZERO;
 }
 
