@@ -26,14 +26,6 @@
 #define FAULT_BATCH  16
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static uint64_t fault_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static unsigned fault_pow2_floor(unsigned x)
 {
 	return x ? 1u << (31 - __builtin_clz(x)) : 1;
@@ -230,7 +222,7 @@ static void fault_count(struct vmem *v, enum fault_class c, uint64_t pages, uint
 {
 	struct vmem_class_stats *cs = &v->stats.cls[c];
 
-	t0 = fault_now_ns() - t0;
+	t0 = histo_now_ns() - t0;
 	cs->events++;
 	cs->pages += pages;
 	histo_add(&cs->ns, t0);
@@ -494,7 +486,7 @@ void *fault_thread(void *arg)
 	fault_pin(v);
 	while ((ret = fault_wait(v)) > 0) {
 		ssize_t n = read(v->uffd.fd, msg, sizeof(msg));
-		uint64_t t0 = fault_now_ns();
+		uint64_t t0 = histo_now_ns();
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;

@@ -1,6 +1,8 @@
 /* ept/histo.c: log-linear histogram, see histo.h. */
 #include "histo.h"
 
+#include <time.h>
+
 static unsigned histo_index(uint64_t v)
 {
 	unsigned lg, idx;
@@ -47,4 +49,12 @@ uint64_t histo_quantile(const struct histo *h, double q)
 			return histo_upper(i) < h->max ? histo_upper(i) : h->max;
 	}
 	return h->max;
+}
+
+uint64_t histo_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }

@@ -20,5 +20,7 @@ struct histo {
 void histo_add(struct histo *h, uint64_t value);
 /* The upper bound of the bucket holding the q-th quantile (0 < q <= 1). */
 uint64_t histo_quantile(const struct histo *h, double q);
+/* CLOCK_MONOTONIC in ns: the clock every latency that goes in one is read with. */
+uint64_t histo_now_ns(void);
 
 #endif

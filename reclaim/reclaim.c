@@ -54,21 +54,13 @@ struct reclaimer {
 	pthread_t thread;
 };
 
-static uint64_t reclaim_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* The pager: called by ept/ with the VM's lock held (not reclaim). */
 
 static int reclaim_swap_in(void *arg, struct vmem *v, const uint32_t *slots, void *const *pages,
 			   unsigned n, char *msg, size_t len)
 {
 	struct reclaimer *r = arg;
-	uint64_t t0 = reclaim_now_ns();
+	uint64_t t0 = histo_now_ns();
 	int ret;
 
 	(void)v;
@@ -80,7 +72,7 @@ static int reclaim_swap_in(void *arg, struct vmem *v, const uint32_t *slots, voi
 	else if (ret)
 		r->st.swap_read_errors++;
 	else
-		histo_add(&r->st.swapin_read_ns, reclaim_now_ns() - t0);
+		histo_add(&r->st.swapin_read_ns, histo_now_ns() - t0);
 	pthread_mutex_unlock(&r->io_lock);
 	return ret;
 }
@@ -178,7 +170,7 @@ static uint64_t reclaim_batch(struct reclaimer *r, struct reclaim_vm *rv, uint64
 {
 	const struct vmem_evict_sink sink = {
 	    .store = reclaim_store, .same = reclaim_same, .arg = r};
-	uint64_t victims[VMEM_EVICT_MAX], scanned = 0, t0 = reclaim_now_ns(), n, scans0 = rv->scans;
+	uint64_t victims[VMEM_EVICT_MAX], scanned = 0, t0 = histo_now_ns(), n, scans0 = rv->scans;
 	uint64_t pages = vmem_pages(rv->v);
 	struct vmem_evict_result res = {0};
 
@@ -194,7 +186,7 @@ static uint64_t reclaim_batch(struct reclaimer *r, struct reclaim_vm *rv, uint64
 	r->st.scanned += scanned;
 	r->st.evicted += res.evicted;
 	r->st.written += res.written;
-	histo_add(&r->st.pass_ns, reclaim_now_ns() - t0);
+	histo_add(&r->st.pass_ns, histo_now_ns() - t0);
 	pthread_mutex_unlock(&r->io_lock);
 	return res.evicted;
 }
@@ -363,7 +355,7 @@ static void reclaim_balance(struct reclaimer *r)
 
 static int reclaim_wait_ms(const struct reclaimer *r)
 {
-	uint64_t now = reclaim_now_ns();
+	uint64_t now = histo_now_ns();
 
 	if (!r->wss_period_ms)
 		return RECLAIM_IDLE_MS;
@@ -380,14 +372,14 @@ static void *reclaim_thread(void *arg)
 	struct pollfd p = {.fd = r->wake_fd, .events = POLLIN};
 	uint64_t n;
 
-	r->next_wss_ns = reclaim_now_ns() + r->wss_period_ms * 1000000ULL;
+	r->next_wss_ns = histo_now_ns() + r->wss_period_ms * 1000000ULL;
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		if (poll(&p, 1, reclaim_wait_ms(r)) > 0 && read(r->wake_fd, &n, sizeof(n)) < 0)
 			continue;
 		reclaim_balance(r);
-		if (r->wss_period_ms && reclaim_now_ns() >= r->next_wss_ns) {
+		if (r->wss_period_ms && histo_now_ns() >= r->next_wss_ns) {
 			reclaim_sample(r);
-			r->next_wss_ns = reclaim_now_ns() + r->wss_period_ms * 1000000ULL;
+			r->next_wss_ns = histo_now_ns() + r->wss_period_ms * 1000000ULL;
 		}
 	}
 	return NULL;
