@@ -53,6 +53,15 @@ struct vmem_pager_ops {
 	uint64_t (*reclaim)(void *arg, struct vmem *v, uint64_t gpa, uint64_t want);
 };
 
+/* Where a lazily restored page comes from: the vmm's snapshot reader
+ * implements it. A table entry EPT_SW_SNAP holds the source's page index. */
+struct vmem_source_ops {
+	/* Read page index into page (4 KiB, aligned) and verify it: 0, or
+	 * -errno with msg naming the file and offset. Called with v's lock,
+	 * from the fault thread or a VMM access. */
+	int (*load)(void *arg, uint64_t index, void *page, char *msg, size_t len);
+};
+
 struct vmem_config {
 	struct frame_db *db;
 	uint16_t vm_id;
@@ -67,6 +76,10 @@ struct vmem_config {
 	const struct vmem_pager_ops *pager;
 	void *pager_arg;
 	unsigned swap_readahead; /* swap-in read-ahead cap, 1..VMEM_EVICT_MAX; 0: 1 */
+	/* NULL: none. Else pages set with vmem_set_source_page come from it
+	 * on first touch (a lazy restore from a snapshot file). */
+	const struct vmem_source_ops *source;
+	void *source_arg;
 };
 
 enum fault_class {
@@ -101,6 +114,7 @@ struct vmem_stats {
 	uint64_t direct_reclaims; /* faults that had to free frames first */
 	uint64_t ahead_filled;	  /* pages fault-around filled before the guest asked */
 	uint64_t ahead_used;	  /* of those, seen used by the guest since */
+	uint64_t source_pages;	  /* table entries that still name a source page (lazy restore) */
 	size_t table_bytes;	  /* second-level table */
 	size_t policy_bytes;	  /* fault-around bookkeeping */
 	const char *uffd_via;	  /* "syscall" or "/dev/userfaultfd" */
@@ -135,6 +149,58 @@ int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
 int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa);
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
+
+/* Lazy restore: before vmem_start, gpa's page (4 KiB aligned) becomes page
+ * index of the source, read and verified on its first touch by the guest
+ * (a FAULT_SNAPLOAD) or the VMM. 0, -EINVAL (no source, unaligned),
+ * -EFAULT (outside RAM), -EEXIST (the page holds content already). */
+int vmem_set_source_page(struct vmem *v, uint64_t gpa, uint64_t index);
+
+/* Live snapshots (vmem_snap.c): copy-before-write, so that the guest runs
+ * while its memory as of one instant goes to a sink.
+ *   vmem_snap_arm     guest running: write-protect the view in chunks; a
+ *                     write meanwhile is let through and remembered
+ *   vmem_snap_freeze  vCPUs parked: the snapshot point. Protect again what
+ *                     was written since arming, and clone the table (O(1))
+ *   vmem_snap_save    a writer thread, repeatedly: save pages in GPA order
+ *   vmem_snap_end     done or given up: unprotect, back to normal
+ * Between freeze and end, the first change to a page not saved yet (a
+ * guest write, a first touch of a page the view does not map, a VMM write
+ * or discard) saves it first, from the fault thread. Every page the table
+ * held at the freeze is saved once, with its content at the freeze: from
+ * its frame, its swap slot or the source. */
+struct vmem_snap_sink {
+	/* Keep page gpa's content (4 KiB): 0, or -errno with msg. Called
+	 * with v's lock, by the fault thread or vmem_snap_save's caller. */
+	int (*save)(void *arg, uint64_t gpa, const void *page, char *msg, size_t len);
+	void *arg;
+};
+enum vmem_snap_state { VMEM_SNAP_IDLE, VMEM_SNAP_ARMED, VMEM_SNAP_FROZEN, VMEM_SNAP_FAILED };
+struct vmem_snap_stats {
+	enum vmem_snap_state state;
+	const char *wp_via;	  /* "userfaultfd-wp", or why snapshots cannot be taken */
+	uint64_t snapshots;	  /* frozen and ended */
+	uint64_t arm_ns;	  /* write-protecting the view, guest running */
+	uint64_t armed_pages;	  /* view pages write-protected by arming */
+	uint64_t freeze_ns;	  /* the freeze's share of the pause */
+	uint64_t reprotected;	  /* pages written while armed, protected again in the freeze */
+	uint64_t total;		  /* pages to save, as of the freeze */
+	uint64_t pending;	  /* of those, not saved yet */
+	uint64_t saved_by_writer; /* saved by vmem_snap_save */
+	uint64_t saved_by_fault;  /* saved by the fault thread before a change */
+	uint64_t wp_faults;	  /* write-protect faults served */
+	uint64_t unprotect_ns;	  /* vmem_snap_end */
+};
+/* 0; -ENOTSUP (the kernel has no write-protect for shmem: wp_via says),
+ * -EBUSY (a snapshot is under way), -ESRCH (the VM is stopping). */
+int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink);
+/* 0, or -EINVAL if not armed, -ENOMEM. */
+int vmem_snap_freeze(struct vmem *v);
+/* Save up to max pages: 1 while pages are left, 0 once all are saved,
+ * -errno if a save failed (msg says; the snapshot has failed). */
+int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len);
+void vmem_snap_end(struct vmem *v);
+void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out);
 
 /* What the reclaimer does to a VM (reclaim/). Each takes the VM's lock. */
 

@@ -72,6 +72,8 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 	    .on_fatal = p->on_fatal,
 	    .arg = p->arg,
 	    .swap_readahead = p->swap_readahead,
+	    .source = p->source,
+	    .source_arg = p->source_arg,
 	};
 	int ret;
 

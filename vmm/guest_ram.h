@@ -57,6 +57,10 @@ struct guest_ram_params {
 	bool oom_protect;
 	unsigned swap_readahead;	     /* pages per swap-in, at most */
 	unsigned wss_period_ms, wss_samples; /* 0: no sampling */
+	/* Lazy restore (VMM manager): pages set with vmem_set_source_page
+	 * come from here on first touch; NULL: none. */
+	const struct vmem_source_ops *source;
+	void *source_arg;
 };
 
 struct guest_ram {
