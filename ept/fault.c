@@ -253,11 +253,14 @@ static int fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 	v->seq_start = lo;
 	v->seq_next = hi;
 	v->spurious_idx = UINT64_MAX;
+	for (uint64_t i = lo; i < hi; i++)
+		vmem_snap_keep(v, i, v->zeros);
 	ret = fault_fill(v, idx, lo, hi, streaming);
 	if (ret) {
 		fault_fatal(v, "cannot map GPA %#lx: %s", gpa, ret);
 		return 0;
 	}
+	vmem_snap_mapped(v, lo, hi - lo);
 	fault_count(v, FAULT_ZERO, hi - lo, t0);
 	ret = uffd_wake(&v->uffd, (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT),
 			(hi - lo) << EPT_PAGE_SHIFT);
@@ -342,6 +345,7 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 		fault_stop_vm(v, msg);
 		return 0;
 	}
+	vmem_snap_keep(v, idx, v->evict_buf);
 	ret = vmem_page_populated(v, idx, false);
 	if (ret == -ENOMEM)
 		return ret;
@@ -360,7 +364,42 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 		fault_fatal(v, "cannot map GPA %#lx after swap-in: %s", gpa, ret);
 		return 0;
 	}
+	vmem_snap_mapped(v, idx, 1);
 	fault_count(v, FAULT_SWAPIN, got, t0);
+	return 0;
+}
+
+/* A lazily restored page's first touch: read it from the source (its hash
+ * checked), give it a frame and map it. Damage stops the VM, naming the
+ * GPA: the guest never sees it. */
+static int fault_snap_load(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t index, uint64_t t0)
+{
+	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	char why[200], msg[300];
+	int ret = v->source->load(v->source_arg, index, v->evict_buf, why, sizeof(why));
+
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: loading it from the snapshot failed: %s",
+			 (unsigned long)gpa, why);
+		fault_stop_vm(v, msg);
+		return 0;
+	}
+	vmem_snap_keep(v, idx, v->evict_buf);
+	ret = vmem_page_populated(v, idx, false);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
+		return 0;
+	}
+	v->stats.source_pages--;
+	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
+	if (ret && ret != -EEXIST) {
+		fault_fatal(v, "cannot map GPA %#lx after loading it: %s", gpa, ret);
+		return 0;
+	}
+	vmem_snap_mapped(v, idx, 1);
+	fault_count(v, FAULT_SNAPLOAD, 1, t0);
 	return 0;
 }
 
@@ -368,7 +407,10 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
  * (the reclaimer zapped it to see whether it is used): map it again. */
 static void fault_minor(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gpa)
 {
-	int ret = uffd_continue(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE, false, NULL);
+	int ret;
+
+	vmem_snap_keep(v, idx, NULL); /* CONTINUE maps it writable */
+	ret = uffd_continue(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE, false, NULL);
 
 	if (ret == -EEXIST)
 		ret = uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
@@ -376,6 +418,7 @@ static void fault_minor(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gp
 		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", gpa, ret);
 		return;
 	}
+	vmem_snap_mapped(v, idx, 1);
 	fault_mark_used(v, idx);
 	v->stats.minor++;
 }
@@ -401,27 +444,30 @@ static void fault_present(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t 
 
 /* Serve one fault by what the table says. -ENOMEM: no frame for it, and
  * the pager may free some. */
-static int fault_serve(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
+static int fault_serve(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t0)
 {
 	uint64_t idx = (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT;
 	uint64_t gpa = vmem_idx_gpa(v, idx), entry = ept_get(v->table, gpa);
+	bool minor = flags & UFFD_PAGEFAULT_FLAG_MINOR;
 
 	if (v->fatal)
 		return 0; /* leave the faulting thread asleep: the VM is being stopped */
-	if (ept_present(entry) && minor)
+	if (flags & UFFD_PAGEFAULT_FLAG_WP)
+		vmem_snap_wp_fault(v, idx);
+	else if (ept_present(entry) && minor)
 		fault_minor(v, addr, idx, gpa);
 	else if (ept_present(entry))
 		fault_present(v, addr, idx, gpa);
 	else if (entry & EPT_SW_SWAP)
 		return fault_swap_in(v, idx, gpa, ept_frame(entry), t0);
 	else if (entry & EPT_SW_SNAP)
-		fault_fatal(v, "GPA %#lx: snapshot entries are not served yet (%s)", gpa, -ENOTSUP);
+		return fault_snap_load(v, idx, gpa, ept_frame(entry), t0);
 	else
 		return fault_zero_fill(v, idx, gpa, t0);
 	return 0;
 }
 
-static void fault_handle(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
+static void fault_handle(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t0)
 {
 	uint64_t idx = (addr - (uintptr_t)v->view) >> EPT_PAGE_SHIFT;
 	int ret;
@@ -429,7 +475,7 @@ static void fault_handle(struct vmem *v, uint64_t addr, bool minor, uint64_t t0)
 	if (addr < (uintptr_t)v->view || idx >= v->pages)
 		return;
 	pthread_mutex_lock(&v->lock);
-	while ((ret = fault_serve(v, addr, minor, t0)) == -ENOMEM &&
+	while ((ret = fault_serve(v, addr, flags, t0)) == -ENOMEM &&
 	       vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx)))
 		; /* frames were freed: serve it again */
 	/* The pager stops v itself when it frees nothing; never leave the
@@ -497,8 +543,7 @@ void *fault_thread(void *arg)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
 				fault_handle(v, msg[i].arg.pagefault.address,
-					     msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR,
-					     t0);
+					     msg[i].arg.pagefault.flags, t0);
 	}
 	if (ret < 0)
 		fault_thread_failed(v, ret);

@@ -75,10 +75,14 @@ void uffd_close(struct uffd *u)
 
 int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor)
 {
-	struct uffdio_register reg = {
-	    .range = {.start = (uintptr_t)addr, .len = len},
-	    .mode = UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0),
-	};
+	return uffd_register_modes(u, addr, len,
+				   UFFDIO_REGISTER_MODE_MISSING |
+				       (minor ? UFFDIO_REGISTER_MODE_MINOR : 0));
+}
+
+int uffd_register_modes(struct uffd *u, void *addr, uint64_t len, uint64_t modes)
+{
+	struct uffdio_register reg = {.range = {.start = (uintptr_t)addr, .len = len}, .mode = modes};
 
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
 		return -errno;
@@ -136,4 +140,15 @@ int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, u
 	int r = ioctl(u->fd, UFFDIO_CONTINUE, &c);
 
 	return uffd_result(r, c.mapped, done);
+}
+
+int uffd_writeprotect(struct uffd *u, uint64_t addr, uint64_t len, bool wp, bool dont_wake)
+{
+	struct uffdio_writeprotect w = {
+	    .range = {.start = addr, .len = len},
+	    .mode = (wp ? UFFDIO_WRITEPROTECT_MODE_WP : 0) |
+		    (dont_wake ? UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0),
+	};
+
+	return ioctl(u->fd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
 }

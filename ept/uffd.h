@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <linux/userfaultfd.h>
 
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
+#endif
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
 #endif
@@ -39,6 +42,9 @@ void uffd_close(struct uffd *u);
  * minor (a page the store holds but the view does not map: the reclaimer
  * zaps view PTEs to see which pages the guest touches again). */
 int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor);
+/* The same with the modes given (UFFDIO_REGISTER_MODE_*): registering a
+ * range registered already replaces its modes. */
+int uffd_register_modes(struct uffd *u, void *addr, uint64_t len, uint64_t modes);
 /* Unregister [addr, addr + len): every thread waiting on a fault there
  * wakes and the kernel serves its retry, the one way to release a thread
  * that a signal cannot interrupt (KVM on 6.1 waits uninterruptibly). */
@@ -54,5 +60,9 @@ int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len);
 /* Map the store's pages behind [addr, addr + len) into the view (MINOR
  * faults); like uffd_copy for -EEXIST and *done. */
 int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done);
+/* Write-protect [addr, addr + len) (wp), or lift the protection, which
+ * wakes threads waiting on a write there unless dont_wake. Pages the view
+ * does not map are left alone (6.1 has no WP_UNPOPULATED). */
+int uffd_writeprotect(struct uffd *u, uint64_t addr, uint64_t len, bool wp, bool dont_wake);
 
 #endif

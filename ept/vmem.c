@@ -84,10 +84,14 @@ void vmem_page_drop(struct vmem *v, uint64_t idx)
 	uint64_t gpa = vmem_idx_gpa(v, idx);
 	uint64_t e = ept_get(v->table, gpa);
 
-	if (e & EPT_SW_SWAP) {
-		vmem_slot_put(v, ept_frame(e));
+	if (e & (EPT_SW_SWAP | EPT_SW_SNAP)) {
+		if (e & EPT_SW_SWAP)
+			vmem_slot_put(v, ept_frame(e));
 		ept_clear(v->table, gpa);
-		v->stats.swapped_pages--;
+		if (e & EPT_SW_SWAP)
+			v->stats.swapped_pages--;
+		else
+			v->stats.source_pages--;
 		return;
 	}
 	if (!ept_present(e))
@@ -163,23 +167,32 @@ static int vmem_map_view(struct vmem *v)
 	return 0;
 }
 
-/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan). */
+/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan).
+ * Write-protect too where shmem has it: snapshots need it (vmem_snap.c),
+ * and MINOR is asked for as a feature so that a snapshot can add it. */
 static int vmem_open_uffd(struct vmem *v)
 {
 	int64_t features = uffd_probe_features();
 	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (v->pager ? UFFD_FEATURE_MINOR_SHMEM : 0);
+	uint64_t extra = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
 	int ret;
 
 	if (features < 0)
 		return (int)features;
 	if ((features & want) != want)
 		return -ENOTSUP;
-	ret = uffd_open(&v->uffd, want);
+	ret = uffd_open(&v->uffd, want | (features & extra));
 	if (ret)
 		return ret;
-	ret = uffd_register(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, v->pager);
+	v->reg_modes = UFFDIO_REGISTER_MODE_MISSING | (v->pager ? UFFDIO_REGISTER_MODE_MINOR : 0);
+	if ((v->uffd.features & extra) == extra)
+		v->reg_modes |= UFFDIO_REGISTER_MODE_WP;
+	ret = uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, v->reg_modes);
 	if (ret)
 		return ret;
+	/* CONTINUE is in the range's ioctls only once MINOR is registered. */
+	v->can_wp = (v->reg_modes & UFFDIO_REGISTER_MODE_WP) &&
+		    uffd_can(&v->uffd, _UFFDIO_WRITEPROTECT);
 	if (v->pager && !uffd_can(&v->uffd, _UFFDIO_CONTINUE))
 		return -ENOTSUP;
 	return uffd_can(&v->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;
@@ -191,11 +204,14 @@ static int vmem_alloc_reclaim(struct vmem *v)
 	v->wss_touched = calloc(VMEM_WSS_MAX, 1);
 	if (!v->wss_idx || !v->wss_touched)
 		return -ENOMEM;
-	if (!v->pager)
+	v->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+	v->snap_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+	if (!v->page_buf || !v->snap_buf)
+		return -ENOMEM;
+	if (!v->pager && !v->source)
 		return 0;
 	v->evict_buf = aligned_alloc(EPT_PAGE_SIZE, VMEM_EVICT_MAX * EPT_PAGE_SIZE);
-	v->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
-	return v->evict_buf && v->page_buf ? 0 : -ENOMEM;
+	return v->evict_buf ? 0 : -ENOMEM;
 }
 
 static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
@@ -247,6 +263,8 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->arg = cfg->arg;
 	v->pager = cfg->pager;
 	v->pager_arg = cfg->pager_arg;
+	v->source = cfg->source;
+	v->source_arg = cfg->source_arg;
 	v->swap_ra = 1;
 	v->swap_ra_max = cfg->swap_readahead ? cfg->swap_readahead : 1;
 	v->swap_ra_next = UINT64_MAX;
@@ -325,6 +343,10 @@ void vmem_destroy(struct vmem *v)
 	free(v->block);
 	free(v->evict_buf);
 	free(v->page_buf);
+	free(v->snap_buf);
+	free(v->snap_dirty);
+	free(v->snap_saved);
+	ept_destroy(v->snap_table);
 	free(v->wss_idx);
 	free(v->wss_touched);
 	pthread_mutex_destroy(&v->lock);
@@ -396,24 +418,45 @@ bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa)
 	return freed > 0;
 }
 
-/* The content of gpa's page if it is in swap, read into v->page_buf and
- * verified: 1; 0 if the page is not in swap. A bad slot stops the VM: the
- * data is lost, and no one may read it. */
-static int vmem_swapped_content(struct vmem *v, uint64_t gpa, uint32_t *slot)
+int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t len)
 {
-	uint64_t e = ept_get(v->table, gpa & ~(EPT_PAGE_SIZE - 1));
-	char msg[256], why[200];
+	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
+	uint32_t slot = ept_frame(e);
 	int ret;
 
-	if (!(e & EPT_SW_SWAP))
+	if (ept_present(e)) {
+		ret = vmem_pio(pread, frame_db_fd(v->db), buf, EPT_PAGE_SIZE,
+			       (off_t)ept_frame(e) << EPT_PAGE_SHIFT);
+		if (ret)
+			snprintf(why, len, "reading frame %lu of the store: %s",
+				 (unsigned long)ept_frame(e), strerror(-ret));
+		return ret;
+	}
+	if (e & EPT_SW_SWAP)
+		return v->pager->swap_in(v->pager_arg, v, &slot, &buf, 1, why, len);
+	if (e & EPT_SW_SNAP)
+		return v->source->load(v->source_arg, ept_frame(e), buf, why, len);
+	memset(buf, 0, EPT_PAGE_SIZE);
+	return 0;
+}
+
+/* The content of gpa's page if it is in swap or still in the source, read
+ * into v->page_buf and verified: 1; 0 if it is in neither. A bad page
+ * stops the VM: the data is lost, and no one may read it. */
+static int vmem_nonresident_content(struct vmem *v, uint64_t idx, uint64_t gpa)
+{
+	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
+	char msg[300], why[200];
+	int ret;
+
+	if (!(e & (EPT_SW_SWAP | EPT_SW_SNAP)))
 		return 0;
-	*slot = ept_frame(e);
-	ret = v->pager->swap_in(v->pager_arg, v, slot, (void *const *)&v->page_buf, 1, why,
-				sizeof(why));
+	ret = vmem_page_content(v, idx, v->page_buf, why, sizeof(why));
 	if (!ret)
 		return 1;
-	snprintf(msg, sizeof(msg), "GPA %#lx: cannot read it back from swap: %s",
-		 (unsigned long)(gpa & ~(EPT_PAGE_SIZE - 1)), why);
+	snprintf(msg, sizeof(msg), "GPA %#lx: cannot read it back from %s: %s",
+		 (unsigned long)(gpa & ~(EPT_PAGE_SIZE - 1)),
+		 e & EPT_SW_SWAP ? "swap" : "the snapshot", why);
 	fault_stop_vm(v, msg);
 	return ret;
 }
@@ -421,12 +464,11 @@ static int vmem_swapped_content(struct vmem *v, uint64_t gpa, uint32_t *slot)
 static int vmem_read_page(struct vmem *v, uint64_t i, uint64_t gpa, uint8_t *p, size_t n)
 {
 	off_t off = vmem_store_offset(v, i, gpa);
-	uint32_t slot;
 	int ret;
 
 	if (off >= 0)
 		return vmem_pio(pread, frame_db_fd(v->db), p, n, off);
-	ret = vmem_swapped_content(v, gpa, &slot);
+	ret = vmem_nonresident_content(v, i, gpa);
 	if (ret == 1)
 		memcpy(p, v->page_buf + gpa % EPT_PAGE_SIZE, n);
 	else if (!ret)
@@ -461,20 +503,26 @@ static ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
 	return pwrite(fd, buf, len, off);
 }
 
-/* A page in swap comes back into its frame before the VMM writes part of
- * it; the slot stays as the frame's swap copy until the content differs. */
-static int vmem_write_swapped(struct vmem *v, uint64_t i, uint64_t gpa)
+/* A page in swap or in the source comes back into its frame before the
+ * VMM writes part of it; a swap slot stays as the frame's swap copy until
+ * the content differs. */
+static int vmem_write_nonresident(struct vmem *v, uint64_t i, uint64_t gpa)
 {
-	uint32_t slot;
-	int ret = vmem_swapped_content(v, gpa, &slot);
+	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, i));
+	int ret = vmem_nonresident_content(v, i, gpa);
 
 	if (ret <= 0)
 		return ret;
 	ret = vmem_page_populated(v, i, false);
 	if (ret)
 		return ret;
-	v->stats.swapped_pages--;
-	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, vmem_idx_gpa(v, i))), slot);
+	if (e & EPT_SW_SWAP) {
+		v->stats.swapped_pages--;
+		frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, vmem_idx_gpa(v, i))),
+				    ept_frame(e));
+	} else {
+		v->stats.source_pages--;
+	}
 	return vmem_pio(vmem_pwrite, frame_db_fd(v->db), v->page_buf, EPT_PAGE_SIZE,
 			vmem_store_offset(v, i, vmem_idx_gpa(v, i)));
 }
@@ -485,8 +533,10 @@ static int vmem_write_swapped(struct vmem *v, uint64_t i, uint64_t gpa)
 static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8_t *buf, size_t len)
 {
 	bool fresh;
-	int ret = vmem_write_swapped(v, i, gpa);
+	int ret;
 
+	vmem_snap_keep(v, i, NULL);
+	ret = vmem_write_nonresident(v, i, gpa);
 	if (ret)
 		return ret;
 	fresh = !vmem_page_present(v, i);
@@ -541,8 +591,10 @@ int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len)
 	if (idx < 0 || (gpa | len) % EPT_PAGE_SIZE)
 		return idx < 0 ? (int)idx : -EINVAL;
 	pthread_mutex_lock(&v->lock);
-	for (uint64_t i = 0; i < len >> EPT_PAGE_SHIFT; i++)
+	for (uint64_t i = 0; i < len >> EPT_PAGE_SHIFT; i++) {
+		vmem_snap_keep(v, idx + i, NULL);
 		vmem_page_drop(v, idx + i);
+	}
 	v->stats.discarded_pages += len >> EPT_PAGE_SHIFT;
 	pthread_mutex_unlock(&v->lock);
 	return 0;
@@ -604,6 +656,24 @@ int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64
 		dst->stats.resident_pages++;
 	}
 	pthread_mutex_unlock(&dst->lock);
+	return ret;
+}
+
+int vmem_set_source_page(struct vmem *v, uint64_t gpa, uint64_t index)
+{
+	int64_t idx = vmem_span(v, gpa, EPT_PAGE_SIZE);
+	int ret = 0;
+
+	if (idx < 0)
+		return (int)idx;
+	if (!v->source || gpa % EPT_PAGE_SIZE || index > EPT_FRAME_MASK >> EPT_PAGE_SHIFT)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	if (ept_get(v->table, gpa))
+		ret = -EEXIST;
+	else if (!(ret = ept_set(v->table, gpa, ept_entry(index, EPT_SW_SNAP))))
+		v->stats.source_pages++;
+	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
 

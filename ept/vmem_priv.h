@@ -62,6 +62,23 @@ struct vmem {
 	uint8_t *wss_touched;
 	unsigned wss_n;
 
+	/* Lazy restore: where EPT_SW_SNAP entries' pages come from. */
+	const struct vmem_source_ops *source;
+	void *source_arg;
+
+	/* Live snapshots (vmem_snap.c). */
+	uint64_t reg_modes; /* the view's userfaultfd modes */
+	bool can_wp;	    /* shmem write-protect: snapshots can be taken */
+	enum vmem_snap_state snap_state;
+	struct vmem_snap_sink snap_sink;
+	uint64_t *snap_dirty;	/* armed: pages mapped writable since arming */
+	uint64_t *snap_saved;	/* frozen: pages saved */
+	struct ept *snap_table; /* frozen: the table as of the freeze */
+	uint64_t snap_cursor;	/* the next GPA vmem_snap_save looks at */
+	uint8_t *snap_buf;	/* one page, aligned */
+	char snap_err[256];	/* why the snapshot failed */
+	struct vmem_snap_stats snap;
+
 	struct vmem_stats stats;
 };
 
@@ -107,6 +124,21 @@ bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa);
 uint64_t vmem_drop_all(struct vmem *v);
 /* Put swap slot (a table entry's or a frame's cache reference). */
 void vmem_slot_put(struct vmem *v, uint32_t slot);
+
+/* The content of view page idx wherever it is, into buf (4 KiB, aligned):
+ * its frame, its swap slot or the source (both verified), or zeros. 0, or
+ * -errno with why. */
+int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t len);
+
+/* Live snapshot hooks (vmem_snap.c), called with v's lock. */
+/* Page idx is about to change, or to be mapped writable: save it first if
+ * the snapshot still needs it. content: its current 4 KiB if the caller
+ * has them, else NULL (read where the page is). */
+void vmem_snap_keep(struct vmem *v, uint64_t idx, const void *content);
+/* Pages [first, first + n) were just mapped writable into the view. */
+void vmem_snap_mapped(struct vmem *v, uint64_t first, uint64_t n);
+/* A write-protect fault at view page idx. */
+void vmem_snap_wp_fault(struct vmem *v, uint64_t idx);
 
 void fault_mark_used(struct vmem *v, uint64_t idx);
 /* Stop the VM with msg: on_fatal, then the view is unregistered. */
