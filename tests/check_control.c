@@ -82,7 +82,24 @@ START_TEST(control_malformed_requests_get_an_error_reply)
 	expect_error("{\"cmd\": \"reboot\"}", "unknown cmd");
 	expect_error("{\"cmd\": \"stat\", \"x\": [[[[[[[[[1]]]]]]]]]}", "nested deeper");
 	expect_error("{\"cmd\": \"stat\", \"cmd\": \"stop\"}", "not valid JSON");
-	expect_error("{\"cmd\": \"snapshot\"}", "reserved");
+	expect_error("{\"cmd\": \"snapshot\"}", "expected \"out\"");
+	expect_error("{\"cmd\": \"snapshot\", \"out\": 7}", "expected \"out\"");
+	expect_error("{\"cmd\": \"snapshot\", \"out\": \"\"}", "expected \"out\"");
+	ck_assert(!vm.done);
+}
+END_TEST
+
+/* This VM has no memory of the VMM's own (as with the kernel manager). */
+START_TEST(control_snapshot_is_refused_without_the_vmm_manager_and_status_says_none)
+{
+	json_t *r = ask("{\"cmd\": \"snapshot-status\"}");
+
+	expect_error("{\"cmd\": \"snapshot\", \"out\": \"/nonexistent/s\"}",
+		     "vmm memory manager");
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "phase")),
+			 "none");
+	json_decref(r);
 	ck_assert(!vm.done);
 }
 END_TEST
@@ -262,6 +279,7 @@ static Suite *control_suite(void)
 	tcase_add_checked_fixture(proto, setup, teardown);
 	tcase_add_test(proto, control_malformed_requests_get_an_error_reply);
 	tcase_add_test(proto, control_reply_carries_the_request_id);
+	tcase_add_test(proto, control_snapshot_is_refused_without_the_vmm_manager_and_status_says_none);
 	tcase_add_test(proto, control_out_of_order_requests_are_refused);
 	tcase_add_test(proto, control_pause_waits_for_every_vcpu_to_park);
 	suite_add_tcase(s, proto);

@@ -18,6 +18,7 @@
 #include "devtree.h"
 #include "err.h"
 #include "guest_ram.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -164,6 +165,7 @@ static int main_run(int argc, char **argv)
 		status = vm_run(&vm);
 	else
 		main_set_up_failed(&vm, status);
+	snapshot_wait(&vm); /* its progress stays on the socket until it is on disk */
 	if (o.control)
 		control_close(&ctl);
 	if (o.stats_json && stats_write_json(&vm, cfg.manager, &stats) && !status)
@@ -183,7 +185,7 @@ static int main_ctl(int argc, char **argv)
 			cli_usage(stdout);
 		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
 	}
-	return control_client_run(o.control, o.cmd);
+	return control_client_run(o.control, o.cmd, NULL);
 }
 
 static int main_dtb(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "err.h"
 #include "hcall.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "vmm_abi.h"
 
@@ -53,6 +54,7 @@ void vm_init_sync(struct vm *vm)
 	pthread_condattr_t a;
 
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->snap_lock, NULL);
 	/* The deadlines of vm_run.c are CLOCK_MONOTONIC, like every clock here. */
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
@@ -234,7 +236,9 @@ out_free:
 
 void vm_destroy(struct vm *vm)
 {
-	/* The fault thread first: its fatal path writes the vCPU's kvm_run. */
+	/* A snapshot being written still reads guest memory: it ends first. */
+	snapshot_finish(vm);
+	/* The fault thread next: its fatal path writes the vCPU's kvm_run. */
 	guest_ram_destroy(&vm->mem);
 	vcpu_destroy(&vm->vcpu);
 	if (vm->stats_fd >= 0)
@@ -244,6 +248,7 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->snap_lock);
 	pthread_cond_destroy(&vm->state_cond);
 }
 

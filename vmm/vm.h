@@ -32,6 +32,8 @@ enum vmm_status {
 	VMM_STATUS_INTERNAL = 4,   /* the VMM itself failed */
 };
 
+struct snapshot_job;
+
 struct vm_config {
 	const char *kernel;
 	uint64_t mem_bytes;
@@ -98,6 +100,10 @@ struct vm {
 	char reason[256]; /* why the VM stopped */
 	bool timed_out;	  /* --timeout stopped it: its RIP is reported once stopped */
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
+
+	/* The snapshot being written, or the last one (snapshot.h). */
+	pthread_mutex_t snap_lock;
+	struct snapshot_job *snap;
 };
 
 /* The run state's lock and condition (vm_create does it; for tests). */

@@ -15,13 +15,15 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "vm.h"
 
-typedef json_t *(*control_fn)(struct control *c, const char **error);
+typedef json_t *(*control_fn)(struct control *c, json_t *req, const char **error);
 
-static json_t *control_stat(struct control *c, const char **error)
+static json_t *control_stat(struct control *c, json_t *req, const char **error)
 {
+	(void)req;
 	json_t *r = stats_report_json(c->vm, c->manager);
 
 	if (r)
@@ -47,8 +49,9 @@ static const char *control_errno_text(const char *cmd, int err)
 	}
 }
 
-static json_t *control_pause(struct control *c, const char **error)
+static json_t *control_pause(struct control *c, json_t *req, const char **error)
 {
+	(void)req;
 	int ret = vm_pause(c->vm);
 
 	if (ret) {
@@ -58,8 +61,9 @@ static json_t *control_pause(struct control *c, const char **error)
 	return json_pack("{s:s}", "state", "paused");
 }
 
-static json_t *control_resume(struct control *c, const char **error)
+static json_t *control_resume(struct control *c, json_t *req, const char **error)
 {
+	(void)req;
 	int ret = vm_resume(c->vm);
 
 	if (ret) {
@@ -69,8 +73,9 @@ static json_t *control_resume(struct control *c, const char **error)
 	return json_pack("{s:s}", "state", "running");
 }
 
-static json_t *control_stop(struct control *c, const char **error)
+static json_t *control_stop(struct control *c, json_t *req, const char **error)
 {
+	(void)req;
 	if (!strcmp(vm_state_name(c->vm), "stopped")) {
 		*error = "stop: the VM has stopped already";
 		return NULL;
@@ -79,10 +84,59 @@ static json_t *control_stop(struct control *c, const char **error)
 	return json_pack("{s:s}", "state", "stopped");
 }
 
-static json_t *control_reserved(struct control *c, const char **error)
+static const char *const control_snapshot_phases[] = {
+    [SNAPSHOT_NONE] = "none",
+    [SNAPSHOT_WRITING] = "writing",
+    [SNAPSHOT_DONE] = "done",
+    [SNAPSHOT_FAILED] = "failed",
+};
+
+/* The current or last snapshot: phase, progress and the pause in parts. */
+static json_t *control_snapshot_status(struct control *c, json_t *req, const char **error)
+{
+	struct snapshot_progress p;
+	json_t *r;
+
+	(void)req;
+	snapshot_status(c->vm, &p);
+	r = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		      "phase", control_snapshot_phases[p.phase], "dir", p.dir, "pages_total",
+		      (json_int_t)p.pages_total, "pages_done", (json_int_t)p.pages_done, "bytes",
+		      (json_int_t)p.bytes, "pause_ns", (json_int_t)p.pause_ns, "park_ns",
+		      (json_int_t)p.park_ns, "machine_ns", (json_int_t)p.machine_ns, "freeze_ns",
+		      (json_int_t)p.freeze_ns, "resume_ns", (json_int_t)p.resume_ns, "arm_ns",
+		      (json_int_t)p.arm_ns, "reprotected", (json_int_t)p.reprotected, "write_ns",
+		      (json_int_t)p.write_ns, "saved_by_fault", (json_int_t)p.saved_by_fault,
+		      "wp_faults", (json_int_t)p.wp_faults);
+	if (r && p.phase == SNAPSHOT_FAILED)
+		json_object_set_new(r, "error", json_string(p.error));
+	if (!r)
+		*error = "snapshot-status: out of memory";
+	return r;
+}
+
+static json_t *control_snapshot(struct control *c, json_t *req, const char **error)
+{
+	json_t *out = json_object_get(req, "out");
+	int ret;
+
+	if (!json_is_string(out) || !*json_string_value(out)) {
+		*error = "snapshot: expected \"out\": the directory to write, as a string";
+		return NULL;
+	}
+	ret = snapshot_start(c->vm, json_string_value(out), c->error, sizeof(c->error));
+	if (ret) {
+		*error = c->error;
+		return NULL;
+	}
+	return control_snapshot_status(c, req, error);
+}
+
+static json_t *control_fork(struct control *c, json_t *req, const char **error)
 {
 	(void)c;
-	*error = "not implemented yet: reserved for snapshots and fork";
+	(void)req;
+	*error = "fork: not implemented yet";
 	return NULL;
 }
 
@@ -91,8 +145,13 @@ static const struct {
 	const char *name;
 	control_fn fn;
 } control_commands[] = {
-    {"stat", control_stat}, {"pause", control_pause},	    {"resume", control_resume},
-    {"stop", control_stop}, {"snapshot", control_reserved}, {"fork", control_reserved},
+    {"stat", control_stat},
+    {"pause", control_pause},
+    {"resume", control_resume},
+    {"stop", control_stop},
+    {"snapshot", control_snapshot},
+    {"snapshot-status", control_snapshot_status},
+    {"fork", control_fork},
 };
 
 /* Levels of nesting: 1 for a flat object. */
@@ -138,8 +197,8 @@ static control_fn control_parse(json_t *req, const char **error)
 		for (size_t i = 0; i < sizeof(control_commands) / sizeof(control_commands[0]); i++)
 			if (!strcmp(json_string_value(cmd), control_commands[i].name))
 				return control_commands[i].fn;
-		*error = "request: unknown cmd (expected stat, pause, resume, stop, snapshot or "
-			 "fork)";
+		*error = "request: unknown cmd (expected stat, pause, resume, stop, snapshot, "
+			 "snapshot-status or fork)";
 	}
 	return NULL;
 }
@@ -158,7 +217,7 @@ char *control_handle_line(struct control *c, const char *line, size_t len)
 	else
 		fn = control_parse(req, &error);
 	if (fn)
-		result = fn(c, &error);
+		result = fn(c, req, &error);
 	if (error)
 		json_decref(result);
 	reply = control_reply(id, error ? NULL : result, error);

@@ -45,6 +45,7 @@ struct control {
 	pthread_t thread;
 	bool running;
 	struct control_client client[CONTROL_MAX_CLIENTS];
+	char error[512]; /* the last refusal that needed words of its own */
 };
 
 /* Bind and listen at path: 0, or -EEXIST (a live socket or another file

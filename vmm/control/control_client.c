@@ -91,21 +91,178 @@ static int control_client_print(const char *path, const char *cmd, const char *l
 	return status;
 }
 
-int control_client_run(const char *path, const char *cmd)
+/* Send req on fd and read its reply: the reply object (to json_decref),
+ * or NULL with the failure reported. */
+static json_t *control_client_ask(int fd, const char *path, json_t *req)
 {
-	static char reply[1 << 20];
-	char req[128];
-	int fd = control_client_connect(path), len, status = VMM_STATUS_INTERNAL;
+	static __thread char reply[1 << 20];
+	char *text = json_dumps(req, JSON_COMPACT);
+	size_t len = text ? strlen(text) : 0;
+	json_t *r = NULL;
+
+	if (!text) {
+		err_errno(ENOMEM, path, "request");
+		return NULL;
+	}
+	text[len] = '\n'; /* json_dumps left room: the NUL */
+	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
+		err_sys(path, "send");
+	else if (!control_client_read_line(fd, path, reply, sizeof(reply)))
+		r = json_loads(reply, 0, NULL);
+	free(text);
+	return r;
+}
+
+static int control_client_simple(int fd, const char *path, const char *cmd)
+{
+	json_t *req = json_pack("{s:i, s:s}", "id", 1, "cmd", cmd);
+	json_t *r = req ? control_client_ask(fd, path, req) : NULL;
+	char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	int status = line ? control_client_print(path, cmd, line) : VMM_STATUS_INTERNAL;
+
+	free(line);
+	json_decref(r);
+	json_decref(req);
+	return status;
+}
+
+static json_t *control_client_result(json_t *r, const char *cmd, int *status)
+{
+	const char *e;
+
+	if (!json_is_boolean(json_object_get(r, "ok"))) {
+		err_input(cmd, "the reply is not a control reply");
+		*status = VMM_STATUS_INTERNAL;
+		return NULL;
+	}
+	if (json_is_true(json_object_get(r, "ok")))
+		return json_object_get(r, "result");
+	e = json_string_value(json_object_get(r, "error"));
+	err_input(cmd, "refused: %s", e ? e : "(no reason given)");
+	*status = VMM_STATUS_GUEST_FAIL;
+	return NULL;
+}
+
+static uint64_t control_client_u64(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* One line on stderr: pages, MiB written, MiB/s and the time left. */
+static void control_client_progress(json_t *st, double secs)
+{
+	uint64_t total = control_client_u64(st, "pages_total");
+	uint64_t done = control_client_u64(st, "pages_done");
+	double mib = control_client_u64(st, "bytes") / 1048576.0, rate = secs > 0 ? mib / secs : 0;
+	double pages_s = secs > 0 ? done / secs : 0;
+
+	fprintf(stderr,
+		"vmm snapshot: %llu of %llu pages (%.0f%%), %.1f MiB written, %.1f MiB/s, ETA %.0f "
+		"s\n",
+		(unsigned long long)done, (unsigned long long)total,
+		total ? 100.0 * done / total : 100.0, mib, rate,
+		pages_s > 0 ? (total - done) / pages_s : 0.0);
+}
+
+/* The VM ended while its snapshot was written, and took the socket with
+ * it: the snapshot is there if its directory is. */
+static int control_client_lost(const char *dir)
+{
+	char file[4200];
+
+	snprintf(file, sizeof(file), "%s/snapshot", dir);
+	if (access(file, R_OK) == 0) {
+		fprintf(stderr, "vmm snapshot: the VM has exited; %s is complete\n", dir);
+		return VMM_STATUS_OK;
+	}
+	err_input(dir, "the VM exited before the snapshot was on disk");
+	return VMM_STATUS_INTERNAL;
+}
+
+/* Poll the snapshot until it is on disk; its summary goes to stdout. */
+static int control_client_follow(int fd, const char *path, const char *dir)
+{
+	json_t *req = json_pack("{s:i, s:s}", "id", 2, "cmd", "snapshot-status");
+	uint64_t t0 = vm_now_ns(), last = 0;
+	int status = VMM_STATUS_INTERNAL;
+
+	for (;;) {
+		bool quiet = err_set_quiet(true);
+		json_t *r = control_client_ask(fd, path, req), *st;
+		const char *phase;
+
+		err_set_quiet(quiet);
+		if (!r) {
+			status = control_client_lost(dir);
+			break;
+		}
+		st = control_client_result(r, "snapshot", &status);
+		phase = json_string_value(json_object_get(st, "phase"));
+		if (st && phase && strcmp(phase, "writing")) {
+			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
+			status = !strcmp(phase, "done") ? VMM_STATUS_OK : VMM_STATUS_INTERNAL;
+			if (status)
+				err_input(dir, "snapshot failed: %s",
+					  json_string_value(json_object_get(st, "error")));
+			json_dumpf(st, stdout, JSON_COMPACT);
+			putchar('\n');
+		} else if (st && vm_now_ns() - last >= 1000000000ULL) {
+			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
+			last = vm_now_ns();
+		}
+		json_decref(r);
+		if (!st || (phase && strcmp(phase, "writing")))
+			break;
+		usleep(100 * 1000);
+	}
+	json_decref(req);
+	return status;
+}
+
+/* The directory as the vmm serving the socket will see it: absolute, since
+ * its working directory is not ours. */
+static int control_client_abs(const char *out, char *buf, size_t size)
+{
+	char cwd[4096];
+
+	if (out[0] == '/')
+		return snprintf(buf, size, "%s", out) < (int)size ? 0 : -ENAMETOOLONG;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return snprintf(buf, size, "%s/%s", cwd, out) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+static int control_client_snapshot(int fd, const char *path, const char *out)
+{
+	char dir[4096];
+	json_t *req, *r;
+	int status = VMM_STATUS_INTERNAL, ret = control_client_abs(out, dir, sizeof(dir));
+
+	if (ret)
+		return err_errno(-ret, out, "--out: cannot make it absolute"), VMM_STATUS_USAGE;
+	req = json_pack("{s:i, s:s, s:s}", "id", 1, "cmd", "snapshot", "out", dir);
+	r = req ? control_client_ask(fd, path, req) : NULL;
+	if (r && control_client_result(r, "snapshot", &status))
+		status = control_client_follow(fd, path, dir);
+	json_decref(r);
+	json_decref(req);
+	return status;
+}
+
+int control_client_run(const char *path, const char *cmd, const char *out)
+{
+	int fd = control_client_connect(path), status;
 
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK || fd == -EINVAL
 			   ? VMM_STATUS_USAGE
 			   : VMM_STATUS_INTERNAL;
-	len = snprintf(req, sizeof(req), "{\"id\": 1, \"cmd\": \"%s\"}\n", cmd);
-	if (send(fd, req, len, MSG_NOSIGNAL) != len)
-		err_sys(path, "send");
-	else if (!control_client_read_line(fd, path, reply, sizeof(reply)))
-		status = control_client_print(path, cmd, reply);
+	if (!strcmp(cmd, "snapshot"))
+		status = control_client_snapshot(fd, path, out);
+	else
+		status = control_client_simple(fd, path, cmd);
 	close(fd);
 	return status;
 }

@@ -31,6 +31,35 @@
 
 struct vm;
 
+/* What a snapshot of a VM is doing, or did last (vmm snapshot polls it). */
+enum snapshot_phase { SNAPSHOT_NONE, SNAPSHOT_WRITING, SNAPSHOT_DONE, SNAPSHOT_FAILED };
+struct snapshot_progress {
+	enum snapshot_phase phase;
+	char dir[4096];
+	char error[400];
+	uint64_t pages_total, pages_done; /* pages held at the pause, and saved */
+	uint64_t bytes;			  /* page data written */
+	uint64_t pause_ns;		  /* vCPUs stopped: park + machine + freeze + resume */
+	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
+	uint64_t arm_ns, reprotected;	 /* before the pause, and in it */
+	uint64_t write_ns;		 /* from the resume to the rename */
+	uint64_t saved_by_fault, wp_faults; /* copy-before-write: pages the guest's writes saved */
+};
+
+/* Snapshot the running VM into dir: arm, pause, save the machine, freeze,
+ * resume, then write in a thread of the VM's own. Returns once the guest
+ * runs again: 0, or -errno with err: -EBUSY (a snapshot is being
+ * written), -EEXIST (dir or dir.tmp exists), -ENOTSUP (no write-protect,
+ * or the kernel memory manager), -ESRCH (the VM has stopped). */
+int snapshot_start(struct vm *vm, const char *dir, char *err, size_t errlen);
+/* The current or last snapshot's progress. */
+void snapshot_status(struct vm *vm, struct snapshot_progress *out);
+/* Wait until a snapshot being written is on disk (or has failed); its
+ * status stays readable. */
+void snapshot_wait(struct vm *vm);
+/* The same, then free it (vm_destroy). */
+void snapshot_finish(struct vm *vm);
+
 /* Write the machine's sections of a paused VM into w: 0 or -errno, err says. */
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
 /* Set a created, not yet run VM to the machine of r: vCPU, devices. 0, or

@@ -1,0 +1,320 @@
+/* vmm/snapshot/snapshot.c: snapshots of a running VM, see snapshot.h. */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devstate.h"
+#include "vcpu_state.h"
+#include "vm.h"
+
+#define SNAPSHOT_BATCH 64 /* pages saved per hold of the VM's memory lock */
+
+struct snapshot_job {
+	struct vm *vm;
+	struct snap_writer *w;
+	pthread_t thread;
+	bool thread_started;
+	uint64_t resumed_ns;
+	struct snapshot_progress p; /* under vm->snap_lock */
+};
+
+/* The sink of vmem_snap_*: pages go straight into the file, in whatever
+ * order they come (a guest write saves its page ahead of the writer). */
+static int snapshot_sink_save(void *arg, uint64_t gpa, const void *page, char *msg, size_t len)
+{
+	struct snapshot_job *job = arg;
+
+	return snap_writer_page(job->w, gpa, page, msg, len);
+}
+
+static int snapshot_device(struct snap_writer *w, const char *name, uint32_t version,
+			   int (*fill)(const void *src, void *buf, size_t len, size_t *used),
+			   const void *src, char *err, size_t errlen)
+{
+	size_t n = 0;
+	void *buf;
+	int ret = fill(src, NULL, 0, &n);
+
+	if (ret && ret != -ENOSPC)
+		goto fail;
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = fill(src, buf, n, &n);
+	if (!ret)
+		ret = snap_writer_device(w, name, version, buf, n, err, errlen);
+	free(buf);
+	return ret;
+fail:
+	snprintf(err, errlen, "saving %s: %s", name, strerror(-ret));
+	return ret;
+}
+
+static int snapshot_fill_vcpu(const void *st, void *buf, size_t len, size_t *used)
+{
+	return vcpu_state_to_bytes(st, buf, len, used);
+}
+
+static int snapshot_fill_devices(const void *vm, void *buf, size_t len, size_t *used)
+{
+	return devstate_save_all(&((const struct vm *)vm)->states, buf, len, used);
+}
+
+static int snapshot_fill_vm(const void *p, void *buf, size_t len, size_t *used)
+{
+	const struct vm *vm = p;
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, SNAPSHOT_VM_VERSION);
+	devstate_put_u64(&w, vm->mem.size);
+	devstate_put_u64(&w, vm->tsc_hz);
+	return devstate_end(&w, used);
+}
+
+int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct vcpu_state *st = malloc(sizeof(*st));
+	int ret = st ? vcpu_state_save(&vm->vcpu, &vm->kvm, st) : -ENOMEM;
+
+	if (ret)
+		snprintf(err, errlen, "saving vCPU 0: %s", strerror(-ret));
+	if (!ret)
+		ret = snapshot_device(w, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, snapshot_fill_vm, vm,
+				      err, errlen);
+	if (!ret)
+		ret = snapshot_device(w, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, snapshot_fill_vcpu,
+				      st, err, errlen);
+	if (!ret)
+		ret = snapshot_device(w, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
+				      snapshot_fill_devices, vm, err, errlen);
+	free(st);
+	return ret;
+}
+
+/* With vm->snap_lock. */
+static void snapshot_update(struct snapshot_job *job)
+{
+	struct vmem_snap_stats s;
+	uint64_t pages;
+
+	vmem_snap_get_stats(job->vm->mem.vmem, &s);
+	job->p.pages_done = s.total - s.pending;
+	job->p.saved_by_fault = s.saved_by_fault;
+	job->p.wp_faults = s.wp_faults;
+	if (job->w)
+		snap_writer_progress(job->w, &pages, &job->p.bytes);
+}
+
+static void snapshot_report(const struct snapshot_progress *p)
+{
+	if (p->phase == SNAPSHOT_FAILED) {
+		fprintf(stderr, "vmm: snapshot %s failed: %s\n", p->dir, p->error);
+		return;
+	}
+	fprintf(stderr,
+		"vmm: snapshot %s written: %llu pages, %.1f MiB of data in %.2f s; pause %.3f ms\n",
+		p->dir, (unsigned long long)p->pages_done, p->bytes / 1048576.0, p->write_ns / 1e9,
+		p->pause_ns / 1e6);
+}
+
+static void *snapshot_thread(void *arg)
+{
+	struct snapshot_job *job = arg;
+	struct vm *vm = job->vm;
+	char msg[400] = "";
+	int ret;
+
+	while ((ret = vmem_snap_save(vm->mem.vmem, SNAPSHOT_BATCH, msg, sizeof(msg))) == 1) {
+		pthread_mutex_lock(&vm->snap_lock);
+		snapshot_update(job);
+		pthread_mutex_unlock(&vm->snap_lock);
+	}
+	pthread_mutex_lock(&vm->snap_lock);
+	snapshot_update(job);
+	pthread_mutex_unlock(&vm->snap_lock);
+	vmem_snap_end(vm->mem.vmem); /* the guest runs unprotected during the fsync */
+	if (!ret)
+		ret = snap_writer_commit(job->w, msg, sizeof(msg));
+	else
+		snap_writer_abort(job->w);
+	pthread_mutex_lock(&vm->snap_lock);
+	job->w = NULL;
+	job->p.write_ns = vm_now_ns() - job->resumed_ns;
+	job->p.phase = ret ? SNAPSHOT_FAILED : SNAPSHOT_DONE;
+	snprintf(job->p.error, sizeof(job->p.error), "%s", ret ? msg : "");
+	snapshot_report(&job->p);
+	pthread_mutex_unlock(&vm->snap_lock);
+	return NULL;
+}
+
+static int snapshot_fail(char *err, size_t errlen, int ret, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(-ret));
+	return ret;
+}
+
+/* Pause, save the machine, freeze memory, resume: the pause, in parts. A
+ * VM the user paused stays paused. */
+static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t errlen)
+{
+	struct vm *vm = job->vm;
+	uint64_t t0 = vm_now_ns(), t1, t2, t3;
+	int ret = vm_pause(vm);
+	bool was_paused = ret == -EALREADY;
+
+	if (ret && !was_paused)
+		return snapshot_fail(err, errlen, ret,
+				     ret == -ESRCH ? "pausing the VM: it has stopped"
+						   : "pausing the VM: a vCPU did not park");
+	t1 = vm_now_ns();
+	ret = snapshot_save_machine(vm, job->w, err, errlen);
+	t2 = vm_now_ns();
+	if (!ret && (ret = vmem_snap_freeze(vm->mem.vmem)))
+		snapshot_fail(err, errlen, ret, "freezing memory");
+	t3 = vm_now_ns();
+	if (!was_paused)
+		vm_resume(vm);
+	job->resumed_ns = vm_now_ns();
+	job->p.park_ns = t1 - t0;
+	job->p.machine_ns = t2 - t1;
+	job->p.freeze_ns = t3 - t2;
+	job->p.resume_ns = job->resumed_ns - t3;
+	job->p.pause_ns = job->resumed_ns - t0;
+	return ret;
+}
+
+/* Arm while the guest runs, then the pause. */
+static int snapshot_take(struct snapshot_job *job, char *err, size_t errlen)
+{
+	struct vmem *v = job->vm->mem.vmem;
+	struct vmem_snap_sink sink = {.save = snapshot_sink_save, .arg = job};
+	struct vmem_snap_stats s;
+	int ret = vmem_snap_arm(v, &sink);
+
+	if (ret == -ENOTSUP) {
+		vmem_snap_get_stats(v, &s);
+		snprintf(err, errlen, "snapshots need userfaultfd write-protect for shmem: %s",
+			 s.wp_via);
+		return ret;
+	}
+	if (ret)
+		return snapshot_fail(err, errlen, ret,
+				     ret == -ESRCH ? "the VM is stopping" : "write-protecting memory");
+	ret = snapshot_pause_and_freeze(job, err, errlen);
+	vmem_snap_get_stats(v, &s);
+	job->p.arm_ns = s.arm_ns;
+	job->p.reprotected = s.reprotected;
+	job->p.pages_total = s.total;
+	if (ret)
+		vmem_snap_end(v);
+	return ret;
+}
+
+/* With vm->snap_lock: the last snapshot's job goes once a new one starts. */
+static void snapshot_drop_job(struct vm *vm)
+{
+	if (!vm->snap)
+		return;
+	if (vm->snap->thread_started)
+		pthread_join(vm->snap->thread, NULL);
+	free(vm->snap);
+	vm->snap = NULL;
+}
+
+static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *dir, char *err,
+			  size_t errlen)
+{
+	int ret;
+
+	if (vm->snap && vm->snap->p.phase == SNAPSHOT_WRITING) {
+		snprintf(err, errlen,
+			 "a snapshot is being written to %s: one at a time; ask again once it is "
+			 "done",
+			 vm->snap->p.dir);
+		return -EBUSY;
+	}
+	if (!vm->mem.vmem) {
+		snprintf(err, errlen, "snapshots need the vmm memory manager, not the kernel's");
+		return -ENOTSUP;
+	}
+	snprintf(job->p.dir, sizeof(job->p.dir), "%s", dir);
+	ret = snap_writer_open(&job->w, dir, vm->mem.size, err, errlen);
+	if (ret)
+		return ret;
+	ret = snapshot_take(job, err, errlen);
+	if (ret) {
+		snap_writer_abort(job->w);
+		return ret;
+	}
+	job->p.phase = SNAPSHOT_WRITING;
+	ret = pthread_create(&job->thread, NULL, snapshot_thread, job);
+	if (ret) {
+		vmem_snap_end(vm->mem.vmem);
+		snap_writer_abort(job->w);
+		return snapshot_fail(err, errlen, -ret, "starting the writer thread");
+	}
+	job->thread_started = true;
+	return 0;
+}
+
+int snapshot_start(struct vm *vm, const char *dir, char *err, size_t errlen)
+{
+	struct snapshot_job *job = calloc(1, sizeof(*job));
+	int ret;
+
+	if (!job)
+		return snapshot_fail(err, errlen, -ENOMEM, "snapshot");
+	job->vm = vm;
+	pthread_mutex_lock(&vm->snap_lock);
+	ret = snapshot_begin(vm, job, dir, err, errlen);
+	if (ret) {
+		free(job);
+	} else {
+		snapshot_drop_job(vm);
+		vm->snap = job;
+	}
+	pthread_mutex_unlock(&vm->snap_lock);
+	return ret;
+}
+
+void snapshot_status(struct vm *vm, struct snapshot_progress *out)
+{
+	pthread_mutex_lock(&vm->snap_lock);
+	if (vm->snap) {
+		if (vm->snap->p.phase == SNAPSHOT_WRITING)
+			snapshot_update(vm->snap);
+		*out = vm->snap->p;
+	} else {
+		memset(out, 0, sizeof(*out));
+	}
+	pthread_mutex_unlock(&vm->snap_lock);
+}
+
+void snapshot_wait(struct vm *vm)
+{
+	pthread_t t;
+	bool join;
+
+	pthread_mutex_lock(&vm->snap_lock);
+	join = vm->snap && vm->snap->thread_started;
+	if (join) {
+		t = vm->snap->thread;
+		vm->snap->thread_started = false;
+	}
+	pthread_mutex_unlock(&vm->snap_lock);
+	if (join) /* the thread takes snap_lock: joined without it */
+		pthread_join(t, NULL);
+}
+
+void snapshot_finish(struct vm *vm)
+{
+	snapshot_wait(vm);
+	pthread_mutex_lock(&vm->snap_lock);
+	snapshot_drop_job(vm);
+	pthread_mutex_unlock(&vm->snap_lock);
+}
