@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "kstats.h"
+#include "snapshot.h"
 #include "vm.h"
 #include "vmem.h"
 
@@ -267,10 +268,44 @@ static json_t *stats_reclaim(const struct vm *vm, const struct vmem_stats *v)
 	    "working_set", stats_wss(&w), "metadata_bytes", stats_int(r.metadata_bytes));
 }
 
+static const char *const stats_snap_states[] = {
+    [VMEM_SNAP_IDLE] = "idle",
+    [VMEM_SNAP_ARMED] = "armed",
+    [VMEM_SNAP_FROZEN] = "frozen",
+    [VMEM_SNAP_FAILED] = "failed",
+};
+
+/* Snapshots of this VM: the memory side (vmem.h) and the last one's pause
+ * (snapshot.h); lazy restore's pages still in the snapshot file. */
+static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
+{
+	struct vmem_snap_stats m;
+	struct snapshot_progress p;
+
+	vmem_snap_get_stats(vm->mem.vmem, &m);
+	snapshot_status((struct vm *)vm, &p);
+	return json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I, s:I, s:I}, s:I}",
+			 "write_protect", m.wp_via, "state", stats_snap_states[m.state], "taken",
+			 stats_int(m.snapshots), "wp_faults", stats_int(m.wp_faults), "last",
+			 "pause_ns", stats_int(p.pause_ns), "park_ns", stats_int(p.park_ns),
+			 "machine_ns", stats_int(p.machine_ns), "freeze_ns", stats_int(p.freeze_ns),
+			 "resume_ns", stats_int(p.resume_ns), "arm_ns", stats_int(p.arm_ns),
+			 "reprotected", stats_int(p.reprotected), "pages", stats_int(p.pages_total),
+			 "saved_by_writer", stats_int(m.saved_by_writer), "saved_by_fault",
+			 stats_int(m.saved_by_fault), "pending", stats_int(m.pending), "bytes",
+			 stats_int(p.bytes), "write_ns", stats_int(p.write_ns), "lazy_pages_left",
+			 stats_int(v->source_pages));
+}
+
 static json_t *stats_second_level(const struct vm *vm, const struct sl_stats *s)
 {
 	json_t *o = stats_second_level_counts(vm, s);
 
+	if (o && json_object_set_new(o, "snapshot", stats_snapshot(vm, &s->v))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && json_object_set_new(o, "reclaim", stats_reclaim(vm, &s->v))) {
 		json_decref(o);
 		return NULL;
