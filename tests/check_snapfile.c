@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +385,60 @@ START_TEST(snapfile_progress_counts_pages_given_and_bytes_written)
 	ck_assert_uint_eq(pages, 2);
 	ck_assert_uint_eq(bytes, PAGE);
 	snap_writer_abort(w);
+}
+END_TEST
+
+struct progress_watch {
+	struct snap_writer *w;
+	int stop;
+	unsigned long reads;
+};
+
+/* Polls progress until told to stop: the counts only grow, and bytes
+ * never count a page that pages do not. */
+static void *progress_watch(void *arg)
+{
+	struct progress_watch *pw = arg;
+	uint64_t pages, bytes, last_pages = 0, last_bytes = 0;
+
+	while (!__atomic_load_n(&pw->stop, __ATOMIC_ACQUIRE)) {
+		snap_writer_progress(pw->w, &pages, &bytes);
+		ck_assert_uint_ge(pages, last_pages);
+		ck_assert_uint_ge(bytes, last_bytes);
+		ck_assert_uint_le(bytes, pages * PAGE);
+		last_pages = pages;
+		last_bytes = bytes;
+		pw->reads++;
+	}
+	return NULL;
+}
+
+/* A control thread reports progress while a writer thread adds pages. */
+START_TEST(snapfile_progress_may_be_read_from_another_thread)
+{
+	struct progress_watch pw = {0};
+	uint8_t page[PAGE];
+	uint64_t pages, bytes;
+	pthread_t t;
+
+	ck_assert_int_eq(snap_writer_open(&pw.w, dir, FIXTURE_MEM, err, sizeof(err)), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, progress_watch, &pw), 0);
+	for (uint64_t n = 0; n < FIXTURE_MEM / PAGE; n++) {
+		uint64_t gpa = (n * 1031 % (FIXTURE_MEM / PAGE)) * PAGE; /* 1031 is prime */
+
+		if (n % 3)
+			fill_page(page, gpa, 0);
+		else
+			memset(page, 0, PAGE);
+		ck_assert_int_eq(snap_writer_page(pw.w, gpa, page, err, sizeof(err)), 0);
+	}
+	__atomic_store_n(&pw.stop, 1, __ATOMIC_RELEASE);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_gt(pw.reads, 0);
+	snap_writer_progress(pw.w, &pages, &bytes);
+	ck_assert_uint_eq(pages, FIXTURE_MEM / PAGE);
+	ck_assert_uint_eq(bytes, (FIXTURE_MEM / PAGE - (FIXTURE_MEM / PAGE + 2) / 3) * PAGE);
+	snap_writer_abort(pw.w);
 }
 END_TEST
 
@@ -1145,6 +1200,7 @@ static Suite *snapfile_suite(void)
 	tcase_add_test(t, snapfile_blocks_follow_the_order_pages_came_and_entries_are_sorted);
 	tcase_add_test(t, snapfile_find_gives_the_entry_holding_a_gpa);
 	tcase_add_test(t, snapfile_progress_counts_pages_given_and_bytes_written);
+	tcase_add_test(t, snapfile_progress_may_be_read_from_another_thread);
 	tcase_add_test(t, snapfile_empty_snapshot_round_trips);
 	tcase_add_test(t, snapfile_keeps_pages_above_4g_and_refuses_the_gap);
 	tcase_add_test(t, snapfile_random_sparse_snapshots_round_trip);

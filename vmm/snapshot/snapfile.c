@@ -233,6 +233,10 @@ struct snap_writer {
 	uint64_t mem_bytes;
 	struct snap_disk_entry *ent; /* in the order pages came; sorted at commit */
 	uint64_t cap_ent;
+	/* Read by snap_writer_progress from any thread: stored with
+	 * __atomic_store_n, nr_ent before nr_data, and loaded in the other
+	 * order, so that bytes never count a page that pages do not. Only
+	 * snap_writer_page changes them, under the caller's lock. */
 	uint64_t nr_ent, nr_data;
 	uint64_t *given; /* a bit per page of RAM (snap_ram_page): given already */
 	uint8_t *dev;	 /* the device sections as the file holds them */
@@ -461,18 +465,22 @@ int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char
 	}
 	w->ent[w->nr_ent] = e;
 	snap_bit_set(w->given, ram);
-	w->nr_ent++;
+	__atomic_store_n(&w->nr_ent, w->nr_ent + 1, __ATOMIC_RELEASE);
 	if (e.kind == SNAP_KIND_DATA)
-		w->nr_data++;
+		__atomic_store_n(&w->nr_data, w->nr_data + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes)
 {
+	/* nr_data first: the page it counts is then in nr_ent too. */
+	uint64_t data = __atomic_load_n(&w->nr_data, __ATOMIC_ACQUIRE);
+	uint64_t ent = __atomic_load_n(&w->nr_ent, __ATOMIC_ACQUIRE);
+
 	if (pages)
-		*pages = w->nr_ent;
+		*pages = ent;
 	if (bytes)
-		*bytes = w->nr_data * SNAP_PAGE;
+		*bytes = data * SNAP_PAGE;
 }
 
 static int snap_entry_cmp(const void *a, const void *b)

@@ -46,9 +46,15 @@
  * -EIO: the file could not be read (including one cut short after open);
  * -EBADMSG: a page's data does not match its hash.
  *
- * Not thread-safe, except snap_reader_read_page and the reader's getters,
- * which may be called from several threads at once (pread, nothing
- * shared is changed). No global state: each snapshot has its own writer or
+ * Not thread-safe, except:
+ * - snap_reader_read_page and the reader's getters, which may be called
+ *   from several threads at once (pread, nothing shared is changed);
+ * - snap_writer_progress, which may be called from any thread while
+ *   another calls snap_writer_page or snap_writer_device (the counters it
+ *   reads are atomic), though not once commit or abort has begun.
+ * The writer's other calls need the caller's lock if they come from more
+ * than one thread (a live snapshot's writer and fault threads both call
+ * snap_writer_page). No global state: each snapshot has its own writer or
  * reader.
  */
 #ifndef VMM_SNAPFILE_H
@@ -97,7 +103,9 @@ int snap_writer_device(struct snap_writer *w, const char *name, uint32_t version
  * or the writer aborted. */
 int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char *err,
 		     size_t errlen);
-/* Pages given so far and bytes of page data written so far. */
+/* Pages given so far and bytes of page data written so far. Safe from any
+ * thread while pages are added (see above): each count is read atomically,
+ * and bytes never count a page that pages do not yet. */
 void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes);
 /* Write the metadata, fsync, rename dir.tmp to dir and fsync the parent.
  * Frees w whatever the outcome; on failure dir.tmp is removed and dir does
