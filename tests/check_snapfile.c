@@ -1,11 +1,13 @@
 /* tests/check_snapfile.c: the snapshot file gives back the devices and
- * pages written, stores zero pages without data, appears complete or not
- * at all, and refuses every damaged file at open (or, for page data, at
- * read) naming the file, the offset and what was expected. */
+ * pages written, in whatever order the pages came, stores zero pages
+ * without data, appears complete or not at all, reads version 1 files,
+ * and refuses every damaged file at open (or, for page data, at read)
+ * naming the file, the offset and what was expected. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "snapfile.h"
 #include "testlib.h"
@@ -78,6 +81,7 @@ static const uint8_t serial_state[6] = {1, 2, 3, 4, 5, 6};
 static uint8_t vcpu_state[100];
 /* Device sections: 3 headers of 48 bytes, 6 bytes padded to 8, 100 to 104, 0. */
 #define FIXTURE_DEV_BYTES (3 * 48 + 8 + 104)
+#define FIXTURE_ENT_OFF	  ((size_t)(PAGE + FIXTURE_NDATA * PAGE + FIXTURE_DEV_BYTES))
 
 static void fixture_page(uint8_t *p, const struct fixture_page *fp)
 {
@@ -180,9 +184,15 @@ static void put_le32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* Offsets of the header fields, as docs/snapshot-format.md gives them. */
 #define H_VERSION    8
 #define H_MEM_BYTES  16
+#define H_NR_DATA    32
 #define H_DEV_OFF    56
 #define H_DEV_BYTES  64
 #define H_ENTRY_OFF  72
@@ -190,6 +200,41 @@ static void put_le32(uint8_t *p, uint32_t v)
 #define H_META_HASH  96
 #define H_FIELDS_END 104
 #define ENTRY_BYTES  32
+#define E_INDEX	     16 /* in an entry */
+#define E_HASH	     24
+
+/* Make the metadata hash right again after a patch, as
+ * docs/snapshot-format.md defines it (XXH3-64 of the header with bytes
+ * 96-103 zero, then of [dev_off, end)), so that what refuses the file is
+ * the check under test and not the hash. */
+static void reseal(uint8_t *buf, size_t size)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t dev_off = le64(buf + H_DEV_OFF);
+
+	ck_assert_ptr_nonnull(st);
+	ck_assert_uint_le(dev_off, size);
+	put_le64(buf + H_META_HASH, 0);
+	XXH3_64bits_reset(st);
+	XXH3_64bits_update(st, buf, PAGE);
+	XXH3_64bits_update(st, buf + dev_off, size - dev_off);
+	put_le64(buf + H_META_HASH, XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+}
+
+/* The fixture's file with entry i's data index set to index, resealed. */
+static void write_fixture_with_index(unsigned i, uint64_t index)
+{
+	size_t size;
+	uint8_t *buf;
+
+	write_fixture();
+	buf = read_file(&size);
+	put_le64(buf + le64(buf + H_ENTRY_OFF) + i * ENTRY_BYTES + E_INDEX, index);
+	reseal(buf, size);
+	write_file(buf, size);
+	free(buf);
+}
 
 /* ---- round trip ---- */
 
@@ -249,8 +294,9 @@ START_TEST(snapfile_zero_pages_cost_no_data)
 END_TEST
 
 /* Each data page is a 4 KiB aligned block, so a restore may read it with
- * O_DIRECT or map it. */
-START_TEST(snapfile_data_pages_are_4k_aligned_blocks_in_gpa_order)
+ * O_DIRECT or map it. The fixture gives its pages in GPA order, so the
+ * blocks are in GPA order too. */
+START_TEST(snapfile_data_pages_are_4k_aligned_blocks_in_the_order_given)
 {
 	uint8_t want[PAGE];
 	size_t size;
@@ -266,6 +312,39 @@ START_TEST(snapfile_data_pages_are_4k_aligned_blocks_in_gpa_order)
 		ck_assert_mem_eq(buf + PAGE + k++ * PAGE, want, PAGE);
 	}
 	ck_assert_uint_eq(le64(buf + H_DEV_OFF), PAGE + FIXTURE_NDATA * PAGE);
+	free(buf);
+}
+END_TEST
+
+/* The fixture's pages given last first: blocks in that order, entries by GPA. */
+START_TEST(snapfile_blocks_follow_the_order_pages_came_and_entries_are_sorted)
+{
+	struct snap_writer *w;
+	uint8_t page[PAGE];
+	size_t size, ent_off;
+	uint8_t *buf;
+	unsigned k = 0;
+
+	ck_assert_int_eq(snap_writer_open(&w, dir, FIXTURE_MEM, err, sizeof(err)), 0);
+	for (unsigned i = FIXTURE_NPAGES; i-- > 0;) {
+		fixture_page(page, &fixture_pages[i]);
+		ck_assert_int_eq(snap_writer_page(w, fixture_pages[i].gpa, page, err, sizeof(err)),
+				 0);
+	}
+	ck_assert_msg(snap_writer_commit(w, err, sizeof(err)) == 0, "%s", err);
+	buf = read_file(&size);
+	ent_off = le64(buf + H_ENTRY_OFF);
+	for (unsigned i = FIXTURE_NPAGES; i-- > 0;) {
+		const uint8_t *e = buf + ent_off + i * ENTRY_BYTES;
+
+		ck_assert_uint_eq(le64(e), fixture_pages[i].gpa / PAGE);
+		if (fixture_pages[i].zero)
+			continue;
+		ck_assert_uint_eq(le64(e + E_INDEX), k);
+		fixture_page(page, &fixture_pages[i]);
+		ck_assert_mem_eq(buf + PAGE + k++ * PAGE, page, PAGE);
+	}
+	ck_assert_uint_eq(k, FIXTURE_NDATA);
 	free(buf);
 }
 END_TEST
@@ -306,6 +385,60 @@ START_TEST(snapfile_progress_counts_pages_given_and_bytes_written)
 	ck_assert_uint_eq(pages, 2);
 	ck_assert_uint_eq(bytes, PAGE);
 	snap_writer_abort(w);
+}
+END_TEST
+
+struct progress_watch {
+	struct snap_writer *w;
+	int stop;
+	unsigned long reads;
+};
+
+/* Polls progress until told to stop: the counts only grow, and bytes
+ * never count a page that pages do not. */
+static void *progress_watch(void *arg)
+{
+	struct progress_watch *pw = arg;
+	uint64_t pages, bytes, last_pages = 0, last_bytes = 0;
+
+	while (!__atomic_load_n(&pw->stop, __ATOMIC_ACQUIRE)) {
+		snap_writer_progress(pw->w, &pages, &bytes);
+		ck_assert_uint_ge(pages, last_pages);
+		ck_assert_uint_ge(bytes, last_bytes);
+		ck_assert_uint_le(bytes, pages * PAGE);
+		last_pages = pages;
+		last_bytes = bytes;
+		pw->reads++;
+	}
+	return NULL;
+}
+
+/* A control thread reports progress while a writer thread adds pages. */
+START_TEST(snapfile_progress_may_be_read_from_another_thread)
+{
+	struct progress_watch pw = {0};
+	uint8_t page[PAGE];
+	uint64_t pages, bytes;
+	pthread_t t;
+
+	ck_assert_int_eq(snap_writer_open(&pw.w, dir, FIXTURE_MEM, err, sizeof(err)), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, progress_watch, &pw), 0);
+	for (uint64_t n = 0; n < FIXTURE_MEM / PAGE; n++) {
+		uint64_t gpa = (n * 1031 % (FIXTURE_MEM / PAGE)) * PAGE; /* 1031 is prime */
+
+		if (n % 3)
+			fill_page(page, gpa, 0);
+		else
+			memset(page, 0, PAGE);
+		ck_assert_int_eq(snap_writer_page(pw.w, gpa, page, err, sizeof(err)), 0);
+	}
+	__atomic_store_n(&pw.stop, 1, __ATOMIC_RELEASE);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_gt(pw.reads, 0);
+	snap_writer_progress(pw.w, &pages, &bytes);
+	ck_assert_uint_eq(pages, FIXTURE_MEM / PAGE);
+	ck_assert_uint_eq(bytes, (FIXTURE_MEM / PAGE - (FIXTURE_MEM / PAGE + 2) / 3) * PAGE);
+	snap_writer_abort(pw.w);
 }
 END_TEST
 
@@ -390,6 +523,94 @@ START_TEST(snapfile_random_sparse_snapshots_round_trip)
 		teardown();
 		setup();
 	}
+}
+END_TEST
+
+/* A guest page picked at random among RAM's, for a guest of mem bytes
+ * (RAM above 3 GiB continues at 4 GiB). */
+static uint64_t random_ram_gpa(uint64_t mem)
+{
+	uint64_t low = mem < (3ULL << 30) ? mem : 3ULL << 30;
+	uint64_t n = ((uint64_t)rand() << 31 | (uint64_t)rand()) % (mem / PAGE);
+
+	return n * PAGE < low ? n * PAGE : (4ULL << 30) + n * PAGE - low;
+}
+
+/* 300 distinct pages of a 5 GiB guest, among them both sides of the hole,
+ * given in random order, a quarter of them zero; SNAPFILE_SEED replays one. */
+START_TEST(snapfile_pages_in_random_order_round_trip)
+{
+	enum { N = 300 };
+	unsigned seed = getenv("SNAPFILE_SEED") ? atoi(getenv("SNAPFILE_SEED")) : time(NULL);
+	static uint64_t gpa[N];
+	static bool zero[N];
+	uint64_t mem = 5ULL << 30, ndata = 0, pages, bytes, last = 0;
+	uint8_t page[PAGE], got[PAGE];
+	struct snap_writer *w;
+	struct snap_reader *r;
+
+	printf("snapfile_pages_in_random_order_round_trip: SNAPFILE_SEED=%u\n", seed);
+	srand(seed);
+	gpa[0] = 0xbffff000;
+	gpa[1] = 0x100000000;
+	for (unsigned i = 2; i < N; i++) {
+		bool again;
+
+		do {
+			gpa[i] = random_ram_gpa(mem);
+			again = false;
+			for (unsigned k = 0; k < i; k++)
+				again |= gpa[k] == gpa[i];
+		} while (again);
+	}
+	for (unsigned i = N - 1; i > 0; i--) {
+		unsigned k = rand() % (i + 1);
+		uint64_t t = gpa[i];
+
+		gpa[i] = gpa[k];
+		gpa[k] = t;
+	}
+	ck_assert_int_eq(snap_writer_open(&w, dir, mem, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < N; i++) {
+		zero[i] = rand() % 4 == 0;
+		if (zero[i])
+			memset(page, 0, PAGE);
+		else
+			fill_page(page, gpa[i], seed);
+		ndata += !zero[i];
+		ck_assert_msg(snap_writer_page(w, gpa[i], page, err, sizeof(err)) == 0, "%s", err);
+	}
+	snap_writer_progress(w, &pages, &bytes);
+	ck_assert_uint_eq(pages, N);
+	ck_assert_uint_eq(bytes, ndata * PAGE);
+	ck_assert_msg(snap_writer_commit(w, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(file_size(), PAGE + ndata * PAGE + N * ENTRY_BYTES);
+
+	r = open_ok();
+	ck_assert_uint_eq(snap_reader_nr_pages(r), N);
+	for (uint64_t i = 0; i < N; i++) {
+		uint64_t g;
+
+		ck_assert_int_eq(snap_reader_page_at(r, i, &g, NULL), 0);
+		ck_assert(i == 0 || g > last);
+		last = g;
+	}
+	for (unsigned i = 0; i < N; i++) {
+		int64_t at = snap_reader_find(r, gpa[i]);
+		enum snap_kind kind;
+
+		ck_assert_int_ge(at, 0);
+		ck_assert_int_eq(snap_reader_page_at(r, at, NULL, &kind), 0);
+		ck_assert_int_eq(kind, zero[i] ? SNAP_KIND_ZERO : SNAP_KIND_DATA);
+		if (zero[i])
+			memset(page, 0, PAGE);
+		else
+			fill_page(page, gpa[i], seed);
+		memset(got, 0xaa, PAGE);
+		ck_assert_msg(snap_reader_read_page(r, at, got, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(!memcmp(got, page, PAGE), "page at GPA %#" PRIx64 " differs", gpa[i]);
+	}
+	snap_reader_close(r);
 }
 END_TEST
 
@@ -492,7 +713,9 @@ END_TEST
 
 /* ---- the writer's arguments ---- */
 
-START_TEST(snapfile_writer_refuses_pages_out_of_order)
+/* Pages come in any order (copy-before-write saves one out of turn), but
+ * each once, whether it was data or zero the first time. */
+START_TEST(snapfile_writer_refuses_a_repeated_gpa)
 {
 	struct snap_writer *w;
 	struct snap_reader *r;
@@ -501,19 +724,43 @@ START_TEST(snapfile_writer_refuses_pages_out_of_order)
 	fill_page(page, 0, 0);
 	ck_assert_int_eq(snap_writer_open(&w, dir, FIXTURE_MEM, err, sizeof(err)), 0);
 	ck_assert_int_eq(snap_writer_page(w, 0x5000, page, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_writer_page(w, 0x3000, page, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_writer_page(w, 0x5000, page, err, sizeof(err)), -EINVAL);
+	assert_error(tmpdir); /* the file being written */
+	assert_error("page at GPA 0x5000: given already: expected each page once");
 	ck_assert_int_eq(snap_writer_page(w, 0x3000, page, err, sizeof(err)), -EINVAL);
 	assert_error("GPA 0x3000");
-	assert_error("ascending GPA order");
+	memset(page, 0, PAGE); /* a zero page too, either way round */
 	ck_assert_int_eq(snap_writer_page(w, 0x5000, page, err, sizeof(err)), -EINVAL);
-	assert_error("each once");
-	memset(page, 0, PAGE); /* a zero page too */
-	ck_assert_int_eq(snap_writer_page(w, 0x5000, page, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snap_writer_page(w, 0x1000, page, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_writer_page(w, 0x1000, page, err, sizeof(err)), -EINVAL);
+	assert_error("GPA 0x1000");
+	fill_page(page, 0, 0);
+	ck_assert_int_eq(snap_writer_page(w, 0x1000, page, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(snap_writer_page(w, 0x6000, page, err, sizeof(err)), 0);
 	/* What was refused was not recorded. */
 	ck_assert_msg(snap_writer_commit(w, err, sizeof(err)) == 0, "%s", err);
 	r = open_ok();
-	ck_assert_uint_eq(snap_reader_nr_pages(r), 2);
+	ck_assert_uint_eq(snap_reader_nr_pages(r), 4);
 	snap_reader_close(r);
+}
+END_TEST
+
+/* The repeat check numbers RAM's pages across the hole below 4 GiB: the
+ * pages either side of it, and the last, are different pages. */
+START_TEST(snapfile_writer_tells_pages_above_4g_from_those_below)
+{
+	const uint64_t gpas[] = {0x17ffff000, 0x100000000, 0xbffff000, 0, 0x40000000};
+	struct snap_writer *w;
+	uint8_t page[PAGE];
+
+	fill_page(page, 0, 0);
+	ck_assert_int_eq(snap_writer_open(&w, dir, 5ULL << 30, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++)
+		ck_assert_msg(snap_writer_page(w, gpas[i], page, err, sizeof(err)) == 0, "%s", err);
+	for (unsigned i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++)
+		ck_assert_int_eq(snap_writer_page(w, gpas[i], page, err, sizeof(err)), -EINVAL);
+	snap_writer_abort(w);
 }
 END_TEST
 
@@ -595,7 +842,7 @@ END_TEST
 
 START_TEST(snapfile_reader_refuses_wrong_version)
 {
-	char want[200];
+	char want[256];
 	size_t size;
 	uint8_t *buf;
 
@@ -604,8 +851,18 @@ START_TEST(snapfile_reader_refuses_wrong_version)
 	put_le32(buf + H_VERSION, 7);
 	write_file(buf, size);
 	ck_assert_int_eq(open_err(), -EINVAL);
-	snprintf(want, sizeof(want), "%s: offset 8: expected version 1, found 7", file);
+	snprintf(want, sizeof(want), "%s: offset 8: expected version 1 or 2, found 7", file);
 	ck_assert_str_eq(err, want);
+	put_le32(buf + H_VERSION, 3);
+	reseal(buf, size);
+	write_file(buf, size);
+	ck_assert_int_eq(open_err(), -EINVAL);
+	assert_error("found 3");
+	put_le32(buf + H_VERSION, 0);
+	reseal(buf, size);
+	write_file(buf, size);
+	ck_assert_int_eq(open_err(), -EINVAL);
+	assert_error("found 0");
 	free(buf);
 }
 END_TEST
@@ -758,6 +1015,121 @@ START_TEST(snapfile_reader_refuses_unsorted_entries)
 }
 END_TEST
 
+/* The fixture's data entries are 0, 2, 3 and 5, with indices 0 to 3. */
+START_TEST(snapfile_reader_refuses_a_repeated_data_index)
+{
+	char where[96];
+
+	write_fixture_with_index(3, 1); /* entry 2's */
+	ck_assert_int_eq(open_err(), -EINVAL);
+	snprintf(where, sizeof(where), "offset %zu: entry 3: data index 1: ",
+		 FIXTURE_ENT_OFF + 3 * ENTRY_BYTES + E_INDEX);
+	assert_error(file);
+	assert_error(where);
+	assert_error("expected each data index once");
+}
+END_TEST
+
+START_TEST(snapfile_reader_refuses_a_data_index_out_of_range)
+{
+	const uint64_t bad[] = {FIXTURE_NDATA, 1ULL << 40, UINT64_MAX};
+	char where[96];
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_fixture_with_index(5, bad[i]);
+		ck_assert_int_eq(open_err(), -EINVAL);
+		snprintf(where, sizeof(where), "offset %zu: entry 5: data index %" PRIu64 ": ",
+			 FIXTURE_ENT_OFF + 5 * ENTRY_BYTES + E_INDEX, bad[i]);
+		assert_error(where);
+		assert_error("expected below the 4 data pages (at offset 32)");
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* The fixture as if its first two data pages had come the other way
+ * round: blocks 0 and 1 swapped, and the indices of entries 0 and 2. */
+static uint8_t *fixture_permuted(size_t *size)
+{
+	uint8_t *buf, tmp[PAGE];
+	size_t ent_off;
+
+	write_fixture();
+	buf = read_file(size);
+	ent_off = le64(buf + H_ENTRY_OFF);
+	memcpy(tmp, buf + PAGE, PAGE);
+	memcpy(buf + PAGE, buf + 2 * PAGE, PAGE);
+	memcpy(buf + 2 * PAGE, tmp, PAGE);
+	put_le64(buf + ent_off + 0 * ENTRY_BYTES + E_INDEX, 1);
+	put_le64(buf + ent_off + 2 * ENTRY_BYTES + E_INDEX, 0);
+	reseal(buf, *size);
+	return buf;
+}
+
+/* The snapshot opens and gives back the fixture's pages, found by GPA. */
+static void assert_reads_fixture_pages(void)
+{
+	struct snap_reader *r = open_ok();
+	uint8_t want[PAGE], got[PAGE];
+
+	ck_assert_uint_eq(snap_reader_nr_pages(r), FIXTURE_NPAGES);
+	for (unsigned i = 0; i < FIXTURE_NPAGES; i++) {
+		ck_assert_int_eq(snap_reader_find(r, fixture_pages[i].gpa), i);
+		fixture_page(want, &fixture_pages[i]);
+		ck_assert_msg(snap_reader_read_page(r, i, got, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_mem_eq(got, want, PAGE);
+	}
+	snap_reader_close(r);
+}
+
+START_TEST(snapfile_reader_reads_permuted_data_indices)
+{
+	size_t size;
+	uint8_t *buf = fixture_permuted(&size);
+
+	write_file(buf, size);
+	assert_reads_fixture_pages();
+	free(buf);
+}
+END_TEST
+
+/* Version 1 writers gave pages in GPA order: the fixture is written that
+ * way, so with version 1 in its header it is the file they made. */
+START_TEST(snapfile_reader_reads_version_1)
+{
+	size_t size;
+	uint8_t *buf;
+
+	write_fixture();
+	buf = read_file(&size);
+	put_le32(buf + H_VERSION, 1);
+	reseal(buf, size);
+	write_file(buf, size);
+	assert_reads_fixture_pages();
+	free(buf);
+}
+END_TEST
+
+/* What version 2 allows, version 1 did not: its data indices are in order. */
+START_TEST(snapfile_reader_refuses_permuted_data_indices_in_version_1)
+{
+	char where[96];
+	size_t size;
+	uint8_t *buf = fixture_permuted(&size);
+
+	put_le32(buf + H_VERSION, 1);
+	reseal(buf, size);
+	write_file(buf, size);
+	ck_assert_int_eq(open_err(), -EINVAL);
+	snprintf(where, sizeof(where), "offset %zu: entry 0: expected data index 0",
+		 FIXTURE_ENT_OFF + E_INDEX);
+	assert_error(where);
+	assert_error("(version 1: data pages in GPA order), found 1");
+	free(buf);
+}
+END_TEST
+
 START_TEST(snapfile_read_page_refuses_damaged_data_naming_the_gpa)
 {
 	struct snap_reader *r;
@@ -824,12 +1196,15 @@ static Suite *snapfile_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, snapfile_round_trip_gives_back_devices_and_pages);
 	tcase_add_test(t, snapfile_zero_pages_cost_no_data);
-	tcase_add_test(t, snapfile_data_pages_are_4k_aligned_blocks_in_gpa_order);
+	tcase_add_test(t, snapfile_data_pages_are_4k_aligned_blocks_in_the_order_given);
+	tcase_add_test(t, snapfile_blocks_follow_the_order_pages_came_and_entries_are_sorted);
 	tcase_add_test(t, snapfile_find_gives_the_entry_holding_a_gpa);
 	tcase_add_test(t, snapfile_progress_counts_pages_given_and_bytes_written);
+	tcase_add_test(t, snapfile_progress_may_be_read_from_another_thread);
 	tcase_add_test(t, snapfile_empty_snapshot_round_trips);
 	tcase_add_test(t, snapfile_keeps_pages_above_4g_and_refuses_the_gap);
 	tcase_add_test(t, snapfile_random_sparse_snapshots_round_trip);
+	tcase_add_test(t, snapfile_pages_in_random_order_round_trip);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("atomicity");
@@ -843,7 +1218,8 @@ static Suite *snapfile_suite(void)
 
 	t = tcase_create("writer arguments");
 	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_add_test(t, snapfile_writer_refuses_pages_out_of_order);
+	tcase_add_test(t, snapfile_writer_refuses_a_repeated_gpa);
+	tcase_add_test(t, snapfile_writer_tells_pages_above_4g_from_those_below);
 	tcase_add_test(t, snapfile_writer_refuses_unaligned_and_outside_gpas);
 	tcase_add_test(t, snapfile_writer_refuses_bad_memory_sizes);
 	tcase_add_test(t, snapfile_writer_refuses_bad_and_repeated_device_names);
@@ -861,6 +1237,11 @@ static Suite *snapfile_suite(void)
 	tcase_add_test(t, snapfile_reader_refuses_every_bit_flip_in_the_device_sections);
 	tcase_add_test(t, snapfile_reader_refuses_every_bit_flip_in_the_entry_list);
 	tcase_add_test(t, snapfile_reader_refuses_unsorted_entries);
+	tcase_add_test(t, snapfile_reader_refuses_a_repeated_data_index);
+	tcase_add_test(t, snapfile_reader_refuses_a_data_index_out_of_range);
+	tcase_add_test(t, snapfile_reader_reads_permuted_data_indices);
+	tcase_add_test(t, snapfile_reader_reads_version_1);
+	tcase_add_test(t, snapfile_reader_refuses_permuted_data_indices_in_version_1);
 	tcase_add_test(t, snapfile_read_page_refuses_damaged_data_naming_the_gpa);
 	tcase_add_test(t, snapfile_check_mem_names_both_sizes);
 	tcase_add_test(t, snapfile_reader_refuses_a_memory_size_out_of_range);

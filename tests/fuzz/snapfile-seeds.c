@@ -1,6 +1,9 @@
 /* tests/fuzz/snapfile-seeds.c: write valid snapshot files as seeds for
- * fuzz_snapfile into DIR (seed-empty, seed-small, seed-high), made by the
- * writer itself so that they follow the format as it is built.
+ * fuzz_snapfile into DIR (seed-empty, seed-small, seed-high, seed-cbw),
+ * made by the writer itself so that they follow the format as it is built
+ * (version SNAP_VERSION). seed-cbw gives its pages out of GPA order, as a
+ * live snapshot's copy-before-write does, so that its data indices are
+ * not in entry order.
  * Usage: snapfile-seeds DIR
  */
 #include <stdio.h>
@@ -19,7 +22,7 @@ struct seed {
 	const char *name;
 	uint64_t mem_bytes;
 	const char *devices[3];
-	struct seed_page pages[4];
+	struct seed_page pages[4]; /* in the order given; gpa 0 ends the list */
 };
 
 static const struct seed seeds[] = {
@@ -29,6 +32,10 @@ static const struct seed seeds[] = {
      {"serial", "vcpu0", NULL},
      {{0x1000, 0x11}, {0x2000, -1}, {0x9f000, 0x5a}, {0, 0}}},
     {"seed-high", 5ULL << 30, {"exit", NULL}, {{0xbffff000, -1}, {0x100000000, 0x77}, {0, 0}}},
+    {"seed-cbw",
+     1 << 20,
+     {"serial", NULL},
+     {{0x9f000, 0x5a}, {0x1000, 0x11}, {0x3000, -1}, {0x2000, 0x22}}},
 };
 
 static int seed_write(const char *dir, const struct seed *s)

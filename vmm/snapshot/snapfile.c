@@ -112,18 +112,42 @@ static char *snap_path(const char *dir, const char *suffix)
 	return p;
 }
 
-/* Whether the page at guest page number gpn is guest RAM for mem_bytes. */
-static bool snap_in_ram(uint64_t mem_bytes, uint64_t gpn)
+/* Whether the page at guest page number gpn is guest RAM for mem_bytes;
+ * if so, *ram (if given) is its number among RAM's pages, below
+ * mem_bytes / 4096 (RAM above 4 GiB continues where the low part ends). */
+static bool snap_ram_page(uint64_t mem_bytes, uint64_t gpn, uint64_t *ram)
 {
 	struct guest_ram_region reg[GUEST_RAM_MAX_REGIONS];
 	int n = guest_ram_layout(mem_bytes, reg);
+	uint64_t below = 0;
 
 	if (gpn > UINT64_MAX / SNAP_PAGE)
 		return false;
-	for (int i = 0; i < n; i++)
-		if (gpn * SNAP_PAGE >= reg[i].gpa && gpn * SNAP_PAGE - reg[i].gpa < reg[i].size)
+	for (int i = 0; i < n; i++) {
+		if (gpn * SNAP_PAGE >= reg[i].gpa && gpn * SNAP_PAGE - reg[i].gpa < reg[i].size) {
+			if (ram)
+				*ram = below + (gpn * SNAP_PAGE - reg[i].gpa) / SNAP_PAGE;
 			return true;
+		}
+		below += reg[i].size / SNAP_PAGE;
+	}
 	return false;
+}
+
+/* Bitmaps of n bits, as arrays of 64-bit words; NULL: no memory. */
+static uint64_t *snap_bitmap_new(uint64_t n)
+{
+	return calloc(n / 64 + 1, sizeof(uint64_t));
+}
+
+static bool snap_bit(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void snap_bit_set(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= 1ULL << (i % 64);
 }
 
 static bool snap_page_is_zero(const uint8_t *p)
@@ -207,10 +231,15 @@ struct snap_writer {
 	char *dir, *tmp, *file; /* DIR, DIR.tmp, DIR.tmp/snapshot */
 	int fd;
 	uint64_t mem_bytes;
-	struct snap_disk_entry *ent;
-	uint64_t nr_ent, cap_ent;
-	uint64_t nr_data;
-	uint8_t *dev; /* the device sections as the file holds them */
+	struct snap_disk_entry *ent; /* in the order pages came; sorted at commit */
+	uint64_t cap_ent;
+	/* Read by snap_writer_progress from any thread: stored with
+	 * __atomic_store_n, nr_ent before nr_data, and loaded in the other
+	 * order, so that bytes never count a page that pages do not. Only
+	 * snap_writer_page changes them, under the caller's lock. */
+	uint64_t nr_ent, nr_data;
+	uint64_t *given; /* a bit per page of RAM (snap_ram_page): given already */
+	uint8_t *dev;	 /* the device sections as the file holds them */
 	size_t dev_len, dev_cap;
 	char (*names)[SNAP_DEVICE_NAME_Z];
 	unsigned nr_dev;
@@ -237,6 +266,7 @@ static void snap_writer_free(struct snap_writer *w, bool remove_tmp)
 	free(w->tmp);
 	free(w->file);
 	free(w->ent);
+	free(w->given);
 	free(w->dev);
 	free(w->names);
 	free(w);
@@ -301,7 +331,8 @@ int snap_writer_open(struct snap_writer **out, const char *dir, uint64_t mem_byt
 	w->dir = snap_path(dir, "");
 	w->tmp = snap_path(dir, ".tmp");
 	w->file = snap_path(dir, ".tmp/" SNAP_FILE);
-	if (!w->dir || !w->tmp || !w->file) {
+	w->given = snap_bitmap_new(mem_bytes / SNAP_PAGE);
+	if (!w->dir || !w->tmp || !w->file || !w->given) {
 		ret = snap_fail(err, errlen, -ENOMEM, dir, "out of memory");
 		goto fail;
 	}
@@ -383,20 +414,19 @@ int snap_writer_device(struct snap_writer *w, const char *name, uint32_t version
 	return 0;
 }
 
-static int snap_writer_check_page(const struct snap_writer *w, uint64_t gpa, char *err,
-				  size_t errlen)
+/* The page's number among RAM's pages through *ram. */
+static int snap_writer_check_page(const struct snap_writer *w, uint64_t gpa, uint64_t *ram,
+				  char *err, size_t errlen)
 {
-	if (gpa % SNAP_PAGE || !snap_in_ram(w->mem_bytes, gpa / SNAP_PAGE))
+	if (gpa % SNAP_PAGE || !snap_ram_page(w->mem_bytes, gpa / SNAP_PAGE, ram))
 		return snap_fail(err, errlen, -EINVAL, w->file,
 				 "page at GPA %#llx: expected a 4 KiB aligned address in guest "
 				 "RAM (%llu MiB)",
 				 (unsigned long long)gpa, (unsigned long long)(w->mem_bytes >> 20));
-	if (w->nr_ent && gpa / SNAP_PAGE <= w->ent[w->nr_ent - 1].gpn)
+	if (snap_bit(w->given, *ram))
 		return snap_fail(err, errlen, -EINVAL, w->file,
-				 "page at GPA %#llx: expected a GPA above the last page given "
-				 "(%#llx): pages come in ascending GPA order, each once",
-				 (unsigned long long)gpa,
-				 (unsigned long long)(w->ent[w->nr_ent - 1].gpn * SNAP_PAGE));
+				 "page at GPA %#llx: given already: expected each page once",
+				 (unsigned long long)gpa);
 	return 0;
 }
 
@@ -404,7 +434,8 @@ int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char
 		     size_t errlen)
 {
 	struct snap_disk_entry e = {.gpn = gpa / SNAP_PAGE, .kind = SNAP_KIND_ZERO};
-	int ret = snap_writer_check_page(w, gpa, err, errlen);
+	uint64_t ram;
+	int ret = snap_writer_check_page(w, gpa, &ram, err, errlen);
 
 	if (ret)
 		return ret;
@@ -429,19 +460,35 @@ int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char
 					 (unsigned long long)off, (unsigned long long)gpa,
 					 strerror(-ret));
 		e.kind = SNAP_KIND_DATA;
-		e.index = w->nr_data++;
+		e.index = w->nr_data; /* blocks follow the order pages come in */
 		e.hash = XXH3_64bits(page, SNAP_PAGE);
 	}
-	w->ent[w->nr_ent++] = e;
+	w->ent[w->nr_ent] = e;
+	snap_bit_set(w->given, ram);
+	__atomic_store_n(&w->nr_ent, w->nr_ent + 1, __ATOMIC_RELEASE);
+	if (e.kind == SNAP_KIND_DATA)
+		__atomic_store_n(&w->nr_data, w->nr_data + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes)
 {
+	/* nr_data first: the page it counts is then in nr_ent too. */
+	uint64_t data = __atomic_load_n(&w->nr_data, __ATOMIC_ACQUIRE);
+	uint64_t ent = __atomic_load_n(&w->nr_ent, __ATOMIC_ACQUIRE);
+
 	if (pages)
-		*pages = w->nr_ent;
+		*pages = ent;
 	if (bytes)
-		*bytes = w->nr_data * SNAP_PAGE;
+		*bytes = data * SNAP_PAGE;
+}
+
+static int snap_entry_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct snap_disk_entry *)a)->gpn;
+	uint64_t y = ((const struct snap_disk_entry *)b)->gpn;
+
+	return (x > y) - (x < y);
 }
 
 /* Write the device sections, the entry list and last the header, which
@@ -467,6 +514,9 @@ static int snap_writer_write_meta(struct snap_writer *w, char *err, size_t errle
 
 	if (!block)
 		return snap_fail(err, errlen, -ENOMEM, w->file, "out of memory");
+	/* Pages came in any order; the file lists them by GPA, for lookup. */
+	if (w->nr_ent)
+		qsort(w->ent, w->nr_ent, sizeof(*w->ent), snap_entry_cmp);
 	h.entry_off = h.dev_off + h.dev_bytes;
 	h.entry_bytes = ent_len;
 	h.file_bytes = h.entry_off + ent_len;
@@ -674,10 +724,10 @@ static int snap_check_header(const char *path, const uint8_t *block, uint64_t si
 		return snap_fail(err, errlen, -EINVAL, path,
 				 "offset %llu: file ends inside the %d-byte header: cut short",
 				 (unsigned long long)size, SNAP_HEADER_BYTES);
-	if (h->version != SNAP_VERSION)
+	if (h->version < SNAP_VERSION_MIN || h->version > SNAP_VERSION)
 		return snap_fail(err, errlen, -EINVAL, path,
-				 "offset %llu: expected version %d, found %u", SNAP_OFF(version),
-				 SNAP_VERSION, h->version);
+				 "offset %llu: expected version %d or %d, found %u",
+				 SNAP_OFF(version), SNAP_VERSION_MIN, SNAP_VERSION, h->version);
 	ret = snap_check_counts(path, h, err, errlen);
 	if (!ret)
 		ret = snap_check_layout(path, h, err, errlen);
@@ -781,14 +831,47 @@ static int snap_check_devices(struct snap_reader *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The data index of entry i, the *data data entries before it checked and
+ * their indices set in used. Version 1 gives the blocks in GPA order, so
+ * the k-th data entry has index k; version 2 in the order the writer got
+ * the pages, so the indices are any permutation of [0, nr_data). */
+static int snap_check_index(const struct snap_reader *r, uint64_t i, uint64_t *data, uint64_t *used,
+			    char *err, size_t errlen)
+{
+	const struct snap_disk_entry *e = &r->ent[i];
+	unsigned long long off =
+	    r->h.entry_off + i * sizeof(*e) + offsetof(struct snap_disk_entry, index);
+
+	if (r->h.version == 1 && e->index != *data)
+		return snap_fail(err, errlen, -EINVAL, r->path,
+				 "offset %llu: entry %llu: expected data index %llu (version 1: "
+				 "data pages in GPA order), found %llu",
+				 off, (unsigned long long)i, (unsigned long long)*data,
+				 (unsigned long long)e->index);
+	if (e->index >= r->h.nr_data)
+		return snap_fail(err, errlen, -EINVAL, r->path,
+				 "offset %llu: entry %llu: data index %llu: expected below the "
+				 "%llu data pages (at offset %llu)",
+				 off, (unsigned long long)i, (unsigned long long)e->index,
+				 (unsigned long long)r->h.nr_data, SNAP_OFF(nr_data));
+	if (snap_bit(used, e->index))
+		return snap_fail(err, errlen, -EINVAL, r->path,
+				 "offset %llu: entry %llu: data index %llu: expected each data "
+				 "index once, found it in an earlier entry too",
+				 off, (unsigned long long)i, (unsigned long long)e->index);
+	snap_bit_set(used, e->index);
+	(*data)++;
+	return 0;
+}
+
 /* Entry i, the entries before it checked and *data of them data pages. */
-static int snap_check_entry(const struct snap_reader *r, uint64_t i, uint64_t *data, char *err,
-			    size_t errlen)
+static int snap_check_entry(const struct snap_reader *r, uint64_t i, uint64_t *data, uint64_t *used,
+			    char *err, size_t errlen)
 {
 	const struct snap_disk_entry *e = &r->ent[i];
 	unsigned long long off = r->h.entry_off + i * sizeof(*e);
 
-	if (!snap_in_ram(r->h.mem_bytes, e->gpn))
+	if (!snap_ram_page(r->h.mem_bytes, e->gpn, NULL))
 		return snap_fail(err, errlen, -EINVAL, r->path,
 				 "offset %llu: entry %llu: page number %#llx: expected a page of "
 				 "guest RAM (%llu MiB)",
@@ -814,34 +897,32 @@ static int snap_check_entry(const struct snap_reader *r, uint64_t i, uint64_t *d
 				 off + offsetof(struct snap_disk_entry, index),
 				 (unsigned long long)i, (unsigned long long)e->index,
 				 (unsigned long long)e->hash);
-	if (e->kind == SNAP_KIND_DATA && e->index != (*data)++)
-		return snap_fail(err, errlen, -EINVAL, r->path,
-				 "offset %llu: entry %llu: expected data index %llu (data pages "
-				 "in GPA order), found %llu",
-				 off + offsetof(struct snap_disk_entry, index),
-				 (unsigned long long)i, (unsigned long long)*data - 1,
-				 (unsigned long long)e->index);
+	if (e->kind == SNAP_KIND_DATA)
+		return snap_check_index(r, i, data, used, err, errlen);
 	return 0;
 }
 
+/* With each index below nr_data used at most once, as many data entries
+ * as nr_data means each block belongs to exactly one entry. */
 static int snap_check_entries(struct snap_reader *r, char *err, size_t errlen)
 {
 	uint64_t data = 0;
-	int ret;
+	uint64_t *used = snap_bitmap_new(r->h.nr_data); /* nr_data: at most 2^26, checked */
+	int ret = 0;
 
+	if (!used)
+		return snap_fail(err, errlen, -ENOMEM, r->path, "out of memory");
 	r->ent = (const struct snap_disk_entry *)(r->meta + r->h.dev_bytes);
-	for (uint64_t i = 0; i < r->h.nr_pages; i++) {
-		ret = snap_check_entry(r, i, &data, err, errlen);
-		if (ret)
-			return ret;
-	}
-	if (data != r->h.nr_data)
-		return snap_fail(err, errlen, -EINVAL, r->path,
-				 "offset %llu: expected %llu data pages, as many as data entries, "
-				 "found %llu",
-				 SNAP_OFF(nr_data), (unsigned long long)data,
-				 (unsigned long long)r->h.nr_data);
-	return 0;
+	for (uint64_t i = 0; !ret && i < r->h.nr_pages; i++)
+		ret = snap_check_entry(r, i, &data, used, err, errlen);
+	if (!ret && data != r->h.nr_data)
+		ret = snap_fail(err, errlen, -EINVAL, r->path,
+				"offset %llu: expected %llu data pages, as many as data entries, "
+				"found %llu",
+				SNAP_OFF(nr_data), (unsigned long long)data,
+				(unsigned long long)r->h.nr_data);
+	free(used);
+	return ret;
 }
 
 static int snap_check_hash(const struct snap_reader *r, const uint8_t *block, char *err,

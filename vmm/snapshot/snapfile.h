@@ -1,23 +1,28 @@
 /* vmm/snapshot/snapfile.h: the snapshot file, its writer and its reader.
  *
  * A snapshot is a directory DIR holding one file, DIR/snapshot, in the
- * format of docs/snapshot-format.md (version 1, little-endian):
+ * format of docs/snapshot-format.md (version 2, little-endian; the reader
+ * also reads version 1):
  *
  *   [0, 4096)                 header: magic "VMMSNAP\0", version, guest
  *                             memory size, counts, the offset of each part,
  *                             the metadata hash
  *   [4096, dev_off)           page data: one 4 KiB block per present
- *                             non-zero page, 4 KiB aligned, in GPA order
+ *                             non-zero page, 4 KiB aligned, in the order
+ *                             the writer was given the pages (any GPA order)
  *   [dev_off, entry_off)      device sections: name, version, length and
  *                             the device's own bytes, 8-byte aligned
  *   [entry_off, end)          page entries, 32 bytes each, sorted by GPA:
- *                             (guest page number, kind zero/data, data
- *                             index, XXH3-64 of the page)
+ *                             (guest page number, kind zero/data, the
+ *                             index of its data block, XXH3-64 of the page)
  *
  * The metadata hash (XXH3-64) covers the header, the device sections and
  * the entry list; each data page has its own hash in its entry. Metadata
  * comes after the data so that the writer can stream pages as it goes and
- * write what it learnt from them at the end.
+ * write what it learnt from them at the end. Pages may come in any order
+ * (a live snapshot saves a page the guest is about to write before its
+ * turn), so each entry names its block and the writer sorts the entries
+ * at commit.
  *
  * Writing is atomic: the writer builds DIR.tmp/snapshot, fsyncs it and
  * DIR.tmp, renames DIR.tmp to DIR (RENAME_NOREPLACE) and fsyncs DIR's
@@ -28,21 +33,28 @@
  * it removes the DIR.tmp it made.
  *
  * The reader checks everything it can without reading page data when it
- * opens (fields, offsets, sizes, the entries' order and GPAs, the device
- * sections' framing, the metadata hash), and checks a page's hash each time
+ * opens (fields, offsets, sizes, the entries' order and GPAs, that each
+ * data block belongs to exactly one entry, the device sections' framing,
+ * the metadata hash), and checks a page's hash each time
  * it reads the page, so that damage a lazy restore meets later is never
  * silent.
  *
  * Errors: functions return 0 or a negative errno and, given err, write one
  * sentence naming the file, the byte offset and what was expected, e.g.
- *   snap0/snapshot: offset 8: expected version 1, found 7
+ *   snap0/snapshot: offset 8: expected version 1 or 2, found 7
  * -EINVAL: the file is not a valid snapshot (or an argument is wrong);
  * -EIO: the file could not be read (including one cut short after open);
  * -EBADMSG: a page's data does not match its hash.
  *
- * Not thread-safe, except snap_reader_read_page and the reader's getters,
- * which may be called from several threads at once (pread, nothing
- * shared is changed). No global state: each snapshot has its own writer or
+ * Not thread-safe, except:
+ * - snap_reader_read_page and the reader's getters, which may be called
+ *   from several threads at once (pread, nothing shared is changed);
+ * - snap_writer_progress, which may be called from any thread while
+ *   another calls snap_writer_page or snap_writer_device (the counters it
+ *   reads are atomic), though not once commit or abort has begun.
+ * The writer's other calls need the caller's lock if they come from more
+ * than one thread (a live snapshot's writer and fault threads both call
+ * snap_writer_page). No global state: each snapshot has its own writer or
  * reader.
  */
 #ifndef VMM_SNAPFILE_H
@@ -51,7 +63,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_VERSION	      1
+#define SNAP_VERSION	      2 /* what the writer writes */
+#define SNAP_VERSION_MIN      1 /* the oldest the reader reads */
 #define SNAP_PAGE	      4096
 #define SNAP_FILE	      "snapshot" /* the file inside DIR */
 #define SNAP_DEVICE_NAME_MAX  31	 /* bytes of a device name, without its NUL */
@@ -81,15 +94,18 @@ int snap_writer_open(struct snap_writer **out, const char *dir, uint64_t mem_byt
  * before commit. -EINVAL for a bad or repeated name or size. */
 int snap_writer_device(struct snap_writer *w, const char *name, uint32_t version, const void *buf,
 		       size_t len, char *err, size_t errlen);
-/* Add the guest page at gpa (4 KiB aligned, in guest RAM for mem_bytes,
- * above every GPA given before: pages come in ascending GPA order, each
- * once; -EINVAL otherwise). An all-zero page is recorded as
- * SNAP_KIND_ZERO and costs no data; any other is written to the file now.
- * A page whose write fails (-errno) is not recorded, so the call may be
- * retried or the writer aborted. */
+/* Add the guest page at gpa (4 KiB aligned, in guest RAM for mem_bytes).
+ * Pages may come in any GPA order, each at most once: -EINVAL naming the
+ * GPA for a page given before, or outside RAM. An all-zero page is
+ * recorded as SNAP_KIND_ZERO and costs no data; any other is written to
+ * the file now, after the blocks of the pages given before it. A page
+ * whose write fails (-errno) is not recorded, so the call may be retried
+ * or the writer aborted. */
 int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char *err,
 		     size_t errlen);
-/* Pages given so far and bytes of page data written so far. */
+/* Pages given so far and bytes of page data written so far. Safe from any
+ * thread while pages are added (see above): each count is read atomically,
+ * and bytes never count a page that pages do not yet. */
 void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes);
 /* Write the metadata, fsync, rename dir.tmp to dir and fsync the parent.
  * Frees w whatever the outcome; on failure dir.tmp is removed and dir does
