@@ -104,6 +104,9 @@ struct vm {
 void vm_init_sync(struct vm *vm);
 /* 0, or an enum vmm_status describing why the VM could not be built. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* The first step of vm_create, and all a test needs for a VM's devices: the
+ * run state, the console and every device registered; nothing opened. */
+int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,
