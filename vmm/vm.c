@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "err.h"
 #include "hcall.h"
+#include "restore.h"
 #include "stats.h"
 #include "vmm_abi.h"
 
@@ -250,6 +251,67 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	loader_file_free(&kernel);
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
+	return ret;
+}
+
+/* What a snapshot can get wrong but its pages' data, before KVM. */
+static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+			    bool lazy, struct snapshot_machine *m)
+{
+	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
+	char err[512];
+
+	if (snapshot_read_machine(r, m, err, sizeof(err)) ||
+	    snapshot_restore_devices(vm, m, err, sizeof(err)))
+		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
+	/* Without swap, an eager restore must fit the budget: it makes every
+	 * data page resident before the guest runs. */
+	if (!lazy && !cfg->swap_path && cfg->host_mem_bytes && cfg->host_mem_bytes < need)
+		return err_input("--host-mem",
+				 "%lluK: an eager restore of %s makes %lluK resident (use --lazy "
+				 "or --swap)",
+				 (unsigned long long)cfg->host_mem_bytes >> 10, snap_reader_path(r),
+				 (unsigned long long)need >> 10),
+		       VMM_STATUS_USAGE;
+	return 0;
+}
+
+/* Guest memory from r, eagerly or lazily, then the vCPU's state. */
+static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy,
+			    const struct snapshot_machine *m)
+{
+	char err[512];
+	int ret;
+
+	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
+		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EBADMSG || ret == -EIO ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	}
+	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+		       bool lazy)
+{
+	struct snapshot_machine m = {0};
+	int ret = vm_create_begin(vm, cfg);
+
+	if (!ret)
+		ret = vm_check_restore(vm, cfg, r, lazy, &m);
+	if (!ret)
+		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
+	if (!ret)
+		ret = vm_restore_state(vm, r, lazy, &m);
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
+	snapshot_machine_free(&m);
 	return ret;
 }
 
