@@ -219,6 +219,185 @@ START_TEST(dtb_requires_output)
 }
 END_TEST
 
+/* cli_parse_restore on a NULL-terminated argv. */
+#define RESTORE(o, ...) cli_parse_restore(ARGC("restore", __VA_ARGS__), ARGV("restore", __VA_ARGS__), o)
+
+START_TEST(restore_defaults_to_lazy_and_the_snapshot_size)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "snap0"), 0);
+	ck_assert_str_eq(o.dir, "snap0");
+	ck_assert(!o.eager);
+	ck_assert(!o.mem_given);
+	ck_assert(o.run.pin);
+	ck_assert_ptr_null(o.run.control);
+}
+END_TEST
+
+START_TEST(restore_reads_every_option)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "--eager", "--mem", "128M", "--host-mem", "64M", "--timeout",
+				 "30", "--stats-json", "s.json", "--stats-interval", "2", "--control",
+				 "vm.sock", "--swap", "g.swap", "--swap-size", "8M", "--swap-sync",
+				 "--swap-readahead", "4", "--oom-protect", "--wss-period", "100",
+				 "--wss-samples", "50", "--fault-around", "16", "--no-pin", "snap0"),
+			 0);
+	ck_assert(o.eager);
+	ck_assert(o.mem_given);
+	ck_assert_uint_eq(o.run.mem_bytes, 128 << 20);
+	ck_assert_uint_eq(o.run.host_mem_bytes, 64 << 20);
+	ck_assert_uint_eq(o.run.timeout_sec, 30);
+	ck_assert_str_eq(o.run.stats_json, "s.json");
+	ck_assert_uint_eq(o.run.stats_interval, 2);
+	ck_assert_str_eq(o.run.control, "vm.sock");
+	ck_assert_str_eq(o.run.swap_path, "g.swap");
+	ck_assert_uint_eq(o.run.swap_bytes, 8 << 20);
+	ck_assert(o.run.swap_sync && o.run.oom_protect && !o.run.pin);
+	ck_assert_uint_eq(o.run.swap_readahead, 4);
+	ck_assert_uint_eq(o.run.wss_period_ms, 100);
+	ck_assert_uint_eq(o.run.wss_samples, 50);
+	ck_assert_uint_eq(o.run.fault_around, 16);
+	ck_assert_str_eq(o.dir, "snap0");
+}
+END_TEST
+
+START_TEST(restore_takes_dir_before_or_after_options)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--eager", "--timeout", "5"), 0);
+	ck_assert_str_eq(o.dir, "snap0");
+	ck_assert(o.eager);
+	ck_assert_uint_eq(o.run.timeout_sec, 5);
+	ck_assert_int_eq(RESTORE(&o, "--lazy", "snap1"), 0);
+	ck_assert_str_eq(o.dir, "snap1");
+	ck_assert(!o.eager);
+	ck_assert_int_eq(RESTORE(&o, "--lazy", "--lazy", "snap1"), 0);
+}
+END_TEST
+
+START_TEST(restore_refuses_lazy_with_eager)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "--lazy", "--eager", "snap0"), -EINVAL);
+	assert_error_mentions("--lazy and --eager");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--eager", "--lazy"), -EINVAL);
+	assert_error_mentions("--lazy and --eager");
+}
+END_TEST
+
+START_TEST(restore_refuses_the_options_that_choose_a_guest)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "--kernel", "k.elf", "snap0"), -EINVAL);
+	assert_error_mentions("--kernel: not an option of restore");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--cmdline", "workload=touch"), -EINVAL);
+	assert_error_mentions("--cmdline: not an option of restore");
+	ck_assert_int_eq(RESTORE(&o, "--memory-manager=vmm", "snap0"), -EINVAL);
+	assert_error_mentions("--memory-manager");
+	assert_error_mentions("vmm memory manager");
+}
+END_TEST
+
+START_TEST(restore_needs_exactly_one_dir)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "--eager"), -EINVAL);
+	assert_error_mentions("missing DIR");
+	ck_assert_int_eq(cli_parse_restore(ARGC("restore"), ARGV("restore"), &o), -EINVAL);
+	assert_error_mentions("missing DIR");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "snap1"), -EINVAL);
+	assert_error_mentions("unexpected argument 'snap1'");
+	ck_assert_int_eq(RESTORE(&o, ""), -EINVAL);
+	assert_error_mentions("empty DIR");
+}
+END_TEST
+
+START_TEST(restore_checks_values_as_run_does)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--mem", "1M"), -EINVAL);
+	assert_error_mentions("--mem");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--timeout", "0"), -EINVAL);
+	assert_error_mentions("--timeout");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--swap-sync"), -EINVAL);
+	assert_error_mentions("--swap-sync: needs --swap PATH");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--frobnicate"), -EINVAL);
+	assert_error_mentions("'--frobnicate'");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--mem"), -EINVAL);
+	assert_error_mentions("'--mem' needs a value");
+	ck_assert_int_eq(RESTORE(&o, "-h"), 1);
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--help"), 1);
+}
+END_TEST
+
+START_TEST(run_refuses_restore_options)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--lazy"), ARGV("run", "--lazy"), &o), -EINVAL);
+	assert_error_mentions("'--lazy'");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--eager"), ARGV("run", "--eager"), &o),
+			 -EINVAL);
+	assert_error_mentions("'--eager'");
+}
+END_TEST
+
+START_TEST(snapshot_needs_control_and_out)
+{
+	struct ctl_opts o;
+
+	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--control", "vm.sock", "--out", "snap0"),
+				       ARGV("snapshot", "--control", "vm.sock", "--out", "snap0"),
+				       &o),
+			 0);
+	ck_assert_str_eq(o.cmd, "snapshot");
+	ck_assert_str_eq(o.control, "vm.sock");
+	ck_assert_str_eq(o.out, "snap0");
+	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--control", "vm.sock"),
+				       ARGV("snapshot", "--control", "vm.sock"), &o),
+			 -EINVAL);
+	assert_error_mentions("--out DIR is needed");
+	ck_assert_int_eq(
+	    cli_parse_ctl(ARGC("snapshot", "--out", "snap0"), ARGV("snapshot", "--out", "snap0"), &o),
+	    -EINVAL);
+	assert_error_mentions("--control PATH is needed");
+	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--control", "vm.sock", "--out", ""),
+				       ARGV("snapshot", "--control", "vm.sock", "--out", ""), &o),
+			 -EINVAL);
+	assert_error_mentions("--out: empty path");
+	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--control", "s", "--out", "d", "x"),
+				       ARGV("snapshot", "--control", "s", "--out", "d", "x"), &o),
+			 -EINVAL);
+	assert_error_mentions("'x'");
+}
+END_TEST
+
+START_TEST(ctl_commands_refuse_out)
+{
+	static char *cmds[] = {"stat", "pause", "resume", "stop"};
+	struct ctl_opts o;
+
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_int_eq(cli_parse_ctl(ARGC(cmds[i], "--control", "s", "--out", "d"),
+					       ARGV(cmds[i], "--control", "s", "--out", "d"), &o),
+				 -EINVAL);
+		assert_error_mentions("--out: applies to snapshot only");
+		ck_assert_int_eq(cli_parse_ctl(ARGC(cmds[i], "--control", "s"),
+					       ARGV(cmds[i], "--control", "s"), &o),
+				 0);
+		ck_assert_ptr_null(o.out);
+	}
+}
+END_TEST
+
 START_TEST(layout_splits_at_low_ram_end)
 {
 	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
@@ -293,6 +472,16 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, run_help_is_not_an_error);
 	tcase_add_test(tc, run_short_help_is_not_an_error);
 	tcase_add_test(tc, dtb_requires_output);
+	tcase_add_test(tc, restore_defaults_to_lazy_and_the_snapshot_size);
+	tcase_add_test(tc, restore_reads_every_option);
+	tcase_add_test(tc, restore_takes_dir_before_or_after_options);
+	tcase_add_test(tc, restore_refuses_lazy_with_eager);
+	tcase_add_test(tc, restore_refuses_the_options_that_choose_a_guest);
+	tcase_add_test(tc, restore_needs_exactly_one_dir);
+	tcase_add_test(tc, restore_checks_values_as_run_does);
+	tcase_add_test(tc, run_refuses_restore_options);
+	tcase_add_test(tc, snapshot_needs_control_and_out);
+	tcase_add_test(tc, ctl_commands_refuse_out);
 	tcase_add_test(tc, layout_splits_at_low_ram_end);
 	tcase_add_test(tc, guest_ram_refuses_ranges_outside_ram);
 	tcase_add_test(tc, guest_ram_discard_returns_zeros);

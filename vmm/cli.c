@@ -228,32 +228,77 @@ static int cli_run_check(const struct run_opts *o)
 	return 0;
 }
 
-int cli_parse_run(int argc, char **argv, struct run_opts *o)
-{
-	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, 'k'},
-	    {"mem", required_argument, NULL, 'm'},
-	    {"host-mem", required_argument, NULL, 'H'},
-	    {"memory-manager", required_argument, NULL, 'M'},
-	    {"fault-around", required_argument, NULL, 'f'},
-	    {"no-pin", no_argument, NULL, 'P'},
-	    {"cmdline", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"stats-interval", required_argument, NULL, 'i'},
-	    {"stats-json", required_argument, NULL, 's'},
-	    {"control", required_argument, NULL, 'C'},
-	    {"swap", required_argument, NULL, 'w'},
-	    {"swap-size", required_argument, NULL, 'W'},
-	    {"swap-sync", no_argument, NULL, 'y'},
-	    {"swap-readahead", required_argument, NULL, 'r'},
-	    {"oom-protect", no_argument, NULL, 'O'},
-	    {"wss-period", required_argument, NULL, 'e'},
-	    {"wss-samples", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	int c, word, ret = 0;
+/* run's and restore's options, in one table: restore refuses the ones
+ * that choose a guest (cli_run_guest), run the ones of restore. */
+static const struct option cli_vm_opts[] = {
+    {"kernel", required_argument, NULL, 'k'},
+    {"mem", required_argument, NULL, 'm'},
+    {"host-mem", required_argument, NULL, 'H'},
+    {"memory-manager", required_argument, NULL, 'M'},
+    {"fault-around", required_argument, NULL, 'f'},
+    {"no-pin", no_argument, NULL, 'P'},
+    {"cmdline", required_argument, NULL, 'c'},
+    {"timeout", required_argument, NULL, 't'},
+    {"stats-interval", required_argument, NULL, 'i'},
+    {"stats-json", required_argument, NULL, 's'},
+    {"control", required_argument, NULL, 'C'},
+    {"swap", required_argument, NULL, 'w'},
+    {"swap-size", required_argument, NULL, 'W'},
+    {"swap-sync", no_argument, NULL, 'y'},
+    {"swap-readahead", required_argument, NULL, 'r'},
+    {"oom-protect", no_argument, NULL, 'O'},
+    {"wss-period", required_argument, NULL, 'e'},
+    {"wss-samples", required_argument, NULL, 'n'},
+    {"lazy", no_argument, NULL, 'L'},
+    {"eager", no_argument, NULL, 'E'},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
 
+/* The options that choose the guest: run's alone. -ENOENT if c is not one. */
+static int cli_run_guest(int c, struct run_opts *o)
+{
+	switch (c) {
+	case 'k':
+		o->kernel = optarg;
+		return 0;
+	case 'M':
+		return cli_manager(optarg, &o->kernel_manager);
+	case 'c':
+		return cli_cmdline(optarg, &o->cmdline);
+	default:
+		return -ENOENT;
+	}
+}
+
+/* The options of both run and restore; -ENOENT if c is not one of them. */
+static int cli_run_common(int c, struct run_opts *o)
+{
+	switch (c) {
+	case 'm':
+		return cli_parse_mem(optarg, &o->mem_bytes);
+	case 'H':
+		return cli_host_mem(optarg, &o->host_mem_bytes);
+	case 'f':
+		return cli_fault_around(optarg, &o->fault_around);
+	case 'P':
+		o->pin = false;
+		return 0;
+	case 't':
+		return cli_seconds("--timeout", optarg, &o->timeout_sec);
+	case 'i':
+		return cli_seconds("--stats-interval", optarg, &o->stats_interval);
+	case 's':
+		return cli_stats_json(optarg, &o->stats_json);
+	case 'C':
+		return cli_control(optarg, &o->control);
+	default:
+		return cli_run_reclaim(c, o);
+	}
+}
+
+static void cli_run_defaults(struct run_opts *o)
+{
 	*o = (struct run_opts){.mem_bytes = CLI_DEFAULT_MEM,
 			       .cmdline = CLI_DEFAULT_CMDLINE,
 			       .fault_around = CLI_DEFAULT_FAULT_AROUND,
@@ -263,52 +308,89 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 			       .swap_readahead = CLI_DEFAULT_READAHEAD};
 	optind = 0;
 	opterr = 0;
-	while (!ret && (c = cli_next(argc, argv, "+:h", opts, &word)) != -1) {
-		switch (c) {
-		case 'k':
-			o->kernel = optarg;
-			break;
-		case 'm':
-			ret = cli_parse_mem(optarg, &o->mem_bytes);
-			break;
-		case 'H':
-			ret = cli_host_mem(optarg, &o->host_mem_bytes);
-			break;
-		case 'M':
-			ret = cli_manager(optarg, &o->kernel_manager);
-			break;
-		case 'f':
-			ret = cli_fault_around(optarg, &o->fault_around);
-			break;
-		case 'P':
-			o->pin = false;
-			break;
-		case 'c':
-			ret = cli_cmdline(optarg, &o->cmdline);
-			break;
-		case 't':
-			ret = cli_seconds("--timeout", optarg, &o->timeout_sec);
-			break;
-		case 'i':
-			ret = cli_seconds("--stats-interval", optarg, &o->stats_interval);
-			break;
-		case 's':
-			ret = cli_stats_json(optarg, &o->stats_json);
-			break;
-		case 'C':
-			ret = cli_control(optarg, &o->control);
-			break;
-		case 'h':
+}
+
+int cli_parse_run(int argc, char **argv, struct run_opts *o)
+{
+	int c, word, ret = 0;
+
+	cli_run_defaults(o);
+	while (!ret && (c = cli_next(argc, argv, "+:h", cli_vm_opts, &word)) != -1) {
+		if (c == 'h')
 			return 1;
-		default:
-			ret = cli_run_reclaim(c, o);
-			if (ret == -ENOENT)
-				return cli_bad_option("run", c, argv, word);
-		}
+		ret = cli_run_guest(c, o);
+		if (ret == -ENOENT)
+			ret = cli_run_common(c, o);
+		if (ret == -ENOENT)
+			return cli_bad_option("run", c, argv, word);
 	}
 	if (!ret && optind < argc)
 		ret = cli_unknown("run", argc, argv);
 	return ret ? ret : cli_run_check(o);
+}
+
+/* A restore option, or one restore refuses with its reason; -ENOENT if c
+ * is neither. mode: 'L' or 'E' once given. */
+static int cli_restore_opt(int c, struct restore_opts *o, int *mode)
+{
+	static const char *const why = "restore takes the guest from the snapshot";
+
+	switch (c) {
+	case 'L':
+	case 'E':
+		if (*mode && *mode != c)
+			return err_input("restore", "--lazy and --eager: give one of them");
+		*mode = c;
+		o->eager = c == 'E';
+		return 0;
+	case 'k':
+		return err_input("--kernel", "not an option of restore: %s", why);
+	case 'c':
+		return err_input("--cmdline", "not an option of restore: %s", why);
+	case 'M':
+		return err_input("--memory-manager",
+				 "not an option of restore: a restored VM needs the vmm memory "
+				 "manager");
+	case 'm':
+		o->mem_given = true;
+		return cli_run_common(c, &o->run);
+	default:
+		return cli_run_common(c, &o->run);
+	}
+}
+
+/* DIR, the one positional argument, at argv[optind] (getopt stopped there). */
+static int cli_restore_dir(int argc, char **argv, struct restore_opts *o)
+{
+	if (o->dir)
+		return err_input("restore", "unexpected argument '%s': expected one DIR",
+				 argv[optind]);
+	if (!*argv[optind])
+		return err_input("restore", "empty DIR: expected the snapshot directory");
+	o->dir = argv[optind++];
+	return 0;
+}
+
+int cli_parse_restore(int argc, char **argv, struct restore_opts *o)
+{
+	int c, word, mode = 0, ret = 0;
+
+	*o = (struct restore_opts){0};
+	cli_run_defaults(&o->run);
+	/* Options before or after DIR: getopt stops at DIR, which is taken,
+	 * and goes on after it. */
+	while (!ret && ((c = cli_next(argc, argv, "+:h", cli_vm_opts, &word)) != -1 ||
+			optind < argc)) {
+		if (c == -1)
+			ret = cli_restore_dir(argc, argv, o);
+		else if (c == 'h')
+			return 1;
+		else if ((ret = cli_restore_opt(c, o, &mode)) == -ENOENT)
+			return cli_bad_option("restore", c, argv, word);
+	}
+	if (!ret && !o->dir)
+		ret = err_input("restore", "missing DIR: the snapshot directory to restore");
+	return ret ? ret : cli_run_check(&o->run);
 }
 
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
@@ -360,7 +442,10 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
+	    "       vmm restore DIR [--lazy|--eager] [--mem SIZE] [--host-mem SIZE] [run's\n"
+	    "               options but --kernel, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
+	    "       vmm snapshot --control PATH --out DIR\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
 	    "\n"
@@ -389,6 +474,15 @@ void cli_usage(FILE *f)
 	    "  --oom-protect      out of memory, the OOM policy stops other VMs first\n"
 	    "  --wss-period MS    working-set sampling period (default 1000; 0: none)\n"
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
+	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
+	    "  runs one; every option of run but --kernel, --cmdline, --memory-manager.\n"
+	    "  --lazy             read each page from DIR on its first touch (default)\n"
+	    "  --eager            read every page before the guest runs\n"
+	    "  --mem SIZE         if given, must be the snapshot's size\n"
+	    "  A bad snapshot is exit 2 before KVM is opened; a bad page met by a lazy\n"
+	    "  restore while the guest runs stops it (exit 3).\n"
+	    "snapshot: write a snapshot of the vmm run serving --control PATH into DIR\n"
+	    "  (made complete or not at all); progress on stderr, a JSON summary on stdout.\n"
 	    "stat, pause, resume, stop: ask the vmm run serving --control PATH; stat prints\n"
 	    "  the statistics as JSON, pause returns once every vCPU has stopped, stop ends\n"
 	    "  the guest (that vmm run exits 3, \"stopped by request\").\n"
@@ -407,10 +501,25 @@ void cli_usage(FILE *f)
 	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }
 
+/* --out: snapshot's alone, and snapshot needs it. */
+static int cli_ctl_check(const struct ctl_opts *o)
+{
+	bool snapshot = !strcmp(o->cmd, "snapshot");
+
+	if (!o->control)
+		return err_input(o->cmd, "--control PATH is needed: the socket of a vmm run");
+	if (snapshot && !o->out)
+		return err_input("snapshot", "--out DIR is needed: where the snapshot goes");
+	if (!snapshot && o->out)
+		return err_input("--out", "applies to snapshot only, not %s", o->cmd);
+	return 0;
+}
+
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 {
 	static const struct option opts[] = {
 	    {"control", required_argument, NULL, 'C'},
+	    {"out", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -424,6 +533,10 @@ int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 		case 'C':
 			ret = cli_control(optarg, &o->control);
 			break;
+		case 'o':
+			ret = *optarg ? 0 : err_input("--out", "empty path: expected a directory");
+			o->out = optarg;
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -432,7 +545,5 @@ int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 	}
 	if (!ret && optind < argc)
 		ret = cli_unknown(argv[0], argc, argv);
-	if (!ret && !o->control)
-		ret = err_input(argv[0], "--control PATH is needed: the socket of a vmm run");
-	return ret;
+	return ret ? ret : cli_ctl_check(o);
 }

@@ -44,10 +44,20 @@ struct run_opts {
 	unsigned wss_samples;
 };
 
-/* vmm stat|pause|resume|stop --control PATH */
+/* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --cmdline
+ * and --memory-manager] */
+struct restore_opts {
+	struct run_opts run; /* its kernel, cmdline and kernel_manager unused */
+	bool mem_given;	     /* --mem: must equal the snapshot's size */
+	const char *dir;
+	bool eager; /* --eager: every page read before the guest runs */
+};
+
+/* vmm stat|pause|resume|stop --control PATH, vmm snapshot --control PATH --out DIR */
 struct ctl_opts {
 	const char *cmd;
 	const char *control;
+	const char *out; /* snapshot's --out DIR; NULL for the others */
 };
 
 struct dtb_opts {
@@ -66,6 +76,7 @@ int cli_parse_uint(const char *opt, const char *s, unsigned max, unsigned *out);
 /* argv[0] is the subcommand name ("run"). 0, 1 for --help, or -EINVAL. */
 int cli_parse_run(int argc, char **argv, struct run_opts *o);
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
+int cli_parse_restore(int argc, char **argv, struct restore_opts *o);
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o);
 
 void cli_usage(FILE *f);

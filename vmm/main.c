@@ -18,6 +18,7 @@
 #include "devtree.h"
 #include "err.h"
 #include "guest_ram.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "vm.h"
@@ -112,80 +113,126 @@ static int main_check_host_mem(const struct run_opts *o)
 			 (unsigned long long)kernel, (unsigned long long)boot);
 }
 
-static int main_run(int argc, char **argv)
+/* The VM's configuration from the options run and restore share. */
+static struct vm_config main_vm_config(const struct run_opts *o)
 {
-	char kernel_buf[PATH_MAX + 32];
-	struct run_opts o;
-	struct vm_config cfg;
-	struct vm vm;
+	return (struct vm_config){
+	    .kernel = o->kernel,
+	    .mem_bytes = o->mem_bytes,
+	    .host_mem_bytes = o->host_mem_bytes,
+	    .manager = o->kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
+	    .fault_around = o->fault_around,
+	    .pin = o->pin,
+	    .cmdline = o->cmdline,
+	    .timeout_sec = o->timeout_sec,
+	    .stats_interval = o->stats_interval,
+	    .console_fd = STDOUT_FILENO,
+	    .swap_path = o->swap_path,
+	    .swap_bytes = o->swap_bytes,
+	    .swap_sync = o->swap_sync,
+	    .swap_readahead = o->swap_readahead,
+	    .oom_protect = o->oom_protect,
+	    .wss_period_ms = o->kernel_manager ? 0 : o->wss_period_ms,
+	    .wss_samples = o->wss_samples,
+	};
+}
+
+/* Build the VM (from the snapshot r when not NULL, else cfg's kernel),
+ * serve its control socket, run it and report: the exit status. */
+static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const char *input,
+		   struct snap_reader *r, bool lazy)
+{
 	struct stats_file stats = {0};
 	struct control ctl;
-	int ret, status;
+	struct vm vm;
+	int status;
 
-	ret = cli_parse_run(argc, argv, &o);
-	if (ret) {
-		if (ret > 0)
-			cli_usage(stdout);
-		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
-	}
-	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
+	if (o->stats_json && stats_open(&stats, o->stats_json, (const char *[]){input, NULL}))
 		return VMM_STATUS_USAGE;
-	if (o.host_mem_bytes && main_check_host_mem(&o))
-		return VMM_STATUS_USAGE;
-	if (o.stats_json && stats_open(&stats, o.stats_json, (const char *[]){o.kernel, NULL}))
-		return VMM_STATUS_USAGE;
-	cfg = (struct vm_config){
-	    .kernel = o.kernel,
-	    .mem_bytes = o.mem_bytes,
-	    .host_mem_bytes = o.host_mem_bytes,
-	    .manager = o.kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
-	    .fault_around = o.fault_around,
-	    .pin = o.pin,
-	    .cmdline = o.cmdline,
-	    .timeout_sec = o.timeout_sec,
-	    .stats_interval = o.stats_interval,
-	    .console_fd = STDOUT_FILENO,
-	    .swap_path = o.swap_path,
-	    .swap_bytes = o.swap_bytes,
-	    .swap_sync = o.swap_sync,
-	    .swap_readahead = o.swap_readahead,
-	    .oom_protect = o.oom_protect,
-	    .wss_period_ms = o.kernel_manager ? 0 : o.wss_period_ms,
-	    .wss_samples = o.wss_samples,
-	};
-	if (o.control && control_open(&ctl, o.control)) {
-		if (o.stats_json)
+	if (o->control && control_open(&ctl, o->control)) {
+		if (o->stats_json)
 			stats_abandon(&stats);
 		return VMM_STATUS_USAGE;
 	}
-	status = vm_create(&vm, &cfg);
-	if (!status && o.control && control_start(&ctl, &vm, cfg.manager))
+	status = r ? vm_create_restored(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
+	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;
 	if (!status)
 		status = vm_run(&vm);
 	else
 		main_set_up_failed(&vm, status);
 	snapshot_wait(&vm); /* its progress stays on the socket until it is on disk */
-	if (o.control)
+	if (o->control)
 		control_close(&ctl);
-	if (o.stats_json && stats_write_json(&vm, cfg.manager, &stats) && !status)
+	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	vm_destroy(&vm);
 	return status;
 }
 
-/* vmm stat|pause|resume|stop --control PATH */
+/* cli_parse_*'s result as main's: -1 go on, else the exit status. */
+static int main_parsed(int ret)
+{
+	if (ret > 0)
+		cli_usage(stdout);
+	return ret > 0 ? VMM_STATUS_OK : ret < 0 ? VMM_STATUS_USAGE : -1;
+}
+
+static int main_run(int argc, char **argv)
+{
+	char kernel_buf[PATH_MAX + 32];
+	struct run_opts o;
+	struct vm_config cfg;
+	int ret = main_parsed(cli_parse_run(argc, argv, &o));
+
+	if (ret >= 0)
+		return ret;
+	if (!o.kernel && !(o.kernel = main_default_kernel(kernel_buf, sizeof(kernel_buf))))
+		return VMM_STATUS_USAGE;
+	if (o.host_mem_bytes && main_check_host_mem(&o))
+		return VMM_STATUS_USAGE;
+	cfg = main_vm_config(&o);
+	return main_vm(&o, &cfg, o.kernel, NULL, false);
+}
+
+/* vmm restore DIR: the snapshot is opened and checked, and --mem against
+ * it, before anything else, so that a bad one is exit 2 on any host. */
+static int main_restore(int argc, char **argv)
+{
+	struct restore_opts o;
+	struct snap_reader *r;
+	struct vm_config cfg;
+	char err[512];
+	int ret = main_parsed(cli_parse_restore(argc, argv, &o));
+
+	if (ret >= 0)
+		return ret;
+	ret = snap_reader_open(&r, o.dir, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -ENOMEM ? VMM_STATUS_INTERNAL : VMM_STATUS_USAGE;
+	}
+	if (o.mem_given && snap_reader_check_mem(r, o.run.mem_bytes, err, sizeof(err))) {
+		err_input("--mem", "%s", err);
+		snap_reader_close(r);
+		return VMM_STATUS_USAGE;
+	}
+	cfg = main_vm_config(&o.run);
+	cfg.mem_bytes = snap_reader_mem_bytes(r);
+	ret = main_vm(&o.run, &cfg, snap_reader_path(r), r, !o.eager);
+	snap_reader_close(r);
+	return ret;
+}
+
+/* vmm stat|pause|resume|stop|snapshot --control PATH */
 static int main_ctl(int argc, char **argv)
 {
 	struct ctl_opts o;
-	int ret = cli_parse_ctl(argc, argv, &o);
+	int ret = main_parsed(cli_parse_ctl(argc, argv, &o));
 
-	if (ret) {
-		if (ret > 0)
-			cli_usage(stdout);
-		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
-	}
-	return control_client_run(o.control, o.cmd, NULL);
+	if (ret >= 0)
+		return ret;
+	return control_client_run(o.control, o.cmd, o.out);
 }
 
 static int main_dtb(int argc, char **argv)
@@ -197,12 +244,9 @@ static int main_dtb(int argc, char **argv)
 	FILE *f;
 	int ret;
 
-	ret = cli_parse_dtb(argc, argv, &o);
-	if (ret) {
-		if (ret > 0)
-			cli_usage(stdout);
-		return ret > 0 ? VMM_STATUS_OK : VMM_STATUS_USAGE;
-	}
+	ret = main_parsed(cli_parse_dtb(argc, argv, &o));
+	if (ret >= 0)
+		return ret;
 	p = (struct devtree_params){.regions = regions,
 				    .nr_regions = guest_ram_layout(o.mem_bytes, regions),
 				    .bootargs = o.cmdline,
@@ -224,8 +268,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } main_commands[] = {
-    {"run", main_run},	 {"dtb", main_dtb},    {"stat", main_ctl},
-    {"pause", main_ctl}, {"resume", main_ctl}, {"stop", main_ctl},
+    {"run", main_run},	   {"restore", main_restore}, {"dtb", main_dtb},
+    {"stat", main_ctl},	   {"pause", main_ctl},	      {"resume", main_ctl},
+    {"stop", main_ctl},	   {"snapshot", main_ctl},
 };
 
 int main(int argc, char **argv)
@@ -250,8 +295,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, main_commands[i].name))
 			return main_commands[i].fn(argc - 1, argv + 1);
 	err_input("vmm",
-		  "unknown command '%s' (expected run, dtb, stat, pause, resume or stop; see vmm "
-		  "--help)",
+		  "unknown command '%s' (expected run, restore, dtb, stat, pause, resume, stop or "
+		  "snapshot; see vmm --help)",
 		  cmd);
 	return VMM_STATUS_USAGE;
 }

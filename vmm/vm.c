@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "err.h"
 #include "hcall.h"
+#include "restore.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "vmm_abi.h"
@@ -98,8 +99,34 @@ static int vm_pin_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
 }
 
-/* swap: opened, or NULL; guest RAM takes it whatever happens. */
-static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap)
+/* Guest RAM of cfg->mem_bytes, with source behind it (lazy restore) or
+ * NULL; it takes swap (opened, or NULL) whatever happens. */
+static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap,
+			 const struct vmem_source_ops *source, void *source_arg)
+{
+	int ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
+						.size = cfg->mem_bytes,
+						.manager = cfg->manager,
+						.host_mem = cfg->host_mem_bytes,
+						.handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+						.fault_around = cfg->fault_around,
+						.on_fatal = vm_on_fatal,
+						.arg = vm,
+						.swap = swap,
+						.oom_protect = cfg->oom_protect,
+						.swap_readahead = cfg->swap_readahead,
+						.wss_period_ms = cfg->wss_period_ms,
+						.wss_samples = cfg->wss_samples,
+						.source = source,
+						.source_arg = source_arg,
+					    });
+
+	return ret ? ret : vm_set_memory(vm);
+}
+
+/* KVM, guest RAM and the vCPU with its CPUID; swap as for vm_create_ram. */
+static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap,
+			 const struct vmem_source_ops *source, void *source_arg)
 {
 	int ret;
 
@@ -111,38 +138,20 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swap
 		return ret;
 	}
 	if (vm->kvm.has_tss_addr && ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0)
-		return err_sys("vm", "KVM_SET_TSS_ADDR");
-	if (vm->kvm.has_identity_map_addr) {
-		uint64_t addr = VM_IDENTITY_MAP_GPA;
-
-		if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
-			return err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+		ret = err_sys("vm", "KVM_SET_TSS_ADDR");
+	if (!ret && vm->kvm.has_identity_map_addr &&
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){VM_IDENTITY_MAP_GPA}) < 0)
+		ret = err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ret) {
+		swapfile_close(swap);
+		return ret;
 	}
 	if (vm->kvm.has_binary_stats)
 		vm->stats_fd = ioctl(vm->fd, KVM_GET_STATS_FD, 0);
-	ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
-					   .size = cfg->mem_bytes,
-					   .manager = cfg->manager,
-					   .host_mem = cfg->host_mem_bytes,
-					   .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
-					   .fault_around = cfg->fault_around,
-					   .on_fatal = vm_on_fatal,
-					   .arg = vm,
-					   .swap = swap,
-					   .oom_protect = cfg->oom_protect,
-					   .swap_readahead = cfg->swap_readahead,
-					   .wss_period_ms = cfg->wss_period_ms,
-					   .wss_samples = cfg->wss_samples,
-				       });
-	if (ret)
-		return ret;
-	ret = vm_set_memory(vm);
-	if (ret)
-		return ret;
-	ret = vcpu_create(&vm->vcpu, &vm->kvm, vm->fd, 0);
-	if (ret)
-		return ret;
-	return vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
+	ret = vm_create_ram(vm, cfg, swap, source, source_arg);
+	if (!ret)
+		ret = vcpu_create(&vm->vcpu, &vm->kvm, vm->fd, 0);
+	return ret ? ret : vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
 }
 
 static int vm_register_devices(struct vm *vm);
@@ -164,6 +173,22 @@ static int vm_open_swap(const struct vm_config *cfg, struct swapfile **out)
 	return ret ? err_errno(-ret, "--swap", "%s", why) : 0;
 }
 
+/* Once every other input is checked: the swap file (input as well, so
+ * first), then KVM, guest RAM and the vCPU. An enum vmm_status. */
+static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
+			     const struct vmem_source_ops *source, void *source_arg)
+{
+	struct swapfile *swap;
+
+	if (vm_open_swap(cfg, &swap))
+		return VMM_STATUS_USAGE;
+	if (vm_run_init_signal()) {
+		swapfile_close(swap);
+		return VMM_STATUS_INTERNAL;
+	}
+	return vm_create_kvm(vm, cfg, swap, source, source_arg) ? VMM_STATUS_INTERNAL : 0;
+}
+
 /* Read the kernel image and check it against the RAM layout of cfg. */
 static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
 {
@@ -179,14 +204,8 @@ static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kerne
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 {
-	struct loader_file kernel;
-	struct load_info li;
-	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
-	struct swapfile *swap;
-	int ret;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm.fd = vm->fd = vm->stats_fd = vm->vcpu.fd = vm->vcpu.stats_fd = -1;
 	vm->stats.start_ns = vm_now_ns();
@@ -195,29 +214,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm_init_sync(vm);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
-	if (vm_register_devices(vm))
-		return VMM_STATUS_INTERNAL;
+	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;
+}
 
-	/* Every input is read and checked before /dev/kvm is opened, so that a
-	 * bad image is a usage error (2) on any host, with KVM or without. */
-	ret = vm_read_kernel(cfg, &kernel);
-	if (ret)
-		return ret;
-	if (vm_open_swap(cfg, &swap)) {
-		ret = VMM_STATUS_USAGE;
-		goto out_free;
-	}
-	if (vm_run_init_signal()) {
-		swapfile_close(swap);
-		ret = VMM_STATUS_INTERNAL;
-		goto out_free;
-	}
-	if (vm_create_kvm(vm, cfg, swap)) {
-		ret = VMM_STATUS_INTERNAL;
-		goto out_free;
-	}
-	ret = loader_load_image(kernel.path, kernel.buf, kernel.size, &vm->mem, &li);
-	loader_file_free(&kernel);
+/* The kernel loaded, the boot data written and the vCPU at its entry. */
+static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_file *kernel)
+{
+	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
+	struct load_info li;
+	int ret;
+
+	ret = loader_load_image(kernel->path, kernel->buf, kernel->size, &vm->mem, &li);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
 	vm->stats.loader_pages = li.pages;
@@ -226,11 +233,87 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = boot_setup(&vm->mem, &bp);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
-	if (vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) || guest_ram_start(&vm->mem))
-		return VMM_STATUS_INTERNAL;
-	return 0;
-out_free:
+	return vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) ? VMM_STATUS_INTERNAL : 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	struct loader_file kernel;
+	int ret = vm_create_begin(vm, cfg);
+
+	/* Every input is read and checked before /dev/kvm is opened, so that a
+	 * bad image is a usage error (2) on any host, with KVM or without. */
+	if (!ret)
+		ret = vm_read_kernel(cfg, &kernel);
+	if (ret)
+		return ret;
+	ret = vm_create_machine(vm, cfg, NULL, NULL);
+	if (!ret)
+		ret = vm_boot(vm, cfg, &kernel);
 	loader_file_free(&kernel);
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
+	return ret;
+}
+
+/* What a snapshot can get wrong but its pages' data, before KVM. */
+static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+			    bool lazy, struct snapshot_machine *m)
+{
+	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
+	char err[512];
+
+	if (snapshot_read_machine(r, m, err, sizeof(err)) ||
+	    snapshot_restore_devices(vm, m, err, sizeof(err)))
+		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
+	/* Without swap, an eager restore must fit the budget: it makes every
+	 * data page resident before the guest runs. */
+	if (!lazy && !cfg->swap_path && cfg->host_mem_bytes && cfg->host_mem_bytes < need)
+		return err_input("--host-mem",
+				 "%lluK: an eager restore of %s makes %lluK resident (use --lazy "
+				 "or --swap)",
+				 (unsigned long long)cfg->host_mem_bytes >> 10, snap_reader_path(r),
+				 (unsigned long long)need >> 10),
+		       VMM_STATUS_USAGE;
+	return 0;
+}
+
+/* Guest memory from r, eagerly or lazily, then the vCPU's state. */
+static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy,
+			    const struct snapshot_machine *m)
+{
+	char err[512];
+	int ret;
+
+	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
+		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EBADMSG || ret == -EIO ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	}
+	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+		       bool lazy)
+{
+	struct snapshot_machine m = {0};
+	int ret = vm_create_begin(vm, cfg);
+
+	if (!ret)
+		ret = vm_check_restore(vm, cfg, r, lazy, &m);
+	if (!ret)
+		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
+	if (!ret)
+		ret = vm_restore_state(vm, r, lazy, &m);
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
+	snapshot_machine_free(&m);
 	return ret;
 }
 

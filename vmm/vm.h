@@ -21,6 +21,8 @@
 #include "serial.h"
 #include "vcpu.h"
 
+struct snap_reader;
+
 #define VM_PAUSE_TIMEOUT_MS 10000 /* a vCPU that cannot park by then is reported */
 
 /* Exit statuses of the vmm program (documented in vmm --help and vmm(1)). */
@@ -110,6 +112,17 @@ struct vm {
 void vm_init_sync(struct vm *vm);
 /* 0, or an enum vmm_status describing why the VM could not be built. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* A VM from the snapshot r instead of a kernel (snapshot/restore.h):
+ * cfg->mem_bytes is the snapshot's, cfg->kernel and cfg->cmdline unused.
+ * No kernel is loaded and no boot data written: guest memory, the vCPU
+ * and the devices come from r, which must stay open while the VM lives
+ * (lazy: its pages are read as the guest touches them; eager: all before
+ * the guest runs). 0 or an enum vmm_status, as vm_create. */
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+		       bool lazy);
+/* The first step of both, and all a test needs for a VM's devices: the
+ * run state, the console and every device registered; nothing opened. */
+int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,

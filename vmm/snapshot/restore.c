@@ -1,0 +1,233 @@
+/* vmm/snapshot/restore.c: a VM from a snapshot, see restore.h. */
+#include "restore.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "devstate.h"
+#include "err.h"
+#include "snapshot.h"
+#include "vcpu_state.h"
+#include "vm.h"
+
+__attribute__((format(printf, 4, 5))) static int restore_fail(char *err, size_t errlen, int ret,
+							      const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* Section name of r, of the given version. */
+static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
+			   const void **buf, size_t *len, char *err, size_t errlen)
+{
+	uint32_t found;
+
+	if (snap_reader_device(r, name, &found, buf, len))
+		return restore_fail(err, errlen, -EINVAL,
+				    "%s: no section \"%s\": not a snapshot of a vmm VM",
+				    snap_reader_path(r), name);
+	if (found != version)
+		return restore_fail(err, errlen, -EINVAL,
+				    "%s: section \"%s\": version %u, expected %u",
+				    snap_reader_path(r), name, found, version);
+	return 0;
+}
+
+/* "vm": devstate framing, u64 mem_bytes, u64 tsc_hz. */
+static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+			   size_t errlen)
+{
+	struct devstate_reader dr;
+	char why[256];
+	const void *buf;
+	size_t len;
+	int ret = restore_section(r, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, &buf, &len, err,
+				  errlen);
+
+	if (ret)
+		return ret;
+	devstate_open(&dr, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, buf, len, why, sizeof(why));
+	m->mem_bytes = devstate_get_u64(&dr, "mem_bytes");
+	m->tsc_hz = devstate_get_u64(&dr, "tsc_hz");
+	if (devstate_close(&dr))
+		return restore_fail(err, errlen, -EINVAL, "%s: section \"vm\": %s",
+				    snap_reader_path(r), why);
+	if (m->mem_bytes != snap_reader_mem_bytes(r))
+		return restore_fail(err, errlen, -EINVAL,
+				    "%s: section \"vm\": mem_bytes %llu, but the file holds %llu "
+				    "bytes of guest memory",
+				    snap_reader_path(r), (unsigned long long)m->mem_bytes,
+				    (unsigned long long)snap_reader_mem_bytes(r));
+	return 0;
+}
+
+static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+			     size_t errlen)
+{
+	char why[256];
+	const void *buf;
+	size_t len;
+	int ret = restore_section(r, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, &buf, &len, err,
+				  errlen);
+
+	if (ret)
+		return ret;
+	m->vcpu = malloc(sizeof(*m->vcpu));
+	if (!m->vcpu)
+		return restore_fail(err, errlen, -ENOMEM, "%s: out of memory", snap_reader_path(r));
+	if (vcpu_state_from_bytes(m->vcpu, buf, len, why, sizeof(why)))
+		return restore_fail(err, errlen, -EINVAL, "%s: section \"%s\": %s",
+				    snap_reader_path(r), SNAPSHOT_DEV_VCPU, why);
+	return 0;
+}
+
+int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+			  size_t errlen)
+{
+	int ret;
+
+	*m = (struct snapshot_machine){0};
+	ret = restore_read_vm(r, m, err, errlen);
+	if (!ret)
+		ret = restore_read_vcpu(r, m, err, errlen);
+	if (!ret)
+		ret = restore_section(r, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
+				      &m->devices, &m->devices_len, err, errlen);
+	return ret;
+}
+
+void snapshot_machine_free(struct snapshot_machine *m)
+{
+	free(m->vcpu);
+	m->vcpu = NULL;
+}
+
+int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
+			     size_t errlen)
+{
+	char why[256];
+
+	if (devstate_restore_all(&vm->states, m->devices, m->devices_len, why, sizeof(why)))
+		return restore_fail(err, errlen, -EINVAL, "section \"%s\": %s",
+				    SNAPSHOT_DEV_DEVICES, why);
+	return 0;
+}
+
+/* The guest was told its TSC frequency at boot: keep it where KVM can
+ * scale (KVM_CAP_TSC_CONTROL), else say that the guest's clock will be off. */
+static void restore_tsc(struct vm *vm, uint64_t tsc_hz)
+{
+	uint64_t here = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
+
+	vm->tsc_hz = tsc_hz;
+	if (!tsc_hz || !here || here / 1000 == tsc_hz / 1000)
+		return;
+	if (ioctl(vm->vcpu.fd, KVM_SET_TSC_KHZ, (unsigned long)(tsc_hz / 1000)) < 0)
+		fprintf(stderr,
+			"vmm: restore: the snapshot's TSC runs at %llu kHz, this host's at %llu "
+			"kHz and KVM cannot scale it: the guest's clock will be off\n",
+			(unsigned long long)tsc_hz / 1000, (unsigned long long)here / 1000);
+}
+
+int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
+			  size_t errlen)
+{
+	bool quiet;
+	int ret;
+
+	restore_tsc(vm, m->tsc_hz);
+	quiet = err_set_quiet(true);
+	ret = vcpu_state_restore(&vm->vcpu, &vm->kvm, m->vcpu);
+	err_set_quiet(quiet);
+	return ret ? restore_fail(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
+				  last_error())
+		   : 0;
+}
+
+int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err,
+			     size_t errlen)
+{
+	struct snapshot_machine m;
+	int ret = snapshot_read_machine(r, &m, err, errlen);
+
+	if (!ret)
+		ret = snapshot_restore_devices(vm, &m, err, errlen);
+	if (!ret)
+		ret = snapshot_restore_vcpu(vm, &m, err, errlen);
+	snapshot_machine_free(&m);
+	return ret;
+}
+
+uint64_t snapshot_data_pages(const struct snap_reader *r)
+{
+	uint64_t n = 0, gpa;
+	enum snap_kind kind;
+
+	for (uint64_t i = 0; i < snap_reader_nr_pages(r); i++)
+		if (!snap_reader_page_at(r, i, &gpa, &kind) && kind == SNAP_KIND_DATA)
+			n++;
+	return n;
+}
+
+int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char *err,
+			size_t errlen)
+{
+	uint8_t *page = malloc(SNAP_PAGE);
+	enum snap_kind kind;
+	uint64_t gpa;
+	int ret = 0;
+
+	if (!page)
+		return restore_fail(err, errlen, -ENOMEM, "out of memory");
+	for (uint64_t i = 0; !ret && i < snap_reader_nr_pages(r); i++) {
+		ret = snap_reader_page_at(r, i, &gpa, &kind);
+		if (ret || kind != SNAP_KIND_DATA)
+			continue;
+		ret = snap_reader_read_page(r, i, page, err, errlen);
+		if (!ret && (ret = guest_ram_write(mem, gpa, page, SNAP_PAGE)))
+			restore_fail(err, errlen, ret, "%s: page at GPA %#llx: cannot write it: %s",
+				     snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
+	}
+	free(page);
+	return ret;
+}
+
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err,
+		      size_t errlen)
+{
+	enum snap_kind kind;
+	uint64_t gpa;
+	int ret = 0;
+
+	if (!mem->vmem)
+		return restore_fail(err, errlen, -EINVAL,
+				    "a lazy restore needs the vmm memory manager");
+	for (uint64_t i = 0; !ret && i < snap_reader_nr_pages(r); i++) {
+		ret = snap_reader_page_at(r, i, &gpa, &kind);
+		if (!ret && kind == SNAP_KIND_DATA)
+			ret = vmem_set_source_page(mem->vmem, gpa, i);
+		if (ret)
+			restore_fail(err, errlen, ret,
+				     "%s: page at GPA %#llx: cannot leave it to the snapshot: %s",
+				     snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
+	}
+	return ret;
+}
+
+static int snapshot_source_load(void *arg, uint64_t index, void *page, char *msg, size_t len)
+{
+	return snap_reader_read_page(arg, index, page, msg, len);
+}
+
+const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load};

@@ -1,0 +1,69 @@
+/* vmm/snapshot/restore.h: a new VM from a snapshot (vmm restore DIR).
+ *
+ * vm_create_restored (vm.h) puts the pieces together, in this order:
+ *   snapshot_read_machine     the sections "vm", "vcpu0" and "devices"
+ *                             (snapshot.h) read and checked, no VM needed
+ *   snapshot_restore_devices  the devices set to their saved state: plain
+ *                             structures, so before /dev/kvm is opened
+ *   -- KVM, guest RAM of the snapshot's size, the vCPU with its CPUID --
+ *   snapshot_load_eager       every data page read, checked and written
+ *     or snapshot_set_lazy    every data page left to the source
+ *                             (snapshot_source_ops): read on first touch
+ *   snapshot_restore_vcpu     the vCPU's registers, MSRs and the rest
+ * so that everything the file can get wrong is a usage error (exit 2) on
+ * any host, except a page's data, which is checked when it is read: by an
+ * eager restore before the guest runs (exit 2), by a lazy one when the
+ * guest first touches it (the fault path stops the VM: exit 3).
+ *
+ * Messages go into err, one sentence naming the file (and the section or
+ * the offset and GPA), as snapfile.h's do.
+ */
+#ifndef VMM_SNAPSHOT_RESTORE_H
+#define VMM_SNAPSHOT_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_ram.h"
+#include "snapfile.h"
+#include "vmem.h"
+
+struct vm;
+struct vcpu_state;
+
+/* The machine of a snapshot, as read from its sections. */
+struct snapshot_machine {
+	uint64_t mem_bytes, tsc_hz; /* section "vm" */
+	struct vcpu_state *vcpu;    /* section "vcpu0", parsed (allocated) */
+	const void *devices;	    /* section "devices": devstate_save_all's bytes, in r */
+	size_t devices_len;
+};
+
+/* 0, -EINVAL naming the section and what was wrong (missing, another
+ * version, bad framing, a mem_bytes other than the file's), -ENOMEM.
+ * snapshot_machine_free releases m whatever the outcome. */
+int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+			  size_t errlen);
+void snapshot_machine_free(struct snapshot_machine *m);
+/* devstate_restore_all on the VM's table: 0 or -EINVAL. */
+int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
+			     size_t errlen);
+/* On a created vCPU that has not run, memory in place: the saved state and
+ * vm->tsc_hz. 0, or -errno (-EINVAL: KVM refused a value). */
+int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
+			  size_t errlen);
+
+/* Pages of data (SNAP_KIND_DATA) in r: what an eager restore makes resident. */
+uint64_t snapshot_data_pages(const struct snap_reader *r);
+/* Read every data page of r and write it to mem (zero pages are left: RAM
+ * starts zeroed). 0, -EBADMSG naming offset and GPA, -EIO, -ENOMEM. */
+int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char *err,
+			size_t errlen);
+/* Make each data page of r a source page of mem (vmem_set_source_page);
+ * mem was created with snapshot_source_ops and r as its source. */
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err,
+		      size_t errlen);
+/* The source of a lazy restore: arg is the struct snap_reader. */
+extern const struct vmem_source_ops snapshot_source_ops;
+
+#endif
