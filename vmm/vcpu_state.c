@@ -304,10 +304,25 @@ static int vcpu_state_set_fpu(struct vcpu *v, const struct kvm *k, const struct 
 	return vcpu_state_set_xsave(v, k, st);
 }
 
+/* Whether the new vCPU already holds value in MSR index. Some MSRs KVM
+ * reports but refuses to take back even unchanged (6.1 does so for
+ * MSR_KVM_POLL_CONTROL on a vCPU whose PV features it does not enforce):
+ * one that reads back as saved needs no write, and nothing is lost. */
+static bool vcpu_state_msr_holds(const struct vcpu *v, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one = {.h.nmsrs = 1, .e.index = index};
+
+	return ioctl(v->fd, KVM_GET_MSRS, &one) == 1 && one.e.data == value;
+}
+
 /* The saved MSRs, with or without the TSC deadline (see the order below). */
 static int vcpu_state_set_msrs(struct vcpu *v, const struct vcpu_state *st, bool deadline)
 {
 	struct kvm_msrs *m = calloc(1, sizeof(*m) + st->nr_msrs * sizeof(m->entries[0]));
+	uint32_t done = 0, n;
 	int set, ret = 0;
 
 	if (!m)
@@ -315,14 +330,25 @@ static int vcpu_state_set_msrs(struct vcpu *v, const struct vcpu_state *st, bool
 	for (uint32_t i = 0; i < st->nr_msrs; i++)
 		if ((st->msrs[i].index == MSR_IA32_TSC_DEADLINE) == deadline)
 			m->entries[m->nmsrs++] = st->msrs[i];
-	set = ioctl(v->fd, KVM_SET_MSRS, m);
-	if (set < 0)
-		ret = vcpu_state_sys(v, "KVM_SET_MSRS");
-	else if ((uint32_t)set < m->nmsrs)
-		ret = err_errno(EINVAL, "vcpu state",
-				"vCPU %d: KVM_SET_MSRS refused MSR %#x = %#llx (%d of %u set)",
-				v->id, m->entries[set].index,
-				(unsigned long long)m->entries[set].data, set, m->nmsrs);
+	n = m->nmsrs;
+	while (!ret && done < n) {
+		set = ioctl(v->fd, KVM_SET_MSRS, m);
+		if (set < 0)
+			ret = vcpu_state_sys(v, "KVM_SET_MSRS");
+		else if ((uint32_t)set < m->nmsrs &&
+			 !vcpu_state_msr_holds(v, m->entries[set].index, m->entries[set].data))
+			ret = err_errno(EINVAL, "vcpu state",
+					"vCPU %d: KVM_SET_MSRS refused MSR %#x = %#llx (%u of %u set)",
+					v->id, m->entries[set].index,
+					(unsigned long long)m->entries[set].data, done + set, n);
+		else if ((uint32_t)set < m->nmsrs) /* past the one that holds its value */
+			set++;
+		if (ret || set < 0)
+			break;
+		done += set;
+		memmove(m->entries, m->entries + set, (m->nmsrs - set) * sizeof(m->entries[0]));
+		m->nmsrs -= set;
+	}
 	free(m);
 	return ret;
 }

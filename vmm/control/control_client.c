@@ -188,19 +188,18 @@ static int control_client_follow(int fd, const char *path, const char *dir)
 	uint64_t t0 = vm_now_ns(), last = 0;
 	int status = VMM_STATUS_INTERNAL;
 
-	for (;;) {
+	for (bool done = false; !done;) {
 		bool quiet = err_set_quiet(true);
 		json_t *r = control_client_ask(fd, path, req), *st;
 		const char *phase;
 
 		err_set_quiet(quiet);
-		if (!r) {
-			status = control_client_lost(dir);
-			break;
-		}
+		if (!r)
+			return json_decref(req), control_client_lost(dir);
 		st = control_client_result(r, "snapshot", &status);
 		phase = json_string_value(json_object_get(st, "phase"));
-		if (st && phase && strcmp(phase, "writing")) {
+		done = !st || !phase || strcmp(phase, "writing");
+		if (done && phase) {
 			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
 			status = !strcmp(phase, "done") ? VMM_STATUS_OK : VMM_STATUS_INTERNAL;
 			if (status)
@@ -208,14 +207,13 @@ static int control_client_follow(int fd, const char *path, const char *dir)
 					  json_string_value(json_object_get(st, "error")));
 			json_dumpf(st, stdout, JSON_COMPACT);
 			putchar('\n');
-		} else if (st && vm_now_ns() - last >= 1000000000ULL) {
+		} else if (!done && vm_now_ns() - last >= 1000000000ULL) {
 			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
 			last = vm_now_ns();
 		}
 		json_decref(r);
-		if (!st || (phase && strcmp(phase, "writing")))
-			break;
-		usleep(100 * 1000);
+		if (!done)
+			usleep(100 * 1000);
 	}
 	json_decref(req);
 	return status;
