@@ -251,6 +251,7 @@ static const struct option cli_vm_opts[] = {
     {"wss-samples", required_argument, NULL, 'n'},
     {"lazy", no_argument, NULL, 'L'},
     {"eager", no_argument, NULL, 'E'},
+    {"check-hash", no_argument, NULL, 'K'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -342,6 +343,9 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode)
 			return err_input("restore", "--lazy and --eager: give one of them");
 		*mode = c;
 		o->eager = c == 'E';
+		return 0;
+	case 'K':
+		o->check_hash = true;
 		return 0;
 	case 'k':
 		return err_input("--kernel", "not an option of restore: %s", why);
@@ -512,6 +516,8 @@ static int cli_ctl_check(const struct ctl_opts *o)
 		return err_input("snapshot", "--out DIR is needed: where the snapshot goes");
 	if (!snapshot && o->out)
 		return err_input("--out", "applies to snapshot only, not %s", o->cmd);
+	if (!snapshot && o->hash_memory)
+		return err_input("--hash-memory", "applies to snapshot only, not %s", o->cmd);
 	return 0;
 }
 
@@ -520,6 +526,7 @@ int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 	static const struct option opts[] = {
 	    {"control", required_argument, NULL, 'C'},
 	    {"out", required_argument, NULL, 'o'},
+	    {"hash-memory", no_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -536,6 +543,9 @@ int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 		case 'o':
 			ret = *optarg ? 0 : err_input("--out", "empty path: expected a directory");
 			o->out = optarg;
+			break;
+		case 'x':
+			o->hash_memory = true;
 			break;
 		case 'h':
 			return 1;

@@ -50,14 +50,16 @@ struct restore_opts {
 	struct run_opts run; /* its kernel, cmdline and kernel_manager unused */
 	bool mem_given;	     /* --mem: must equal the snapshot's size */
 	const char *dir;
-	bool eager; /* --eager: every page read before the guest runs */
+	bool eager;	 /* --eager: every page read before the guest runs */
+	bool check_hash; /* --check-hash: memory against the snapshot's memory-hash */
 };
 
 /* vmm stat|pause|resume|stop --control PATH, vmm snapshot --control PATH --out DIR */
 struct ctl_opts {
 	const char *cmd;
 	const char *control;
-	const char *out; /* snapshot's --out DIR; NULL for the others */
+	const char *out;  /* snapshot's --out DIR; NULL for the others */
+	bool hash_memory; /* snapshot's --hash-memory */
 };
 
 struct dtb_opts {

@@ -219,6 +219,7 @@ static int main_restore(int argc, char **argv)
 	}
 	cfg = main_vm_config(&o.run);
 	cfg.mem_bytes = snap_reader_mem_bytes(r);
+	cfg.restore_check_hash = o.check_hash;
 	ret = main_vm(&o.run, &cfg, snap_reader_path(r), r, !o.eager);
 	snap_reader_close(r);
 	return ret;
@@ -232,7 +233,7 @@ static int main_ctl(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
-	return control_client_run(o.control, o.cmd, o.out);
+	return control_client_run(&o);
 }
 
 static int main_dtb(int argc, char **argv)

@@ -279,7 +279,7 @@ static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct s
 }
 
 /* Guest memory from r, eagerly or lazily, then the vCPU's state. */
-static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy,
+static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
 			    const struct snapshot_machine *m)
 {
 	char err[512];
@@ -287,9 +287,13 @@ static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy,
 
 	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
 		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
+	if (!ret && check_hash)
+		ret = snapshot_check_memory_hash(&vm->mem, r, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
-		return ret == -EBADMSG || ret == -EIO ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+		return ret == -EBADMSG || ret == -EIO || ret == -ENOENT || ret == -EINVAL
+			   ? VMM_STATUS_USAGE
+			   : VMM_STATUS_INTERNAL;
 	}
 	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
 	if (ret) {
@@ -310,7 +314,7 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
-		ret = vm_restore_state(vm, r, lazy, &m);
+		ret = vm_restore_state(vm, r, lazy, cfg->restore_check_hash, &m);
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
 	snapshot_machine_free(&m);

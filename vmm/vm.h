@@ -52,6 +52,7 @@ struct vm_config {
 	bool swap_sync, oom_protect;
 	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
+	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */

@@ -117,14 +117,19 @@ static json_t *control_snapshot_status(struct control *c, json_t *req, const cha
 
 static json_t *control_snapshot(struct control *c, json_t *req, const char **error)
 {
-	json_t *out = json_object_get(req, "out");
+	json_t *out = json_object_get(req, "out"), *hash = json_object_get(req, "hash_memory");
 	int ret;
 
 	if (!json_is_string(out) || !*json_string_value(out)) {
 		*error = "snapshot: expected \"out\": the directory to write, as a string";
 		return NULL;
 	}
-	ret = snapshot_start(c->vm, json_string_value(out), c->error, sizeof(c->error));
+	if (hash && !json_is_boolean(hash)) {
+		*error = "snapshot: expected \"hash_memory\" to be true or false";
+		return NULL;
+	}
+	ret = snapshot_start(c->vm, json_string_value(out), json_is_true(hash), c->error,
+			     sizeof(c->error));
 	if (ret) {
 		*error = c->error;
 		return NULL;

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "err.h"
 #include "vm.h"
 
@@ -232,7 +233,7 @@ static int control_client_abs(const char *out, char *buf, size_t size)
 	return snprintf(buf, size, "%s/%s", cwd, out) < (int)size ? 0 : -ENAMETOOLONG;
 }
 
-static int control_client_snapshot(int fd, const char *path, const char *out)
+static int control_client_snapshot(int fd, const char *path, const char *out, bool hash)
 {
 	char dir[4096];
 	json_t *req, *r;
@@ -240,7 +241,8 @@ static int control_client_snapshot(int fd, const char *path, const char *out)
 
 	if (ret)
 		return err_errno(-ret, out, "--out: cannot make it absolute"), VMM_STATUS_USAGE;
-	req = json_pack("{s:i, s:s, s:s}", "id", 1, "cmd", "snapshot", "out", dir);
+	req = json_pack("{s:i, s:s, s:s, s:b}", "id", 1, "cmd", "snapshot", "out", dir,
+			"hash_memory", hash);
 	r = req ? control_client_ask(fd, path, req) : NULL;
 	if (r && control_client_result(r, "snapshot", &status))
 		status = control_client_follow(fd, path, dir);
@@ -249,8 +251,9 @@ static int control_client_snapshot(int fd, const char *path, const char *out)
 	return status;
 }
 
-int control_client_run(const char *path, const char *cmd, const char *out)
+int control_client_run(const struct ctl_opts *o)
 {
+	const char *path = o->control, *cmd = o->cmd;
 	int fd = control_client_connect(path), status;
 
 	if (fd < 0)
@@ -258,7 +261,7 @@ int control_client_run(const char *path, const char *cmd, const char *out)
 			   ? VMM_STATUS_USAGE
 			   : VMM_STATUS_INTERNAL;
 	if (!strcmp(cmd, "snapshot"))
-		status = control_client_snapshot(fd, path, out);
+		status = control_client_snapshot(fd, path, o->out, o->hash_memory);
 	else
 		status = control_client_simple(fd, path, cmd);
 	close(fd);

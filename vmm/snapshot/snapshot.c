@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "devstate.h"
+#include "guest_ram.h"
 #include "vcpu_state.h"
 #include "vm.h"
 
@@ -96,6 +99,86 @@ int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_
 	return ret;
 }
 
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash)
+{
+	XXH3_state_t *h = XXH3_createState();
+	static __thread uint8_t page[GUEST_RAM_PAGE_SIZE];
+	int ret = !h ? -ENOMEM : XXH3_64bits_reset(h) == XXH_OK ? 0 : -EINVAL;
+
+	for (int i = 0; !ret && i < m->nr_regions; i++)
+		for (uint64_t off = 0; !ret && off < m->region[i].size; off += sizeof(page)) {
+			ret = guest_ram_read(m, m->region[i].gpa + off, page, sizeof(page));
+			if (!ret)
+				XXH3_64bits_update(h, page, sizeof(page));
+		}
+	if (!ret)
+		*hash = XXH3_64bits_digest(h);
+	XXH3_freeState(h);
+	return ret;
+}
+
+static int snapshot_fill_hash(const void *p, void *buf, size_t len, size_t *used)
+{
+	const uint64_t *hash_and_bytes = p;
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, SNAPSHOT_MEMORY_HASH_VERSION);
+	devstate_put_u64(&w, hash_and_bytes[0]);
+	devstate_put_u64(&w, hash_and_bytes[1]);
+	return devstate_end(&w, used);
+}
+
+/* In the pause, after the freeze: what memory is, to check a restore by. */
+static int snapshot_save_hash(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	uint64_t v[2] = {0, vm->mem.size};
+	int ret = snapshot_memory_hash(&vm->mem, &v[0]);
+
+	if (ret)
+		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+	return snapshot_device(w, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION,
+			       snapshot_fill_hash, v, err, errlen);
+}
+
+int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
+			       size_t errlen)
+{
+	struct devstate_reader rd;
+	const void *buf;
+	uint32_t version;
+	uint64_t want, bytes, got;
+	size_t len;
+	int ret = snap_reader_device(r, SNAPSHOT_DEV_MEMORY_HASH, &version, &buf, &len);
+
+	if (ret)
+		return snprintf(err, errlen,
+				"%s: no \"%s\" section: the snapshot was taken without "
+				"--hash-memory",
+				snap_reader_path(r), SNAPSHOT_DEV_MEMORY_HASH),
+		       -ENOENT;
+	devstate_open(&rd, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION, buf, len, err,
+		      errlen);
+	want = devstate_get_u64(&rd, "hash");
+	bytes = devstate_get_u64(&rd, "bytes");
+	ret = devstate_close(&rd);
+	if (!ret && bytes != m->size)
+		ret = devstate_fail(&rd, "%llu bytes hashed, expected %llu", (unsigned long long)bytes,
+				    (unsigned long long)m->size);
+	if (ret)
+		return ret;
+	ret = snapshot_memory_hash(m, &got);
+	if (ret)
+		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+	if (got != want)
+		return snprintf(err, errlen,
+				"%s: restored memory hashes to %016llx, the snapshot recorded "
+				"%016llx at its pause",
+				snap_reader_path(r), (unsigned long long)got,
+				(unsigned long long)want),
+		       -EBADMSG;
+	return 0;
+}
+
 /* With vm->snap_lock. */
 static void snapshot_update(struct snapshot_job *job)
 {
@@ -160,7 +243,8 @@ static int snapshot_fail(char *err, size_t errlen, int ret, const char *what)
 
 /* Pause, save the machine, freeze memory, resume: the pause, in parts. A
  * VM the user paused stays paused. */
-static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t errlen)
+static int snapshot_pause_and_freeze(struct snapshot_job *job, bool hash, char *err,
+				     size_t errlen)
 {
 	struct vm *vm = job->vm;
 	uint64_t t0 = vm_now_ns(), t1, t2, t3;
@@ -176,6 +260,8 @@ static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t
 	t2 = vm_now_ns();
 	if (!ret && (ret = vmem_snap_freeze(vm->mem.vmem)))
 		snapshot_fail(err, errlen, ret, "freezing memory");
+	if (!ret && hash)
+		ret = snapshot_save_hash(vm, job->w, err, errlen);
 	t3 = vm_now_ns();
 	if (!was_paused)
 		vm_resume(vm);
@@ -189,7 +275,7 @@ static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t
 }
 
 /* Arm while the guest runs, then the pause. */
-static int snapshot_take(struct snapshot_job *job, char *err, size_t errlen)
+static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t errlen)
 {
 	struct vmem *v = job->vm->mem.vmem;
 	struct vmem_snap_sink sink = {.save = snapshot_sink_save, .arg = job};
@@ -205,7 +291,7 @@ static int snapshot_take(struct snapshot_job *job, char *err, size_t errlen)
 	if (ret)
 		return snapshot_fail(err, errlen, ret,
 				     ret == -ESRCH ? "the VM is stopping" : "write-protecting memory");
-	ret = snapshot_pause_and_freeze(job, err, errlen);
+	ret = snapshot_pause_and_freeze(job, hash, err, errlen);
 	vmem_snap_get_stats(v, &s);
 	job->p.arm_ns = s.arm_ns;
 	job->p.reprotected = s.reprotected;
@@ -226,8 +312,8 @@ static void snapshot_drop_job(struct vm *vm)
 	vm->snap = NULL;
 }
 
-static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *dir, char *err,
-			  size_t errlen)
+static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *dir, bool hash,
+			  char *err, size_t errlen)
 {
 	int ret;
 
@@ -246,7 +332,7 @@ static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *d
 	ret = snap_writer_open(&job->w, dir, vm->mem.size, err, errlen);
 	if (ret)
 		return ret;
-	ret = snapshot_take(job, err, errlen);
+	ret = snapshot_take(job, hash, err, errlen);
 	if (ret) {
 		snap_writer_abort(job->w);
 		return ret;
@@ -262,7 +348,7 @@ static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *d
 	return 0;
 }
 
-int snapshot_start(struct vm *vm, const char *dir, char *err, size_t errlen)
+int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen)
 {
 	struct snapshot_job *job = calloc(1, sizeof(*job));
 	int ret;
@@ -271,7 +357,7 @@ int snapshot_start(struct vm *vm, const char *dir, char *err, size_t errlen)
 		return snapshot_fail(err, errlen, -ENOMEM, "snapshot");
 	job->vm = vm;
 	pthread_mutex_lock(&vm->snap_lock);
-	ret = snapshot_begin(vm, job, dir, err, errlen);
+	ret = snapshot_begin(vm, job, dir, hash_memory, err, errlen);
 	if (ret) {
 		free(job);
 	} else {

@@ -14,10 +14,15 @@
  *   "vcpu0"    VCPU_STATE_VERSION: vcpu_state_to_bytes()
  *   "devices"  SNAPSHOT_DEVICES_VERSION: devstate_save_all() of the VM's
  *              device table (serial, console, exit, hypercalls)
+ *   "memory-hash"  only with --hash-memory: SNAPSHOT_MEMORY_HASH_VERSION,
+ *              devstate framing: u64 XXH3-64 of all of guest RAM at the
+ *              pause (snapshot_memory_hash), u64 the bytes hashed; a test
+ *              aid, since hashing in the pause grows it with guest size
  */
 #ifndef VMM_SNAPSHOT_H
 #define VMM_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +33,8 @@
 #define SNAPSHOT_DEV_DEVICES	 "devices"
 #define SNAPSHOT_VM_VERSION	 1
 #define SNAPSHOT_DEVICES_VERSION 1
+#define SNAPSHOT_DEV_MEMORY_HASH "memory-hash"
+#define SNAPSHOT_MEMORY_HASH_VERSION 1
 
 struct vm;
 
@@ -51,7 +58,7 @@ struct snapshot_progress {
  * runs again: 0, or -errno with err: -EBUSY (a snapshot is being
  * written), -EEXIST (dir or dir.tmp exists), -ENOTSUP (no write-protect,
  * or the kernel memory manager), -ESRCH (the VM has stopped). */
-int snapshot_start(struct vm *vm, const char *dir, char *err, size_t errlen);
+int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen);
 /* The current or last snapshot's progress. */
 void snapshot_status(struct vm *vm, struct snapshot_progress *out);
 /* Wait until a snapshot being written is on disk (or has failed); its
@@ -59,6 +66,16 @@ void snapshot_status(struct vm *vm, struct snapshot_progress *out);
 void snapshot_wait(struct vm *vm);
 /* The same, then free it (vm_destroy). */
 void snapshot_finish(struct vm *vm);
+
+struct guest_ram;
+/* XXH3-64 of all of guest RAM in GPA order, read as the VMM reads it
+ * (pages in swap or still in a snapshot count with their content): 0 or
+ * -errno. */
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash);
+/* Compare RAM with r's "memory-hash": 0, -ENOENT (none), -EBADMSG
+ * (differs); err says. */
+int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
+			       size_t errlen);
 
 /* Write the machine's sections of a paused VM into w: 0 or -errno, err says. */
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
