@@ -98,3 +98,14 @@ def gnuplot(script, png):
     if r.returncode:
         return f"no plot: gnuplot failed: {r.stderr.strip()[:200]}"
     return f"plot: {png}"
+
+
+def gnuplot_dumb(script):
+    """Run a gnuplot script that draws on the dumb terminal: its text, as
+    lines, or one line saying why there is no plot."""
+    if not shutil.which("gnuplot"):
+        return ["no plot: gnuplot not installed (apt install gnuplot-nox)"]
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode:
+        return [f"no plot: gnuplot failed: {r.stderr.strip()[:200]}"]
+    return [l.rstrip() for l in r.stdout.splitlines()]

@@ -116,6 +116,9 @@ static int gk_args_one(struct gk_bootargs *a, const char *key, size_t klen, cons
 		if (gk_args_number(v, vlen, 0, &n) || !n)
 			return -EINVAL;
 		a->stride = n;
+	} else if (ARGS_KEY("progress")) {
+		if (gk_args_number(v, vlen, 0, &a->progress))
+			return -EINVAL;
 	} else if (ARGS_KEY("fault_around")) {
 		if (gk_args_number(v, vlen, 0, &n) || !n || n > ARGS_FAULT_AROUND_MAX)
 			return -EINVAL;
@@ -137,6 +140,7 @@ static void gk_args_defaults(struct gk_bootargs *a)
 	a->passes = 0;
 	a->hot = 10;
 	a->stride = 1;
+	a->progress = 0;
 	a->fault_around = 16;
 	a->fault_around_max = ARGS_FAULT_AROUND_MAX;
 }
@@ -167,7 +171,7 @@ int gk_bootargs_parse(struct gk_bootargs *a, const char *s, struct gk_console *c
 				gk_printf(c, "%c", *tok++);
 			gk_printf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
 				     "churn|oob|triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
-				     "stride=1.. "
+				     "stride=1.. progress=N "
 				     "fault_around=1..512 fault_around_max=1..512\"\n");
 			return -EINVAL;
 		}

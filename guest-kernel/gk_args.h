@@ -18,6 +18,9 @@
  *   seed=N            pattern and pseudo-random seed           (1)
  *   passes=N          passes / rounds, workload-specific        (verify 3, touch 1, else 2)
  *   stride=N          touch: one page in every N, N >= 1         (1)
+ *   progress=N        verify: print `PASS workload=verify pass=P` after every
+ *                     N-th pass, 0 never (0); for tools that must see a
+ *                     long run go on (bench/snapshot)
  *   hot=PERCENT       hotset: share of pages in the hot set    (10)
  *   fault_around=N    pages mapped per demand-zero fault, 1..512 (16)
  *   fault_around_max=N  a fault on the page right after the last window
@@ -38,7 +41,7 @@
 
 struct gk_bootargs {
 	enum workload workload;
-	uint64_t size, seed, passes, hot, stride;
+	uint64_t size, seed, passes, hot, stride, progress;
 	unsigned fault_around, fault_around_max;
 };
 

@@ -66,6 +66,7 @@ struct user_args {
 	uint64_t stride;  /* touch: every stride-th page */
 	uint64_t oob;	  /* oob: USER_OOB_BASE, else 0 */
 	uint64_t oob_gpa; /* oob: the GPA mapped there */
+	uint64_t progress; /* verify: a PASS line every progress-th pass, 0 never */
 };
 
 struct user_result {

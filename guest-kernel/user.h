@@ -52,6 +52,8 @@ bool u_page_zero(uint64_t page, const char *what);
 bool u_page_touch(const struct user_args *a, uint64_t index, uint64_t pattern, uint64_t *written);
 /* Final pass: written pages hold their pattern, the others read zero. */
 bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern);
+/* `PASS workload=NAME pass=P` when progress asks for pass P (counted from 1). */
+void u_pass_line(const struct user_args *a, const char *name, uint64_t pass);
 
 struct u_outcome u_touch(const struct user_args *a);
 struct u_outcome u_random(const struct user_args *a);

@@ -134,6 +134,20 @@ bool u_page_touch(const struct user_args *a, uint64_t index, uint64_t pattern, u
 	return true;
 }
 
+void u_pass_line(const struct user_args *a, const char *name, uint64_t pass)
+{
+	struct u_line l;
+
+	if (!a->progress || pass % a->progress)
+		return;
+	l.len = 0;
+	u_line_str(&l, "PASS workload=");
+	u_line_str(&l, name);
+	u_line_str(&l, " pass=");
+	u_line_dec(&l, pass);
+	u_line_send(&l);
+}
+
 bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern)
 {
 	const volatile uint64_t *bits = (const uint64_t *)(uintptr_t)a->scratch;

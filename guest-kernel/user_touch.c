@@ -45,6 +45,7 @@ struct u_outcome u_verify(const struct user_args *a)
 			if (!u_page_check(p, u_pattern(p, pass, a->seed), "verify"))
 				return (struct u_outcome){o.pages, false};
 		}
+		u_pass_line(a, "verify", pass + 1);
 	}
 	return o;
 }

@@ -11,6 +11,12 @@ for w in touch random hotset phases verify churn; do
 	expect_not "$OUT" "ok=0"
 done
 
+# progress=N: verify says PASS after every N-th pass, and only then.
+run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --cmdline "workload=verify size=1M passes=4 progress=2"
+expect "$OUT" "^PASS workload=verify pass=2$"
+expect "$OUT" "^PASS workload=verify pass=4$"
+expect_not "$OUT" "^PASS workload=verify pass=[13]$"
+
 # The default demo: no arguments at all, the built-in kernel.
 run_vmm 0
 expect "$OUT" "^RESULT workload=touch .*ok=1"
