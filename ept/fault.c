@@ -412,7 +412,11 @@ static void fault_minor(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gp
 	vmem_snap_keep(v, idx, NULL); /* CONTINUE maps it writable */
 	ret = uffd_continue(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE, false, NULL);
 
-	if (ret == -EEXIST)
+	/* -EEXIST: mapped meanwhile. Refused without MINOR registered: a
+	 * snapshot's MINOR fault queued before it ended; its retry is the
+	 * kernel's own. */
+	if (ret == -EEXIST ||
+	    ((ret == -EINVAL || ret == -ENOENT) && !(v->reg_modes & UFFDIO_REGISTER_MODE_MINOR)))
 		ret = uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
 	if (ret) {
 		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", gpa, ret);

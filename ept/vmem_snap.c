@@ -305,6 +305,19 @@ int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len)
 	return ret;
 }
 
+/* Without a pager, MINOR faults were for the snapshot only: the kernel
+ * maps store pages itself again (a MINOR fault still queued finds the
+ * view unregistered for it, and fault_minor just wakes it). */
+static void snap_drop_minor(struct vmem *v)
+{
+	uint64_t modes = v->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
+
+	if (v->pager || v->fatal || modes == v->reg_modes)
+		return;
+	if (!uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, modes))
+		v->reg_modes = modes;
+}
+
 void vmem_snap_end(struct vmem *v)
 {
 	uint64_t t0 = snap_now_ns();
@@ -318,6 +331,7 @@ void vmem_snap_end(struct vmem *v)
 	complete = v->snap_state == VMEM_SNAP_FROZEN && !v->snap.pending;
 	v->snap_state = VMEM_SNAP_IDLE;
 	snap_release(v);
+	snap_drop_minor(v);
 	pthread_mutex_unlock(&v->lock);
 	/* A write meanwhile finds a protection left over: lifted at its fault. */
 	for (uint64_t first = 0; first < v->pages; first += SNAP_CHUNK) {
