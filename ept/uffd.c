@@ -75,14 +75,14 @@ void uffd_close(struct uffd *u)
 
 int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor)
 {
-	return uffd_register_modes(u, addr, len,
-				   UFFDIO_REGISTER_MODE_MISSING |
-				       (minor ? UFFDIO_REGISTER_MODE_MINOR : 0));
+	return uffd_register_modes(
+	    u, addr, len, UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0));
 }
 
 int uffd_register_modes(struct uffd *u, void *addr, uint64_t len, uint64_t modes)
 {
-	struct uffdio_register reg = {.range = {.start = (uintptr_t)addr, .len = len}, .mode = modes};
+	struct uffdio_register reg = {.range = {.start = (uintptr_t)addr, .len = len},
+				      .mode = modes};
 
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
 		return -errno;

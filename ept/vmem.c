@@ -191,8 +191,8 @@ static int vmem_open_uffd(struct vmem *v)
 	if (ret)
 		return ret;
 	/* CONTINUE is in the range's ioctls only once MINOR is registered. */
-	v->can_wp = (v->reg_modes & UFFDIO_REGISTER_MODE_WP) &&
-		    uffd_can(&v->uffd, _UFFDIO_WRITEPROTECT);
+	v->can_wp =
+	    (v->reg_modes & UFFDIO_REGISTER_MODE_WP) && uffd_can(&v->uffd, _UFFDIO_WRITEPROTECT);
 	if (v->pager && !uffd_can(&v->uffd, _UFFDIO_CONTINUE))
 		return -ENOTSUP;
 	return uffd_can(&v->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;

@@ -61,11 +61,11 @@ struct user_args {
 	uint64_t size;	   /* heap bytes, a multiple of 4096 */
 	uint64_t seed;
 	uint64_t passes;
-	uint64_t hot;	  /* percent of pages in the hot set */
-	uint64_t scratch; /* USER_SCRATCH_BASE: size / 4096 bits, zero */
-	uint64_t stride;  /* touch: every stride-th page */
-	uint64_t oob;	  /* oob: USER_OOB_BASE, else 0 */
-	uint64_t oob_gpa; /* oob: the GPA mapped there */
+	uint64_t hot;	   /* percent of pages in the hot set */
+	uint64_t scratch;  /* USER_SCRATCH_BASE: size / 4096 bits, zero */
+	uint64_t stride;   /* touch: every stride-th page */
+	uint64_t oob;	   /* oob: USER_OOB_BASE, else 0 */
+	uint64_t oob_gpa;  /* oob: the GPA mapped there */
 	uint64_t progress; /* verify: a PASS line every progress-th pass, 0 never */
 };
 

@@ -220,7 +220,8 @@ START_TEST(dtb_requires_output)
 END_TEST
 
 /* cli_parse_restore on a NULL-terminated argv. */
-#define RESTORE(o, ...) cli_parse_restore(ARGC("restore", __VA_ARGS__), ARGV("restore", __VA_ARGS__), o)
+#define RESTORE(o, ...)                                                                            \
+	cli_parse_restore(ARGC("restore", __VA_ARGS__), ARGV("restore", __VA_ARGS__), o)
 
 START_TEST(restore_defaults_to_lazy_and_the_snapshot_size)
 {
@@ -240,10 +241,11 @@ START_TEST(restore_reads_every_option)
 	struct restore_opts o;
 
 	ck_assert_int_eq(RESTORE(&o, "--eager", "--mem", "128M", "--host-mem", "64M", "--timeout",
-				 "30", "--stats-json", "s.json", "--stats-interval", "2", "--control",
-				 "vm.sock", "--swap", "g.swap", "--swap-size", "8M", "--swap-sync",
-				 "--swap-readahead", "4", "--oom-protect", "--wss-period", "100",
-				 "--wss-samples", "50", "--fault-around", "16", "--no-pin", "snap0"),
+				 "30", "--stats-json", "s.json", "--stats-interval", "2",
+				 "--control", "vm.sock", "--swap", "g.swap", "--swap-size", "8M",
+				 "--swap-sync", "--swap-readahead", "4", "--oom-protect",
+				 "--wss-period", "100", "--wss-samples", "50", "--fault-around",
+				 "16", "--no-pin", "snap0"),
 			 0);
 	ck_assert(o.eager);
 	ck_assert(o.mem_given);
@@ -365,9 +367,9 @@ START_TEST(snapshot_needs_control_and_out)
 				       ARGV("snapshot", "--control", "vm.sock"), &o),
 			 -EINVAL);
 	assert_error_mentions("--out DIR is needed");
-	ck_assert_int_eq(
-	    cli_parse_ctl(ARGC("snapshot", "--out", "snap0"), ARGV("snapshot", "--out", "snap0"), &o),
-	    -EINVAL);
+	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--out", "snap0"),
+				       ARGV("snapshot", "--out", "snap0"), &o),
+			 -EINVAL);
 	assert_error_mentions("--control PATH is needed");
 	ck_assert_int_eq(cli_parse_ctl(ARGC("snapshot", "--control", "vm.sock", "--out", ""),
 				       ARGV("snapshot", "--control", "vm.sock", "--out", ""), &o),

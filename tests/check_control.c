@@ -94,8 +94,7 @@ START_TEST(control_snapshot_is_refused_without_the_vmm_manager_and_status_says_n
 {
 	json_t *r = ask("{\"cmd\": \"snapshot-status\"}");
 
-	expect_error("{\"cmd\": \"snapshot\", \"out\": \"/nonexistent/s\"}",
-		     "vmm memory manager");
+	expect_error("{\"cmd\": \"snapshot\", \"out\": \"/nonexistent/s\"}", "vmm memory manager");
 	ck_assert(json_is_true(json_object_get(r, "ok")));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "phase")),
 			 "none");
@@ -279,7 +278,8 @@ static Suite *control_suite(void)
 	tcase_add_checked_fixture(proto, setup, teardown);
 	tcase_add_test(proto, control_malformed_requests_get_an_error_reply);
 	tcase_add_test(proto, control_reply_carries_the_request_id);
-	tcase_add_test(proto, control_snapshot_is_refused_without_the_vmm_manager_and_status_says_none);
+	tcase_add_test(proto,
+		       control_snapshot_is_refused_without_the_vmm_manager_and_status_says_none);
 	tcase_add_test(proto, control_out_of_order_requests_are_refused);
 	tcase_add_test(proto, control_pause_waits_for_every_vcpu_to_park);
 	suite_add_tcase(s, proto);

@@ -143,11 +143,12 @@ END_TEST
  * whatever the manager, and this one needs no userfaultfd. */
 static void init_ram(struct guest_ram *mem)
 {
-	ck_assert_int_eq(guest_ram_init(mem, &(struct guest_ram_params){
-						 .size = SNAP_FIXTURE_MEM,
-						 .manager = GUEST_RAM_MANAGER_KERNEL,
-						 .handler_cpu = -1,
-					     }),
+	ck_assert_int_eq(guest_ram_init(mem,
+					&(struct guest_ram_params){
+					    .size = SNAP_FIXTURE_MEM,
+					    .manager = GUEST_RAM_MANAGER_KERNEL,
+					    .handler_cpu = -1,
+					}),
 			 0);
 }
 

@@ -156,8 +156,8 @@ START_TEST(snap_saves_each_page_as_of_the_freeze_before_it_changes)
 	ck_assert_int_eq(vmem_snap_arm(f.vm, &sink), -EBUSY);
 	fill_page(&f, 5, 0xb5); /* armed: let through, protected again at the freeze */
 	ck_assert_int_eq(vmem_snap_freeze(f.vm), 0);
-	fill_page(&f, 5, 0xc5);	 /* guest write: WP fault */
-	fill_page(&f, 7, 0xc7);	 /* guest write: WP fault */
+	fill_page(&f, 5, 0xc5);	  /* guest write: WP fault */
+	fill_page(&f, 7, 0xc7);	  /* guest write: WP fault */
 	memset(page, 0xd8, PAGE); /* the VMM writes and discards */
 	ck_assert_int_eq(vmem_write(f.vm, 8 * PAGE, page, PAGE), 0);
 	ck_assert_int_eq(vmem_discard(f.vm, 9 * PAGE, PAGE), 0);
@@ -404,8 +404,9 @@ START_TEST(source_page_that_fails_its_check_stops_the_vm_naming_the_gpa)
 	view = vmem_view(f.vm, 0);
 	memset(f.source + 2 * PAGE, 0x5a, PAGE);
 	ck_assert_int_eq(vmem_set_source_page(f.vm, 0x7000, 2), 0);
-	__atomic_store_n(&f.bad_index, 2, __ATOMIC_SEQ_CST); /* before the touch, which is no call */
-	(void)view[0x7000]; /* released by the stop: reads what the kernel gives */
+	__atomic_store_n(&f.bad_index, 2,
+			 __ATOMIC_SEQ_CST); /* before the touch, which is no call */
+	(void)view[0x7000];		    /* released by the stop: reads what the kernel gives */
 	ck_assert_msg(strstr(f.fatal, "GPA 0x7000") && strstr(f.fatal, "hash mismatch"),
 		      "fatal: %s", f.fatal);
 	fixture_down(&f);

@@ -383,8 +383,8 @@ int cli_parse_restore(int argc, char **argv, struct restore_opts *o)
 	cli_run_defaults(&o->run);
 	/* Options before or after DIR: getopt stops at DIR, which is taken,
 	 * and goes on after it. */
-	while (!ret && ((c = cli_next(argc, argv, "+:h", cli_vm_opts, &word)) != -1 ||
-			optind < argc)) {
+	while (!ret &&
+	       ((c = cli_next(argc, argv, "+:h", cli_vm_opts, &word)) != -1 || optind < argc)) {
 		if (c == -1)
 			ret = cli_restore_dir(argc, argv, o);
 		else if (c == 'h')

@@ -337,10 +337,11 @@ static int vcpu_state_set_msrs(struct vcpu *v, const struct vcpu_state *st, bool
 			ret = vcpu_state_sys(v, "KVM_SET_MSRS");
 		else if ((uint32_t)set < m->nmsrs &&
 			 !vcpu_state_msr_holds(v, m->entries[set].index, m->entries[set].data))
-			ret = err_errno(EINVAL, "vcpu state",
-					"vCPU %d: KVM_SET_MSRS refused MSR %#x = %#llx (%u of %u set)",
-					v->id, m->entries[set].index,
-					(unsigned long long)m->entries[set].data, done + set, n);
+			ret = err_errno(
+			    EINVAL, "vcpu state",
+			    "vCPU %d: KVM_SET_MSRS refused MSR %#x = %#llx (%u of %u set)", v->id,
+			    m->entries[set].index, (unsigned long long)m->entries[set].data,
+			    done + set, n);
 		else if ((uint32_t)set < m->nmsrs) /* past the one that holds its value */
 			set++;
 		if (ret || set < 0)

@@ -70,8 +70,8 @@ static int snap_fixture_pages(struct snap_writer *w, char *err, size_t errlen)
 
 	for (unsigned i = 0; !ret && i < sizeof(gpas) / sizeof(gpas[0]); i++) {
 		for (unsigned k = 0; k < SNAP_PAGE; k++)
-			page[k] = gpas[i] == SNAP_FIXTURE_GPA_ZERO ? 0
-								   : snap_fixture_byte(gpas[i], k);
+			page[k] =
+			    gpas[i] == SNAP_FIXTURE_GPA_ZERO ? 0 : snap_fixture_byte(gpas[i], k);
 		ret = snap_writer_page(w, gpas[i], page, err, errlen);
 	}
 	return ret;

@@ -150,12 +150,9 @@ static const struct {
 	const char *name;
 	control_fn fn;
 } control_commands[] = {
-    {"stat", control_stat},
-    {"pause", control_pause},
-    {"resume", control_resume},
-    {"stop", control_stop},
-    {"snapshot", control_snapshot},
-    {"snapshot-status", control_snapshot_status},
+    {"stat", control_stat},	    {"pause", control_pause},
+    {"resume", control_resume},	    {"stop", control_stop},
+    {"snapshot", control_snapshot}, {"snapshot-status", control_snapshot_status},
     {"fork", control_fork},
 };
 

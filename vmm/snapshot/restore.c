@@ -52,8 +52,7 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 	char why[256];
 	const void *buf;
 	size_t len;
-	int ret = restore_section(r, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, &buf, &len, err,
-				  errlen);
+	int ret = restore_section(r, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, &buf, &len, err, errlen);
 
 	if (ret)
 		return ret;
@@ -78,8 +77,8 @@ static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machin
 	char why[256];
 	const void *buf;
 	size_t len;
-	int ret = restore_section(r, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, &buf, &len, err,
-				  errlen);
+	int ret =
+	    restore_section(r, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, &buf, &len, err, errlen);
 
 	if (ret)
 		return ret;
@@ -140,8 +139,7 @@ static void restore_tsc(struct vm *vm, uint64_t tsc_hz)
 			(unsigned long long)tsc_hz / 1000, (unsigned long long)here / 1000);
 }
 
-int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
-			  size_t errlen)
+int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err, size_t errlen)
 {
 	bool quiet;
 	int ret;
@@ -155,8 +153,7 @@ int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char 
 		   : 0;
 }
 
-int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err,
-			     size_t errlen)
+int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
 {
 	struct snapshot_machine m;
 	int ret = snapshot_read_machine(r, &m, err, errlen);
@@ -203,8 +200,7 @@ int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char
 	return ret;
 }
 
-int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err,
-		      size_t errlen)
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err, size_t errlen)
 {
 	enum snap_kind kind;
 	uint64_t gpa;

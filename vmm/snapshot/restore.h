@@ -61,8 +61,7 @@ int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char
 			size_t errlen);
 /* Make each data page of r a source page of mem (vmem_set_source_page);
  * mem was created with snapshot_source_ops and r as its source. */
-int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err,
-		      size_t errlen);
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err, size_t errlen);
 /* The source of a lazy restore: arg is the struct snap_reader. */
 extern const struct vmem_source_ops snapshot_source_ops;
 

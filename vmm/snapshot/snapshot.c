@@ -162,8 +162,8 @@ int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r,
 	bytes = devstate_get_u64(&rd, "bytes");
 	ret = devstate_close(&rd);
 	if (!ret && bytes != m->size)
-		ret = devstate_fail(&rd, "%llu bytes hashed, expected %llu", (unsigned long long)bytes,
-				    (unsigned long long)m->size);
+		ret = devstate_fail(&rd, "%llu bytes hashed, expected %llu",
+				    (unsigned long long)bytes, (unsigned long long)m->size);
 	if (ret)
 		return ret;
 	ret = snapshot_memory_hash(m, &got);
@@ -243,8 +243,7 @@ static int snapshot_fail(char *err, size_t errlen, int ret, const char *what)
 
 /* Pause, save the machine, freeze memory, resume: the pause, in parts. A
  * VM the user paused stays paused. */
-static int snapshot_pause_and_freeze(struct snapshot_job *job, bool hash, char *err,
-				     size_t errlen)
+static int snapshot_pause_and_freeze(struct snapshot_job *job, bool hash, char *err, size_t errlen)
 {
 	struct vm *vm = job->vm;
 	uint64_t t0 = vm_now_ns(), t1, t2, t3;
@@ -290,7 +289,8 @@ static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t 
 	}
 	if (ret)
 		return snapshot_fail(err, errlen, ret,
-				     ret == -ESRCH ? "the VM is stopping" : "write-protecting memory");
+				     ret == -ESRCH ? "the VM is stopping"
+						   : "write-protecting memory");
 	ret = snapshot_pause_and_freeze(job, hash, err, errlen);
 	vmem_snap_get_stats(v, &s);
 	job->p.arm_ns = s.arm_ns;

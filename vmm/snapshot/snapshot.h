@@ -28,12 +28,12 @@
 
 #include "snapfile.h"
 
-#define SNAPSHOT_DEV_VM		 "vm"
-#define SNAPSHOT_DEV_VCPU	 "vcpu0"
-#define SNAPSHOT_DEV_DEVICES	 "devices"
-#define SNAPSHOT_VM_VERSION	 1
-#define SNAPSHOT_DEVICES_VERSION 1
-#define SNAPSHOT_DEV_MEMORY_HASH "memory-hash"
+#define SNAPSHOT_DEV_VM		     "vm"
+#define SNAPSHOT_DEV_VCPU	     "vcpu0"
+#define SNAPSHOT_DEV_DEVICES	     "devices"
+#define SNAPSHOT_VM_VERSION	     1
+#define SNAPSHOT_DEVICES_VERSION     1
+#define SNAPSHOT_DEV_MEMORY_HASH     "memory-hash"
 #define SNAPSHOT_MEMORY_HASH_VERSION 1
 
 struct vm;
@@ -48,8 +48,8 @@ struct snapshot_progress {
 	uint64_t bytes;			  /* page data written */
 	uint64_t pause_ns;		  /* vCPUs stopped: park + machine + freeze + resume */
 	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
-	uint64_t arm_ns, reprotected;	 /* before the pause, and in it */
-	uint64_t write_ns;		 /* from the resume to the rename */
+	uint64_t arm_ns, reprotected;	    /* before the pause, and in it */
+	uint64_t write_ns;		    /* from the resume to the rename */
 	uint64_t saved_by_fault, wp_faults; /* copy-before-write: pages the guest's writes saved */
 };
 
@@ -81,7 +81,6 @@ int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r,
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
 /* Set a created, not yet run VM to the machine of r: vCPU, devices. 0, or
  * -EINVAL naming the section and what was wrong. */
-int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err,
-			     size_t errlen);
+int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,26 @@
+#!/bin/bash
+# A snapshot of a guest whose memory is mostly in swap: pages the writer
+# finds in swap are read from there (and checked), and pages the guest
+# brings back meanwhile are saved from what was read. The restored memory
+# hashes to memory at the pause, and the restored guest, itself
+# overcommitted, finishes its verification.
+. "$TESTLIB"
+need_kvm
+sock=$TMPDIR_TEST/vm0.sock
+snap=$TMPDIR_TEST/snap0
+
+start_vm --mem 64M --host-mem 16M --swap "$TMPDIR_TEST/a.swap" --swap-size 128M \
+	--cmdline "workload=verify size=40M passes=40"
+for _ in $(seq 600); do
+	ctl 0 stat
+	n=$(sed -n 's/^ *"swapped_pages": \([0-9]*\).*/\1/p' "$TMPDIR_TEST/ctl.out" | head -1)
+	[ "${n:-0}" -gt 4000 ] && break
+	sleep 0.1
+done
+[ "${n:-0}" -gt 4000 ] || fail "the guest never had 4000 pages in swap"
+ctl 0 snapshot --out "$snap" --hash-memory
+wait_vm 0
+expect "$OUT" "ok=1"
+run_vmm 0 restore "$snap" --check-hash --host-mem 16M --swap "$TMPDIR_TEST/b.swap" \
+	--swap-size 128M --timeout "$TIMEOUT"
+expect "$OUT" "RESULT workload=verify .* ok=1"
