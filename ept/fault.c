@@ -269,25 +269,43 @@ static int fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 	return 0;
 }
 
-/* Swap-in read-ahead: the pages after idx whose entries name the slots
- * after slot, up to a window that doubles while swap-ins stream forward
- * (as fault-around does) and is 1 otherwise. */
-static unsigned fault_swap_window(struct vmem *v, uint64_t idx, uint32_t slot, uint32_t *slots)
+/* Read-ahead windows grow while faults stream forward (as fault-around's
+ * do) and are 1 otherwise: *w is the window, max its cap. */
+static unsigned fault_grow(unsigned *w, bool streaming, unsigned max)
+{
+	*w = streaming ? *w * 2 : 1;
+	if (*w > max)
+		*w = max;
+	return *w;
+}
+
+/* How many pages from idx on, up to max, have entries of kind naming
+ * first, first + 1, ...: the run that follows idx in the swap file or the
+ * snapshot. At least 1 (idx itself). */
+static unsigned fault_run(struct vmem *v, uint64_t idx, uint64_t kind, uint64_t first,
+			  unsigned max)
 {
 	unsigned n = 1;
 
-	v->swap_ra = idx == v->swap_ra_next ? v->swap_ra * 2 : 1;
-	if (v->swap_ra > v->swap_ra_max)
-		v->swap_ra = v->swap_ra_max;
-	slots[0] = slot;
-	while (n < v->swap_ra && idx + n < v->pages) {
+	while (n < max && idx + n < v->pages) {
 		uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx + n));
 
-		if (!(e & EPT_SW_SWAP) || ept_frame(e) != slot + n)
+		if (!(e & kind) || ept_frame(e) != first + n)
 			break;
-		slots[n] = slot + n;
 		n++;
 	}
+	return n;
+}
+
+/* Swap-in read-ahead: the pages after idx whose entries name the slots
+ * after slot. */
+static unsigned fault_swap_window(struct vmem *v, uint64_t idx, uint32_t slot, uint32_t *slots)
+{
+	unsigned w = fault_grow(&v->swap_ra, idx == v->swap_ra_next, v->swap_ra_max);
+	unsigned n = fault_run(v, idx, EPT_SW_SWAP, slot, w);
+
+	for (unsigned i = 0; i < n; i++)
+		slots[i] = slot + i;
 	return n;
 }
 
@@ -369,12 +387,37 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 	return 0;
 }
 
+/* Page idx read ahead of a lazy restore's fault: into the store only, as
+ * swap-in's read-ahead is. A page that cannot be loaded stays in the
+ * source, for its own fault to report. */
+static bool fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index)
+{
+	uint8_t *page = v->evict_buf + EPT_PAGE_SIZE; /* page 0 is the faulting one's */
+	char why[200];
+	uint64_t f;
+
+	if (v->source->load(v->source_arg, index, page, why, sizeof(why)) ||
+	    vmem_page_populated(v, idx, true))
+		return false;
+	f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
+	if (pwrite(frame_db_fd(v->db), page, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) != EPT_PAGE_SIZE) {
+		vmem_page_unpopulated(v, idx, ept_entry(index, EPT_SW_SNAP));
+		return false;
+	}
+	v->stats.source_pages--;
+	v->stats.source_ahead++;
+	return true;
+}
+
 /* A lazily restored page's first touch: read it from the source (its hash
- * checked), give it a frame and map it. Damage stops the VM, naming the
- * GPA: the guest never sees it. */
+ * checked), give it a frame and map it, with the pages that follow it in
+ * the snapshot read ahead while faults stream. Damage stops the VM, naming
+ * the GPA: the guest never sees it. */
 static int fault_snap_load(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t index, uint64_t t0)
 {
 	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	unsigned w = fault_grow(&v->snap_ra, idx == v->snap_ra_next, v->swap_ra_max);
+	unsigned n = fault_run(v, idx, EPT_SW_SNAP, index, w), got = 1;
 	char why[200], msg[300];
 	int ret = v->source->load(v->source_arg, index, v->evict_buf, why, sizeof(why));
 
@@ -393,13 +436,16 @@ static int fault_snap_load(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 		return 0;
 	}
 	v->stats.source_pages--;
+	while (got < n && fault_snap_ahead(v, idx + got, index + got))
+		got++;
+	v->snap_ra_next = idx + got;
 	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
 	if (ret && ret != -EEXIST) {
 		fault_fatal(v, "cannot map GPA %#lx after loading it: %s", gpa, ret);
 		return 0;
 	}
 	vmem_snap_mapped(v, idx, 1);
-	fault_count(v, FAULT_SNAPLOAD, 1, t0);
+	fault_count(v, FAULT_SNAPLOAD, got, t0);
 	return 0;
 }
 

@@ -268,6 +268,8 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->swap_ra = 1;
 	v->swap_ra_max = cfg->swap_readahead ? cfg->swap_readahead : 1;
 	v->swap_ra_next = UINT64_MAX;
+	v->snap_ra = 1;
+	v->snap_ra_next = UINT64_MAX;
 	v->seq_window = 1;
 	v->spurious_idx = UINT64_MAX;
 	v->uffd.fd = -1;

@@ -75,7 +75,7 @@ struct vmem_config {
 	 * registered for MINOR faults (the reclaimer's access bit). */
 	const struct vmem_pager_ops *pager;
 	void *pager_arg;
-	unsigned swap_readahead; /* swap-in read-ahead cap, 1..VMEM_EVICT_MAX; 0: 1 */
+	unsigned swap_readahead; /* swap-in and lazy-load read-ahead cap, 1..VMEM_EVICT_MAX; 0: 1 */
 	/* NULL: none. Else pages set with vmem_set_source_page come from it
 	 * on first touch (a lazy restore from a snapshot file). */
 	const struct vmem_source_ops *source;
@@ -115,6 +115,7 @@ struct vmem_stats {
 	uint64_t ahead_filled;	  /* pages fault-around filled before the guest asked */
 	uint64_t ahead_used;	  /* of those, seen used by the guest since */
 	uint64_t source_pages;	  /* table entries that still name a source page (lazy restore) */
+	uint64_t source_ahead;	  /* of the source's pages, read ahead of the fault */
 	size_t table_bytes;	  /* second-level table */
 	size_t policy_bytes;	  /* fault-around bookkeeping */
 	const char *uffd_via;	  /* "syscall" or "/dev/userfaultfd" */

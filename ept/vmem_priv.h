@@ -58,6 +58,8 @@ struct vmem {
 	uint8_t *page_buf;	       /* one page: the VMM's accesses to swapped pages */
 	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
 	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
+	unsigned snap_ra;	       /* lazy restore's read-ahead window (cap: swap_ra_max) */
+	uint64_t snap_ra_next;	       /* page after the last lazy load's window */
 	uint64_t *wss_idx;	       /* armed sample, ascending */
 	uint8_t *wss_touched;
 	unsigned wss_n;

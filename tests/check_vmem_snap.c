@@ -67,7 +67,8 @@ static int source_load(void *arg, uint64_t index, void *page, char *msg, size_t 
 
 static const struct vmem_source_ops test_source = {.load = source_load};
 
-static void fixture_up(struct fixture *f, uint64_t size, unsigned window, bool source)
+static void fixture_up_ra(struct fixture *f, uint64_t size, unsigned window, bool source,
+			  unsigned readahead)
 {
 	struct vmem_range r = {0, size};
 	struct vmem_config cfg = {.ranges = &r,
@@ -77,7 +78,8 @@ static void fixture_up(struct fixture *f, uint64_t size, unsigned window, bool s
 				  .on_fatal = on_fatal,
 				  .arg = f,
 				  .source = source ? &test_source : NULL,
-				  .source_arg = f};
+				  .source_arg = f,
+				  .swap_readahead = readahead};
 
 	memset(f, 0, sizeof(*f));
 	f->pages = size / PAGE;
@@ -90,6 +92,11 @@ static void fixture_up(struct fixture *f, uint64_t size, unsigned window, bool s
 	cfg.db = f->db;
 	ck_assert_int_eq(vmem_create(&f->vm, &cfg), 0);
 	ck_assert_int_eq(vmem_start(f->vm), 0);
+}
+
+static void fixture_up(struct fixture *f, uint64_t size, unsigned window, bool source)
+{
+	fixture_up_ra(f, size, window, source, 0);
 }
 
 static void fixture_down(struct fixture *f)
@@ -413,6 +420,36 @@ START_TEST(source_page_that_fails_its_check_stops_the_vm_naming_the_gpa)
 }
 END_TEST
 
+/* Streaming first touches read the pages that follow in the source ahead,
+ * into the store; a page that fails its check ends the read-ahead and is
+ * reported by its own touch. */
+START_TEST(source_pages_stream_with_read_ahead)
+{
+	struct fixture f;
+	struct vmem_stats s;
+	volatile uint8_t *view;
+
+	fixture_up_ra(&f, 4 * MiB, 16, true, 8);
+	view = vmem_view(f.vm, 0);
+	for (uint64_t i = 0; i < 200; i++) {
+		memset(f.source + i * PAGE, (int)(i % 251) + 1, PAGE);
+		ck_assert_int_eq(vmem_set_source_page(f.vm, i * PAGE, i), 0);
+	}
+	__atomic_store_n(&f.bad_index, 150, __ATOMIC_SEQ_CST);
+	for (uint64_t i = 0; i < 150; i++)
+		ck_assert_int_eq(view[i * PAGE + 9], (int)(i % 251) + 1);
+	vmem_get_stats(f.vm, &s);
+	ck_assert_uint_lt(s.cls[FAULT_SNAPLOAD].events, 150 / 4);
+	ck_assert_uint_eq(s.cls[FAULT_SNAPLOAD].pages, 150);
+	ck_assert_uint_eq(s.source_ahead, 150 - s.cls[FAULT_SNAPLOAD].events);
+	ck_assert_uint_eq(s.source_pages, 50);
+	ck_assert_str_eq(f.fatal, "");
+	(void)view[150 * PAGE];
+	ck_assert_msg(strstr(f.fatal, "GPA 0x96000"), "fatal: %s", f.fatal);
+	fixture_down(&f);
+}
+END_TEST
+
 static Suite *vmem_snap_suite(void)
 {
 	Suite *s = suite_create("vmem_snap");
@@ -424,6 +461,7 @@ static Suite *vmem_snap_suite(void)
 	tcase_add_test(tc, snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze);
 	tcase_add_test(tc, snap_failed_save_fails_the_snapshot_and_the_guest_runs_on);
 	tcase_add_test(tc, source_pages_load_on_first_touch);
+	tcase_add_test(tc, source_pages_stream_with_read_ahead);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("damage");
 	tcase_add_test(tc, source_page_that_fails_its_check_stops_the_vm_naming_the_gpa);
