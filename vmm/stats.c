@@ -372,10 +372,14 @@ static json_t *stats_counters(const struct vm *vm)
 	const struct vm_stats *s = &vm->stats;
 	uint64_t first = vm->con.first_line_ns;
 
+	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
+
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I}",
-	    "guest_mem_bytes", stats_int(vm->mem.size), "wall_ns",
-	    stats_since(s->start_ns, s->end_ns), "first_line_ns",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, "
+	    "s:I}",
+	    "guest_mem_bytes", stats_int(vm->mem.size), "start_monotonic_ns",
+	    stats_int(s->start_ns), "first_run_ns", run ? stats_since(s->start_ns, run) : 0,
+	    "wall_ns", stats_since(s->start_ns, s->end_ns), "first_line_ns",
 	    first ? stats_since(s->start_ns, first) : 0, "io_exits", stats_int(s->io_exits),
 	    "mmio_exits", stats_int(s->mmio_exits), "serial_bytes", stats_int(vm->uart.bytes),
 	    "console_lines", stats_int(vm->con.lines), "hcalls", "line",

@@ -100,6 +100,8 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 			vm_vcpu_settle_and_park(vm, v);
 			continue;
 		}
+		if (!__atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED))
+			__atomic_store_n(&vm->stats.first_run_ns, vm_now_ns(), __ATOMIC_RELAXED);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
