@@ -310,12 +310,16 @@ static int vcpu_state_set_fpu(struct vcpu *v, const struct kvm *k, const struct 
  * one that reads back as saved needs no write, and nothing is lost. */
 static bool vcpu_state_msr_holds(const struct vcpu *v, uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} one = {.h.nmsrs = 1, .e.index = index};
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	bool holds;
 
-	return ioctl(v->fd, KVM_GET_MSRS, &one) == 1 && one.e.data == value;
+	if (!m)
+		return false;
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	holds = ioctl(v->fd, KVM_GET_MSRS, m) == 1 && m->entries[0].data == value;
+	free(m);
+	return holds;
 }
 
 /* The saved MSRs, with or without the TSC deadline (see the order below). */

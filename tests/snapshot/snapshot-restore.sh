@@ -30,6 +30,11 @@ ctl 0 snapshot --out "$snap" --hash-memory
 cp "$TMPDIR_TEST/ctl.out" "$TMPDIR_TEST/summary.json"
 expect "$TMPDIR_TEST/ctl.err" "^vmm snapshot: [0-9]+ of [0-9]+ pages \([0-9]+%\), .* MiB/s, ETA"
 [ -f "$snap/snapshot" ] && [ ! -e "$snap.tmp" ] || fail "no $snap/snapshot, or $snap.tmp left"
+# Never over another snapshot, and never into a directory that cannot be made.
+ctl 1 snapshot --out "$snap"
+expect "$TMPDIR_TEST/ctl.err" "snap0: already exists: a snapshot is never written over another"
+ctl 1 snapshot --out "$TMPDIR_TEST/no/such/dir"
+expect "$TMPDIR_TEST/ctl.err" "no/such/dir"
 
 # One at a time: of two requests at once, the one that comes while the
 # other is written is refused, saying so (both succeed only if the first
