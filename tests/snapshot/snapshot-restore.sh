@@ -79,9 +79,9 @@ expect "$OUT" "ok=1"
 for mode in --lazy --eager; do
 	run_vmm 0 restore "$snap" $mode --check-hash --timeout "$TIMEOUT" --stats-json "$stats"
 	expect "$OUT" "RESULT workload=verify .* ok=1"
-	loads=$(json_get "$stats" "s['vmm']['second_level']['faults']['snapshot_load']['events']")
+	loads=$(json_get "$stats" "s['vmm']['second_level']['faults']['snapshot_load']['pages']")
 	if [ $mode = --lazy ]; then
-		[ "$loads" -gt 1000 ] || fail "lazy restore: $loads pages loaded on first touch"
+		[ "$loads" -gt 8000 ] || fail "lazy restore: $loads pages loaded on first touch"
 	else
 		[ "$loads" -eq 0 ] || fail "eager restore: $loads pages loaded on first touch"
 	fi
