@@ -10,7 +10,7 @@ sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 
 start_vm --mem 64M --host-mem 16M --swap "$TMPDIR_TEST/a.swap" --swap-size 128M \
-	--cmdline "workload=verify size=40M passes=40"
+	--cmdline "workload=verify size=40M passes=4"
 for _ in $(seq 600); do
 	ctl 0 stat
 	n=$(sed -n 's/^ *"swapped_pages": \([0-9]*\).*/\1/p' "$TMPDIR_TEST/ctl.out" | head -1)
