@@ -282,8 +282,7 @@ static unsigned fault_grow(unsigned *w, bool streaming, unsigned max)
 /* How many pages from idx on, up to max, have entries of kind naming
  * first, first + 1, ...: the run that follows idx in the swap file or the
  * snapshot. At least 1 (idx itself). */
-static unsigned fault_run(struct vmem *v, uint64_t idx, uint64_t kind, uint64_t first,
-			  unsigned max)
+static unsigned fault_run(struct vmem *v, uint64_t idx, uint64_t kind, uint64_t first, unsigned max)
 {
 	unsigned n = 1;
 

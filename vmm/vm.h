@@ -64,8 +64,8 @@ struct vm_stats {
 	uint64_t pages_discarded;
 	uint64_t pages_copied;
 	uint64_t loader_pages;
-	uint64_t start_ns;	/* CLOCK_MONOTONIC, as every time here */
-	uint64_t first_run_ns;	/* the first KVM_RUN (atomic: the vCPU thread sets it) */
+	uint64_t start_ns;     /* CLOCK_MONOTONIC, as every time here */
+	uint64_t first_run_ns; /* the first KVM_RUN (atomic: the vCPU thread sets it) */
 	uint64_t end_ns;
 };
 
