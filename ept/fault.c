@@ -326,9 +326,11 @@ static int fault_swap_read(struct vmem *v, const uint32_t *slots, unsigned *n, c
 	return ret;
 }
 
-/* Page idx + i (i >= 1) read ahead: it goes to the store only, so the
- * guest's first touch maps it (a MINOR fault) and shows it used. */
-static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const void *page)
+/* Page idx read ahead of a swap-in or lazy load, its content in page: it
+ * goes to the store only, so the guest's first touch maps it (without a
+ * fault of ours, or as a MINOR one) and shows it used. On failure the
+ * page keeps its entry (a swap slot or a source page). */
+static bool fault_store_ahead(struct vmem *v, uint64_t idx, const void *page, uint64_t entry)
 {
 	uint64_t f;
 
@@ -336,13 +338,69 @@ static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const 
 		return false;
 	f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
 	if (pwrite(frame_db_fd(v->db), page, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) != EPT_PAGE_SIZE) {
-		vmem_page_unpopulated(v, idx, ept_entry(slot, EPT_SW_SWAP));
+		vmem_page_unpopulated(v, idx, entry);
 		return false;
 	}
-	frame_set_swap_slot(v->db, f, slot);
+	return true;
+}
+
+static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const void *page)
+{
+	if (!fault_store_ahead(v, idx, page, ept_entry(slot, EPT_SW_SWAP)))
+		return false;
+	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx))), slot);
 	v->stats.swapped_pages--;
 	v->stats.swap_ahead++;
 	return true;
+}
+
+/* A page that cannot be loaded stays in the source, for its own fault to
+ * report. */
+static bool fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index)
+{
+	uint8_t *page = v->evict_buf + EPT_PAGE_SIZE; /* page 0 is the faulting one's */
+	char why[200];
+
+	if (v->source->load(v->source_arg, index, page, why, sizeof(why)) ||
+	    !fault_store_ahead(v, idx, page, ept_entry(index, EPT_SW_SNAP)))
+		return false;
+	v->stats.source_pages--;
+	v->stats.source_ahead++;
+	return true;
+}
+
+/* The faulting page of a swap-in or lazy load, read into v->evict_buf:
+ * saved first if a snapshot needs it, then given a frame. 0; -ENOMEM (the
+ * caller reclaims and retries); 1 if the VM was stopped. */
+static int fault_record_loaded(struct vmem *v, uint64_t idx, uint64_t gpa)
+{
+	int ret;
+
+	vmem_snap_keep(v, idx, v->evict_buf);
+	ret = vmem_page_populated(v, idx, false);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
+		return 1;
+	}
+	return 0;
+}
+
+/* Map the faulting page from v->evict_buf, which wakes the vCPU, and count
+ * the fault with the got pages it brought in. */
+static void fault_map_loaded(struct vmem *v, uint64_t idx, uint64_t gpa, enum fault_class c,
+			     unsigned got, uint64_t t0)
+{
+	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	int ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
+
+	if (ret && ret != -EEXIST) {
+		fault_fatal(v, "cannot map GPA %#lx after reading it in: %s", gpa, ret);
+		return;
+	}
+	vmem_snap_mapped(v, idx, 1);
+	fault_count(v, c, got, t0);
 }
 
 /* A major fault: the page comes back from its swap slot into a fresh
@@ -351,7 +409,6 @@ static bool fault_swap_ahead(struct vmem *v, uint64_t idx, uint32_t slot, const 
  * unreadable data stops the VM: the guest never sees it. */
 static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t slot, uint64_t t0)
 {
-	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
 	uint32_t slots[VMEM_EVICT_MAX];
 	unsigned n = fault_swap_window(v, idx, slot, slots), got = 1;
 	char why[200], msg[256];
@@ -362,50 +419,17 @@ static int fault_swap_in(struct vmem *v, uint64_t idx, uint64_t gpa, uint32_t sl
 		fault_stop_vm(v, msg);
 		return 0;
 	}
-	vmem_snap_keep(v, idx, v->evict_buf);
-	ret = vmem_page_populated(v, idx, false);
-	if (ret == -ENOMEM)
-		return ret;
-	if (ret) {
-		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
-		return 0;
-	}
+	ret = fault_record_loaded(v, idx, gpa);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	v->stats.swapped_pages--;
 	frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, gpa)), slot);
 	while (got < n &&
 	       fault_swap_ahead(v, idx + got, slots[got], v->evict_buf + got * EPT_PAGE_SIZE))
 		got++;
 	v->swap_ra_next = idx + got;
-	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
-	if (ret && ret != -EEXIST) {
-		fault_fatal(v, "cannot map GPA %#lx after swap-in: %s", gpa, ret);
-		return 0;
-	}
-	vmem_snap_mapped(v, idx, 1);
-	fault_count(v, FAULT_SWAPIN, got, t0);
+	fault_map_loaded(v, idx, gpa, FAULT_SWAPIN, got, t0);
 	return 0;
-}
-
-/* Page idx read ahead of a lazy restore's fault: into the store only, as
- * swap-in's read-ahead is. A page that cannot be loaded stays in the
- * source, for its own fault to report. */
-static bool fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index)
-{
-	uint8_t *page = v->evict_buf + EPT_PAGE_SIZE; /* page 0 is the faulting one's */
-	char why[200];
-	uint64_t f;
-
-	if (v->source->load(v->source_arg, index, page, why, sizeof(why)) ||
-	    vmem_page_populated(v, idx, true))
-		return false;
-	f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx)));
-	if (pwrite(frame_db_fd(v->db), page, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) != EPT_PAGE_SIZE) {
-		vmem_page_unpopulated(v, idx, ept_entry(index, EPT_SW_SNAP));
-		return false;
-	}
-	v->stats.source_pages--;
-	v->stats.source_ahead++;
-	return true;
 }
 
 /* A lazily restored page's first touch: read it from the source (its hash
@@ -414,7 +438,6 @@ static bool fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index)
  * the GPA: the guest never sees it. */
 static int fault_snap_load(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t index, uint64_t t0)
 {
-	uint64_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
 	unsigned w = fault_grow(&v->snap_ra, idx == v->snap_ra_next, v->swap_ra_max);
 	unsigned n = fault_run(v, idx, EPT_SW_SNAP, index, w), got = 1;
 	char why[200], msg[300];
@@ -426,25 +449,14 @@ static int fault_snap_load(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 		fault_stop_vm(v, msg);
 		return 0;
 	}
-	vmem_snap_keep(v, idx, v->evict_buf);
-	ret = vmem_page_populated(v, idx, false);
-	if (ret == -ENOMEM)
-		return ret;
-	if (ret) {
-		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
-		return 0;
-	}
+	ret = fault_record_loaded(v, idx, gpa);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	v->stats.source_pages--;
 	while (got < n && fault_snap_ahead(v, idx + got, index + got))
 		got++;
 	v->snap_ra_next = idx + got;
-	ret = uffd_copy(&v->uffd, addr, v->evict_buf, EPT_PAGE_SIZE, false, NULL);
-	if (ret && ret != -EEXIST) {
-		fault_fatal(v, "cannot map GPA %#lx after loading it: %s", gpa, ret);
-		return 0;
-	}
-	vmem_snap_mapped(v, idx, 1);
-	fault_count(v, FAULT_SNAPLOAD, got, t0);
+	fault_map_loaded(v, idx, gpa, FAULT_SNAPLOAD, got, t0);
 	return 0;
 }
 
