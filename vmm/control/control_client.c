@@ -67,31 +67,6 @@ static int control_client_read_line(int fd, const char *path, char *buf, size_t 
 	return err_errno(E2BIG, path, "reply longer than %zu bytes", size - 1);
 }
 
-static int control_client_print(const char *path, const char *cmd, const char *line)
-{
-	json_error_t jerr;
-	json_t *r = json_loads(line, 0, &jerr);
-	json_t *ok = json_object_get(r, "ok"), *result = json_object_get(r, "result");
-	int status = VMM_STATUS_INTERNAL;
-
-	if (!json_is_boolean(ok)) {
-		err_input(path, "reply is not a control reply: %.80s", line);
-	} else if (!json_is_true(ok)) {
-		const char *e = json_string_value(json_object_get(r, "error"));
-
-		err_input(cmd, "refused: %s", e ? e : "(no reason given)");
-		status = VMM_STATUS_GUEST_FAIL;
-	} else {
-		if (!strcmp(cmd, "stat") && result)
-			json_dumpf(result, stdout, JSON_INDENT(2));
-		if (!strcmp(cmd, "stat"))
-			putchar('\n');
-		status = VMM_STATUS_OK;
-	}
-	json_decref(r);
-	return status;
-}
-
 /* Send req on fd and read its reply: the reply object (to json_decref),
  * or NULL with the failure reported. */
 static json_t *control_client_ask(int fd, const char *path, json_t *req)
@@ -108,40 +83,51 @@ static json_t *control_client_ask(int fd, const char *path, json_t *req)
 	text[len] = '\n'; /* json_dumps left room: the NUL */
 	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		err_sys(path, "send");
-	else if (!control_client_read_line(fd, path, reply, sizeof(reply)))
-		r = json_loads(reply, 0, NULL);
+	else if (!control_client_read_line(fd, path, reply, sizeof(reply)) &&
+		 !(r = json_loads(reply, 0, NULL)))
+		err_input(path, "reply is not JSON: %.80s", reply);
 	free(text);
 	return r;
 }
 
-static int control_client_simple(int fd, const char *path, const char *cmd)
-{
-	json_t *req = json_pack("{s:i, s:s}", "id", 1, "cmd", cmd);
-	json_t *r = req ? control_client_ask(fd, path, req) : NULL;
-	char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-	int status = line ? control_client_print(path, cmd, line) : VMM_STATUS_INTERNAL;
-
-	free(line);
-	json_decref(r);
-	json_decref(req);
-	return status;
-}
-
+/* The result of reply r, with *status: VMM_STATUS_OK; NULL and
+ * VMM_STATUS_GUEST_FAIL if the VM refused (its reason printed), or
+ * VMM_STATUS_INTERNAL if r is no control reply. */
 static json_t *control_client_result(json_t *r, const char *cmd, int *status)
 {
+	json_t *ok = json_object_get(r, "ok");
 	const char *e;
 
-	if (!json_is_boolean(json_object_get(r, "ok"))) {
+	if (!json_is_boolean(ok)) {
 		err_input(cmd, "the reply is not a control reply");
 		*status = VMM_STATUS_INTERNAL;
 		return NULL;
 	}
-	if (json_is_true(json_object_get(r, "ok")))
+	if (json_is_true(ok)) {
+		*status = VMM_STATUS_OK;
 		return json_object_get(r, "result");
+	}
 	e = json_string_value(json_object_get(r, "error"));
 	err_input(cmd, "refused: %s", e ? e : "(no reason given)");
 	*status = VMM_STATUS_GUEST_FAIL;
 	return NULL;
+}
+
+/* stat prints its result, as JSON on stdout; the others print nothing. */
+static int control_client_simple(int fd, const char *path, const char *cmd)
+{
+	json_t *req = json_pack("{s:i, s:s}", "id", 1, "cmd", cmd);
+	json_t *r = req ? control_client_ask(fd, path, req) : NULL, *result;
+	int status = VMM_STATUS_INTERNAL;
+
+	result = r ? control_client_result(r, cmd, &status) : NULL;
+	if (result && !strcmp(cmd, "stat")) {
+		json_dumpf(result, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(r);
+	json_decref(req);
+	return status;
 }
 
 static uint64_t control_client_u64(json_t *o, const char *key)
