@@ -72,6 +72,7 @@ struct vmem {
 	uint64_t reg_modes; /* the view's userfaultfd modes */
 	bool can_wp;	    /* shmem write-protect: snapshots can be taken */
 	enum vmem_snap_state snap_state;
+	bool snap_ending; /* vmem_snap_end is unprotecting the view */
 	struct vmem_snap_sink snap_sink;
 	uint64_t *snap_dirty;	/* armed: pages mapped writable since arming */
 	uint64_t *snap_saved;	/* frozen: pages saved */

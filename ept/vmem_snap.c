@@ -114,11 +114,6 @@ void vmem_snap_wp_fault(struct vmem *v, uint64_t idx)
 	snap_protect(v, idx, 1, false); /* wakes the writer */
 }
 
-static uint64_t snap_now_ns(void)
-{
-	return histo_now_ns();
-}
-
 static int snap_alloc(struct vmem *v)
 {
 	size_t words = (v->pages + 63) / 64;
@@ -145,7 +140,8 @@ static int snap_begin(struct vmem *v, const struct vmem_snap_sink *sink)
 
 	if (!v->can_wp)
 		return -ENOTSUP;
-	if (v->snap_state == VMEM_SNAP_ARMED || v->snap_state == VMEM_SNAP_FROZEN)
+	if (v->snap_state == VMEM_SNAP_ARMED || v->snap_state == VMEM_SNAP_FROZEN ||
+	    v->snap_ending)
 		return -EBUSY;
 	if (v->fatal)
 		return -ESRCH;
@@ -170,9 +166,31 @@ static int snap_begin(struct vmem *v, const struct vmem_snap_sink *sink)
 	return 0;
 }
 
+/* Protect (wp) or unprotect the whole view, a chunk per hold of v's lock
+ * so that faults are served between chunks. Protecting stops with -EINTR
+ * once the snapshot is no longer armed; unprotecting goes on through
+ * errors (a protection left over is lifted at its fault). */
+static int snap_protect_view(struct vmem *v, bool wp)
+{
+	int ret = 0;
+
+	for (uint64_t first = 0; !ret && first < v->pages; first += SNAP_CHUNK) {
+		uint64_t n = v->pages - first < SNAP_CHUNK ? v->pages - first : SNAP_CHUNK;
+
+		pthread_mutex_lock(&v->lock);
+		if (wp)
+			ret = v->snap_state == VMEM_SNAP_ARMED ? snap_protect(v, first, n, true)
+							       : -EINTR;
+		else if (!v->fatal)
+			snap_protect(v, first, n, false);
+		pthread_mutex_unlock(&v->lock);
+	}
+	return ret;
+}
+
 int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink)
 {
-	uint64_t t0 = snap_now_ns();
+	uint64_t t0 = histo_now_ns();
 	int ret;
 
 	pthread_mutex_lock(&v->lock);
@@ -180,15 +198,9 @@ int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink)
 	pthread_mutex_unlock(&v->lock);
 	if (ret)
 		return ret; /* nothing begun: another snapshot's state stays */
-	for (uint64_t first = 0; !ret && first < v->pages; first += SNAP_CHUNK) {
-		uint64_t n = v->pages - first < SNAP_CHUNK ? v->pages - first : SNAP_CHUNK;
-
-		pthread_mutex_lock(&v->lock);
-		ret = v->snap_state == VMEM_SNAP_ARMED ? snap_protect(v, first, n, true) : -EINTR;
-		pthread_mutex_unlock(&v->lock);
-	}
+	ret = snap_protect_view(v, true);
 	pthread_mutex_lock(&v->lock);
-	v->snap.arm_ns = snap_now_ns() - t0;
+	v->snap.arm_ns = histo_now_ns() - t0;
 	v->snap.armed_pages = ret ? 0 : v->pages;
 	if (ret && v->snap_state == VMEM_SNAP_ARMED)
 		snap_fail(v, "write-protecting the view", strerror(-ret));
@@ -223,7 +235,7 @@ static int snap_reprotect(struct vmem *v)
 
 int vmem_snap_freeze(struct vmem *v)
 {
-	uint64_t t0 = snap_now_ns();
+	uint64_t t0 = histo_now_ns();
 	int ret = 0;
 
 	pthread_mutex_lock(&v->lock);
@@ -241,7 +253,7 @@ int vmem_snap_freeze(struct vmem *v)
 		v->snap_cursor = 0;
 		v->snap_state = VMEM_SNAP_FROZEN;
 	}
-	v->snap.freeze_ns = snap_now_ns() - t0;
+	v->snap.freeze_ns = histo_now_ns() - t0;
 	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
@@ -320,7 +332,7 @@ static void snap_drop_minor(struct vmem *v)
 
 void vmem_snap_end(struct vmem *v)
 {
-	uint64_t t0 = snap_now_ns();
+	uint64_t t0 = histo_now_ns();
 	bool complete;
 
 	pthread_mutex_lock(&v->lock);
@@ -332,18 +344,12 @@ void vmem_snap_end(struct vmem *v)
 	v->snap_state = VMEM_SNAP_IDLE;
 	snap_release(v);
 	snap_drop_minor(v);
+	v->snap_ending = true; /* no new snapshot until the view is unprotected */
 	pthread_mutex_unlock(&v->lock);
-	/* A write meanwhile finds a protection left over: lifted at its fault. */
-	for (uint64_t first = 0; first < v->pages; first += SNAP_CHUNK) {
-		uint64_t n = v->pages - first < SNAP_CHUNK ? v->pages - first : SNAP_CHUNK;
-
-		pthread_mutex_lock(&v->lock);
-		if (!v->fatal)
-			snap_protect(v, first, n, false);
-		pthread_mutex_unlock(&v->lock);
-	}
+	snap_protect_view(v, false);
 	pthread_mutex_lock(&v->lock);
-	v->snap.unprotect_ns = snap_now_ns() - t0;
+	v->snap_ending = false;
+	v->snap.unprotect_ns = histo_now_ns() - t0;
 	v->snap.snapshots += complete;
 	pthread_mutex_unlock(&v->lock);
 }

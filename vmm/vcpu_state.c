@@ -348,7 +348,7 @@ static int vcpu_state_set_msrs(struct vcpu *v, const struct vcpu_state *st, bool
 			    done + set, n);
 		else if ((uint32_t)set < m->nmsrs) /* past the one that holds its value */
 			set++;
-		if (ret || set < 0)
+		if (ret)
 			break;
 		done += set;
 		memmove(m->entries, m->entries + set, (m->nmsrs - set) * sizeof(m->entries[0]));
