@@ -140,8 +140,7 @@ static int snap_begin(struct vmem *v, const struct vmem_snap_sink *sink)
 
 	if (!v->can_wp)
 		return -ENOTSUP;
-	if (v->snap_state == VMEM_SNAP_ARMED || v->snap_state == VMEM_SNAP_FROZEN ||
-	    v->snap_ending)
+	if (v->snap_state == VMEM_SNAP_ARMED || v->snap_state == VMEM_SNAP_FROZEN || v->snap_ending)
 		return -EBUSY;
 	if (v->fatal)
 		return -ESRCH;

@@ -7,6 +7,8 @@
 # json_get FILE EXPR      prints a Python expression over the JSON in FILE (s).
 # start_vm ARGS / wait_vm STATUS / ctl STATUS CMD: a vmm run in the
 #                         background with --control $sock, and requests to it.
+# wait_stat KEY MIN       polls vmm stat until the first "KEY": N in it has
+#                         N > MIN (fails after 60 s).
 # Failures print the test file and line, the command and its output.
 
 set -u
@@ -112,6 +114,19 @@ ctl() { # ctl STATUS CMD: vmm CMD --control $sock must exit STATUS
 		cat "$TMPDIR_TEST/ctl.err" >&2
 		fail "vmm $* exited $status, expected $want"
 	}
+}
+
+# grep, not json_get: Python starts slowly where everything is emulated,
+# and a short guest would be done before the first answer.
+wait_stat() { # wait_stat KEY MIN
+	local n
+	for _ in $(seq 600); do
+		ctl 0 stat
+		n=$(sed -n "s/^ *\"$1\": \([0-9]*\).*/\1/p" "$TMPDIR_TEST/ctl.out" | head -1)
+		[ "${n:-0}" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "vmm stat: $1 never above $2 (last: ${n:-none})"
 }
 
 [ -f "$KERNEL" ] || fail "guest kernel $KERNEL was not built"

@@ -9,12 +9,7 @@ sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 
 start_vm --mem 64M --cmdline "workload=verify size=32M passes=1000"
-for _ in $(seq 600); do
-	ctl 0 stat
-	[ "$(json_get "$TMPDIR_TEST/ctl.out" \
-		"s['vmm']['second_level']['frames']['resident'] > 8000")" = True ] && break
-	sleep 0.1
-done
+wait_stat resident 8000
 ctl 0 snapshot --out "$snap"
 ctl 0 stop
 wait_vm 3

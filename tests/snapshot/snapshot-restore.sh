@@ -10,22 +10,8 @@ sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 stats=$TMPDIR_TEST/stats.json
 
-# Until the guest holds its heap: then the snapshot has it to save. (grep,
-# not json_get: Python starts slowly where everything is emulated, and the
-# guest would be done first.)
-wait_resident() { # wait_resident PAGES
-	local n
-	for _ in $(seq 600); do
-		ctl 0 stat
-		n=$(sed -n 's/^ *"resident": \([0-9]*\).*/\1/p' "$TMPDIR_TEST/ctl.out" | head -1)
-		[ "${n:-0}" -gt "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "the guest did not touch $1 pages"
-}
-
 start_vm --mem 64M --cmdline "workload=verify size=32M passes=300"
-wait_resident 8000
+wait_stat resident 8000 # the guest holds its heap: the snapshot has it to save
 ctl 0 snapshot --out "$snap" --hash-memory
 cp "$TMPDIR_TEST/ctl.out" "$TMPDIR_TEST/summary.json"
 expect "$TMPDIR_TEST/ctl.err" "^vmm snapshot: [0-9]+ of [0-9]+ pages \([0-9]+%\), .* MiB/s, ETA"

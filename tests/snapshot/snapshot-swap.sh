@@ -11,13 +11,7 @@ snap=$TMPDIR_TEST/snap0
 
 start_vm --mem 64M --host-mem 16M --swap "$TMPDIR_TEST/a.swap" --swap-size 128M \
 	--cmdline "workload=verify size=40M passes=4"
-for _ in $(seq 600); do
-	ctl 0 stat
-	n=$(sed -n 's/^ *"swapped_pages": \([0-9]*\).*/\1/p' "$TMPDIR_TEST/ctl.out" | head -1)
-	[ "${n:-0}" -gt 4000 ] && break
-	sleep 0.1
-done
-[ "${n:-0}" -gt 4000 ] || fail "the guest never had 4000 pages in swap"
+wait_stat swapped_pages 4000
 ctl 0 snapshot --out "$snap" --hash-memory
 wait_vm 0
 expect "$OUT" "ok=1"
