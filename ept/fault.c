@@ -206,7 +206,10 @@ void fault_stop_vm(struct vmem *v, const char *msg)
 	v->fatal = true;
 	if (v->on_fatal)
 		v->on_fatal(v->arg, msg);
-	uffd_unregister(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT);
+	if (v->image)
+		vmem_fork_sever(v);
+	else
+		uffd_unregister(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT);
 }
 
 /* fmt takes the GPA (%lx) and then the error's text (%s). */
@@ -503,6 +506,68 @@ static void fault_present(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t 
 	uffd_wake(&v->uffd, addr & ~(EPT_PAGE_SIZE - 1), EPT_PAGE_SIZE);
 }
 
+/* A read of a fork image's page: map it write-protected, so that reads
+ * share it. On 6.1 CONTINUE has no write-protect mode: map, protect,
+ * then wake (the vCPU sleeps in between, and no one else writes the
+ * view). */
+static void fault_image_read(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t gpa)
+{
+	uint64_t a = addr & ~(EPT_PAGE_SIZE - 1);
+	int ret = uffd_continue(&v->uffd, a, EPT_PAGE_SIZE, true, NULL);
+
+	if (ret == -EEXIST)
+		ret = 0;
+	if (!ret)
+		ret = uffd_writeprotect(&v->uffd, a, EPT_PAGE_SIZE, true, false);
+	if (!ret)
+		ret = uffd_wake(&v->uffd, a, EPT_PAGE_SIZE);
+	if (ret) {
+		fault_fatal(v, "cannot map GPA %#lx of the fork image read-only: %s", gpa, ret);
+		return;
+	}
+	fault_mark_used(v, idx);
+	v->stats.minor++;
+}
+
+/* A touch of a page the VM still has from its fork image: a read of a
+ * frame shares it; a write, or a touch of the image's swap slot or
+ * snapshot page, gives the VM its own copy (FAULT_COW, FAULT_SWAPIN,
+ * FAULT_SNAPLOAD). -ENOMEM: no frame for the copy. */
+static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, uint64_t flags,
+		       uint64_t t0)
+{
+	uint64_t gpa = vmem_idx_gpa(v, idx);
+	bool write = flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP);
+	enum fault_class c = ept_present(e)	 ? FAULT_COW
+			     : e & EPT_SW_SWAP ? FAULT_SWAPIN
+					       : FAULT_SNAPLOAD;
+	char why[200], msg[300];
+	int ret;
+
+	if (ept_present(e) && !write) {
+		fault_image_read(v, addr, idx, gpa);
+		return 0;
+	}
+	ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: reading it from the fork image failed: %s",
+			 (unsigned long)gpa, why);
+		fault_stop_vm(v, msg);
+		return 0;
+	}
+	vmem_snap_keep(v, idx, v->page_buf);
+	ret = vmem_fork_break(v, idx, e, v->page_buf, true);
+	if (ret == -ENOMEM && v->pager)
+		return ret;
+	if (ret) {
+		fault_fatal(v, "cannot copy GPA %#lx out of the fork image: %s", gpa, ret);
+		return 0;
+	}
+	vmem_snap_mapped(v, idx, 1);
+	fault_count(v, c, 1, t0);
+	return 0;
+}
+
 /* Serve one fault by what the table says. -ENOMEM: no frame for it, and
  * the pager may free some. */
 static int fault_serve(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t0)
@@ -513,6 +578,8 @@ static int fault_serve(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t
 
 	if (v->fatal)
 		return 0; /* leave the faulting thread asleep: the VM is being stopped */
+	if (!vmem_remapped(v, idx) && vmem_image_owns(v, gpa, entry))
+		return fault_image(v, addr, idx, entry, flags, t0);
 	if (flags & UFFD_PAGEFAULT_FLAG_WP)
 		vmem_snap_wp_fault(v, idx);
 	else if (ept_present(entry) && minor)

@@ -356,6 +356,13 @@ static void frame_db_init_lock(struct frame_db *db)
 	pthread_mutexattr_destroy(&a);
 }
 
+void frame_db_add_budget(struct frame_db *db, uint64_t n)
+{
+	pthread_mutex_lock(&db->lock);
+	db->budget_frames += n;
+	pthread_mutex_unlock(&db->lock);
+}
+
 int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_frames)
 {
 	struct frame_db *db;

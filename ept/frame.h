@@ -78,6 +78,8 @@ void frame_region_release(struct frame_db *db, uint64_t base, uint64_t pages);
 
 /* Budget: take or return n resident frames. -ENOMEM if over budget. */
 int frame_charge(struct frame_db *db, uint64_t n);
+/* Raise the budget by n frames (a fork child brings its own memory size). */
+void frame_db_add_budget(struct frame_db *db, uint64_t n);
 void frame_uncharge(struct frame_db *db, uint64_t n);
 
 /* Frame f now holds data and is mapped by (vm, gpa): FREE -> IN_USE,

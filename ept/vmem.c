@@ -53,7 +53,10 @@ int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
 	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
 	int ret;
 
-	ret = frame_map_new(v->db, frame, v->vm_id, gpa);
+	/* A frame of its own must be what the view maps there. */
+	ret = vmem_remapped(v, idx) ? 0 : vmem_fork_privatise(v, idx, 1);
+	if (!ret)
+		ret = frame_map_new(v->db, frame, v->vm_id, gpa);
 	if (ret)
 		return ret;
 	ret = ept_set(v->table, gpa,
@@ -84,6 +87,8 @@ void vmem_page_drop(struct vmem *v, uint64_t idx)
 	uint64_t gpa = vmem_idx_gpa(v, idx);
 	uint64_t e = ept_get(v->table, gpa);
 
+	if (vmem_fork_drop(v, idx))
+		return;
 	if (e & (EPT_SW_SWAP | EPT_SW_SNAP)) {
 		if (e & EPT_SW_SWAP)
 			vmem_slot_put(v, ept_frame(e));
@@ -155,11 +160,11 @@ static int vmem_check_config(const struct vmem_config *cfg)
 	return 0;
 }
 
-static int vmem_map_view(struct vmem *v)
+/* The view maps the VM's region, or a fork child's image. */
+static int vmem_map_view(struct vmem *v, uint64_t first_frame)
 {
-	v->view =
-	    mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), v->base_frame << EPT_PAGE_SHIFT);
+	v->view = mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
 	if (v->view == MAP_FAILED) {
 		v->view = NULL;
 		return -errno;
@@ -169,11 +174,14 @@ static int vmem_map_view(struct vmem *v)
 
 /* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan).
  * Write-protect too where shmem has it: snapshots need it (vmem_snap.c),
- * and MINOR is asked for as a feature so that a snapshot can add it. */
-static int vmem_open_uffd(struct vmem *v)
+ * and MINOR is asked for as a feature so that a snapshot can add it. A
+ * fork child needs both from the start: its view maps the image. */
+static int vmem_open_uffd(struct vmem *v, bool child)
 {
 	int64_t features = uffd_probe_features();
-	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (v->pager ? UFFD_FEATURE_MINOR_SHMEM : 0);
+	bool minor = v->pager || child;
+	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (minor ? UFFD_FEATURE_MINOR_SHMEM : 0) |
+			(child ? UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
 	uint64_t extra = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
 	int ret;
 
@@ -184,7 +192,7 @@ static int vmem_open_uffd(struct vmem *v)
 	ret = uffd_open(&v->uffd, want | (features & extra));
 	if (ret)
 		return ret;
-	v->reg_modes = UFFDIO_REGISTER_MODE_MISSING | (v->pager ? UFFDIO_REGISTER_MODE_MINOR : 0);
+	v->reg_modes = UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0);
 	if ((v->uffd.features & extra) == extra)
 		v->reg_modes |= UFFDIO_REGISTER_MODE_WP;
 	ret = uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, v->reg_modes);
@@ -193,7 +201,7 @@ static int vmem_open_uffd(struct vmem *v)
 	/* CONTINUE is in the range's ioctls only once MINOR is registered. */
 	v->can_wp =
 	    (v->reg_modes & UFFDIO_REGISTER_MODE_WP) && uffd_can(&v->uffd, _UFFDIO_WRITEPROTECT);
-	if (v->pager && !uffd_can(&v->uffd, _UFFDIO_CONTINUE))
+	if ((minor && !uffd_can(&v->uffd, _UFFDIO_CONTINUE)) || (child && !v->can_wp))
 		return -ENOTSUP;
 	return uffd_can(&v->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;
 }
@@ -227,7 +235,7 @@ static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
 	v->block = calloc(v->nr_blocks, sizeof(*v->block));
 	v->zeros = mmap(NULL, VMEM_MAX_WINDOW * EPT_PAGE_SIZE, PROT_READ,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	v->table = ept_create();
+	v->table = cfg->image ? ept_clone(cfg->image->table) : ept_create();
 	v->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (!v->block || v->zeros == MAP_FAILED || !v->table || v->stop_fd < 0 ||
 	    vmem_alloc_reclaim(v))
@@ -238,10 +246,12 @@ static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
 	ret = frame_region_alloc(v->db, v->pages, &v->base_frame);
 	if (ret)
 		return ret;
-	ret = vmem_map_view(v);
+	if (cfg->image && (ret = vmem_fork_child_init(v, cfg->image)))
+		return ret;
+	ret = vmem_map_view(v, cfg->image ? cfg->image->base : v->base_frame);
 	if (ret)
 		return ret;
-	return vmem_open_uffd(v);
+	return vmem_open_uffd(v, cfg->image);
 }
 
 int vmem_create(struct vmem **out, const struct vmem_config *cfg)
@@ -301,6 +311,8 @@ static int vmem_unmap_entry(uint64_t gpa, uint64_t entry, void *arg)
 {
 	struct vmem *v = arg;
 
+	if (vmem_image_owns(v, gpa, entry))
+		return 0; /* the image's, put with it */
 	if (entry & EPT_SW_SWAP)
 		vmem_slot_put(v, ept_frame(entry));
 	if (!ept_present(entry))
@@ -335,6 +347,8 @@ void vmem_destroy(struct vmem *v)
 		vmem_drop_own_refs(v);
 		frame_region_release(v->db, v->base_frame, v->pages);
 	}
+	vmem_image_put(v->image);
+	free(v->remapped);
 	if (v->stop_fd >= 0)
 		close(v->stop_fd);
 	if (v->pagemap_fd >= 0)
@@ -426,6 +440,8 @@ int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t
 	uint32_t slot = ept_frame(e);
 	int ret;
 
+	if (!ept_present(e) && vmem_image_owns(v, vmem_idx_gpa(v, idx), e))
+		return vmem_image_content(v, e, buf, why, len);
 	if (ept_present(e)) {
 		ret = vmem_pio(pread, frame_db_fd(v->db), buf, EPT_PAGE_SIZE,
 			       (off_t)ept_frame(e) << EPT_PAGE_SHIFT);
@@ -538,7 +554,9 @@ static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8
 	int ret;
 
 	vmem_snap_keep(v, i, NULL);
-	ret = vmem_write_nonresident(v, i, gpa);
+	ret = vmem_fork_break_quiet(v, i);
+	if (!ret)
+		ret = vmem_write_nonresident(v, i, gpa);
 	if (ret)
 		return ret;
 	fresh = !vmem_page_present(v, i);

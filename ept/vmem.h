@@ -80,6 +80,9 @@ struct vmem_config {
 	 * on first touch (a lazy restore from a snapshot file). */
 	const struct vmem_source_ops *source;
 	void *source_arg;
+	/* NULL: a VM of its own. Else a fork child: its memory starts as the
+	 * image's, shared until written (vmem_fork_freeze). */
+	struct vmem_image *image;
 };
 
 enum fault_class {
@@ -116,6 +119,9 @@ struct vmem_stats {
 	uint64_t ahead_used;	  /* of those, seen used by the guest since */
 	uint64_t source_pages;	  /* table entries that still name a source page (lazy restore) */
 	uint64_t source_ahead;	  /* of the source's pages, read ahead of the fault */
+	uint64_t shared_pages;	  /* pages mapped from a fork image, not copied yet */
+	uint64_t cow_pages;	  /* pages copied out of a fork image on a write */
+	uint64_t remapped_pages;  /* view pages mapped over the image one by one */
 	size_t table_bytes;	  /* second-level table */
 	size_t policy_bytes;	  /* fault-around bookkeeping */
 	const char *uffd_via;	  /* "syscall" or "/dev/userfaultfd" */
@@ -202,6 +208,25 @@ int vmem_snap_freeze(struct vmem *v);
 int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len);
 void vmem_snap_end(struct vmem *v);
 void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out);
+
+/* Fork: the VM's memory as of one instant becomes an image that the VM
+ * and its children map, sharing every frame until one of them writes it.
+ *   vmem_fork_arm     guest running: write-protect the view (as a
+ *                     snapshot's arming does)
+ *   vmem_fork_freeze  vCPUs parked: the fork point, O(1) in guest size.
+ *                     The VM's region becomes the image; its writes from
+ *                     here on copy pages into a new region of its own
+ *   vmem_fork_image   the image, for vmem_config.image of each child
+ * A VM that has an image (a forked VM or a child) cannot be forked again,
+ * and its image pages are never evicted. -ENOTSUP (no shmem write-protect
+ * or MINOR faults), -EOPNOTSUPP (forked already), -EBUSY (a snapshot is
+ * under way), -ESRCH. After a failed freeze, vmem_snap_end undoes the
+ * arming. */
+struct vmem_image;
+int vmem_fork_arm(struct vmem *v);
+int vmem_fork_freeze(struct vmem *v);
+struct vmem_image *vmem_fork_image(struct vmem *v);
+uint64_t vmem_image_pages(const struct vmem_image *img); /* frames held */
 
 /* What the reclaimer does to a VM (reclaim/). Each takes the VM's lock. */
 

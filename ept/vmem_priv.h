@@ -17,6 +17,22 @@ struct vmem_block {
 	uint16_t ahead;	  /* of those, filled ahead and not yet seen touched */
 };
 
+/* A fork image (vmem_fork.c): a VM's frames as of the fork point, which
+ * it and its children map write-protected and copy out of on write. */
+struct vmem_image {
+	struct frame_db *db;
+	uint64_t base, pages; /* its frames: the forked VM's region at the fork */
+	struct ept *table;    /* the forked VM's table at the fork point */
+	uint16_t owner;	      /* the VM id its frames' records name */
+	const struct vmem_pager_ops *pager; /* its swap slots' */
+	void *pager_arg;
+	const struct vmem_source_ops *source; /* its snapshot pages' */
+	void *source_arg;
+	struct vmem_block *block;	     /* fault-around bookkeeping at the fork */
+	uint64_t resident, swapped, sourced; /* its pages, by kind */
+	int refs;			     /* VMs that map it (atomic) */
+};
+
 struct vmem {
 	struct frame_db *db;
 	uint16_t vm_id;
@@ -82,6 +98,11 @@ struct vmem {
 	char snap_err[256];	/* why the snapshot failed */
 	struct vmem_snap_stats snap;
 
+	/* Fork (vmem_fork.c): the image the view maps, NULL if none, and which
+	 * view pages map the VM's own region instead. */
+	struct vmem_image *image;
+	uint64_t *remapped;
+
 	struct vmem_stats stats;
 };
 
@@ -142,6 +163,35 @@ void vmem_snap_keep(struct vmem *v, uint64_t idx, const void *content);
 void vmem_snap_mapped(struct vmem *v, uint64_t first, uint64_t n);
 /* A write-protect fault at view page idx. */
 void vmem_snap_wp_fault(struct vmem *v, uint64_t idx);
+
+/* Fork images (vmem_fork.c), with v's lock. */
+/* Whether the view maps page idx from v's own region (always, without an
+ * image). */
+bool vmem_remapped(const struct vmem *v, uint64_t idx);
+/* Whether entry e at gpa is the image's (not v's own frame or slot). */
+bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e);
+/* Map view pages [first, first + n) from v's own region, registered. */
+int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n);
+/* The content of the image's entry e into buf: 0 or -errno with why. */
+int vmem_image_content(struct vmem *v, uint64_t e, void *buf, char *why, size_t len);
+/* Page idx, whose entry e is the image's, becomes v's own page holding
+ * content: mapped writable into the view (map: UFFDIO_COPY, which wakes
+ * the vCPU) or only stored. -ENOMEM: no frame (reclaim and retry). */
+int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *content, bool map);
+/* The same for a VMM write: a no-op unless page idx is the image's. */
+int vmem_fork_break_quiet(struct vmem *v, uint64_t idx);
+/* A discard of page idx: true if it was the image's (and is now empty). */
+bool vmem_fork_drop(struct vmem *v, uint64_t idx);
+/* Lift write protection from the remapped pages of [first, first + n)
+ * only: the image's must stay protected. */
+int vmem_fork_unprotect(struct vmem *v, uint64_t first, uint64_t n);
+/* The VM is being stopped: cut its view from the store and wake it. */
+void vmem_fork_sever(struct vmem *v);
+/* The fork point (vmem_fork_freeze): v's region becomes an image. */
+int vmem_fork_make_image(struct vmem *v);
+/* A child's view of img, at creation. */
+int vmem_fork_child_init(struct vmem *v, struct vmem_image *img);
+void vmem_image_put(struct vmem_image *img);
 
 void fault_mark_used(struct vmem *v, uint64_t idx);
 /* Stop the VM with msg: on_fatal, then the view is unregistered. */

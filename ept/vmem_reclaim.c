@@ -41,7 +41,8 @@ uint64_t vmem_allocated(struct vmem *v)
 
 static bool vmem_frame_evictable(struct vmem *v, uint64_t entry)
 {
-	return ept_present(entry) && frame_get(v->db, ept_frame(entry))->state == FRAME_IN_USE;
+	return ept_present(entry) && !vmem_image_owns(v, 0, entry) &&
+	       frame_get(v->db, ept_frame(entry))->state == FRAME_IN_USE;
 }
 
 static int vmem_wss_cmp(const void *a, const void *b)

@@ -46,6 +46,8 @@ static uint64_t snap_addr(const struct vmem *v, uint64_t idx)
  * no one (the kernel refuses DONTWAKE with WP). */
 static int snap_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp)
 {
+	if (!wp && v->image)
+		return vmem_fork_unprotect(v, first, n);
 	return uffd_writeprotect(&v->uffd, snap_addr(v, first), n << EPT_PAGE_SHIFT, wp, false);
 }
 
@@ -238,7 +240,7 @@ int vmem_snap_freeze(struct vmem *v)
 	int ret = 0;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->snap_state != VMEM_SNAP_ARMED)
+	if (v->snap_state != VMEM_SNAP_ARMED || !v->snap_sink.save)
 		ret = v->snap_state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
 	if (!ret)
 		ret = snap_reprotect(v);
@@ -323,7 +325,7 @@ static void snap_drop_minor(struct vmem *v)
 {
 	uint64_t modes = v->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
 
-	if (v->pager || v->fatal || modes == v->reg_modes)
+	if (v->pager || v->image || v->fatal || modes == v->reg_modes)
 		return;
 	if (!uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, modes))
 		v->reg_modes = modes;
@@ -361,4 +363,51 @@ void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out)
 	out->wp_via = v->can_wp ? "userfaultfd-wp"
 				: "none: this kernel has no userfaultfd write-protect for shmem";
 	pthread_mutex_unlock(&v->lock);
+}
+
+/* Fork (vmem.h): the arming is a snapshot's with nothing to save to; the
+ * freeze makes the image instead of starting to save. */
+int vmem_fork_arm(struct vmem *v)
+{
+	static const struct vmem_snap_sink none = {0};
+	bool forked;
+
+	pthread_mutex_lock(&v->lock);
+	forked = v->image != NULL;
+	pthread_mutex_unlock(&v->lock);
+	return forked ? -EOPNOTSUPP : vmem_snap_arm(v, &none);
+}
+
+int vmem_fork_freeze(struct vmem *v)
+{
+	uint64_t t0 = histo_now_ns();
+	int ret = 0;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->snap_state != VMEM_SNAP_ARMED || v->snap_sink.save)
+		ret = v->snap_state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
+	if (!ret)
+		ret = snap_reprotect(v);
+	if (!ret)
+		ret = vmem_fork_make_image(v);
+	if (ret) {
+		snap_fail(v, "freezing memory for the fork", strerror(-ret));
+	} else {
+		/* The view stays protected: it maps the image now. */
+		v->snap_state = VMEM_SNAP_IDLE;
+		snap_release(v);
+	}
+	v->snap.freeze_ns = histo_now_ns() - t0;
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+struct vmem_image *vmem_fork_image(struct vmem *v)
+{
+	struct vmem_image *img;
+
+	pthread_mutex_lock(&v->lock);
+	img = v->image;
+	pthread_mutex_unlock(&v->lock);
+	return img;
 }
