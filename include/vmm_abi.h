@@ -19,6 +19,12 @@
 /* Hypercall doorbell: a 32-bit OUT of the GPA (below 4 GiB, 8-byte aligned)
  * of a struct vmm_hcall. The VMM fills in .ret before the OUT returns. */
 #define VMM_PORT_HCALL 0x510
+/* Fork identity: a 32-bit IN reads (generation << 16) | index, both u16.
+ * The VM that was booted is generation 0, index 0; the N children forked
+ * from a VM of generation g are generation g + 1, indices 1 to N. A
+ * restored VM reads what its snapshot's VM read. Nothing else is served:
+ * an OUT or another size stops the VM as an unhandled port. */
+#define VMM_PORT_FORKID 0x514
 
 /* Values written to VMM_PORT_EXIT; the VMM's exit status follows them. */
 #define VMM_GUEST_SUCCESS 0
