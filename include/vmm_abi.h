@@ -68,6 +68,8 @@ struct vmm_page_pair {
  *                   "serial-port"  u32   VMM_PORT_SERIAL
  *                   "exit-port"    u32   VMM_PORT_EXIT
  *                   "hcall-port"   u32   VMM_PORT_HCALL (absent: no hypercalls)
+ *                   "forkid-port"  u32   VMM_PORT_FORKID (absent: no such port,
+ *                                        the guest is generation 0, index 0)
  *                   "features"     string list of VMM_FEAT_*
  */
 #define VMM_DT_NODE	   "/vmm"
@@ -75,6 +77,7 @@ struct vmm_page_pair {
 #define VMM_DT_SERIAL_PORT "serial-port"
 #define VMM_DT_EXIT_PORT   "exit-port"
 #define VMM_DT_HCALL_PORT  "hcall-port"
+#define VMM_DT_FORKID_PORT "forkid-port"
 #define VMM_DT_FEATURES	   "features"
 #define VMM_DT_TSC_FREQ	   "tsc-frequency"
 
