@@ -25,6 +25,14 @@ static inline uint8_t gk_arch_inb(uint16_t port)
 	return v;
 }
 
+static inline uint32_t gk_arch_inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 static inline uint64_t gk_arch_read_cr2(void)
 {
 	uint64_t v;

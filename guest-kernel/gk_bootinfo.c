@@ -133,6 +133,9 @@ static void gk_bootinfo_vmm_prop(struct gk_bootinfo *bi, const char *name, const
 	} else if (!gk_strcmp(name, VMM_DT_HCALL_PORT) && len == 4) {
 		bi->has_hcall = true;
 		bi->hcall_port = (uint16_t)gk_bootinfo_u32(data, len, bi->hcall_port);
+	} else if (!gk_strcmp(name, VMM_DT_FORKID_PORT) && len == 4) {
+		bi->has_forkid = true;
+		bi->forkid_port = (uint16_t)gk_bootinfo_u32(data, len, bi->forkid_port);
 	} else if (!gk_strcmp(name, VMM_DT_FEATURES)) {
 		gk_bootinfo_features(bi, data, len);
 	}
@@ -287,6 +290,7 @@ int gk_bootinfo_parse(struct gk_bootinfo *bi, struct gk_paging *pg, uint64_t sta
 	bi->serial_port = VMM_PORT_SERIAL;
 	bi->exit_port = VMM_PORT_EXIT;
 	bi->hcall_port = VMM_PORT_HCALL;
+	bi->forkid_port = VMM_PORT_FORKID;
 	si = gk_bootinfo_map(bi, pg, start_info, sizeof(*si));
 	if (!si || si->magic != HVM_START_MAGIC) {
 		bi->error = "%ebx does not point at a PVH hvm_start_info (bad magic)";

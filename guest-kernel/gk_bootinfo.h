@@ -3,8 +3,8 @@
  *
  * Device tree (vmm_abi.h): /memory@* reg, /chosen/bootargs,
  * /cpus tsc-frequency, /vmm ports and features. Without it (QEMU): the
- * PVH memory map (type 1 = RAM), the PVH command line, the 16550 and no
- * hypercalls.
+ * PVH memory map (type 1 = RAM), the PVH command line, the 16550, no
+ * hypercalls and no fork identity port.
  */
 #ifndef GK_BOOTINFO_H
 #define GK_BOOTINFO_H
@@ -33,7 +33,8 @@ struct gk_bootinfo {
 	uint64_t tsc_hz;     /* 0: unknown */
 	bool fdt;
 	bool has_hcall, line_console, page_discard, page_copy;
-	uint16_t serial_port, exit_port, hcall_port;
+	bool has_forkid; /* the tree names the fork identity port */
+	uint16_t serial_port, exit_port, hcall_port, forkid_port;
 };
 
 /* Fills bi from the hvm_start_info at GPA start_info, mapping what it reads

@@ -1,4 +1,4 @@
-/* guest-kernel/gk_syscall.c: write, exit, result, release. */
+/* guest-kernel/gk_syscall.c: write, exit, result, release, forkid. */
 #include <vmm_abi.h>
 #include "gk_syscall.h"
 #include "gk_arch.h"
@@ -83,6 +83,13 @@ static int64_t gk_sys_release(struct gk_kernel *k, struct gk_task *t, uint64_t a
 	return n;
 }
 
+/* Read each time: a fork happens under the guest's feet, between any two
+ * instructions, so a cached answer would be the parent's. */
+static int64_t gk_sys_forkid(struct gk_kernel *k)
+{
+	return k->boot.has_forkid ? (int64_t)gk_arch_inl(k->boot.forkid_port) : 0;
+}
+
 void gk_syscall_handle(struct gk_kernel *k, struct gk_trap_frame *tf)
 {
 	struct gk_task *t = k->current;
@@ -100,6 +107,9 @@ void gk_syscall_handle(struct gk_kernel *k, struct gk_trap_frame *tf)
 		break;
 	case SYS_RELEASE:
 		tf->rax = (uint64_t)gk_sys_release(k, t, tf->rdi, tf->rsi);
+		break;
+	case SYS_FORKID:
+		tf->rax = (uint64_t)gk_sys_forkid(k);
 		break;
 	default:
 		tf->rax = (uint64_t)-UAPI_ENOSYS;

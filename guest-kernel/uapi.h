@@ -36,6 +36,9 @@
 #define SYS_RESULT 3
 /* release(addr, len): drop the pages of a heap range; they read zero after */
 #define SYS_RELEASE 4
+/* forkid(): which VM this is, (generation << 16) | index as VMM_PORT_FORKID
+ * reads; 0 (the VM that was booted) where the VMM names no such port */
+#define SYS_FORKID 5
 
 #define SYS_WRITE_MAX 200
 #define UAPI_EFAULT   14

@@ -19,6 +19,12 @@
 /* Hypercall doorbell: a 32-bit OUT of the GPA (below 4 GiB, 8-byte aligned)
  * of a struct vmm_hcall. The VMM fills in .ret before the OUT returns. */
 #define VMM_PORT_HCALL 0x510
+/* Fork identity: a 32-bit IN reads (generation << 16) | index, both u16.
+ * The VM that was booted is generation 0, index 0; the N children forked
+ * from a VM of generation g are generation g + 1, indices 1 to N. A
+ * restored VM reads what its snapshot's VM read. Nothing else is served:
+ * an OUT or another size stops the VM as an unhandled port. */
+#define VMM_PORT_FORKID 0x514
 
 /* Values written to VMM_PORT_EXIT; the VMM's exit status follows them. */
 #define VMM_GUEST_SUCCESS 0
@@ -62,6 +68,8 @@ struct vmm_page_pair {
  *                   "serial-port"  u32   VMM_PORT_SERIAL
  *                   "exit-port"    u32   VMM_PORT_EXIT
  *                   "hcall-port"   u32   VMM_PORT_HCALL (absent: no hypercalls)
+ *                   "forkid-port"  u32   VMM_PORT_FORKID (absent: no such port,
+ *                                        the guest is generation 0, index 0)
  *                   "features"     string list of VMM_FEAT_*
  */
 #define VMM_DT_NODE	   "/vmm"
@@ -69,6 +77,7 @@ struct vmm_page_pair {
 #define VMM_DT_SERIAL_PORT "serial-port"
 #define VMM_DT_EXIT_PORT   "exit-port"
 #define VMM_DT_HCALL_PORT  "hcall-port"
+#define VMM_DT_FORKID_PORT "forkid-port"
 #define VMM_DT_FEATURES	   "features"
 #define VMM_DT_TSC_FREQ	   "tsc-frequency"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devstate.h"
+#include "forkid.h"
 #include "hcall.h"
 #include "testlib.h"
 #include "vm.h"
@@ -21,6 +22,7 @@ static void devstate_vm(struct vm *vm)
 	ck_assert_int_eq(console_register(&vm->con, &vm->states), 0);
 	ck_assert_int_eq(vm_exit_register(vm), 0);
 	ck_assert_int_eq(hcall_register(vm), 0);
+	ck_assert_int_eq(forkid_register(vm), 0);
 }
 
 static struct vm a, b;
@@ -35,6 +37,7 @@ static void setup(void)
 	for (const char *p = "RESULT x=1\nhal"; *p; p++)
 		serial_out(&a.uart, VMM_PORT_SERIAL, (uint8_t)*p);
 	a.stats.hcalls[VMM_HC_LINE] = 4;
+	forkid_set(&a, 1, 2);
 	ck_assert_int_eq(devstate_save_all(&a.states, st, sizeof(st), &len), 0);
 }
 
@@ -50,13 +53,14 @@ START_TEST(devstate_every_device_round_trips)
 	size_t len2;
 	char err[128];
 
-	ck_assert_int_eq(a.states.nr, 4);
+	ck_assert_int_eq(a.states.nr, 5);
 	ck_assert_int_eq(devstate_restore_all(&b.states, st, len, err, sizeof(err)), 0);
 	ck_assert_uint_eq(serial_in(&b.uart, VMM_PORT_SERIAL + 7), 0x42);
 	ck_assert_uint_eq(b.uart.bytes, 14);
 	ck_assert_str_eq(b.con.results[0], "x=1");
 	ck_assert_uint_eq(b.con.len, 3);
 	ck_assert_uint_eq(b.stats.hcalls[VMM_HC_LINE], 4);
+	ck_assert_uint_eq(forkid_value(&b), 0x00010002);
 	ck_assert_int_eq(devstate_save_all(&b.states, again, sizeof(again), &len2), 0);
 	ck_assert_uint_eq(len2, len);
 	ck_assert_mem_eq(again, st, len);
@@ -104,7 +108,7 @@ START_TEST(devstate_sections_may_come_in_any_order)
 	size_t exit_at = section_at("exit"), hc = section_at("hypercall");
 	char err[128];
 
-	/* exit and hypercall are the last two: put hypercall first. */
+	/* exit comes before hypercall and forkid, the last: put it last. */
 	memcpy(swapped, st, exit_at);
 	memcpy(swapped + exit_at, st + hc, len - hc);
 	memcpy(swapped + exit_at + (len - hc), st + exit_at, hc - exit_at);
@@ -132,6 +136,14 @@ START_TEST(devstate_refuses_a_device_twice_or_missing)
 	memcpy(bad + len, st, serial_len);
 	assert_refused(bad, len + serial_len, "'serial' again");
 	assert_refused(st, section_at("hypercall"), "hypercall state: missing");
+}
+END_TEST
+
+/* Snapshots from before the fork identity port have no forkid section, and
+ * a missing row is an error (no row is optional): they are refused. */
+START_TEST(devstate_refuses_devices_without_forkid_by_name)
+{
+	assert_refused(st, section_at("forkid"), "forkid state: missing");
 }
 END_TEST
 
@@ -190,6 +202,7 @@ static Suite *devstate_suite(void)
 	tcase_add_test(tc, devstate_sections_may_come_in_any_order);
 	tcase_add_test(tc, devstate_refuses_a_device_this_vm_lacks);
 	tcase_add_test(tc, devstate_refuses_a_device_twice_or_missing);
+	tcase_add_test(tc, devstate_refuses_devices_without_forkid_by_name);
 	tcase_add_test(tc, devstate_refuses_a_section_past_the_end);
 	tcase_add_test(tc, devstate_exit_port_has_a_version_and_no_fields);
 	tcase_add_test(tc, devstate_table_refuses_a_name_twice_or_a_row_too_many);

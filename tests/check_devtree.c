@@ -131,6 +131,8 @@ START_TEST(devtree_vmm_node_advertises_services)
 	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_EXIT_PORT, NULL)), VMM_PORT_EXIT);
 	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL)),
 			  VMM_PORT_HCALL);
+	ck_assert_uint_eq(fdt32_ld(fdt_getprop(buf, node, VMM_DT_FORKID_PORT, NULL)),
+			  VMM_PORT_FORKID);
 	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_LINE_CONSOLE),
 			 0);
 	ck_assert_int_ge(fdt_stringlist_search(buf, node, VMM_DT_FEATURES, VMM_FEAT_PAGE_DISCARD),
@@ -147,6 +149,7 @@ START_TEST(devtree_without_services_has_no_hcall_port)
 	node = fdt_path_offset(buf, VMM_DT_NODE);
 	ck_assert_int_ge(node, 0);
 	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_HCALL_PORT, NULL));
+	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_FORKID_PORT, NULL));
 	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_FEATURES, NULL));
 }
 END_TEST

@@ -498,7 +498,7 @@ void cli_usage(FILE *f)
 	    "  Their exit status: 0 done, 1 refused by the VM (the message says why),\n"
 	    "  2 bad usage or no socket at PATH, 4 the request failed on the way.\n"
 	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
-	    "  without --services it advertises no hypercalls.\n"
+	    "  without --services it advertises no hypercalls and no fork identity port.\n"
 	    "\n"
 	    "exit status:\n"
 	    "  0  the guest reported success\n"

@@ -13,6 +13,7 @@
 
 #include "boot.h"
 #include "err.h"
+#include "forkid.h"
 #include "hcall.h"
 #include "restore.h"
 #include "snapshot.h"
@@ -401,6 +402,8 @@ static int vm_register_devices(struct vm *vm)
 		ret = vm_exit_register(vm);
 	if (!ret)
 		ret = hcall_register(vm);
+	if (!ret)
+		ret = forkid_register(vm);
 	return ret ? err_errno(-ret, "vm", "cannot register the devices' ports: %s", strerror(-ret))
 		   : 0;
 }

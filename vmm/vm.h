@@ -88,6 +88,8 @@ struct vm {
 	struct ioport_bus io;	      /* ports, claimed by each device at creation */
 	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct vm_stats stats;
+	/* Which VM this is among a fork's (forkid.h): 0 and 0 if booted. */
+	uint16_t fork_generation, fork_index;
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
 	unsigned stats_interval;

@@ -64,6 +64,7 @@ static int devtree_vmm(void *fdt, const struct devtree_params *p)
 	FDT_TRY(fdt_property_u32(fdt, VMM_DT_EXIT_PORT, VMM_PORT_EXIT));
 	if (p->hcall_services) {
 		FDT_TRY(fdt_property_u32(fdt, VMM_DT_HCALL_PORT, VMM_PORT_HCALL));
+		FDT_TRY(fdt_property_u32(fdt, VMM_DT_FORKID_PORT, VMM_PORT_FORKID));
 		FDT_TRY(fdt_property(fdt, VMM_DT_FEATURES, features, sizeof(features)));
 	}
 	return fdt_end_node(fdt);

@@ -19,7 +19,7 @@ struct devtree_params {
 	const char *bootargs;
 	uint64_t tsc_hz;     /* 0: unknown, property left out */
 	unsigned nr_cpus;    /* cpu@0 .. cpu@(nr_cpus - 1); 0 counts as 1 */
-	bool hcall_services; /* advertise the hypercall port and its features */
+	bool hcall_services; /* advertise the hypercall and fork identity ports, the features */
 };
 
 /* Write the tree into buf: 0, or -ENOSPC if it does not fit. */

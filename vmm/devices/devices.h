@@ -8,6 +8,8 @@
  *              are kept for the report
  *   hcall.h    the hypercall port: the line console, page DISCARD and COPY,
  *              every GPA checked against guest RAM
+ *   forkid.h   the fork identity port at VMM_PORT_FORKID: which generation
+ *              of a fork the VM is, and which child of it
  *   devstate.h a device's state as versioned bytes for a snapshot: each
  *              device saves and restores itself, beside its code
  *
@@ -20,6 +22,7 @@
 
 #include "console.h"
 #include "devstate.h"
+#include "forkid.h"
 #include "hcall.h"
 #include "ioport.h"
 #include "serial.h"

@@ -13,7 +13,7 @@
  *              u64 tsc_hz (what the guest was told at boot)
  *   "vcpu0"    VCPU_STATE_VERSION: vcpu_state_to_bytes()
  *   "devices"  SNAPSHOT_DEVICES_VERSION: devstate_save_all() of the VM's
- *              device table (serial, console, exit, hypercalls)
+ *              device table (serial, console, exit, hypercalls, forkid)
  *   "memory-hash"  only with --hash-memory: SNAPSHOT_MEMORY_HASH_VERSION,
  *              devstate framing: u64 XXH3-64 of all of guest RAM at the
  *              pause (snapshot_memory_hash), u64 the bytes hashed; a test

@@ -1,0 +1,72 @@
+/* vmm/devices/forkid.c: the fork identity port, see forkid.h. */
+#include "forkid.h"
+
+#include <string.h>
+
+#include "vm.h"
+#include "vmm_abi.h"
+
+void forkid_set(struct vm *vm, uint16_t generation, uint16_t index)
+{
+	vm->fork_generation = generation;
+	vm->fork_index = index;
+}
+
+uint32_t forkid_value(const struct vm *vm)
+{
+	return (uint32_t)vm->fork_generation << 16 | vm->fork_index;
+}
+
+static bool forkid_io(void *dev, const struct ioport_access *a)
+{
+	uint32_t v;
+
+	if (a->port != VMM_PORT_FORKID || a->out || a->size != 4 || a->count != 1)
+		return false;
+	v = forkid_value(dev);
+	memcpy(a->data, &v, sizeof(v));
+	return true;
+}
+
+int forkid_save(const struct vm *vm, void *buf, size_t len, size_t *used)
+{
+	struct devstate_writer w;
+
+	devstate_begin(&w, buf, len, FORKID_STATE_VERSION);
+	devstate_put_u32(&w, vm->fork_generation);
+	devstate_put_u32(&w, vm->fork_index);
+	return devstate_end(&w, used);
+}
+
+int forkid_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct devstate_reader r;
+	uint32_t generation, index;
+
+	devstate_open(&r, "forkid", FORKID_STATE_VERSION, buf, len, err, errlen);
+	generation = devstate_get_u32(&r, "generation");
+	index = devstate_get_u32(&r, "index");
+	if (generation > UINT16_MAX)
+		devstate_fail(&r, "generation %u: expected 0 to %u", generation, UINT16_MAX);
+	if (index > UINT16_MAX)
+		devstate_fail(&r, "index %u: expected 0 to %u", index, UINT16_MAX);
+	if (!generation && index)
+		devstate_fail(&r, "index %u at generation 0: expected 0 (a VM that was booted)",
+			      index);
+	if (generation && !index)
+		devstate_fail(&r, "index 0 at generation %u: expected 1 or more (a fork child)",
+			      generation);
+	if (devstate_close(&r))
+		return r.ret;
+	forkid_set(vm, (uint16_t)generation, (uint16_t)index);
+	return 0;
+}
+
+DEVSTATE_OPS(forkid_state_ops, "forkid", struct vm, forkid_save, forkid_restore);
+
+int forkid_register(struct vm *vm)
+{
+	int ret = ioport_register(&vm->io, VMM_PORT_FORKID, 4, "forkid", forkid_io, vm);
+
+	return ret ? ret : devstate_register(&vm->states, &forkid_state_ops, vm);
+}
