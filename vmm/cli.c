@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "boot.h"
 #include "err.h"
@@ -228,6 +230,21 @@ static int cli_run_check(const struct run_opts *o)
 	return 0;
 }
 
+/* An existing directory, so that a fork does not fail on it later. */
+static int cli_console_dir(const char *s, const char **out)
+{
+	struct stat st;
+
+	if (!*s)
+		return err_input("--console-dir", "empty path: expected a directory");
+	if (stat(s, &st) < 0)
+		return err_input("--console-dir", "%s: %s", s, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_input("--console-dir", "%s: not a directory", s);
+	*out = s;
+	return 0;
+}
+
 /* run's and restore's options, in one table: restore refuses the ones
  * that choose a guest (cli_run_guest), run the ones of restore. */
 static const struct option cli_vm_opts[] = {
@@ -252,6 +269,7 @@ static const struct option cli_vm_opts[] = {
     {"lazy", no_argument, NULL, 'L'},
     {"eager", no_argument, NULL, 'E'},
     {"check-hash", no_argument, NULL, 'K'},
+    {"console-dir", required_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -293,6 +311,8 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_stats_json(optarg, &o->stats_json);
 	case 'C':
 		return cli_control(optarg, &o->control);
+	case 'D':
+		return cli_console_dir(optarg, &o->console_dir);
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -446,10 +466,12 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
+	    "               [--console-dir DIR]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm snapshot --control PATH --out DIR [--hash-memory]\n"
+	    "       vmm fork --control PATH [--count N]\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
 	    "\n"
@@ -478,6 +500,8 @@ void cli_usage(FILE *f)
 	    "  --oom-protect      out of memory, the OOM policy stops other VMs first\n"
 	    "  --wss-period MS    working-set sampling period (default 1000; 0: none)\n"
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
+	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
+	    "                     this vmm's output, each line after \"[G.I] \")\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
 	    "  runs one; every option of run but --kernel, --cmdline, --memory-manager.\n"
 	    "  --lazy             read each page from DIR on its first touch (default)\n"
@@ -492,6 +516,11 @@ void cli_usage(FILE *f)
 	    "  pause that does metadata work. Progress on stderr, a JSON summary on stdout;\n"
 	    "  a request while one is written is refused. --hash-memory also hashes all of\n"
 	    "  RAM inside the pause (for restore --check-hash; the pause then grows).\n"
+	    "fork: fork the VM served at --control PATH into N children (1 to 64, default\n"
+	    "  1) in that vmm process (docs/fork.md): each goes on from the fork point, and\n"
+	    "  they share every page until one writes it. A VM is forked once. The vmm\n"
+	    "  exits when its last VM stops, with its first VM's status, and prints one\n"
+	    "  line per child on stderr.\n"
 	    "stat, pause, resume, stop: ask the vmm run serving --control PATH; stat prints\n"
 	    "  the statistics as JSON, pause returns once every vCPU has stopped, stop ends\n"
 	    "  the guest (that vmm run exits 3, \"stopped by request\").\n"
@@ -510,11 +539,15 @@ void cli_usage(FILE *f)
 	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }
 
-/* --out: snapshot's alone, and snapshot needs it. */
-static int cli_ctl_check(const struct ctl_opts *o)
+/* --out: snapshot's alone, and snapshot needs it; --count: fork's. */
+static int cli_ctl_check(struct ctl_opts *o)
 {
-	bool snapshot = !strcmp(o->cmd, "snapshot");
+	bool snapshot = !strcmp(o->cmd, "snapshot"), fork = !strcmp(o->cmd, "fork");
 
+	if (!fork && o->count)
+		return err_input("--count", "applies to fork only, not %s", o->cmd);
+	if (fork && !o->count)
+		o->count = 1;
 	if (!o->control)
 		return err_input(o->cmd, "--control PATH is needed: the socket of a vmm run");
 	if (snapshot && !o->out)
@@ -526,12 +559,27 @@ static int cli_ctl_check(const struct ctl_opts *o)
 	return 0;
 }
 
+static int cli_count(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || v < 1 || v > GUEST_RAM_FORK_MAX)
+		return err_input("--count", "'%s': expected a number of children, 1 to %u", s,
+				 GUEST_RAM_FORK_MAX);
+	*out = v;
+	return 0;
+}
+
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 {
 	static const struct option opts[] = {
 	    {"control", required_argument, NULL, 'C'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"hash-memory", no_argument, NULL, 'x'},
+	    {"count", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -551,6 +599,9 @@ int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 			break;
 		case 'x':
 			o->hash_memory = true;
+			break;
+		case 'n':
+			ret = cli_count(optarg, &o->count);
 			break;
 		case 'h':
 			return 1;

@@ -42,6 +42,7 @@ struct run_opts {
 	bool oom_protect;	 /* --oom-protect */
 	unsigned wss_period_ms;	 /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;
+	const char *console_dir; /* --console-dir DIR: fork children's consoles */
 };
 
 /* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --cmdline
@@ -60,6 +61,7 @@ struct ctl_opts {
 	const char *control;
 	const char *out;  /* snapshot's --out DIR; NULL for the others */
 	bool hash_memory; /* snapshot's --hash-memory */
+	unsigned count;	  /* fork's --count N (default 1); 0 for the others */
 };
 
 struct dtb_opts {

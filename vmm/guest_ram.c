@@ -59,6 +59,43 @@ static int guest_ram_init_reclaim(struct guest_ram *m, const struct guest_ram_pa
 	return ret ? err_errno(-ret, "reclaim", "%s", why) : 0;
 }
 
+static void guest_ram_set_ranges(const struct guest_ram *m, struct vmem_range *ranges)
+{
+	for (int i = 0; i < m->nr_regions; i++)
+		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
+}
+
+static int guest_ram_vmem_failed(int ret)
+{
+	if (ret == -EPERM)
+		return err_errno(
+		    EPERM, "guest memory",
+		    "userfaultfd is not permitted to this user: set the sysctl "
+		    "vm.unprivileged_userfaultfd=1, or give this user read-write access "
+		    "to /dev/userfaultfd, or run with --memory-manager=kernel");
+	return err_errno(-ret, "guest memory",
+			 "cannot set up the VMM's second level (userfaultfd on shmem): %s",
+			 strerror(-ret));
+}
+
+static int guest_ram_init_views(struct guest_ram *m, const struct guest_ram_params *p)
+{
+	int ret;
+
+	for (int i = 0; i < m->nr_regions; i++)
+		m->region[i].hva = vmem_view(m->vmem, i);
+	if (m->reclaim && (ret = reclaim_add_vm(m->reclaim, m->vmem, p->oom_protect)))
+		return err_errno(-ret, "reclaim", "cannot add the VM: %s", strerror(-ret));
+	return 0;
+}
+
+static uint64_t guest_ram_store_frames(uint64_t pages)
+{
+	uint64_t max = FRAME_NONE - 1;
+
+	return pages > max / (2 + GUEST_RAM_FORK_MAX) ? max : pages * (2 + GUEST_RAM_FORK_MAX);
+}
+
 static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
@@ -77,14 +114,16 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 	};
 	int ret;
 
-	/* One VM per vmm run for now: its own host. Fork will put more on it. */
-	ret = host_create(&m->host, pages, budget);
+	/* Room for fork children; the records of frames never used cost no
+	 * memory. */
+	ret = host_create(&m->host, guest_ram_store_frames(pages), budget);
 	if (ret)
 		swapfile_close(p->swap);
 	if (ret)
 		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
 				 (unsigned long)pages, strerror(-ret));
 	m->db = host_frames(m->host);
+	m->budget_given = p->host_mem != 0;
 	ret = guest_ram_init_reclaim(m, p);
 	if (ret)
 		return ret;
@@ -92,23 +131,47 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 		cfg.pager = reclaim_pager(m->reclaim);
 		cfg.pager_arg = m->reclaim;
 	}
-	for (int i = 0; i < m->nr_regions; i++)
-		ranges[i] = (struct vmem_range){m->region[i].gpa, m->region[i].size};
+	guest_ram_set_ranges(m, ranges);
 	ret = host_vm_create(m->host, &cfg, &m->vmem);
-	if (ret == -EPERM)
-		return err_errno(
-		    EPERM, "guest memory",
-		    "userfaultfd is not permitted to this user: set the sysctl "
-		    "vm.unprivileged_userfaultfd=1, or give this user read-write access "
-		    "to /dev/userfaultfd, or run with --memory-manager=kernel");
-	if (ret)
-		return err_errno(-ret, "guest memory",
-				 "cannot set up the VMM's second level (userfaultfd on shmem): %s",
-				 strerror(-ret));
+	return ret ? guest_ram_vmem_failed(ret) : guest_ram_init_views(m, p);
+}
+
+int guest_ram_init_fork(struct guest_ram *m, struct guest_ram *parent,
+			const struct guest_ram_params *p)
+{
+	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
+	struct vmem_config cfg = {
+	    .ranges = ranges,
+	    .handler_cpu = p->handler_cpu,
+	    .max_window = p->fault_around,
+	    .on_fatal = p->on_fatal,
+	    .arg = p->arg,
+	    .image = parent->vmem ? vmem_fork_image(parent->vmem) : NULL,
+	};
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	if (!cfg.image)
+		return err_input("fork", "the VM has no fork image (it was not forked)");
+	m->size = parent->size;
+	m->manager = GUEST_RAM_MANAGER_VMM;
+	m->nr_regions = guest_ram_layout(m->size, m->region);
+	cfg.nr_ranges = m->nr_regions;
+	guest_ram_set_ranges(m, ranges);
+	m->host = parent->host;
+	m->db = parent->db;
+	m->child = true;
+	m->budget_given = parent->budget_given;
+	ret = host_vm_create(m->host, &cfg, &m->vmem);
+	if (ret) {
+		guest_ram_vmem_failed(ret);
+		guest_ram_destroy(m);
+		return ret;
+	}
+	if (!m->budget_given) /* without --host-mem, each VM brings its size */
+		frame_db_add_budget(m->db, m->size / GUEST_RAM_PAGE_SIZE);
 	for (int i = 0; i < m->nr_regions; i++)
 		m->region[i].hva = vmem_view(m->vmem, i);
-	if (m->reclaim && (ret = reclaim_add_vm(m->reclaim, m->vmem, p->oom_protect)))
-		return err_errno(-ret, "reclaim", "cannot add the VM: %s", strerror(-ret));
 	return 0;
 }
 
@@ -153,7 +216,9 @@ void guest_ram_destroy(struct guest_ram *m)
 	}
 	if (m->reclaim && m->vmem)
 		reclaim_remove_vm(m->reclaim, m->vmem);
-	if (m->host) {
+	if (m->host && m->child) {
+		host_vm_destroy(m->host, m->vmem);
+	} else if (m->host) {
 		host_vm_destroy(m->host, m->vmem);
 		reclaim_destroy(m->reclaim); /* after the VMs: they put their slots */
 		host_destroy(m->host);

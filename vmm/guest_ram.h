@@ -31,6 +31,10 @@
 #define GUEST_RAM_MAX_REGIONS 2
 #define GUEST_RAM_PAGE_SIZE   4096ULL
 #define GUEST_RAM_MAX_SIZE    (256ULL << 30) /* the guest identity-maps RAM below 512 GiB */
+/* Fork children of one VM, at most: the frame store has room for the VM's
+ * region, its image and one region per child (records cost nothing until
+ * used). */
+#define GUEST_RAM_FORK_MAX 64
 
 enum guest_ram_manager {
 	GUEST_RAM_MANAGER_VMM,
@@ -72,11 +76,18 @@ struct guest_ram {
 	struct frame_db *db; /* the host's frames */
 	struct vmem *vmem;
 	struct reclaimer *reclaim; /* NULL: no swap and no sampling */
+	bool budget_given;	   /* --host-mem: a child shares it, else brings its size */
+	bool child;		   /* a fork child: the host is its parent's */
 };
 
 /* Split size bytes of RAM into regions (hva left NULL); returns the count. */
 int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_REGIONS]);
 int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p);
+/* A fork child's RAM (VMM manager): a view of parent's fork image, on
+ * parent's store, which must outlive it. p gives the fault thread's
+ * settings and on_fatal; no swap or sampling of its own. */
+int guest_ram_init_fork(struct guest_ram *m, struct guest_ram *parent,
+			const struct guest_ram_params *p);
 /* Start serving faults; before this only the VMM may touch RAM. */
 int guest_ram_start(struct guest_ram *m);
 void guest_ram_destroy(struct guest_ram *m);

@@ -17,6 +17,7 @@
 #include "control_client.h"
 #include "devtree.h"
 #include "err.h"
+#include "fleet.h"
 #include "guest_ram.h"
 #include "snapfile.h"
 #include "snapshot.h"
@@ -144,6 +145,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 {
 	struct stats_file stats = {0};
 	struct control ctl;
+	struct fleet fleet;
 	struct vm vm;
 	int status;
 
@@ -154,7 +156,9 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 			stats_abandon(&stats);
 		return VMM_STATUS_USAGE;
 	}
+	fleet_init(&fleet, cfg->console_fd, o->console_dir);
 	status = r ? vm_create_restored(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
+	vm.fleet = &fleet;
 	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;
 	if (!status)
@@ -162,10 +166,13 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	else
 		main_set_up_failed(&vm, status);
 	snapshot_wait(&vm); /* its progress stays on the socket until it is on disk */
+	fleet_wait(&fleet); /* the socket stays for as long as a VM runs */
 	if (o->control)
 		control_close(&ctl);
+	fleet_report(&fleet, stderr);
 	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
+	fleet_destroy(&fleet); /* the children first: they map vm's memory */
 	vm_destroy(&vm);
 	return status;
 }
@@ -271,6 +278,7 @@ static const struct {
 } main_commands[] = {
     {"run", main_run},	 {"restore", main_restore}, {"dtb", main_dtb},	{"stat", main_ctl},
     {"pause", main_ctl}, {"resume", main_ctl},	    {"stop", main_ctl}, {"snapshot", main_ctl},
+    {"fork", main_ctl},
 };
 
 int main(int argc, char **argv)
@@ -295,8 +303,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, main_commands[i].name))
 			return main_commands[i].fn(argc - 1, argv + 1);
 	err_input("vmm",
-		  "unknown command '%s' (expected run, restore, dtb, stat, pause, resume, stop or "
-		  "snapshot; see vmm --help)",
+		  "unknown command '%s' (expected run, restore, dtb, stat, pause, resume, stop, "
+		  "snapshot or fork; see vmm --help)",
 		  cmd);
 	return VMM_STATUS_USAGE;
 }

@@ -44,7 +44,7 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		vm->status = status;
 		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
 		if (status != VMM_STATUS_OK)
-			fprintf(stderr, "vmm: %s\n", vm->reason);
+			fprintf(stderr, "vmm: %s%s\n", vm->name, vm->reason);
 	}
 	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
@@ -105,7 +105,18 @@ static int vm_pin_cpu(void)
 static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap,
 			 const struct vmem_source_ops *source, void *source_arg)
 {
-	int ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
+	struct guest_ram_params child = {.handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+					 .fault_around = cfg->fault_around,
+					 .on_fatal = vm_on_fatal,
+					 .arg = vm};
+	int ret;
+
+	if (cfg->fork_parent) {
+		swapfile_close(swap);
+		ret = guest_ram_init_fork(&vm->mem, &cfg->fork_parent->mem, &child);
+		return ret ? ret : vm_set_memory(vm);
+	}
+	ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
 					       .size = cfg->mem_bytes,
 					       .manager = cfg->manager,
 					       .host_mem = cfg->host_mem_bytes,
@@ -212,6 +223,7 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->stats.start_ns = vm_now_ns();
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
+	vm->cfg = *cfg;
 	vm_init_sync(vm);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
@@ -318,6 +330,29 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
 	snapshot_machine_free(&m);
+	return ret;
+}
+
+int vm_create_forked(struct vm *vm, const struct vm_config *cfg,
+		     const struct snapshot_machine *m, uint16_t generation, uint16_t index)
+{
+	char err[512];
+	int ret = vm_create_begin(vm, cfg);
+
+	snprintf(vm->name, sizeof(vm->name), "[%u.%u] ", generation, index);
+	if (!ret && snapshot_restore_devices(vm, m, err, sizeof(err))) {
+		err_input("fork", "%s", err);
+		ret = VMM_STATUS_INTERNAL;
+	}
+	forkid_set(vm, generation, index);
+	if (!ret)
+		ret = vm_create_machine(vm, cfg, NULL, NULL);
+	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
+		err_input("fork", "%s", err);
+		ret = VMM_STATUS_INTERNAL;
+	}
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
 	return ret;
 }
 

@@ -35,6 +35,8 @@ enum vmm_status {
 };
 
 struct snapshot_job;
+struct fleet;
+struct snapshot_machine;
 
 struct vm_config {
 	const char *kernel;
@@ -53,6 +55,7 @@ struct vm_config {
 	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
 	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
+	struct vm *fork_parent;	 /* vm_create_forked: RAM from its fork image */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
@@ -107,6 +110,10 @@ struct vm {
 	bool timed_out;	  /* --timeout stopped it: its RIP is reported once stopped */
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
 
+	struct vm_config cfg; /* what it was made from: its children's too */
+	char name[24];	      /* "[G.I] " for a fork child, before its messages; else "" */
+	struct fleet *fleet;  /* the VMs of this vmm process (fleet.h), NULL: none */
+
 	/* The snapshot being written, or the last one (snapshot.h). */
 	pthread_mutex_t snap_lock;
 	struct snapshot_job *snap;
@@ -127,6 +134,11 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 /* The first step of both, and all a test needs for a VM's devices: the
  * run state, the console and every device registered; nothing opened. */
 int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
+/* A fork child of parent (snapshot/fork.h): memory from parent's fork
+ * image, vCPU and devices from m, the identity (generation, index) on the
+ * fork-id port. cfg->fork_parent is parent. 0 or an enum vmm_status. */
+int vm_create_forked(struct vm *vm, const struct vm_config *cfg,
+		     const struct snapshot_machine *m, uint16_t generation, uint16_t index);
 void vm_destroy(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,

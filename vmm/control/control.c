@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fork.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "vm.h"
@@ -137,12 +138,45 @@ static json_t *control_snapshot(struct control *c, json_t *req, const char **err
 	return control_snapshot_status(c, req, error);
 }
 
+/* The children's ids, "G.I", as the fork made them. */
+static json_t *control_fork_ids(const struct fork_result *r)
+{
+	json_t *ids = json_array();
+	char id[16];
+
+	for (unsigned i = 1; ids && i <= r->count; i++) {
+		snprintf(id, sizeof(id), "%u.%u", r->generation, i);
+		json_array_append_new(ids, json_string(id));
+	}
+	return ids;
+}
+
 static json_t *control_fork(struct control *c, json_t *req, const char **error)
 {
-	(void)c;
-	(void)req;
-	*error = "fork: not implemented yet";
-	return NULL;
+	json_t *count = json_object_get(req, "count"), *reply;
+	struct fork_result r;
+
+	if (!json_is_integer(count) || json_integer_value(count) < 1 ||
+	    json_integer_value(count) > GUEST_RAM_FORK_MAX) {
+		*error = "fork: expected \"count\": the number of children, 1 to 64";
+		return NULL;
+	}
+	if (fork_vm(c->vm, json_integer_value(count), &r, c->error, sizeof(c->error))) {
+		*error = c->error;
+		return NULL;
+	}
+	reply = json_pack("{s:i, s:i, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "count", r.count, "generation", r.generation, "children",
+			  control_fork_ids(&r), "request_ns", (json_int_t)r.request_ns, "arm_ns",
+			  (json_int_t)r.arm_ns, "reprotected", (json_int_t)r.reprotected,
+			  "pause_ns", (json_int_t)r.pause_ns, "park_ns", (json_int_t)r.park_ns,
+			  "machine_ns", (json_int_t)r.machine_ns, "freeze_ns",
+			  (json_int_t)r.freeze_ns, "resume_ns", (json_int_t)r.resume_ns,
+			  "children_ns", (json_int_t)r.children_ns, "shared_pages",
+			  (json_int_t)r.shared_pages);
+	if (!reply)
+		*error = "fork: out of memory";
+	return reply;
 }
 
 /* The commands, in one place: adding one touches this table only. */

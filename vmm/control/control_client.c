@@ -114,14 +114,15 @@ static json_t *control_client_result(json_t *r, const char *cmd, int *status)
 }
 
 /* stat prints its result, as JSON on stdout; the others print nothing. */
-static int control_client_simple(int fd, const char *path, const char *cmd)
+static int control_client_simple(int fd, const char *path, const char *cmd, unsigned count)
 {
-	json_t *req = json_pack("{s:i, s:s}", "id", 1, "cmd", cmd);
+	json_t *req = count ? json_pack("{s:i, s:s, s:i}", "id", 1, "cmd", cmd, "count", count)
+			    : json_pack("{s:i, s:s}", "id", 1, "cmd", cmd);
 	json_t *r = req ? control_client_ask(fd, path, req) : NULL, *result;
 	int status = VMM_STATUS_INTERNAL;
 
 	result = r ? control_client_result(r, cmd, &status) : NULL;
-	if (result && !strcmp(cmd, "stat")) {
+	if (result && (!strcmp(cmd, "stat") || count)) {
 		json_dumpf(result, stdout, JSON_INDENT(2));
 		putchar('\n');
 	}
@@ -249,7 +250,7 @@ int control_client_run(const struct ctl_opts *o)
 	if (!strcmp(cmd, "snapshot"))
 		status = control_client_snapshot(fd, path, o->out, o->hash_memory);
 	else
-		status = control_client_simple(fd, path, cmd);
+		status = control_client_simple(fd, path, cmd, o->count);
 	close(fd);
 	return status;
 }

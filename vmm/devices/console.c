@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,7 +81,8 @@ static int console_write_all(int fd, const char *buf, size_t len)
 
 static void console_emit(struct console *c, const char *s, size_t len)
 {
-	char buf[VMM_LINE_MAX + 1];
+	char buf[CONSOLE_PREFIX_MAX + VMM_LINE_MAX + 1];
+	size_t pre = strlen(c->prefix);
 	int err;
 
 	if (!c->lines++)
@@ -90,9 +92,10 @@ static void console_emit(struct console *c, const char *s, size_t len)
 		c->lost_lines++;
 		return;
 	}
-	memcpy(buf, s, len);
-	buf[len] = '\n';
-	err = console_write_all(c->out_fd, buf, len + 1);
+	memcpy(buf, c->prefix, pre);
+	memcpy(buf + pre, s, len);
+	buf[pre + len] = '\n';
+	err = console_write_all(c->out_fd, buf, pre + len + 1);
 	if (err) {
 		console_write_failed(c, err);
 		c->lost_lines++;
@@ -238,4 +241,10 @@ DEVSTATE_OPS(console_state_ops, "console", struct console, console_save, console
 int console_register(struct console *c, struct devstate_table *states)
 {
 	return devstate_register(states, &console_state_ops, c);
+}
+
+void console_set_output(struct console *c, int out_fd, const char *prefix)
+{
+	c->out_fd = out_fd;
+	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix ? prefix : "");
 }

@@ -15,9 +15,11 @@
 #include "vmm_abi.h"
 
 #define CONSOLE_MAX_RESULTS 32
+#define CONSOLE_PREFIX_MAX  24
 
 struct console {
 	int out_fd;
+	char prefix[CONSOLE_PREFIX_MAX]; /* put before each line (a fork child's id) */
 	size_t len; /* bytes pending in line[] */
 	char line[VMM_LINE_MAX + 1];
 	uint64_t lines;
@@ -32,6 +34,8 @@ void console_destroy(struct console *c);
 void console_putc(struct console *c, char ch);
 /* A whole line without its newline. */
 void console_write_line(struct console *c, const char *s, size_t len);
+/* Lines go to out_fd from now on, each after prefix (NULL: none). */
+void console_set_output(struct console *c, int out_fd, const char *prefix);
 /* Emit a partial line left at exit. */
 void console_flush(struct console *c);
 
