@@ -145,6 +145,17 @@ void u_pass_line(const struct user_args *a, const char *name, uint64_t pass)
 	(void)pass;
 }
 
+/* Never forked: the booted VM's identity, whose pattern is the seed's own. */
+uint64_t u_forkid(void)
+{
+	return 0;
+}
+
+void u_fork_line(uint64_t id)
+{
+	(void)id;
+}
+
 /* Contents do not matter here, only which page is used. */
 uint64_t u_pattern(uint64_t page, uint64_t pass, uint64_t seed)
 {

@@ -5,7 +5,9 @@
  *     random  random pages, first access writes, later ones check; a sweep
  *     hotset  random, 90% of accesses in the first hot% of pages
  *     phases  the heap in windows, each written, reread, released
- *     verify  passes rounds of writing every page and reading it back
+ *     verify  passes rounds of writing every page and reading it back, with
+ *             a pattern of its fork identity (SYS_FORKID; a fork is
+ *             announced with `FORK generation=G index=I`, docs/guest-kernel.md)
  *     segv    a write past the heap: the task must be killed (SEGV line)
  *     churn   passes rounds: write a pattern into every heap page, release
  *             the whole heap (SYS_RELEASE; frames go back to the VMM with

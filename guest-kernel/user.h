@@ -54,6 +54,10 @@ bool u_page_touch(const struct user_args *a, uint64_t index, uint64_t pattern, u
 bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern);
 /* `PASS workload=NAME pass=P` when progress asks for pass P (counted from 1). */
 void u_pass_line(const struct user_args *a, const char *name, uint64_t pass);
+/* Which VM this is (SYS_FORKID): (generation << 16) | index, 0 if booted. */
+uint64_t u_forkid(void);
+/* `FORK generation=G index=I` of the identity id. */
+void u_fork_line(uint64_t id);
 
 struct u_outcome u_touch(const struct user_args *a);
 struct u_outcome u_random(const struct user_args *a);

@@ -148,6 +148,23 @@ void u_pass_line(const struct user_args *a, const char *name, uint64_t pass)
 	u_line_send(&l);
 }
 
+uint64_t u_forkid(void)
+{
+	return (uint64_t)u_syscall(SYS_FORKID, 0, 0, 0);
+}
+
+void u_fork_line(uint64_t id)
+{
+	struct u_line l;
+
+	l.len = 0;
+	u_line_str(&l, "FORK generation=");
+	u_line_dec(&l, id >> 16 & 0xffff);
+	u_line_str(&l, " index=");
+	u_line_dec(&l, id & 0xffff);
+	u_line_send(&l);
+}
+
 bool u_page_sweep(const struct user_args *a, uint64_t index, uint64_t pattern)
 {
 	const volatile uint64_t *bits = (const uint64_t *)(uintptr_t)a->scratch;

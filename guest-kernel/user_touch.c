@@ -4,6 +4,8 @@
  *         zero), then read them all back `passes` times.
  * verify: `passes` rounds of writing every page with a pass-specific
  *         pattern and reading all back: catches pages that keep old data.
+ *         The pattern is also the fork child's (SYS_FORKID): a child that
+ *         reads its parent's or a sibling's writes fails the check.
  */
 #include "user.h"
 
@@ -28,21 +30,50 @@ struct u_outcome u_touch(const struct user_args *a)
 	return o;
 }
 
+/* The seed of fork identity id: id 0, the booted VM, keeps the seed as
+ * given, so its pattern is what it was before forks existed. Odd, so that
+ * distinct ids give distinct seeds. */
+static uint64_t u_verify_seed(const struct user_args *a, uint64_t id)
+{
+	return a->seed ^ id * 0xd6e8feb86659fd93ULL;
+}
+
+/* Fill every page for pass and seed; fresh: each must read zero first. */
+static bool u_verify_fill(const struct user_args *a, uint64_t pass, uint64_t seed, bool fresh)
+{
+	uint64_t i, p;
+
+	for (i = 0; i < a->size / U_PAGE; i++) {
+		p = a->heap + i * U_PAGE;
+		if (fresh && !u_page_zero(p, "fresh-zero"))
+			return false;
+		u_page_fill(p, u_pattern(p, pass, seed));
+	}
+	return true;
+}
+
 struct u_outcome u_verify(const struct user_args *a)
 {
 	struct u_outcome o = {a->size / U_PAGE, true};
-	uint64_t i, pass, p;
+	uint64_t i, pass, p, id = 0, now;
 
 	for (pass = 0; pass < a->passes; pass++) {
-		for (i = 0; i < o.pages; i++) {
-			p = a->heap + i * U_PAGE;
-			if (!pass && !u_page_zero(p, "fresh-zero"))
-				return (struct u_outcome){o.pages, false};
-			u_page_fill(p, u_pattern(p, pass, a->seed));
+		now = u_forkid();
+		if (now != id) /* forked since the last pass's check */
+			u_fork_line(now);
+		id = now;
+		if (!u_verify_fill(a, pass, u_verify_seed(a, id), !pass))
+			return (struct u_outcome){o.pages, false};
+		/* Forked during the fill: the pages hold the parent's pattern, or
+		 * part of it. Fill them again as this child's; they are not fresh. */
+		while ((now = u_forkid()) != id) {
+			u_fork_line(now);
+			id = now;
+			u_verify_fill(a, pass, u_verify_seed(a, id), false);
 		}
 		for (i = 0; i < o.pages; i++) {
 			p = a->heap + i * U_PAGE;
-			if (!u_page_check(p, u_pattern(p, pass, a->seed), "verify"))
+			if (!u_page_check(p, u_pattern(p, pass, u_verify_seed(a, id)), "verify"))
 				return (struct u_outcome){o.pages, false};
 		}
 		u_pass_line(a, "verify", pass + 1);
