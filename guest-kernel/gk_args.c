@@ -101,6 +101,10 @@ static int gk_args_one(struct gk_bootargs *a, const char *key, size_t klen, cons
 		if (gk_args_number(v, vlen, 1, &n) || !n || n > USER_HEAP_MAX)
 			return -EINVAL;
 		a->size = ALIGN_UP(n, PAGE_SIZE);
+	} else if (ARGS_KEY("wset")) {
+		if (gk_args_number(v, vlen, 1, &n) || !n || n > USER_HEAP_MAX)
+			return -EINVAL;
+		a->wset = ALIGN_UP(n, PAGE_SIZE);
 	} else if (ARGS_KEY("seed")) {
 		if (gk_args_number(v, vlen, 0, &a->seed))
 			return -EINVAL;
@@ -171,7 +175,7 @@ int gk_bootargs_parse(struct gk_bootargs *a, const char *s, struct gk_console *c
 				gk_printf(c, "%c", *tok++);
 			gk_printf(c, " expected=\"workload=touch|random|hotset|phases|verify|segv|"
 				     "churn|oob|triple size=N[K|M|G] seed=N passes=1.. hot=1..100 "
-				     "stride=1.. progress=N "
+				     "stride=1.. progress=N wset=N[K|M|G] "
 				     "fault_around=1..512 fault_around_max=1..512\"\n");
 			return -EINVAL;
 		}

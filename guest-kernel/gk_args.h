@@ -24,6 +24,10 @@
  *                     N-th pass, 0 never (0); for tools that must see a
  *                     long run go on (bench/snapshot)
  *   hot=PERCENT       hotset: share of pages in the hot set    (10)
+ *   wset=N[K|M|G]     verify: the first pass writes the whole heap, later
+ *                     ones its first N bytes only (all): a guest that has
+ *                     touched much memory and then writes little (fork's
+ *                     memory-per-child test)
  *   fault_around=N    pages mapped per demand-zero fault, 1..512 (16)
  *   fault_around_max=N  a fault on the page right after the last window
  *                     doubles the window, up to N, 1..512 (512; raised to
@@ -43,7 +47,7 @@
 
 struct gk_bootargs {
 	enum workload workload;
-	uint64_t size, seed, passes, hot, stride, progress;
+	uint64_t size, seed, passes, hot, stride, progress, wset;
 	unsigned fault_around, fault_around_max;
 };
 

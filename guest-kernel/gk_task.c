@@ -64,6 +64,7 @@ static int gk_task_push_args(struct gk_kernel *k, struct gk_task *t, const struc
 	ua->scratch = USER_SCRATCH_BASE;
 	ua->stride = a->stride;
 	ua->progress = a->progress;
+	ua->wset = a->wset;
 	if (a->workload == WORKLOAD_OOB) {
 		ua->oob = USER_OOB_BASE;
 		ua->oob_gpa = k->boot.ram_top;

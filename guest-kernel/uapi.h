@@ -70,6 +70,7 @@ struct user_args {
 	uint64_t oob;	   /* oob: USER_OOB_BASE, else 0 */
 	uint64_t oob_gpa;  /* oob: the GPA mapped there */
 	uint64_t progress; /* verify: a PASS line every progress-th pass, 0 never */
+	uint64_t wset;	   /* verify: bytes each pass after the first covers, 0: all */
 };
 
 struct user_result {

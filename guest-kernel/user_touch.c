@@ -38,12 +38,20 @@ static uint64_t u_verify_seed(const struct user_args *a, uint64_t id)
 	return a->seed ^ id * 0xd6e8feb86659fd93ULL;
 }
 
-/* Fill every page for pass and seed; fresh: each must read zero first. */
+/* Pages pass covers: the whole heap first, then the first wset bytes. */
+static uint64_t u_verify_pages(const struct user_args *a, uint64_t pass)
+{
+	uint64_t bytes = pass && a->wset && a->wset < a->size ? a->wset : a->size;
+
+	return bytes / U_PAGE;
+}
+
+/* Fill pass's pages for pass and seed; fresh: each must read zero first. */
 static bool u_verify_fill(const struct user_args *a, uint64_t pass, uint64_t seed, bool fresh)
 {
 	uint64_t i, p;
 
-	for (i = 0; i < a->size / U_PAGE; i++) {
+	for (i = 0; i < u_verify_pages(a, pass); i++) {
 		p = a->heap + i * U_PAGE;
 		if (fresh && !u_page_zero(p, "fresh-zero"))
 			return false;
@@ -71,7 +79,7 @@ struct u_outcome u_verify(const struct user_args *a)
 			id = now;
 			u_verify_fill(a, pass, u_verify_seed(a, id), false);
 		}
-		for (i = 0; i < o.pages; i++) {
+		for (i = 0; i < u_verify_pages(a, pass); i++) {
 			p = a->heap + i * U_PAGE;
 			if (!u_page_check(p, u_pattern(p, pass, u_verify_seed(a, id)), "verify"))
 				return (struct u_outcome){o.pages, false};

@@ -123,7 +123,7 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
 				 (unsigned long)pages, strerror(-ret));
 	m->db = host_frames(m->host);
-	m->budget_given = p->host_mem != 0;
+	m->budget_frames = budget;
 	ret = guest_ram_init_reclaim(m, p);
 	if (ret)
 		return ret;
@@ -161,18 +161,21 @@ int guest_ram_init_fork(struct guest_ram *m, struct guest_ram *parent,
 	m->host = parent->host;
 	m->db = parent->db;
 	m->child = true;
-	m->budget_given = parent->budget_given;
+	m->budget_frames = parent->budget_frames;
+	if (parent->reclaim) {
+		cfg.pager = reclaim_pager(parent->reclaim);
+		cfg.pager_arg = parent->reclaim;
+		cfg.swap_readahead = 1;
+	}
 	ret = host_vm_create(m->host, &cfg, &m->vmem);
 	if (ret) {
 		guest_ram_vmem_failed(ret);
 		guest_ram_destroy(m);
 		return ret;
 	}
-	if (!m->budget_given) /* without --host-mem, each VM brings its size */
-		frame_db_add_budget(m->db, m->size / GUEST_RAM_PAGE_SIZE);
-	for (int i = 0; i < m->nr_regions; i++)
-		m->region[i].hva = vmem_view(m->vmem, i);
-	return 0;
+	frame_db_add_budget(m->db, m->budget_frames);
+	m->reclaim = parent->reclaim;
+	return guest_ram_init_views(m, p);
 }
 
 int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p)
@@ -203,7 +206,7 @@ int guest_ram_start(struct guest_ram *m)
 	ret = vmem_start(m->vmem);
 	if (ret)
 		return err_errno(-ret, "guest memory", "cannot start the fault thread");
-	ret = m->reclaim ? reclaim_start(m->reclaim) : 0;
+	ret = m->reclaim && !m->child ? reclaim_start(m->reclaim) : 0; /* a child's runs */
 	return ret ? err_errno(-ret, "reclaim", "cannot start the reclaim thread") : 0;
 }
 

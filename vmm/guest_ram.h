@@ -76,16 +76,17 @@ struct guest_ram {
 	struct frame_db *db; /* the host's frames */
 	struct vmem *vmem;
 	struct reclaimer *reclaim; /* NULL: no swap and no sampling */
-	bool budget_given;	   /* --host-mem: a child shares it, else brings its size */
-	bool child;		   /* a fork child: the host is its parent's */
+	uint64_t budget_frames;	   /* its share of the store's budget: a child brings as much */
+	bool child;		   /* a fork child: the host and reclaimer are its parent's */
 };
 
 /* Split size bytes of RAM into regions (hva left NULL); returns the count. */
 int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_REGIONS]);
 int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p);
 /* A fork child's RAM (VMM manager): a view of parent's fork image, on
- * parent's store, which must outlive it. p gives the fault thread's
- * settings and on_fatal; no swap or sampling of its own. */
+ * parent's store and under its reclaimer (its swap), which must outlive
+ * it. The store's budget grows by parent's share. p gives the fault
+ * thread's settings and on_fatal. */
 int guest_ram_init_fork(struct guest_ram *m, struct guest_ram *parent,
 			const struct guest_ram_params *p);
 /* Start serving faults; before this only the VMM may touch RAM. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fleet.h"
 #include "kstats.h"
 #include "snapshot.h"
 #include "vm.h"
@@ -298,10 +299,63 @@ static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
 			 stats_int(v->source_pages), "lazy_read_ahead", stats_int(v->source_ahead));
 }
 
+/* One VM's frames: its own, and those it still maps from a fork image. */
+static json_t *stats_fork_frames(const struct vmem_stats *v)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}", "private_frames", stats_int(v->resident_pages),
+			 "shared_frames", stats_int(v->shared_pages), "cow_pages",
+			 stats_int(v->cow_pages), "remapped_pages", stats_int(v->remapped_pages));
+}
+
+static json_t *stats_fork_child(struct vm *c)
+{
+	struct vmem_stats v;
+	char id[16];
+	json_t *o;
+
+	snprintf(id, sizeof(id), "%u.%u", c->fork_generation, c->fork_index);
+	vmem_get_stats(c->mem.vmem, &v);
+	o = stats_fork_frames(&v);
+	if (o && json_object_update_new(
+		     o, json_pack("{s:s, s:s, s:i, s:I}", "id", id, "state", vm_state_name(c),
+				  "status", c->status, "first_run_monotonic_ns",
+				  stats_int(__atomic_load_n(&c->stats.first_run_ns,
+							    __ATOMIC_RELAXED))))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The VM's fork identity and frames, and its children's. */
+static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
+{
+	json_t *o = stats_fork_frames(v), *children = json_array();
+	unsigned n = vm->fleet ? fleet_count(vm->fleet) : 0;
+
+	for (unsigned i = 0; children && i < n; i++) {
+		if (!json_array_append_new(children, stats_fork_child(fleet_child_vm(vm->fleet, i))))
+			continue;
+		json_decref(children);
+		children = NULL;
+	}
+	if (!o || !children || json_object_set_new(o, "children", children) ||
+	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->fork_generation,
+						"index", vm->fork_index))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *stats_second_level(const struct vm *vm, const struct sl_stats *s)
 {
 	json_t *o = stats_second_level_counts(vm, s);
 
+	if (o && json_object_set_new(o, "fork", stats_fork(vm, &s->v))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && json_object_set_new(o, "snapshot", stats_snapshot(vm, &s->v))) {
 		json_decref(o);
 		return NULL;

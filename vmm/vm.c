@@ -108,7 +108,8 @@ static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swap
 	struct guest_ram_params child = {.handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
 					 .fault_around = cfg->fault_around,
 					 .on_fatal = vm_on_fatal,
-					 .arg = vm};
+					 .arg = vm,
+					 .oom_protect = cfg->oom_protect};
 	int ret;
 
 	if (cfg->fork_parent) {
