@@ -130,21 +130,28 @@ static int fault_populate(struct vmem *v, uint64_t idx, unsigned ahead, uint64_t
 
 /* Map [lo, hi) into the view with UFFDIO_COPY from zeros, without waking
  * the vCPU. A page that exists already (-EEXIST) is skipped; -EAGAIN (the
- * mm is changing) is retried. */
+ * mm is changing) is retried. A view broken out of a fork image is several
+ * mappings, and 6.1 fills within one only (-ENOENT): then page by page. */
 static int fault_copy(struct vmem *v, uint64_t lo, uint64_t hi)
 {
 	uint64_t addr = (uintptr_t)v->view + (lo << EPT_PAGE_SHIFT);
-	uint64_t end = (uintptr_t)v->view + (hi << EPT_PAGE_SHIFT), done;
+	uint64_t end = (uintptr_t)v->view + (hi << EPT_PAGE_SHIFT), done, step = 0;
 	int ret, retries = 0;
 
 	while (addr < end) {
-		ret = uffd_copy(&v->uffd, addr, v->zeros, end - addr, true, &done);
-		if (!ret)
+		uint64_t len = step ? step : end - addr;
+
+		ret = uffd_copy(&v->uffd, addr, v->zeros, len, true, &done);
+		if (!ret && len == end - addr)
 			return 0;
-		if (ret == -EEXIST)
+		if (!ret)
+			addr += len;
+		else if (ret == -EEXIST)
 			addr += done + EPT_PAGE_SIZE;
 		else if (ret == -EAGAIN && ++retries < 1000)
 			addr += done;
+		else if (ret == -ENOENT && v->image && !step)
+			step = EPT_PAGE_SIZE;
 		else
 			return ret;
 	}
@@ -544,7 +551,7 @@ static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, 
 	char why[200], msg[300];
 	int ret;
 
-	if (ept_present(e) && !write) {
+	if (ept_present(e) && !write && !vmem_remapped(v, idx)) {
 		fault_image_read(v, addr, idx, gpa);
 		return 0;
 	}
@@ -578,7 +585,7 @@ static int fault_serve(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t
 
 	if (v->fatal)
 		return 0; /* leave the faulting thread asleep: the VM is being stopped */
-	if (!vmem_remapped(v, idx) && vmem_image_owns(v, gpa, entry))
+	if (vmem_image_owns(v, gpa, entry))
 		return fault_image(v, addr, idx, entry, flags, t0);
 	if (flags & UFFD_PAGEFAULT_FLAG_WP)
 		vmem_snap_wp_fault(v, idx);

@@ -53,12 +53,15 @@ int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
 	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
 	int ret;
 
-	/* A frame of its own must be what the view maps there. */
-	ret = vmem_remapped(v, idx) ? 0 : vmem_fork_privatise(v, idx, 1);
-	if (!ret)
-		ret = frame_map_new(v->db, frame, v->vm_id, gpa);
+	ret = frame_map_new(v->db, frame, v->vm_id, gpa);
 	if (ret)
 		return ret;
+	/* A frame of its own must be what the view maps there. */
+	ret = vmem_remapped(v, idx) ? 0 : vmem_fork_privatise(v, idx, 1);
+	if (ret) {
+		frame_unmap(v->db, frame, v->vm_id, gpa);
+		return ret;
+	}
 	ret = ept_set(v->table, gpa,
 		      ept_entry(frame, EPT_RWX | EPT_MT_WB | (ahead ? EPT_SW_AHEAD : 0)));
 	if (ret) {

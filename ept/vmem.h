@@ -219,7 +219,7 @@ void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out);
  *   vmem_fork_image   the image, for vmem_config.image of each child
  * A VM that has an image (a forked VM or a child) cannot be forked again,
  * and its image pages are never evicted. -ENOTSUP (no shmem write-protect
- * or MINOR faults), -EOPNOTSUPP (forked already), -EBUSY (a snapshot is
+ * or MINOR faults), -EALREADY (forked already), -EBUSY (a snapshot is
  * under way), -ESRCH. After a failed freeze, vmem_snap_end undoes the
  * arming. */
 struct vmem_image;

@@ -148,7 +148,7 @@ int vmem_fork_break_quiet(struct vmem *v, uint64_t idx)
 	char why[200], msg[300];
 	int ret;
 
-	if (vmem_remapped(v, idx) || !vmem_image_owns(v, gpa, e))
+	if (!vmem_image_owns(v, gpa, e))
 		return 0;
 	ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
 	if (ret) {
@@ -183,22 +183,38 @@ bool vmem_fork_drop(struct vmem *v, uint64_t idx)
 	return true;
 }
 
-int vmem_fork_unprotect(struct vmem *v, uint64_t first, uint64_t n)
+/* (Un)protect a run of view pages. 6.1 takes a range within one mapping
+ * only (-ENOENT otherwise), and pages broken out next to each other may
+ * not have merged: then page by page. */
+static int fork_protect_run(struct vmem *v, uint64_t first, uint64_t n, bool wp)
+{
+	uint64_t addr = (uintptr_t)v->view + (first << EPT_PAGE_SHIFT);
+	int ret = uffd_writeprotect(&v->uffd, addr, n << EPT_PAGE_SHIFT, wp, false);
+
+	if (ret != -ENOENT)
+		return ret;
+	for (uint64_t i = 0; !ret && i < n; i++)
+		ret = uffd_writeprotect(&v->uffd, addr + (i << EPT_PAGE_SHIFT), EPT_PAGE_SIZE, wp,
+					false);
+	return ret;
+}
+
+int vmem_fork_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp)
 {
 	uint64_t i = first, run;
 	int ret = 0;
 
 	while (i < first + n) {
-		if (!vmem_remapped(v, i)) {
-			i++;
-			continue;
-		}
-		for (run = 1; i + run < first + n && vmem_remapped(v, i + run); run++)
-			;
-		int r = uffd_writeprotect(&v->uffd, (uintptr_t)v->view + (i << EPT_PAGE_SHIFT),
-					  run << EPT_PAGE_SHIFT, false, false);
+		bool mine = vmem_remapped(v, i);
 
-		ret = ret ? ret : r;
+		for (run = 1; i + run < first + n && vmem_remapped(v, i + run) == mine; run++)
+			;
+		/* The image's pages stay protected whatever a snapshot does. */
+		if (wp || mine) {
+			int r = fork_protect_run(v, i, run, wp);
+
+			ret = ret ? ret : r;
+		}
 		i += run;
 	}
 	return ret;

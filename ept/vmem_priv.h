@@ -182,9 +182,10 @@ int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *conten
 int vmem_fork_break_quiet(struct vmem *v, uint64_t idx);
 /* A discard of page idx: true if it was the image's (and is now empty). */
 bool vmem_fork_drop(struct vmem *v, uint64_t idx);
-/* Lift write protection from the remapped pages of [first, first + n)
- * only: the image's must stay protected. */
-int vmem_fork_unprotect(struct vmem *v, uint64_t first, uint64_t n);
+/* Write-protect (wp) view pages [first, first + n), or lift it from the
+ * remapped ones only: the image's must stay protected. A mapping at a
+ * time: the view is several once pages are broken out. */
+int vmem_fork_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp);
 /* The VM is being stopped: cut its view from the store and wake it. */
 void vmem_fork_sever(struct vmem *v);
 /* The fork point (vmem_fork_freeze): v's region becomes an image. */

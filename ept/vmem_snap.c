@@ -46,8 +46,8 @@ static uint64_t snap_addr(const struct vmem *v, uint64_t idx)
  * no one (the kernel refuses DONTWAKE with WP). */
 static int snap_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp)
 {
-	if (!wp && v->image)
-		return vmem_fork_unprotect(v, first, n);
+	if (v->image)
+		return vmem_fork_protect(v, first, n, wp);
 	return uffd_writeprotect(&v->uffd, snap_addr(v, first), n << EPT_PAGE_SHIFT, wp, false);
 }
 
@@ -249,8 +249,8 @@ int vmem_snap_freeze(struct vmem *v)
 	if (ret) {
 		snap_fail(v, "freezing memory", strerror(-ret));
 	} else {
-		v->snap.total = v->snap.pending =
-		    v->stats.resident_pages + v->stats.swapped_pages + v->stats.source_pages;
+		v->snap.total = v->snap.pending = v->stats.resident_pages + v->stats.shared_pages +
+						  v->stats.swapped_pages + v->stats.source_pages;
 		v->snap_cursor = 0;
 		v->snap_state = VMEM_SNAP_FROZEN;
 	}
@@ -375,7 +375,7 @@ int vmem_fork_arm(struct vmem *v)
 	pthread_mutex_lock(&v->lock);
 	forked = v->image != NULL;
 	pthread_mutex_unlock(&v->lock);
-	return forked ? -EOPNOTSUPP : vmem_snap_arm(v, &none);
+	return forked ? -EALREADY : vmem_snap_arm(v, &none);
 }
 
 int vmem_fork_freeze(struct vmem *v)

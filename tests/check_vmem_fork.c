@@ -218,8 +218,8 @@ START_TEST(fork_of_a_forked_vm_or_a_child_is_refused)
 	struct fixture f;
 
 	fixture_up(&f);
-	ck_assert_int_eq(vmem_fork_arm(f.parent), -EOPNOTSUPP);
-	ck_assert_int_eq(vmem_fork_arm(f.child[0]), -EOPNOTSUPP);
+	ck_assert_int_eq(vmem_fork_arm(f.parent), -EALREADY);
+	ck_assert_int_eq(vmem_fork_arm(f.child[0]), -EALREADY);
 	fixture_down(&f);
 }
 END_TEST

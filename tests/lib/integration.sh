@@ -9,6 +9,8 @@
 #                         background with --control $sock, and requests to it.
 # wait_stat KEY MIN       polls vmm stat until the first "KEY": N in it has
 #                         N > MIN (fails after 60 s).
+# wait_line FILE REGEX    polls until a line of FILE matches REGEX (fails
+#                         after 120 s).
 # Failures print the test file and line, the command and its output.
 
 set -u
@@ -30,6 +32,10 @@ fail() {
 	sed 's/^/  /' "$OUT" >&2 2>/dev/null
 	echo "  --- stderr ---" >&2
 	sed 's/^/  /' "$ERR" >&2 2>/dev/null
+	if [ -s "$TMPDIR_TEST/ctl.err" ]; then
+		echo "  --- the last request's stderr ---" >&2
+		sed 's/^/  /' "$TMPDIR_TEST/ctl.err" >&2
+	fi
 	exit 1
 }
 
@@ -127,6 +133,14 @@ wait_stat() { # wait_stat KEY MIN
 		sleep 0.1
 	done
 	fail "vmm stat: $1 never above $2 (last: ${n:-none})"
+}
+
+wait_line() { # wait_line FILE REGEX
+	for _ in $(seq 1200); do
+		grep -Eq -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	fail "no line matches /$2/ in $(basename "$1") after 120 s"
 }
 
 [ -f "$KERNEL" ] || fail "guest kernel $KERNEL was not built"

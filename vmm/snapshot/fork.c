@@ -96,7 +96,7 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 	if (ret == -ENOTSUP)
 		return fork_fail(err, errlen, ret,
 				 "fork needs userfaultfd write-protect for shmem: %s", s.wp_via);
-	if (ret == -EOPNOTSUPP)
+	if (ret == -EALREADY)
 		return fork_fail(err, errlen, ret,
 				 "this VM was forked already, or is a fork child: it cannot be "
 				 "forked again");
