@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fleet.h"
 #include "fork.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -74,15 +75,21 @@ static json_t *control_resume(struct control *c, json_t *req, const char **error
 	return json_pack("{s:s}", "state", "running");
 }
 
+/* The VM and its fork children: the vmm process ends. */
 static json_t *control_stop(struct control *c, json_t *req, const char **error)
 {
+	unsigned n = c->vm->fleet ? fleet_count(c->vm->fleet) : 0;
+
 	(void)req;
-	if (!strcmp(vm_state_name(c->vm), "stopped")) {
+	if (!strcmp(vm_state_name(c->vm), "stopped") && !n) {
 		*error = "stop: the VM has stopped already";
 		return NULL;
 	}
 	vm_stop(c->vm, VMM_STATUS_CRASH, "stopped by request (control socket)");
-	return json_pack("{s:s}", "state", "stopped");
+	for (unsigned i = 0; i < n; i++)
+		vm_stop(fleet_child_vm(c->vm->fleet, i), VMM_STATUS_CRASH,
+			"stopped by request (control socket)");
+	return json_pack("{s:s, s:i}", "state", "stopped", "children", n);
 }
 
 static const char *const control_snapshot_phases[] = {

@@ -69,24 +69,29 @@ static int control_client_read_line(int fd, const char *path, char *buf, size_t 
 
 /* Send req on fd and read its reply: the reply object (to json_decref),
  * or NULL with the failure reported. */
+#define CONTROL_REPLY_MAX (1 << 20)
+/* The buffer is the heap's, not thread-local: static TLS is set up in
+ * every thread of the vmm that links this, a fork child's three too. */
 static json_t *control_client_ask(int fd, const char *path, json_t *req)
 {
-	static __thread char reply[1 << 20];
-	char *text = json_dumps(req, JSON_COMPACT);
+	char *text = json_dumps(req, JSON_COMPACT), *reply = malloc(CONTROL_REPLY_MAX);
 	size_t len = text ? strlen(text) : 0;
 	json_t *r = NULL;
 
-	if (!text) {
+	if (!text || !reply) {
 		err_errno(ENOMEM, path, "request");
+		free(text);
+		free(reply);
 		return NULL;
 	}
 	text[len] = '\n'; /* json_dumps left room: the NUL */
 	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		err_sys(path, "send");
-	else if (!control_client_read_line(fd, path, reply, sizeof(reply)) &&
+	else if (!control_client_read_line(fd, path, reply, CONTROL_REPLY_MAX) &&
 		 !(r = json_loads(reply, 0, NULL)))
 		err_input(path, "reply is not JSON: %.80s", reply);
 	free(text);
+	free(reply);
 	return r;
 }
 
