@@ -230,6 +230,31 @@ static int cli_run_check(const struct run_opts *o)
 	return 0;
 }
 
+/* A count from 1 to max, of what: 0 or -EINVAL. */
+static int cli_count_of(const char *s, unsigned max, const char *what, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || v < 1 || v > max)
+		return err_input("--count", "'%s': expected a number of %s, 1 to %u", s, what, max);
+	*out = v;
+	return 0;
+}
+
+static int cli_count(const char *s, unsigned *out)
+{
+	return cli_count_of(s, GUEST_RAM_FORK_MAX, "children", out);
+}
+
+/* fork-from's VMs: the first and its children. */
+static int cli_count_vms(const char *s, unsigned *out)
+{
+	return cli_count_of(s, GUEST_RAM_FORK_MAX + 1, "VMs", out);
+}
+
 /* An existing directory, so that a fork does not fail on it later. */
 static int cli_console_dir(const char *s, const char **out)
 {
@@ -270,6 +295,7 @@ static const struct option cli_vm_opts[] = {
     {"eager", no_argument, NULL, 'E'},
     {"check-hash", no_argument, NULL, 'K'},
     {"console-dir", required_argument, NULL, 'D'},
+    {"count", required_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -352,7 +378,7 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 
 /* A restore option, or one restore refuses with its reason; -ENOENT if c
  * is neither. mode: 'L' or 'E' once given. */
-static int cli_restore_opt(int c, struct restore_opts *o, int *mode)
+static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_from)
 {
 	static const char *const why = "restore takes the guest from the snapshot";
 
@@ -367,6 +393,10 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode)
 	case 'K':
 		o->check_hash = true;
 		return 0;
+	case 'N':
+		if (!fork_from)
+			return err_input("--count", "not an option of restore: see fork-from");
+		return cli_count_vms(optarg, &o->count);
 	case 'k':
 		return err_input("--kernel", "not an option of restore: %s", why);
 	case 'c':
@@ -395,8 +425,22 @@ static int cli_restore_dir(int argc, char **argv, struct restore_opts *o)
 	return 0;
 }
 
+/* fork-from: how many VMs, and the pages read once, before any runs. */
+static int cli_fork_from_check(struct restore_opts *o, int mode)
+{
+	if (!o->count)
+		return err_input("fork-from", "--count N is needed: how many VMs share DIR");
+	if (mode == 'L')
+		return err_input("--lazy",
+				 "not an option of fork-from: the snapshot's pages are read once, "
+				 "into frames that every VM shares");
+	o->eager = true;
+	return 0;
+}
+
 int cli_parse_restore(int argc, char **argv, struct restore_opts *o)
 {
+	bool fork_from = !strcmp(argv[0], "fork-from");
 	int c, word, mode = 0, ret = 0;
 
 	*o = (struct restore_opts){0};
@@ -409,11 +453,13 @@ int cli_parse_restore(int argc, char **argv, struct restore_opts *o)
 			ret = cli_restore_dir(argc, argv, o);
 		else if (c == 'h')
 			return 1;
-		else if ((ret = cli_restore_opt(c, o, &mode)) == -ENOENT)
-			return cli_bad_option("restore", c, argv, word);
+		else if ((ret = cli_restore_opt(c, o, &mode, fork_from)) == -ENOENT)
+			return cli_bad_option(argv[0], c, argv, word);
 	}
 	if (!ret && !o->dir)
-		ret = err_input("restore", "missing DIR: the snapshot directory to restore");
+		ret = err_input(argv[0], "missing DIR: the snapshot directory to restore");
+	if (!ret && fork_from)
+		ret = cli_fork_from_check(o, mode);
 	return ret ? ret : cli_run_check(&o->run);
 }
 
@@ -472,6 +518,7 @@ void cli_usage(FILE *f)
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm snapshot --control PATH --out DIR [--hash-memory]\n"
 	    "       vmm fork --control PATH [--count N]\n"
+	    "       vmm fork-from DIR --count N [restore's options but --lazy]\n"
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
 	    "\n"
@@ -521,6 +568,9 @@ void cli_usage(FILE *f)
 	    "  they share every page until one writes it. A VM is forked once. The vmm\n"
 	    "  exits when its last VM stops, with its first VM's status, and prints one\n"
 	    "  line per child on stderr.\n"
+	    "fork-from: N VMs (1 to 65) from the snapshot in DIR, in this process: its\n"
+	    "  pages are read once (as --eager does) into frames all of them share until\n"
+	    "  one writes: the first as restore makes it, the others its fork children.\n"
 	    "stat, pause, resume, stop: ask the vmm run serving --control PATH; stat prints\n"
 	    "  the statistics as JSON, pause returns once every vCPU has stopped, stop ends\n"
 	    "  the guest and its fork children (that vmm run exits 3, \"stopped by\n"
@@ -560,19 +610,6 @@ static int cli_ctl_check(struct ctl_opts *o)
 	return 0;
 }
 
-static int cli_count(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < 1 || v > GUEST_RAM_FORK_MAX)
-		return err_input("--count", "'%s': expected a number of children, 1 to %u", s,
-				 GUEST_RAM_FORK_MAX);
-	*out = v;
-	return 0;
-}
 
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 {

@@ -53,6 +53,7 @@ struct restore_opts {
 	const char *dir;
 	bool eager;	 /* --eager: every page read before the guest runs */
 	bool check_hash; /* --check-hash: memory against the snapshot's memory-hash */
+	unsigned count;	 /* fork-from's --count N: VMs sharing the snapshot; 0 for restore */
 };
 
 /* vmm stat|pause|resume|stop --control PATH, vmm snapshot --control PATH --out DIR */

@@ -18,6 +18,7 @@
 #include "devtree.h"
 #include "err.h"
 #include "fleet.h"
+#include "fork.h"
 #include "guest_ram.h"
 #include "snapfile.h"
 #include "snapshot.h"
@@ -138,10 +139,27 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	};
 }
 
+/* fork-from: children of the restored VM before it runs. 0 or a status. */
+static int main_fork_before_run(struct vm *vm, unsigned children)
+{
+	struct fork_result res;
+	char err[512];
+	int ret;
+
+	if (!children)
+		return 0;
+	ret = fork_vm(vm, children, &res, err, sizeof(err));
+	if (!ret)
+		return 0;
+	err_errno(-ret, "fork-from", "%s", err);
+	return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+}
+
 /* Build the VM (from the snapshot r when not NULL, else cfg's kernel),
- * serve its control socket, run it and report: the exit status. */
+ * with children more VMs forked from it before it runs, serve its control
+ * socket, run it and report: the exit status. */
 static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const char *input,
-		   struct snap_reader *r, bool lazy)
+		   struct snap_reader *r, bool lazy, unsigned children)
 {
 	struct stats_file stats = {0};
 	struct control ctl;
@@ -159,6 +177,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	fleet_init(&fleet, cfg->console_fd, o->console_dir);
 	status = r ? vm_create_restored(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
 	vm.fleet = &fleet;
+	if (!status)
+		status = main_fork_before_run(&vm, children);
 	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;
 	if (!status)
@@ -199,11 +219,12 @@ static int main_run(int argc, char **argv)
 	if (o.host_mem_bytes && main_check_host_mem(&o))
 		return VMM_STATUS_USAGE;
 	cfg = main_vm_config(&o);
-	return main_vm(&o, &cfg, o.kernel, NULL, false);
+	return main_vm(&o, &cfg, o.kernel, NULL, false, 0);
 }
 
-/* vmm restore DIR: the snapshot is opened and checked, and --mem against
- * it, before anything else, so that a bad one is exit 2 on any host. */
+/* vmm restore DIR, vmm fork-from DIR --count N: the snapshot is opened
+ * and checked, and --mem against it, before anything else, so that a bad
+ * one is exit 2 on any host. */
 static int main_restore(int argc, char **argv)
 {
 	struct restore_opts o;
@@ -216,7 +237,7 @@ static int main_restore(int argc, char **argv)
 		return ret;
 	ret = snap_reader_open(&r, o.dir, err, sizeof(err));
 	if (ret) {
-		err_errno(-ret, "restore", "%s", err);
+		err_errno(-ret, argv[0], "%s", err);
 		return ret == -ENOMEM ? VMM_STATUS_INTERNAL : VMM_STATUS_USAGE;
 	}
 	if (o.mem_given && snap_reader_check_mem(r, o.run.mem_bytes, err, sizeof(err))) {
@@ -227,7 +248,7 @@ static int main_restore(int argc, char **argv)
 	cfg = main_vm_config(&o.run);
 	cfg.mem_bytes = snap_reader_mem_bytes(r);
 	cfg.restore_check_hash = o.check_hash;
-	ret = main_vm(&o.run, &cfg, snap_reader_path(r), r, !o.eager);
+	ret = main_vm(&o.run, &cfg, snap_reader_path(r), r, !o.eager, o.count ? o.count - 1 : 0);
 	snap_reader_close(r);
 	return ret;
 }
@@ -278,7 +299,7 @@ static const struct {
 } main_commands[] = {
     {"run", main_run},	 {"restore", main_restore}, {"dtb", main_dtb},	{"stat", main_ctl},
     {"pause", main_ctl}, {"resume", main_ctl},	    {"stop", main_ctl}, {"snapshot", main_ctl},
-    {"fork", main_ctl},
+    {"fork", main_ctl},	 {"fork-from", main_restore},
 };
 
 int main(int argc, char **argv)
@@ -303,8 +324,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, main_commands[i].name))
 			return main_commands[i].fn(argc - 1, argv + 1);
 	err_input("vmm",
-		  "unknown command '%s' (expected run, restore, dtb, stat, pause, resume, stop, "
-		  "snapshot or fork; see vmm --help)",
+		  "unknown command '%s' (expected run, restore, fork-from, dtb, stat, pause, "
+		  "resume, stop, snapshot or fork; see vmm --help)",
 		  cmd);
 	return VMM_STATUS_USAGE;
 }
