@@ -1,6 +1,6 @@
 """bench/benchlib.py: helpers shared by the bench/ scripts.
 
-Imported by boot-latency and fault-cost, which sit beside it; they set
+Imported by the bench/ scripts, which sit beside it; they set
 sys.dont_write_bytecode first so that nothing is written to the source tree.
 """
 
@@ -10,6 +10,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
+import time
 
 QEMU_EXIT_SUCCESS = 1  # isa-debug-exit: (0 << 1) | 1
 
@@ -109,3 +111,74 @@ def gnuplot_dumb(script):
     if r.returncode:
         return [f"no plot: gnuplot failed: {r.stderr.strip()[:200]}"]
     return [l.rstrip() for l in r.stdout.splitlines()]
+
+
+# ---- processes: the guest's console and the vmm's socket ------------------
+
+
+def now():
+    return time.monotonic()
+
+
+class Console:
+    """A child's stdout, line by line, each with the monotonic time it came."""
+
+    def __init__(self, pipe):
+        self.lines = []
+        self.cv = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
+
+    def _read(self, pipe):
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode(errors="replace").strip()
+            with self.cv:
+                self.lines.append((now(), line))
+                self.cv.notify_all()
+        with self.cv:
+            self.closed = True
+            self.cv.notify_all()
+
+    def wait(self, pred, timeout, start=0):
+        """The first (time, line, index) from index start on that pred accepts, or None."""
+        deadline = now() + timeout
+        i = start
+        with self.cv:
+            while True:
+                while i < len(self.lines):
+                    if pred(self.lines[i][1]):
+                        return self.lines[i] + (i,)
+                    i += 1
+                left = deadline - now()
+                if self.closed or left <= 0:
+                    return None
+                self.cv.wait(left)
+
+    def mark(self):
+        with self.cv:
+            return len(self.lines)
+
+    def tail(self, n=3):
+        with self.cv:
+            return " | ".join(l for _, l in self.lines[-n:])
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def stderr_tail(err):
+    err.seek(0)
+    s = err.read().strip()
+    return s.splitlines()[-1] if s else ""
+
+
+def wait_socket(sock, p, timeout):
+    deadline = now() + timeout
+    while not os.path.exists(sock):
+        if p.poll() is not None or now() > deadline:
+            return False
+        time.sleep(0.002)
+    return True

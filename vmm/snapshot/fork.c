@@ -140,38 +140,28 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 	return NULL;
 }
 
-/* Make every child first, then start them: all or none run. */
+/* Each child runs as soon as it is made, so that the first one's start
+ * does not wait for the last one's KVM set-up. One that cannot be made
+ * ends the fork: those before it run, and err says how many. */
 static int fork_children(struct vm *vm, unsigned count, const struct snapshot_machine *m,
 			 uint16_t gen, char *err, size_t errlen)
 {
-	struct vm *child[GUEST_RAM_FORK_MAX];
-	int owned[GUEST_RAM_FORK_MAX];
-	unsigned made = 0;
-	int ret = 0;
+	char why[400];
 
-	while (made < count) {
-		child[made] = fork_make_child(vm, m, gen, made + 1, &owned[made], err, errlen);
-		if (!child[made])
-			break;
-		made++;
-	}
-	if (made < count) {
-		while (made-- > 0) {
-			vm_destroy(child[made]);
-			free(child[made]);
-			if (owned[made] >= 0)
-				close(owned[made]);
-		}
-		return -EIO;
-	}
-	for (unsigned i = 0; i < count; i++) {
-		int r = fleet_start(vm->fleet, child[i], owned[i]);
+	for (unsigned i = 1; i <= count; i++) {
+		int owned, ret;
+		struct vm *child = fork_make_child(vm, m, gen, i, &owned, why, sizeof(why));
 
-		if (r && !ret)
-			ret = fork_fail(err, errlen, r, "child %u.%u: cannot start it: %s", gen, i + 1,
-					strerror(-r));
+		if (!child)
+			return fork_fail(err, errlen, -EIO, "%s (%u of %u children run)", why, i - 1,
+					 count);
+		ret = fleet_start(vm->fleet, child, owned);
+		if (ret)
+			return fork_fail(err, errlen, ret,
+					 "child %u.%u: cannot start it: %s (%u of %u children run)",
+					 gen, i, strerror(-ret), i - 1, count);
 	}
-	return ret;
+	return 0;
 }
 
 int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, size_t errlen)

@@ -35,7 +35,8 @@ struct fork_result {
 /* Fork vm into count children (1..GUEST_RAM_FORK_MAX): 0, or -errno with
  * err saying why (-EINVAL count, -ENOTSUP no fleet or no vmm manager or no
  * write-protect, -EALREADY forked already, -EBUSY a snapshot is under
- * way, -ESRCH stopped). If a child cannot be made, none is started. */
+ * way, -ESRCH stopped). Each child runs as soon as it is made; if one
+ * cannot be made, those before it run and err says how many. */
 int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, size_t errlen);
 
 #endif
