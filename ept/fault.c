@@ -545,7 +545,7 @@ static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, 
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx);
 	bool write = flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP);
-	enum fault_class c = ept_present(e)	 ? FAULT_COW
+	enum fault_class c = ept_present(e)    ? FAULT_COW
 			     : e & EPT_SW_SWAP ? FAULT_SWAPIN
 					       : FAULT_SNAPLOAD;
 	char why[200], msg[300];

@@ -166,8 +166,9 @@ static int vmem_check_config(const struct vmem_config *cfg)
 /* The view maps the VM's region, or a fork child's image. */
 static int vmem_map_view(struct vmem *v, uint64_t first_frame)
 {
-	v->view = mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
+	v->view =
+	    mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
 	if (v->view == MAP_FAILED) {
 		v->view = NULL;
 		return -errno;
@@ -557,7 +558,7 @@ static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8
 	int ret;
 
 	vmem_snap_keep(v, i, NULL);
-	ret = vmem_fork_break_quiet(v, i);
+	ret = vmem_fork_own_page(v, i);
 	if (!ret)
 		ret = vmem_write_nonresident(v, i, gpa);
 	if (ret)

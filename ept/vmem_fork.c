@@ -32,14 +32,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static bool fork_test(const uint64_t *map, uint64_t i)
-{
-	return map[i / 64] >> (i % 64) & 1;
-}
-
 bool vmem_remapped(const struct vmem *v, uint64_t idx)
 {
-	return !v->image || fork_test(v->remapped, idx);
+	return !v->image || vmem_bit(v->remapped, idx);
 }
 
 bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e)
@@ -79,7 +74,7 @@ int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n)
 		if (ret)
 			return ret;
 		for (uint64_t k = i; k < i + run; k++)
-			v->remapped[k / 64] |= 1ULL << (k % 64);
+			vmem_bit_set(v->remapped, k);
 		v->stats.remapped_pages += run;
 		i += run;
 	}
@@ -142,7 +137,7 @@ int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *conten
 		   : -EIO;
 }
 
-int vmem_fork_break_quiet(struct vmem *v, uint64_t idx)
+int vmem_fork_own_page(struct vmem *v, uint64_t idx)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
 	char why[200], msg[300];
@@ -175,8 +170,9 @@ bool vmem_fork_drop(struct vmem *v, uint64_t idx)
 	/* The view must stop showing the image's page: it reads zeros now. */
 	ret = vmem_fork_privatise(v, idx, 1);
 	if (ret) {
-		snprintf(msg, sizeof(msg), "GPA %#lx: cannot map a page of its own over the fork "
-					   "image: %s",
+		snprintf(msg, sizeof(msg),
+			 "GPA %#lx: cannot map a page of its own over the fork "
+			 "image: %s",
 			 (unsigned long)gpa, strerror(-ret));
 		fault_stop_vm(v, msg);
 	}

@@ -21,9 +21,9 @@ struct vmem_block {
  * it and its children map write-protected and copy out of on write. */
 struct vmem_image {
 	struct frame_db *db;
-	uint64_t base, pages; /* its frames: the forked VM's region at the fork */
-	struct ept *table;    /* the forked VM's table at the fork point */
-	uint16_t owner;	      /* the VM id its frames' records name */
+	uint64_t base, pages;		    /* its frames: the forked VM's region at the fork */
+	struct ept *table;		    /* the forked VM's table at the fork point */
+	uint16_t owner;			    /* the VM id its frames' records name */
 	const struct vmem_pager_ops *pager; /* its swap slots' */
 	void *pager_arg;
 	const struct vmem_source_ops *source; /* its snapshot pages' */
@@ -106,6 +106,16 @@ struct vmem {
 	struct vmem_stats stats;
 };
 
+static inline bool vmem_bit(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static inline void vmem_bit_set(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= 1ULL << (i % 64);
+}
+
 static inline uint64_t vmem_idx_gpa(const struct vmem *v, uint64_t idx)
 {
 	int i = v->nr_ranges - 1;
@@ -178,8 +188,9 @@ int vmem_image_content(struct vmem *v, uint64_t e, void *buf, char *why, size_t 
  * content: mapped writable into the view (map: UFFDIO_COPY, which wakes
  * the vCPU) or only stored. -ENOMEM: no frame (reclaim and retry). */
 int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *content, bool map);
-/* The same for a VMM write: a no-op unless page idx is the image's. */
-int vmem_fork_break_quiet(struct vmem *v, uint64_t idx);
+/* Before a VMM write: page idx becomes v's own, copied from the image
+ * (not mapped); a no-op unless it is the image's. */
+int vmem_fork_own_page(struct vmem *v, uint64_t idx);
 /* A discard of page idx: true if it was the image's (and is now empty). */
 bool vmem_fork_drop(struct vmem *v, uint64_t idx);
 /* Write-protect (wp) view pages [first, first + n), or lift it from the

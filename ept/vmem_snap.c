@@ -27,16 +27,6 @@
 
 #define SNAP_CHUNK 512 /* pages protected or unprotected per lock hold */
 
-static bool snap_test(const uint64_t *map, uint64_t i)
-{
-	return map[i / 64] >> (i % 64) & 1;
-}
-
-static void snap_set(uint64_t *map, uint64_t i)
-{
-	map[i / 64] |= 1ULL << (i % 64);
-}
-
 static uint64_t snap_addr(const struct vmem *v, uint64_t idx)
 {
 	return (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
@@ -63,7 +53,7 @@ static void snap_fail(struct vmem *v, const char *what, const char *why)
 
 static bool snap_pending(const struct vmem *v, uint64_t idx)
 {
-	return !snap_test(v->snap_saved, idx) && ept_get(v->snap_table, vmem_idx_gpa(v, idx));
+	return !vmem_bit(v->snap_saved, idx) && ept_get(v->snap_table, vmem_idx_gpa(v, idx));
 }
 
 /* Save page idx, whose content is still the snapshot's: from content, or
@@ -85,7 +75,7 @@ static int snap_save_page(struct vmem *v, uint64_t idx, const void *content)
 		snap_fail(v, what, why);
 		return ret;
 	}
-	snap_set(v->snap_saved, idx);
+	vmem_bit_set(v->snap_saved, idx);
 	v->snap.pending--;
 	return 0;
 }
@@ -103,7 +93,7 @@ void vmem_snap_mapped(struct vmem *v, uint64_t first, uint64_t n)
 	if (v->snap_state != VMEM_SNAP_ARMED)
 		return;
 	for (uint64_t i = first; i < first + n; i++)
-		snap_set(v->snap_dirty, i);
+		vmem_bit_set(v->snap_dirty, i);
 }
 
 /* Armed: let the write through and remember the page. Frozen: save the
@@ -224,7 +214,7 @@ static int snap_reprotect(struct vmem *v)
 			i += 64;
 			continue;
 		}
-		while (i + n < v->pages && snap_test(v->snap_dirty, i + n))
+		while (i + n < v->pages && vmem_bit(v->snap_dirty, i + n))
 			n++;
 		if (n)
 			ret = snap_protect(v, i, n, true);
@@ -271,7 +261,7 @@ static int snap_collect(uint64_t gpa, uint64_t entry, void *arg)
 	int64_t idx = vmem_gpa_idx(b->v, gpa);
 
 	(void)entry;
-	if (idx >= 0 && !snap_test(b->v->snap_saved, idx))
+	if (idx >= 0 && !vmem_bit(b->v->snap_saved, idx))
 		b->gpa[b->n++] = gpa;
 	return b->n == b->max;
 }

@@ -400,6 +400,68 @@ START_TEST(ctl_commands_refuse_out)
 }
 END_TEST
 
+#define CTL(o, ...) cli_parse_ctl(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o)
+
+START_TEST(fork_counts_children_and_is_alone_in_taking_count)
+{
+	struct ctl_opts o;
+
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s"), 0);
+	ck_assert_uint_eq(o.count, 1);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "64"), 0);
+	ck_assert_uint_eq(o.count, 64);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "0"), -EINVAL);
+	assert_error_mentions("expected a number of children, 1 to 64");
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "65"), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "2x"), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "-1"), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "stat", "--control", "s", "--count", "2"), -EINVAL);
+	assert_error_mentions("--count: applies to fork only");
+	ck_assert_int_eq(CTL(&o, "stat", "--control", "s"), 0);
+	ck_assert_uint_eq(o.count, 0);
+}
+END_TEST
+
+#define FORK_FROM(o, ...)                                                                          \
+	cli_parse_restore(ARGC("fork-from", __VA_ARGS__), ARGV("fork-from", __VA_ARGS__), o)
+
+START_TEST(fork_from_needs_a_count_and_reads_eagerly)
+{
+	struct restore_opts o;
+
+	ck_assert_int_eq(FORK_FROM(&o, "snap0", "--count", "8"), 0);
+	ck_assert_uint_eq(o.count, 8);
+	ck_assert(o.eager);
+	ck_assert_int_eq(FORK_FROM(&o, "snap0", "--count", "65"), 0);
+	ck_assert_int_eq(FORK_FROM(&o, "snap0", "--count", "66"), -EINVAL);
+	ck_assert_int_eq(FORK_FROM(&o, "snap0"), -EINVAL);
+	assert_error_mentions("--count N is needed");
+	ck_assert_int_eq(FORK_FROM(&o, "snap0", "--count", "2", "--lazy"), -EINVAL);
+	assert_error_mentions("read once");
+	ck_assert_int_eq(RESTORE(&o, "snap0", "--count", "2"), -EINVAL);
+	assert_error_mentions("not an option of restore");
+}
+END_TEST
+
+START_TEST(console_dir_must_be_a_directory)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(
+	    cli_parse_run(ARGC("run", "--console-dir", "/"), ARGV("run", "--console-dir", "/"), &o),
+	    0);
+	ck_assert_str_eq(o.console_dir, "/");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--console-dir", "/nonexistent-dir"),
+				       ARGV("run", "--console-dir", "/nonexistent-dir"), &o),
+			 -EINVAL);
+	assert_error_mentions("--console-dir: /nonexistent-dir");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--console-dir", "/dev/null"),
+				       ARGV("run", "--console-dir", "/dev/null"), &o),
+			 -EINVAL);
+	assert_error_mentions("not a directory");
+}
+END_TEST
+
 START_TEST(layout_splits_at_low_ram_end)
 {
 	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
@@ -484,6 +546,9 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, run_refuses_restore_options);
 	tcase_add_test(tc, snapshot_needs_control_and_out);
 	tcase_add_test(tc, ctl_commands_refuse_out);
+	tcase_add_test(tc, fork_counts_children_and_is_alone_in_taking_count);
+	tcase_add_test(tc, fork_from_needs_a_count_and_reads_eagerly);
+	tcase_add_test(tc, console_dir_must_be_a_directory);
 	tcase_add_test(tc, layout_splits_at_low_ram_end);
 	tcase_add_test(tc, guest_ram_refuses_ranges_outside_ram);
 	tcase_add_test(tc, guest_ram_discard_returns_zeros);

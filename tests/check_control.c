@@ -85,6 +85,10 @@ START_TEST(control_malformed_requests_get_an_error_reply)
 	expect_error("{\"cmd\": \"snapshot\"}", "expected \"out\"");
 	expect_error("{\"cmd\": \"snapshot\", \"out\": 7}", "expected \"out\"");
 	expect_error("{\"cmd\": \"snapshot\", \"out\": \"\"}", "expected \"out\"");
+	expect_error("{\"cmd\": \"fork\"}", "expected \"count\"");
+	expect_error("{\"cmd\": \"fork\", \"count\": 0}", "expected \"count\"");
+	expect_error("{\"cmd\": \"fork\", \"count\": 65}", "expected \"count\"");
+	expect_error("{\"cmd\": \"fork\", \"count\": \"2\"}", "expected \"count\"");
 	ck_assert(!vm.done);
 }
 END_TEST
@@ -95,6 +99,7 @@ START_TEST(control_snapshot_is_refused_without_the_vmm_manager_and_status_says_n
 	json_t *r = ask("{\"cmd\": \"snapshot-status\"}");
 
 	expect_error("{\"cmd\": \"snapshot\", \"out\": \"/nonexistent/s\"}", "vmm memory manager");
+	expect_error("{\"cmd\": \"fork\", \"count\": 2}", "cannot have children here");
 	ck_assert(json_is_true(json_object_get(r, "ok")));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "phase")),
 			 "none");

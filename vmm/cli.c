@@ -610,16 +610,12 @@ static int cli_ctl_check(struct ctl_opts *o)
 	return 0;
 }
 
-
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o)
 {
 	static const struct option opts[] = {
-	    {"control", required_argument, NULL, 'C'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"hash-memory", no_argument, NULL, 'x'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"control", required_argument, NULL, 'C'}, {"out", required_argument, NULL, 'o'},
+	    {"hash-memory", no_argument, NULL, 'x'},   {"count", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	       {0},
 	};
 	int c, word, ret = 0;
 

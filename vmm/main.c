@@ -297,8 +297,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } main_commands[] = {
-    {"run", main_run},	 {"restore", main_restore}, {"dtb", main_dtb},	{"stat", main_ctl},
-    {"pause", main_ctl}, {"resume", main_ctl},	    {"stop", main_ctl}, {"snapshot", main_ctl},
+    {"run", main_run},	 {"restore", main_restore},   {"dtb", main_dtb},  {"stat", main_ctl},
+    {"pause", main_ctl}, {"resume", main_ctl},	      {"stop", main_ctl}, {"snapshot", main_ctl},
     {"fork", main_ctl},	 {"fork-from", main_restore},
 };
 

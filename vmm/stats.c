@@ -334,7 +334,8 @@ static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
 	unsigned n = vm->fleet ? fleet_count(vm->fleet) : 0;
 
 	for (unsigned i = 0; children && i < n; i++) {
-		if (!json_array_append_new(children, stats_fork_child(fleet_child_vm(vm->fleet, i))))
+		if (!json_array_append_new(children,
+					   stats_fork_child(fleet_child_vm(vm->fleet, i))))
 			continue;
 		json_decref(children);
 		children = NULL;

@@ -118,21 +118,21 @@ static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swap
 		return ret ? ret : vm_set_memory(vm);
 	}
 	ret = guest_ram_init(&vm->mem, &(struct guest_ram_params){
-					       .size = cfg->mem_bytes,
-					       .manager = cfg->manager,
-					       .host_mem = cfg->host_mem_bytes,
-					       .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
-					       .fault_around = cfg->fault_around,
-					       .on_fatal = vm_on_fatal,
-					       .arg = vm,
-					       .swap = swap,
-					       .oom_protect = cfg->oom_protect,
-					       .swap_readahead = cfg->swap_readahead,
-					       .wss_period_ms = cfg->wss_period_ms,
-					       .wss_samples = cfg->wss_samples,
-					       .source = source,
-					       .source_arg = source_arg,
-					   });
+					   .size = cfg->mem_bytes,
+					   .manager = cfg->manager,
+					   .host_mem = cfg->host_mem_bytes,
+					   .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+					   .fault_around = cfg->fault_around,
+					   .on_fatal = vm_on_fatal,
+					   .arg = vm,
+					   .swap = swap,
+					   .oom_protect = cfg->oom_protect,
+					   .swap_readahead = cfg->swap_readahead,
+					   .wss_period_ms = cfg->wss_period_ms,
+					   .wss_samples = cfg->wss_samples,
+					   .source = source,
+					   .source_arg = source_arg,
+				       });
 
 	return ret ? ret : vm_set_memory(vm);
 }
@@ -334,8 +334,8 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 	return ret;
 }
 
-int vm_create_forked(struct vm *vm, const struct vm_config *cfg,
-		     const struct snapshot_machine *m, uint16_t generation, uint16_t index)
+int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct snapshot_machine *m,
+		     uint16_t generation, uint16_t index)
 {
 	char err[512];
 	int ret = vm_create_begin(vm, cfg);

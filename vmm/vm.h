@@ -137,8 +137,8 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 /* A fork child of parent (snapshot/fork.h): memory from parent's fork
  * image, vCPU and devices from m, the identity (generation, index) on the
  * fork-id port. cfg->fork_parent is parent. 0 or an enum vmm_status. */
-int vm_create_forked(struct vm *vm, const struct vm_config *cfg,
-		     const struct snapshot_machine *m, uint16_t generation, uint16_t index);
+int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct snapshot_machine *m,
+		     uint16_t generation, uint16_t index);
 void vm_destroy(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,

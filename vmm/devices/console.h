@@ -20,7 +20,7 @@
 struct console {
 	int out_fd;
 	char prefix[CONSOLE_PREFIX_MAX]; /* put before each line (a fork child's id) */
-	size_t len; /* bytes pending in line[] */
+	size_t len;			 /* bytes pending in line[] */
 	char line[VMM_LINE_MAX + 1];
 	uint64_t lines;
 	uint64_t lost_lines;	/* could not be written to out_fd */

@@ -59,8 +59,8 @@ static void fork_free_machine(struct snapshot_machine *m)
 }
 
 /* Pause, save the machine, freeze memory into the image, resume. */
-static int fork_pause_and_freeze(struct vm *vm, struct snapshot_machine *m,
-				 struct fork_result *res, char *err, size_t errlen)
+static int fork_pause_and_freeze(struct vm *vm, struct snapshot_machine *m, struct fork_result *res,
+				 char *err, size_t errlen)
 {
 	uint64_t t0 = vm_now_ns(), t1, t2, t3;
 	int ret = vm_pause(vm);
@@ -101,7 +101,8 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 				 "this VM was forked already, or is a fork child: it cannot be "
 				 "forked again");
 	if (ret == -EBUSY)
-		return fork_fail(err, errlen, ret, "a snapshot of this VM is under way: one at a time");
+		return fork_fail(err, errlen, ret,
+				 "a snapshot of this VM is under way: one at a time");
 	return fork_fail(err, errlen, ret, "write-protecting memory: %s",
 			 ret == -ESRCH ? "the VM is stopping" : strerror(-ret));
 }
@@ -153,8 +154,8 @@ static int fork_children(struct vm *vm, unsigned count, const struct snapshot_ma
 		struct vm *child = fork_make_child(vm, m, gen, i, &owned, why, sizeof(why));
 
 		if (!child)
-			return fork_fail(err, errlen, -EIO, "%s (%u of %u children run)", why, i - 1,
-					 count);
+			return fork_fail(err, errlen, -EIO, "%s (%u of %u children run)", why,
+					 i - 1, count);
 		ret = fleet_start(vm->fleet, child, owned);
 		if (ret)
 			return fork_fail(err, errlen, ret,

@@ -22,11 +22,11 @@ struct vm;
 
 struct fork_result {
 	unsigned count;
-	uint16_t generation;   /* the children's */
-	uint64_t request_ns;   /* CLOCK_MONOTONIC when asked */
-	uint64_t arm_ns;       /* write-protecting memory, guest running */
-	uint64_t reprotected;  /* pages written while armed, protected again */
-	uint64_t pause_ns;     /* vCPUs stopped: park + machine + freeze + resume */
+	uint16_t generation;  /* the children's */
+	uint64_t request_ns;  /* CLOCK_MONOTONIC when asked */
+	uint64_t arm_ns;      /* write-protecting memory, guest running */
+	uint64_t reprotected; /* pages written while armed, protected again */
+	uint64_t pause_ns;    /* vCPUs stopped: park + machine + freeze + resume */
 	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
 	uint64_t children_ns;  /* from the resume to the last child started */
 	uint64_t shared_pages; /* the image's frames */
