@@ -548,20 +548,14 @@ static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, 
 	enum fault_class c = ept_present(e)    ? FAULT_COW
 			     : e & EPT_SW_SWAP ? FAULT_SWAPIN
 					       : FAULT_SNAPLOAD;
-	char why[200], msg[300];
 	int ret;
 
 	if (ept_present(e) && !write && !vmem_remapped(v, idx)) {
 		fault_image_read(v, addr, idx, gpa);
 		return 0;
 	}
-	ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
-	if (ret) {
-		snprintf(msg, sizeof(msg), "GPA %#lx: reading it from the fork image failed: %s",
-			 (unsigned long)gpa, why);
-		fault_stop_vm(v, msg);
+	if (vmem_image_read(v, idx, e))
 		return 0;
-	}
 	vmem_snap_keep(v, idx, v->page_buf);
 	ret = vmem_fork_break(v, idx, e, v->page_buf, true);
 	if (ret == -ENOMEM && v->pager)

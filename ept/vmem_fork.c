@@ -137,22 +137,28 @@ int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *conten
 		   : -EIO;
 }
 
+int vmem_image_read(struct vmem *v, uint64_t idx, uint64_t e)
+{
+	char why[200], msg[300];
+	int ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
+
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: reading it from the fork image failed: %s",
+			 (unsigned long)vmem_idx_gpa(v, idx), why);
+		fault_stop_vm(v, msg);
+	}
+	return ret;
+}
+
 int vmem_fork_own_page(struct vmem *v, uint64_t idx)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
-	char why[200], msg[300];
 	int ret;
 
 	if (!vmem_image_owns(v, gpa, e))
 		return 0;
-	ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
-	if (ret) {
-		snprintf(msg, sizeof(msg), "GPA %#lx: reading it from the fork image failed: %s",
-			 (unsigned long)gpa, why);
-		fault_stop_vm(v, msg);
-		return ret;
-	}
-	return vmem_fork_break(v, idx, e, v->page_buf, false);
+	ret = vmem_image_read(v, idx, e);
+	return ret ? ret : vmem_fork_break(v, idx, e, v->page_buf, false);
 }
 
 bool vmem_fork_drop(struct vmem *v, uint64_t idx)

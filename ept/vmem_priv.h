@@ -184,6 +184,9 @@ bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e);
 int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n);
 /* The content of the image's entry e into buf: 0 or -errno with why. */
 int vmem_image_content(struct vmem *v, uint64_t e, void *buf, char *why, size_t len);
+/* The same into v->page_buf for page idx; a failure stops the VM, naming
+ * the GPA (the guest never sees the page). */
+int vmem_image_read(struct vmem *v, uint64_t idx, uint64_t e);
 /* Page idx, whose entry e is the image's, becomes v's own page holding
  * content: mapped writable into the view (map: UFFDIO_COPY, which wakes
  * the vCPU) or only stored. -ENOMEM: no frame (reclaim and retry). */

@@ -443,21 +443,17 @@ START_TEST(fork_from_needs_a_count_and_reads_eagerly)
 }
 END_TEST
 
+#define RUN_WITH(o, ...) cli_parse_run(ARGC("run", __VA_ARGS__), ARGV("run", __VA_ARGS__), o)
+
 START_TEST(console_dir_must_be_a_directory)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(
-	    cli_parse_run(ARGC("run", "--console-dir", "/"), ARGV("run", "--console-dir", "/"), &o),
-	    0);
+	ck_assert_int_eq(RUN_WITH(&o, "--console-dir", "/"), 0);
 	ck_assert_str_eq(o.console_dir, "/");
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--console-dir", "/nonexistent-dir"),
-				       ARGV("run", "--console-dir", "/nonexistent-dir"), &o),
-			 -EINVAL);
+	ck_assert_int_eq(RUN_WITH(&o, "--console-dir", "/nonexistent-dir"), -EINVAL);
 	assert_error_mentions("--console-dir: /nonexistent-dir");
-	ck_assert_int_eq(cli_parse_run(ARGC("run", "--console-dir", "/dev/null"),
-				       ARGV("run", "--console-dir", "/dev/null"), &o),
-			 -EINVAL);
+	ck_assert_int_eq(RUN_WITH(&o, "--console-dir", "/dev/null"), -EINVAL);
 	assert_error_mentions("not a directory");
 }
 END_TEST
