@@ -3,7 +3,8 @@
 # into 16 children, and each VM then writes the same 4 MiB over and over.
 # The vmm's proportional set size (smaps_rollup's Pss) may grow by at most
 # 16 x 5 MiB: the children share every page they only read. The parent
-# is paused once it has forked, so that the growth is the children's. The vmm's own count agrees: each child holds about
+# is paused before the fork (it stays paused), so that the growth is the
+# children's. The vmm's own count agrees: each child holds about
 # 4 MiB of frames of its own and maps the rest from the fork image.
 # Working-set sampling is off: its scans unmap pages the guest does not
 # touch again, which would lower Pss whatever fork costs.
@@ -20,9 +21,9 @@ pss_kb() {
 start_vm --mem 256M --wss-period 0 --cmdline "workload=verify size=200M wset=4M passes=100000 progress=1"
 pid=$(pgrep -f -- "^$VMM run --kernel $KERNEL --control $sock") || fail "no vmm process for $sock"
 wait_line "$OUT" "^PASS workload=verify pass=2$"
+ctl 0 pause
 before=$(pss_kb "$pid")
 ctl 0 fork --count $children
-ctl 0 pause
 for i in $(seq $children); do
 	for _ in $(seq 1200); do
 		[ "$(grep -c "^\[1\.$i\] PASS" "$OUT")" -ge 2 ] && break
