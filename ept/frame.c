@@ -27,8 +27,10 @@
  * verifies the invariants for tests.
  *
  * metadata_bytes: which record pages were touched is not known cheaply, so
- * it counts the whole records array (32 bytes per frame of max_frames) plus
- * the overflow table, its arrays and the free list as allocated.
+ * it counts the records (32 bytes per frame) up to the end of the highest
+ * region ever allocated, the rest of the array being untouched (the store
+ * is sized for fork children), plus the overflow table, its arrays and the
+ * free list as allocated.
  */
 #include "frame.h"
 
@@ -68,6 +70,7 @@ struct frame_db {
 	uint64_t holes_punched, misuse;
 	struct frame *frames;
 	size_t frames_bytes;
+	uint64_t frames_high; /* end of the highest region ever allocated */
 	struct rmap_slot *rmap; /* overflow reverse map, rmap_cap slots (power of 2) */
 	size_t rmap_cap, rmap_used, rmap_bytes;
 	struct extent *ext; /* free extents, sorted by base, never adjacent */
@@ -363,6 +366,15 @@ void frame_db_add_budget(struct frame_db *db, uint64_t n)
 	pthread_mutex_unlock(&db->lock);
 }
 
+/* The records of frames that a region has ever covered: the rest of the
+ * mapping was never touched (it is sized for fork children to come). */
+static size_t frame_records_bytes(const struct frame_db *db)
+{
+	size_t n = db->frames_high * sizeof(struct frame);
+
+	return (n + FRAME_BYTES - 1) & ~(size_t)(FRAME_BYTES - 1);
+}
+
 int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_frames)
 {
 	struct frame_db *db;
@@ -464,6 +476,8 @@ static int frame_region_alloc_locked(struct frame_db *db, uint64_t pages, uint64
 		if (e->pages < pages)
 			continue;
 		*base = e->base;
+		if (e->base + pages > db->frames_high)
+			db->frames_high = e->base + pages;
 		e->base += pages;
 		e->pages -= pages;
 		if (!e->pages)
@@ -847,7 +861,8 @@ void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out)
 	    .free_in_budget = db->budget_frames > db->charged ? db->budget_frames - db->charged : 0,
 	    .holes_punched = db->holes_punched,
 	    .peak_resident = db->peak_resident,
-	    .metadata_bytes = db->frames_bytes + db->rmap_bytes + db->ext_cap * sizeof(*db->ext),
+	    .metadata_bytes = frame_records_bytes(db) + db->rmap_bytes +
+			      db->ext_cap * sizeof(*db->ext),
 	    .misuse = db->misuse,
 	};
 	pthread_mutex_unlock((pthread_mutex_t *)&db->lock);
