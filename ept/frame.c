@@ -70,7 +70,7 @@ struct frame_db {
 	uint64_t holes_punched, misuse;
 	struct frame *frames;
 	size_t frames_bytes;
-	uint64_t frames_high; /* end of the highest region ever allocated */
+	uint64_t frames_high;	/* end of the highest region ever allocated */
 	struct rmap_slot *rmap; /* overflow reverse map, rmap_cap slots (power of 2) */
 	size_t rmap_cap, rmap_used, rmap_bytes;
 	struct extent *ext; /* free extents, sorted by base, never adjacent */
@@ -861,8 +861,8 @@ void frame_db_stats(const struct frame_db *db, struct frame_db_stats *out)
 	    .free_in_budget = db->budget_frames > db->charged ? db->budget_frames - db->charged : 0,
 	    .holes_punched = db->holes_punched,
 	    .peak_resident = db->peak_resident,
-	    .metadata_bytes = frame_records_bytes(db) + db->rmap_bytes +
-			      db->ext_cap * sizeof(*db->ext),
+	    .metadata_bytes =
+		frame_records_bytes(db) + db->rmap_bytes + db->ext_cap * sizeof(*db->ext),
 	    .misuse = db->misuse,
 	};
 	pthread_mutex_unlock((pthread_mutex_t *)&db->lock);
