@@ -2,14 +2,15 @@
 # Fork a guest whose memory is partly in swap, with the children's
 # consoles in --console-dir: the swapped pages stay the fork image's slots,
 # each VM that touches one reads its own copy back, the children swap
-# through the parent's file, and every VM verifies. Then a second
-# generation: a snapshot of the forked VM restores with its memory hash
-# checked.
+# through the parent's file, and every VM verifies. Generations: a
+# snapshot before the fork, the fork, a snapshot of the forked VM after
+# it; the second restores with its memory hash checked.
 # Three VMs swapping on one emulated vCPU are slow: a longer bound.
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 . "$TESTLIB"
 need_kvm
 sock=$TMPDIR_TEST/vm0.sock
+snap0=$TMPDIR_TEST/snap0
 snap=$TMPDIR_TEST/snap1
 mkdir "$TMPDIR_TEST/cons"
 
@@ -18,6 +19,7 @@ start_vm --mem 64M --host-mem 16M --swap "$TMPDIR_TEST/a.swap" --swap-size 192M 
 	--cmdline "workload=verify size=40M wset=16M passes=7 progress=1"
 wait_line "$OUT" "^PASS workload=verify pass=1$"
 wait_stat swapped_pages 4000
+ctl 0 snapshot --out "$snap0"
 ctl 0 fork --count 2
 ctl 0 snapshot --out "$snap" --hash-memory
 wait_vm 0
