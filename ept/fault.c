@@ -554,7 +554,7 @@ static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, 
 		fault_image_read(v, addr, idx, gpa);
 		return 0;
 	}
-	if (vmem_image_read(v, idx, e))
+	if (vmem_image_read(v, idx))
 		return 0;
 	vmem_snap_keep(v, idx, v->page_buf);
 	ret = vmem_fork_break(v, idx, e, v->page_buf, true);

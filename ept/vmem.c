@@ -108,10 +108,20 @@ void vmem_page_drop(struct vmem *v, uint64_t idx)
 	vmem_page_unpopulated(v, idx, 0);
 }
 
+void vmem_block_forget(struct vmem *v, uint64_t idx, uint64_t e)
+{
+	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
+
+	b->present--;
+	if (e & EPT_SW_AHEAD)
+		b->ahead--;
+	else
+		b->used--;
+}
+
 void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry)
 {
 	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
-	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
 
 	frame_set_swap_slot(v->db, ept_frame(e), FRAME_NO_SLOT);
 	frame_unmap(v->db, ept_frame(e), v->vm_id, gpa);
@@ -119,11 +129,7 @@ void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry)
 		ept_set(v->table, gpa, entry); /* the table page exists */
 	else
 		ept_clear(v->table, gpa);
-	b->present--;
-	if (e & EPT_SW_AHEAD)
-		b->ahead--;
-	else
-		b->used--;
+	vmem_block_forget(v, idx, e);
 	v->stats.resident_pages--;
 }
 
@@ -441,11 +447,12 @@ bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa)
 int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t len)
 {
 	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
+	bool image = vmem_image_owns(v, vmem_idx_gpa(v, idx), e);
+	const struct vmem_pager_ops *pager = image ? v->image->pager : v->pager;
+	void *pager_arg = image ? v->image->pager_arg : v->pager_arg;
 	uint32_t slot = ept_frame(e);
 	int ret;
 
-	if (!ept_present(e) && vmem_image_owns(v, vmem_idx_gpa(v, idx), e))
-		return vmem_image_content(v, e, buf, why, len);
 	if (ept_present(e)) {
 		ret = vmem_pio(pread, frame_db_fd(v->db), buf, EPT_PAGE_SIZE,
 			       (off_t)ept_frame(e) << EPT_PAGE_SHIFT);
@@ -455,9 +462,11 @@ int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t
 		return ret;
 	}
 	if (e & EPT_SW_SWAP)
-		return v->pager->swap_in(v->pager_arg, v, &slot, &buf, 1, why, len);
+		return pager->swap_in(pager_arg, v, &slot, &buf, 1, why, len);
+	if (e & EPT_SW_SNAP && image)
+		return v->image->source->load(v->image->source_arg, slot, buf, why, len);
 	if (e & EPT_SW_SNAP)
-		return v->source->load(v->source_arg, ept_frame(e), buf, why, len);
+		return v->source->load(v->source_arg, slot, buf, why, len);
 	memset(buf, 0, EPT_PAGE_SIZE);
 	return 0;
 }

@@ -85,38 +85,14 @@ int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n)
  * keeps its frame or slot. */
 static void fork_uncount(struct vmem *v, uint64_t idx, uint64_t e)
 {
-	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
-
 	if (ept_present(e)) {
-		b->present--;
-		if (e & EPT_SW_AHEAD)
-			b->ahead--;
-		else
-			b->used--;
+		vmem_block_forget(v, idx, e);
 		v->stats.shared_pages--;
 	} else if (e & EPT_SW_SWAP) {
 		v->stats.swapped_pages--;
 	} else {
 		v->stats.source_pages--;
 	}
-}
-
-int vmem_image_content(struct vmem *v, uint64_t e, void *buf, char *why, size_t len)
-{
-	const struct vmem_image *img = v->image;
-	uint32_t slot = ept_frame(e);
-
-	if (ept_present(e)) {
-		if (pread(frame_db_fd(v->db), buf, EPT_PAGE_SIZE, (off_t)slot << EPT_PAGE_SHIFT) ==
-		    (ssize_t)EPT_PAGE_SIZE)
-			return 0;
-		snprintf(why, len, "reading frame %lu of the fork image: %s", (unsigned long)slot,
-			 strerror(errno ? errno : EIO));
-		return -EIO;
-	}
-	if (e & EPT_SW_SWAP)
-		return img->pager->swap_in(img->pager_arg, v, &slot, &buf, 1, why, len);
-	return img->source->load(img->source_arg, ept_frame(e), buf, why, len);
 }
 
 int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *content, bool map)
@@ -137,10 +113,10 @@ int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *conten
 		   : -EIO;
 }
 
-int vmem_image_read(struct vmem *v, uint64_t idx, uint64_t e)
+int vmem_image_read(struct vmem *v, uint64_t idx)
 {
 	char why[200], msg[300];
-	int ret = vmem_image_content(v, e, v->page_buf, why, sizeof(why));
+	int ret = vmem_page_content(v, idx, v->page_buf, why, sizeof(why));
 
 	if (ret) {
 		snprintf(msg, sizeof(msg), "GPA %#lx: reading it from the fork image failed: %s",
@@ -157,7 +133,7 @@ int vmem_fork_own_page(struct vmem *v, uint64_t idx)
 
 	if (!vmem_image_owns(v, gpa, e))
 		return 0;
-	ret = vmem_image_read(v, idx, e);
+	ret = vmem_image_read(v, idx);
 	return ret ? ret : vmem_fork_break(v, idx, e, v->page_buf, false);
 }
 
@@ -232,18 +208,41 @@ void vmem_fork_sever(struct vmem *v)
 	uffd_wake(&v->uffd, (uintptr_t)v->view, v->pages << EPT_PAGE_SHIFT);
 }
 
-static struct vmem_image *fork_image_alloc(struct vmem *v)
+static void fork_image_free(struct vmem_image *img)
 {
-	struct vmem_image *img = calloc(1, sizeof(*img));
+	if (!img)
+		return;
+	ept_destroy(img->table);
+	free(img->block);
+	free(img);
+}
+
+/* The image of v's region as it stands: its frames, an O(1) clone of the
+ * table, the fault-around bookkeeping and the counts. NULL without memory. */
+static struct vmem_image *fork_image_new(struct vmem *v)
+{
+	struct vmem_image *img = malloc(sizeof(*img));
 
 	if (!img)
 		return NULL;
-	img->block = malloc(v->nr_blocks * sizeof(*img->block));
-	img->table = ept_clone(v->table);
-	if (!img->block || !img->table) {
-		free(img->block);
-		ept_destroy(img->table);
-		free(img);
+	*img = (struct vmem_image){
+	    .db = v->db,
+	    .base = v->base_frame,
+	    .pages = v->pages,
+	    .table = ept_clone(v->table),
+	    .owner = v->vm_id,
+	    .pager = v->pager,
+	    .pager_arg = v->pager_arg,
+	    .source = v->source,
+	    .source_arg = v->source_arg,
+	    .block = malloc(v->nr_blocks * sizeof(*img->block)),
+	    .resident = v->stats.resident_pages,
+	    .swapped = v->stats.swapped_pages,
+	    .sourced = v->stats.source_pages,
+	    .refs = 1,
+	};
+	if (!img->table || !img->block) {
+		fork_image_free(img);
 		return NULL;
 	}
 	memcpy(img->block, v->block, v->nr_blocks * sizeof(*img->block));
@@ -253,34 +252,14 @@ static struct vmem_image *fork_image_alloc(struct vmem *v)
 int vmem_fork_make_image(struct vmem *v)
 {
 	uint64_t *remapped = calloc((v->pages + 63) / 64, sizeof(uint64_t)), base;
-	struct vmem_image *img = remapped ? fork_image_alloc(v) : NULL;
+	struct vmem_image *img = remapped ? fork_image_new(v) : NULL;
 	int ret = img ? frame_region_alloc(v->db, v->pages, &base) : -ENOMEM;
 
 	if (ret) {
-		if (img) {
-			ept_destroy(img->table);
-			free(img->block);
-		}
-		free(img);
+		fork_image_free(img);
 		free(remapped);
 		return ret;
 	}
-	*img = (struct vmem_image){
-	    .db = v->db,
-	    .base = v->base_frame,
-	    .pages = v->pages,
-	    .table = img->table,
-	    .owner = v->vm_id,
-	    .pager = v->pager,
-	    .pager_arg = v->pager_arg,
-	    .source = v->source,
-	    .source_arg = v->source_arg,
-	    .block = img->block,
-	    .resident = v->stats.resident_pages,
-	    .swapped = v->stats.swapped_pages,
-	    .sourced = v->stats.source_pages,
-	    .refs = 1,
-	};
 	v->image = img;
 	v->remapped = remapped;
 	v->base_frame = base;
@@ -292,11 +271,11 @@ int vmem_fork_make_image(struct vmem *v)
 
 int vmem_fork_child_init(struct vmem *v, struct vmem_image *img)
 {
+	if (img->pages != v->pages || img->db != v->db)
+		return -EINVAL;
 	v->remapped = calloc((v->pages + 63) / 64, sizeof(uint64_t));
 	if (!v->remapped)
 		return -ENOMEM;
-	if (img->pages != v->pages || img->db != v->db)
-		return -EINVAL;
 	__atomic_add_fetch(&img->refs, 1, __ATOMIC_SEQ_CST);
 	v->image = img;
 	memcpy(v->block, img->block, v->nr_blocks * sizeof(*v->block));
@@ -331,9 +310,7 @@ void vmem_image_put(struct vmem_image *img)
 		return;
 	ept_for_each(img->table, 0, UINT64_MAX, fork_release_entry, img);
 	frame_region_release(img->db, img->base, img->pages);
-	ept_destroy(img->table);
-	free(img->block);
-	free(img);
+	fork_image_free(img);
 }
 
 uint64_t vmem_image_pages(const struct vmem_image *img)

@@ -135,6 +135,8 @@ int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
 /* The inverse: page idx's frame goes (the caller put its swap copy first,
  * or handed it on) and its table entry becomes entry (0: empty). */
 void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry);
+/* Fault-around bookkeeping: present page idx, whose entry was e, goes. */
+void vmem_block_forget(struct vmem *v, uint64_t idx, uint64_t e);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
 /* A frame or a swap slot: the page has content (fault-around must not
  * fill it as a fresh page). */
@@ -182,11 +184,9 @@ bool vmem_remapped(const struct vmem *v, uint64_t idx);
 bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e);
 /* Map view pages [first, first + n) from v's own region, registered. */
 int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n);
-/* The content of the image's entry e into buf: 0 or -errno with why. */
-int vmem_image_content(struct vmem *v, uint64_t e, void *buf, char *why, size_t len);
-/* The same into v->page_buf for page idx; a failure stops the VM, naming
- * the GPA (the guest never sees the page). */
-int vmem_image_read(struct vmem *v, uint64_t idx, uint64_t e);
+/* The content of page idx (the image's) into v->page_buf; a failure
+ * stops the VM, naming the GPA (the guest never sees the page). */
+int vmem_image_read(struct vmem *v, uint64_t idx);
 /* Page idx, whose entry e is the image's, becomes v's own page holding
  * content: mapped writable into the view (map: UFFDIO_COPY, which wakes
  * the vCPU) or only stored. -ENOMEM: no frame (reclaim and retry). */
