@@ -60,3 +60,15 @@ bool err_set_quiet(bool quiet)
 	err_quiet = quiet;
 	return was;
 }
+
+int err_into(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}

@@ -8,6 +8,7 @@
 #define VMM_ERR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* An input (file, option, guest request) is wrong: returns -EINVAL. */
 int err_input(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -16,6 +17,11 @@ int err_sys(const char *what, const char *call);
 /* Any other failure with a given errno: returns -errnum. */
 int err_errno(int errnum, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* For a function that tells its caller why instead of printing: the
+ * sentence into err (errlen bytes; none if err is NULL), and ret back. */
+int err_into(char *err, size_t errlen, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 const char *last_error(void);
 /* Silence stderr (tests, a guest repeating a bad request); the message

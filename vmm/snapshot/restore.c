@@ -2,7 +2,6 @@
 #include "restore.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,6 @@
 #include "vcpu_state.h"
 #include "vm.h"
 
-__attribute__((format(printf, 4, 5))) static int restore_fail(char *err, size_t errlen, int ret,
-							      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* Section name of r, of the given version. */
 static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
 			   const void **buf, size_t *len, char *err, size_t errlen)
@@ -34,13 +20,12 @@ static int restore_section(const struct snap_reader *r, const char *name, uint32
 	uint32_t found;
 
 	if (snap_reader_device(r, name, &found, buf, len))
-		return restore_fail(err, errlen, -EINVAL,
-				    "%s: no section \"%s\": not a snapshot of a vmm VM",
-				    snap_reader_path(r), name);
+		return err_into(err, errlen, -EINVAL,
+				"%s: no section \"%s\": not a snapshot of a vmm VM",
+				snap_reader_path(r), name);
 	if (found != version)
-		return restore_fail(err, errlen, -EINVAL,
-				    "%s: section \"%s\": version %u, expected %u",
-				    snap_reader_path(r), name, found, version);
+		return err_into(err, errlen, -EINVAL, "%s: section \"%s\": version %u, expected %u",
+				snap_reader_path(r), name, found, version);
 	return 0;
 }
 
@@ -60,14 +45,14 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 	m->mem_bytes = devstate_get_u64(&dr, "mem_bytes");
 	m->tsc_hz = devstate_get_u64(&dr, "tsc_hz");
 	if (devstate_close(&dr))
-		return restore_fail(err, errlen, -EINVAL, "%s: section \"vm\": %s",
-				    snap_reader_path(r), why);
+		return err_into(err, errlen, -EINVAL, "%s: section \"vm\": %s", snap_reader_path(r),
+				why);
 	if (m->mem_bytes != snap_reader_mem_bytes(r))
-		return restore_fail(err, errlen, -EINVAL,
-				    "%s: section \"vm\": mem_bytes %llu, but the file holds %llu "
-				    "bytes of guest memory",
-				    snap_reader_path(r), (unsigned long long)m->mem_bytes,
-				    (unsigned long long)snap_reader_mem_bytes(r));
+		return err_into(err, errlen, -EINVAL,
+				"%s: section \"vm\": mem_bytes %llu, but the file holds %llu "
+				"bytes of guest memory",
+				snap_reader_path(r), (unsigned long long)m->mem_bytes,
+				(unsigned long long)snap_reader_mem_bytes(r));
 	return 0;
 }
 
@@ -84,10 +69,10 @@ static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machin
 		return ret;
 	m->vcpu = malloc(sizeof(*m->vcpu));
 	if (!m->vcpu)
-		return restore_fail(err, errlen, -ENOMEM, "%s: out of memory", snap_reader_path(r));
+		return err_into(err, errlen, -ENOMEM, "%s: out of memory", snap_reader_path(r));
 	if (vcpu_state_from_bytes(m->vcpu, buf, len, why, sizeof(why)))
-		return restore_fail(err, errlen, -EINVAL, "%s: section \"%s\": %s",
-				    snap_reader_path(r), SNAPSHOT_DEV_VCPU, why);
+		return err_into(err, errlen, -EINVAL, "%s: section \"%s\": %s", snap_reader_path(r),
+				SNAPSHOT_DEV_VCPU, why);
 	return 0;
 }
 
@@ -118,8 +103,8 @@ int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, ch
 	char why[256];
 
 	if (devstate_restore_all(&vm->states, m->devices, m->devices_len, why, sizeof(why)))
-		return restore_fail(err, errlen, -EINVAL, "section \"%s\": %s",
-				    SNAPSHOT_DEV_DEVICES, why);
+		return err_into(err, errlen, -EINVAL, "section \"%s\": %s", SNAPSHOT_DEV_DEVICES,
+				why);
 	return 0;
 }
 
@@ -148,8 +133,8 @@ int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char 
 	quiet = err_set_quiet(true);
 	ret = vcpu_state_restore(&vm->vcpu, &vm->kvm, m->vcpu);
 	err_set_quiet(quiet);
-	return ret ? restore_fail(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
-				  last_error())
+	return ret ? err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
+			      last_error())
 		   : 0;
 }
 
@@ -186,15 +171,15 @@ int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char
 	int ret = 0;
 
 	if (!page)
-		return restore_fail(err, errlen, -ENOMEM, "out of memory");
+		return err_into(err, errlen, -ENOMEM, "out of memory");
 	for (uint64_t i = 0; !ret && i < snap_reader_nr_pages(r); i++) {
 		ret = snap_reader_page_at(r, i, &gpa, &kind);
 		if (ret || kind != SNAP_KIND_DATA)
 			continue;
 		ret = snap_reader_read_page(r, i, page, err, errlen);
 		if (!ret && (ret = guest_ram_write(mem, gpa, page, SNAP_PAGE)))
-			restore_fail(err, errlen, ret, "%s: page at GPA %#llx: cannot write it: %s",
-				     snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
+			err_into(err, errlen, ret, "%s: page at GPA %#llx: cannot write it: %s",
+				 snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
 	}
 	free(page);
 	return ret;
@@ -207,16 +192,16 @@ int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *
 	int ret = 0;
 
 	if (!mem->vmem)
-		return restore_fail(err, errlen, -EINVAL,
-				    "a lazy restore needs the vmm memory manager");
+		return err_into(err, errlen, -EINVAL,
+				"a lazy restore needs the vmm memory manager");
 	for (uint64_t i = 0; !ret && i < snap_reader_nr_pages(r); i++) {
 		ret = snap_reader_page_at(r, i, &gpa, &kind);
 		if (!ret && kind == SNAP_KIND_DATA)
 			ret = vmem_set_source_page(mem->vmem, gpa, i);
 		if (ret)
-			restore_fail(err, errlen, ret,
-				     "%s: page at GPA %#llx: cannot leave it to the snapshot: %s",
-				     snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
+			err_into(err, errlen, ret,
+				 "%s: page at GPA %#llx: cannot leave it to the snapshot: %s",
+				 snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
 	}
 	return ret;
 }

@@ -20,6 +20,7 @@ struct snapshot_job {
 	struct snap_writer *w;
 	pthread_t thread;
 	bool thread_started;
+	bool hash; /* memory's hash into the file, in the pause */
 	uint64_t resumed_ns;
 	struct snapshot_progress p; /* under vm->snap_lock */
 };
@@ -241,11 +242,10 @@ static int snapshot_fail(char *err, size_t errlen, int ret, const char *what)
 	return ret;
 }
 
-/* Pause, save the machine, freeze memory, resume: the pause, in parts. A
- * VM the user paused stays paused. */
-static int snapshot_pause_and_freeze(struct snapshot_job *job, bool hash, char *err, size_t errlen)
+int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
+		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
+		      struct snapshot_pause *p, char *err, size_t errlen)
 {
-	struct vm *vm = job->vm;
 	uint64_t t0 = vm_now_ns(), t1, t2, t3;
 	int ret = vm_pause(vm);
 	bool was_paused = ret == -EALREADY;
@@ -255,21 +255,53 @@ static int snapshot_pause_and_freeze(struct snapshot_job *job, bool hash, char *
 				     ret == -ESRCH ? "pausing the VM: it has stopped"
 						   : "pausing the VM: a vCPU did not park");
 	t1 = vm_now_ns();
-	ret = snapshot_save_machine(vm, job->w, err, errlen);
+	ret = machine(arg, err, errlen);
 	t2 = vm_now_ns();
-	if (!ret && (ret = vmem_snap_freeze(vm->mem.vmem)))
-		snapshot_fail(err, errlen, ret, "freezing memory");
-	if (!ret && hash)
-		ret = snapshot_save_hash(vm, job->w, err, errlen);
+	if (!ret)
+		ret = freeze(arg, err, errlen);
 	t3 = vm_now_ns();
 	if (!was_paused)
 		vm_resume(vm);
-	job->resumed_ns = vm_now_ns();
-	job->p.park_ns = t1 - t0;
-	job->p.machine_ns = t2 - t1;
-	job->p.freeze_ns = t3 - t2;
-	job->p.resume_ns = job->resumed_ns - t3;
-	job->p.pause_ns = job->resumed_ns - t0;
+	p->resumed_ns = vm_now_ns();
+	p->park_ns = t1 - t0;
+	p->machine_ns = t2 - t1;
+	p->freeze_ns = t3 - t2;
+	p->resume_ns = p->resumed_ns - t3;
+	p->pause_ns = p->resumed_ns - t0;
+	return ret;
+}
+
+static int snapshot_machine_cb(void *arg, char *err, size_t errlen)
+{
+	struct snapshot_job *job = arg;
+
+	return snapshot_save_machine(job->vm, job->w, err, errlen);
+}
+
+/* The freeze, and the memory hash if asked for: it must be memory at the
+ * pause. */
+static int snapshot_freeze_cb(void *arg, char *err, size_t errlen)
+{
+	struct snapshot_job *job = arg;
+	int ret = vmem_snap_freeze(job->vm->mem.vmem);
+
+	if (ret)
+		return snapshot_fail(err, errlen, ret, "freezing memory");
+	return job->hash ? snapshot_save_hash(job->vm, job->w, err, errlen) : 0;
+}
+
+static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t errlen)
+{
+	struct snapshot_pause p = {0};
+	int ret = snapshot_in_pause(job->vm, snapshot_machine_cb, snapshot_freeze_cb, job, &p, err,
+				    errlen);
+
+	job->resumed_ns = p.resumed_ns;
+	job->p.park_ns = p.park_ns;
+	job->p.machine_ns = p.machine_ns;
+	job->p.freeze_ns = p.freeze_ns;
+	job->p.resume_ns = p.resume_ns;
+	job->p.pause_ns = p.pause_ns;
 	return ret;
 }
 
@@ -291,7 +323,8 @@ static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t 
 		return snapshot_fail(err, errlen, ret,
 				     ret == -ESRCH ? "the VM is stopping"
 						   : "write-protecting memory");
-	ret = snapshot_pause_and_freeze(job, hash, err, errlen);
+	job->hash = hash;
+	ret = snapshot_pause_and_freeze(job, err, errlen);
 	vmem_snap_get_stats(v, &s);
 	job->p.arm_ns = s.arm_ns;
 	job->p.reprotected = s.reprotected;

@@ -38,6 +38,21 @@
 
 struct vm;
 
+/* A pause in parts (snapshot and fork), CLOCK_MONOTONIC ns. */
+struct snapshot_pause {
+	uint64_t pause_ns; /* vCPUs stopped: park + machine + freeze + resume */
+	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
+	uint64_t resumed_ns; /* when the guest ran again */
+};
+
+/* Park vm's vCPUs (a VM the user paused stays paused), call machine(arg),
+ * then freeze(arg) if it succeeded, and resume: the pause in parts into
+ * *p. 0, or the first failure with err saying why (the callbacks fill err
+ * themselves). */
+int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
+		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
+		      struct snapshot_pause *p, char *err, size_t errlen);
+
 /* What a snapshot of a VM is doing, or did last (vmm snapshot polls it). */
 enum snapshot_phase { SNAPSHOT_NONE, SNAPSHOT_WRITING, SNAPSHOT_DONE, SNAPSHOT_FAILED };
 struct snapshot_progress {
