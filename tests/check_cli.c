@@ -91,12 +91,15 @@ START_TEST(run_reads_every_option)
 
 	ck_assert_int_eq(
 	    cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
+			       "workload=random", "--timeout", "30", "--stats-json", "s.json",
+			       "--initrd", "rd.cpio"),
 			  ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
+			       "workload=random", "--timeout", "30", "--stats-json", "s.json",
+			       "--initrd", "rd.cpio"),
 			  &o),
 	    0);
 	ck_assert_str_eq(o.kernel, "k.elf");
+	ck_assert_str_eq(o.initrd, "rd.cpio");
 	ck_assert_uint_eq(o.mem_bytes, 128 << 20);
 	ck_assert_str_eq(o.cmdline, "workload=random");
 	ck_assert_uint_eq(o.timeout_sec, 30);
@@ -298,6 +301,8 @@ START_TEST(restore_refuses_the_options_that_choose_a_guest)
 
 	ck_assert_int_eq(RESTORE(&o, "--kernel", "k.elf", "snap0"), -EINVAL);
 	assert_error_mentions("--kernel: not an option of restore");
+	ck_assert_int_eq(RESTORE(&o, "--initrd", "rd.cpio", "snap0"), -EINVAL);
+	assert_error_mentions("--initrd: not an option of restore");
 	ck_assert_int_eq(RESTORE(&o, "snap0", "--cmdline", "workload=touch"), -EINVAL);
 	assert_error_mentions("--cmdline: not an option of restore");
 	ck_assert_int_eq(RESTORE(&o, "--memory-manager=vmm", "snap0"), -EINVAL);

@@ -274,6 +274,7 @@ static int cli_console_dir(const char *s, const char **out)
  * that choose a guest (cli_run_guest), run the ones of restore. */
 static const struct option cli_vm_opts[] = {
     {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'I'},
     {"mem", required_argument, NULL, 'm'},
     {"host-mem", required_argument, NULL, 'H'},
     {"memory-manager", required_argument, NULL, 'M'},
@@ -307,6 +308,8 @@ static int cli_run_guest(int c, struct run_opts *o)
 	case 'k':
 		o->kernel = optarg;
 		return 0;
+	case 'I':
+		return cli_path("--initrd", optarg, &o->initrd);
 	case 'M':
 		return cli_manager(optarg, &o->kernel_manager);
 	case 'c':
@@ -399,6 +402,8 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_f
 		return cli_count_vms(optarg, &o->count);
 	case 'k':
 		return err_input("--kernel", "not an option of restore: %s", why);
+	case 'I':
+		return err_input("--initrd", "not an option of restore: %s", why);
 	case 'c':
 		return err_input("--cmdline", "not an option of restore: %s", why);
 	case 'M':
@@ -506,15 +511,16 @@ void cli_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
-	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
+	    "usage: vmm run [--kernel PATH] [--initrd PATH] [--mem SIZE] [--host-mem SIZE]\n"
+	    "               [--cmdline STR] [--memory-manager vmm|kernel] [--fault-around N]\n"
+	    "               [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "               [--console-dir DIR]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
-	    "               options but --kernel, --cmdline and --memory-manager]\n"
+	    "               options but --kernel, --initrd, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm snapshot --control PATH --out DIR [--hash-memory]\n"
 	    "       vmm fork --control PATH [--count N]\n"
@@ -524,6 +530,8 @@ void cli_usage(FILE *f)
 	    "\n"
 	    "run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
 	    "  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
+	    "  --initrd PATH      an archive loaded at the top of low RAM, handed to the\n"
+	    "                     kernel as its initrd (PVH module 1, /chosen in the tree)\n"
 	    "  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
 	    "  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
 	    "                     past it the guest stops (exit 3), or with --swap the\n"
@@ -550,7 +558,8 @@ void cli_usage(FILE *f)
 	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
-	    "  runs one; every option of run but --kernel, --cmdline, --memory-manager.\n"
+	    "  runs one; every option of run but --kernel, --initrd, --cmdline and\n"
+	    "  --memory-manager.\n"
 	    "  --lazy             read each page from DIR on its first touch (default)\n"
 	    "  --eager            read every page before the guest runs\n"
 	    "  --check-hash       before the guest runs, check its memory against the hash\n"

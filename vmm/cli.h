@@ -24,6 +24,7 @@
 
 struct run_opts {
 	const char *kernel; /* NULL: the built-in guest kernel */
+	const char *initrd; /* --initrd PATH; NULL: none */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* 0: same as mem_bytes */
 	bool kernel_manager;	 /* --memory-manager=kernel */

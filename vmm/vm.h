@@ -40,6 +40,7 @@ struct snapshot_machine;
 
 struct vm_config {
 	const char *kernel;
+	const char *initrd; /* NULL: none (boot/initrd.h) */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum guest_ram_manager manager;
