@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,9 @@ static int cli_run_check(const struct run_opts *o)
 		return err_input("--swap-size",
 				 "%llu bytes: expected a multiple of 4K, at least 1M",
 				 (unsigned long long)o->swap_bytes);
+	if (o->pause_at_line && !o->control)
+		return err_input("--pause-at-line",
+				 "needs --control PATH: only vmm resume can let the VM go on");
 	if (o->wss_period_ms && !o->wss_samples)
 		return err_input("--wss-samples",
 				 "0: expected 1 to %u (or --wss-period 0 for none)",
@@ -270,6 +274,22 @@ static int cli_console_dir(const char *s, const char **out)
 	return 0;
 }
 
+/* A POSIX extended regex that compiles. */
+static int cli_pause_at_line(const char *s, const char **out)
+{
+	regex_t re;
+	char why[128];
+	int ret = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+
+	if (ret) {
+		regerror(ret, &re, why, sizeof(why));
+		return err_input("--pause-at-line", "'%s': not a valid extended regex: %s", s, why);
+	}
+	regfree(&re);
+	*out = s;
+	return 0;
+}
+
 /* run's and restore's options, in one table: restore refuses the ones
  * that choose a guest (cli_run_guest), run the ones of restore. */
 static const struct option cli_vm_opts[] = {
@@ -297,6 +317,7 @@ static const struct option cli_vm_opts[] = {
     {"check-hash", no_argument, NULL, 'K'},
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
+    {"pause-at-line", required_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -342,6 +363,8 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_control(optarg, &o->control);
 	case 'D':
 		return cli_console_dir(optarg, &o->console_dir);
+	case 'A':
+		return cli_pause_at_line(optarg, &o->pause_at_line);
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -518,7 +541,7 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
-	    "               [--console-dir DIR]\n"
+	    "               [--console-dir DIR] [--pause-at-line REGEX]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --initrd, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
@@ -546,6 +569,9 @@ void cli_usage(FILE *f)
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
 	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "  --pause-at-line RE pause the VM whenever the guest prints a console line\n"
+	    "                     matching RE (POSIX extended), before it runs on; vmm\n"
+	    "                     resume lets it go on (needs --control)\n"
 	    "  --swap PATH        overcommit: the VMM's own swap file (created if missing,\n"
 	    "                     locked; kept at exit)\n"
 	    "  --swap-size SIZE   its size (default: the file's size; at least 1M)\n"

@@ -31,6 +31,7 @@ struct run_opts {
 	unsigned fault_around;
 	bool pin;
 	const char *cmdline;
+	const char *pause_at_line; /* --pause-at-line REGEX; NULL: none */
 	unsigned timeout_sec;
 	unsigned stats_interval;
 	const char *stats_json;

@@ -125,8 +125,8 @@ static int main_check_host_mem(const struct run_opts *o)
 			 "%lluK: expected at least %lluK, for the kernel's%s %llu pages and %llu "
 			 "pages of boot data",
 			 (unsigned long long)o->host_mem_bytes >> 10, (unsigned long long)min >> 10,
-			 o->initrd ? " and initrd's" : "",
-			 (unsigned long long)kernel, (unsigned long long)boot);
+			 o->initrd ? " and initrd's" : "", (unsigned long long)kernel,
+			 (unsigned long long)boot);
 }
 
 /* The VM's configuration from the options run and restore share. */
@@ -141,6 +141,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .fault_around = o->fault_around,
 	    .pin = o->pin,
 	    .cmdline = o->cmdline,
+	    .pause_at_line = o->pause_at_line,
 	    .timeout_sec = o->timeout_sec,
 	    .stats_interval = o->stats_interval,
 	    .console_fd = STDOUT_FILENO,

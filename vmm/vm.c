@@ -194,6 +194,8 @@ static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 {
 	struct swapfile *swap;
 
+	if (guest_ram_check_manager(cfg->manager))
+		return VMM_STATUS_INTERNAL;
 	if (vm_open_swap(cfg, &swap))
 		return VMM_STATUS_USAGE;
 	if (vm_run_init_signal()) {
@@ -215,11 +217,34 @@ static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kerne
 	if (loader_read_file(cfg->kernel, kernel))
 		return VMM_STATUS_USAGE;
 	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout) ||
-	    (cfg->initrd &&
-	     initrd_read(cfg->initrd, &layout, loader_image_end(kernel->buf), rd))) {
+	    (cfg->initrd && initrd_read(cfg->initrd, &layout, loader_image_end(kernel->buf), rd))) {
 		loader_file_free(kernel);
 		return VMM_STATUS_USAGE;
 	}
+	return 0;
+}
+
+/* The console's watcher: each line that matches pauses the VM. */
+static void vm_pause_at_line(void *arg, const char *line, size_t len)
+{
+	char buf[VMM_LINE_MAX + 1];
+	struct vm *vm = arg;
+
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (!regexec(&vm->pause_re, buf, 0, NULL, 0))
+		vm_pause_self(vm);
+}
+
+/* --pause-at-line: checked by the command line already. */
+static int vm_watch_console(struct vm *vm, const char *regex)
+{
+	int ret = regcomp(&vm->pause_re, regex, REG_EXTENDED | REG_NOSUB);
+
+	if (ret)
+		return err_input("--pause-at-line", "'%s': not a valid extended regex", regex);
+	vm->pause_re_set = true;
+	console_watch(&vm->con, vm_pause_at_line, vm);
 	return 0;
 }
 
@@ -234,6 +259,8 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm_init_sync(vm);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
+	if (cfg->pause_at_line && vm_watch_console(vm, cfg->pause_at_line))
+		return VMM_STATUS_USAGE;
 	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;
 }
 
@@ -385,6 +412,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
+	if (vm->pause_re_set)
+		regfree(&vm->pause_re);
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_mutex_destroy(&vm->snap_lock);
 	pthread_cond_destroy(&vm->state_cond);
