@@ -90,6 +90,7 @@ static int fork_make_image(struct vmem *v)
 		free(own);
 		return ret;
 	}
+	frame_region_share(v->db, img->base, img->pages);
 	v->view.image = img;
 	v->view.own = own;
 	v->base_frame = base;

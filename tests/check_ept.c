@@ -168,11 +168,7 @@ static void draw_pool(uint64_t *pool)
 
 static unsigned test_seed(const char *test)
 {
-	const char *env = getenv("EPT_TEST_SEED");
-	unsigned seed = env ? strtoul(env, NULL, 0) : 20261123;
-
-	fprintf(stderr, "%s: seed %u (EPT_TEST_SEED)\n", test, seed);
-	return seed;
+	return testlib_seed(test, "EPT_TEST_SEED");
 }
 
 static uint64_t random_leaf(void)
