@@ -169,7 +169,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 
 	if (o->stats_json && stats_open(&stats, o->stats_json, (const char *[]){input, NULL}))
 		return VMM_STATUS_USAGE;
-	if (o->control && control_open(&ctl, o->control)) {
+	if (o->control && control_open(&ctl, o->control, CONTROL_LOCK_WAIT_MS)) {
 		if (o->stats_json)
 			stats_abandon(&stats);
 		return VMM_STATUS_USAGE;
