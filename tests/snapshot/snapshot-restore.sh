@@ -77,14 +77,7 @@ run_vmm 2 restore "$TMPDIR_TEST/$other" --check-hash --timeout "$TIMEOUT"
 expect "$ERR" "no \"memory-hash\" section"
 
 # A second generation: snapshot the restored VM while it runs.
-LAST_CMD="$VMM restore $snap --control $sock"
-(
-	timeout -k 10 $((TIMEOUT + 60)) "$VMM" restore "$snap" --control "$sock" \
-		--timeout "$TIMEOUT" >"$OUT" 2>"$ERR" </dev/null
-	echo $? >"$TMPDIR_TEST/status"
-) &
-vm_pid=$!
-for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.1; done
+start_vmm restore "$snap"
 ctl 0 snapshot --out "$snap-gen2" --hash-memory
 wait_vm 0
 expect "$OUT" "ok=1"
