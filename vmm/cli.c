@@ -587,7 +587,8 @@ void cli_usage(FILE *f)
 	    "  1  the guest reported failure\n"
 	    "  2  bad usage or bad input (the message names the file and the problem)\n"
 	    "  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
-	    "     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
+	    "     unhandled port, or timeout (the message gives RIP, GPA or port); or it\n"
+	    "     was stopped: vmm stop, or SIGTERM or SIGINT (\"stopped by signal\")\n"
 	    "  4  internal VMM error\n",
 	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }

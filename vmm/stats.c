@@ -307,39 +307,61 @@ static json_t *stats_fork_frames(const struct vmem_stats *v)
 			 stats_int(v->cow_pages), "remapped_pages", stats_int(v->remapped_pages));
 }
 
-static json_t *stats_fork_child(struct vm *c)
+/* A child's state: "stopped" once it has been released (fleet.h), and
+ * "stopping" while it is being: its frames, threads and fds are then on
+ * their way back. */
+static const char *stats_child_state(const struct fleet_child *c)
 {
-	struct vmem_stats v;
+	const char *state = c->vm ? vm_state_name(c->vm) : "stopping";
+
+	if (c->released)
+		return "stopped";
+	return strcmp(state, "stopped") ? state : "stopping";
+}
+
+static json_t *stats_fork_child(const struct fleet_child *c)
+{
+	struct vmem_stats v = {0};
 	char id[16];
 	json_t *o;
 
-	snprintf(id, sizeof(id), "%u.%u", c->fork_generation, c->fork_index);
-	vmem_get_stats(c->mem.vmem, &v);
+	if (c->vm) {
+		snprintf(id, sizeof(id), "%u.%u", c->vm->fork_generation, c->vm->fork_index);
+		vmem_get_stats(c->vm->mem.vmem, &v);
+	} else {
+		snprintf(id, sizeof(id), "%u.%u", c->generation, c->index);
+	}
 	o = stats_fork_frames(&v);
 	if (o && json_object_update_new(
-		     o, json_pack("{s:s, s:s, s:i, s:I}", "id", id, "state", vm_state_name(c),
-				  "status", c->status, "first_run_monotonic_ns",
-				  stats_int(__atomic_load_n(&c->stats.first_run_ns,
-							    __ATOMIC_RELAXED))))) {
+		     o, json_pack("{s:s, s:s, s:i, s:s, s:I}", "id", id, "state",
+				  stats_child_state(c), "status", c->vm ? c->vm->status : c->status,
+				  "reason", c->vm ? "" : c->reason, "first_run_monotonic_ns",
+				  stats_int(c->vm ? __atomic_load_n(&c->vm->stats.first_run_ns,
+								    __ATOMIC_RELAXED)
+						  : c->first_run_ns)))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
+static void stats_add_child(void *arg, const struct fleet_child *c)
+{
+	json_t **children = arg;
+
+	if (*children && json_array_append_new(*children, stats_fork_child(c))) {
+		json_decref(*children);
+		*children = NULL;
+	}
+}
+
 /* The VM's fork identity and frames, and its children's. */
 static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
 {
 	json_t *o = stats_fork_frames(v), *children = json_array();
-	unsigned n = vm->fleet ? fleet_count(vm->fleet) : 0;
 
-	for (unsigned i = 0; children && i < n; i++) {
-		if (!json_array_append_new(children,
-					   stats_fork_child(fleet_child_vm(vm->fleet, i))))
-			continue;
-		json_decref(children);
-		children = NULL;
-	}
+	if (vm->fleet)
+		fleet_visit(vm->fleet, stats_add_child, &children);
 	if (!o || !children || json_object_set_new(o, "children", children) ||
 	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->fork_generation,
 						"index", vm->fork_index))) {

@@ -34,6 +34,8 @@ uint64_t vm_now_ns(void)
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
+	char reason[sizeof(vm->reason)];
+	bool print = false;
 	va_list ap;
 
 	pthread_mutex_lock(&vm->stop_lock);
@@ -43,12 +45,16 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		va_end(ap);
 		vm->status = status;
 		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
-		if (status != VMM_STATUS_OK)
-			fprintf(stderr, "vmm: %s%s\n", vm->name, vm->reason);
+		print = status != VMM_STATUS_OK;
+		memcpy(reason, vm->reason, sizeof(reason));
 	}
 	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
 	vm_kick(vm);
+	/* Not under the lock: a stderr that blocks must not hold whoever
+	 * waits on the run state. */
+	if (print)
+		fprintf(stderr, "vmm: %s%s\n", vm->name, reason);
 }
 
 void vm_init_sync(struct vm *vm)

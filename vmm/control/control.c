@@ -80,6 +80,7 @@ static json_t *control_resume(struct control *c, json_t *req, const char **error
 /* The VM and its fork children: the vmm process ends. */
 static json_t *control_stop(struct control *c, json_t *req, const char **error)
 {
+	static const char why[] = "stopped by request (control socket)";
 	unsigned n = c->vm->fleet ? fleet_count(c->vm->fleet) : 0;
 
 	(void)req;
@@ -87,10 +88,9 @@ static json_t *control_stop(struct control *c, json_t *req, const char **error)
 		*error = "stop: the VM has stopped already";
 		return NULL;
 	}
-	vm_stop(c->vm, VMM_STATUS_CRASH, "stopped by request (control socket)");
-	for (unsigned i = 0; i < n; i++)
-		vm_stop(fleet_child_vm(c->vm->fleet, i), VMM_STATUS_CRASH,
-			"stopped by request (control socket)");
+	vm_stop(c->vm, VMM_STATUS_CRASH, "%s", why);
+	if (c->vm->fleet)
+		n = fleet_stop_all(c->vm->fleet, VMM_STATUS_CRASH, why);
 	return json_pack("{s:s, s:i}", "state", "stopped", "children", n);
 }
 

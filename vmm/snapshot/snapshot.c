@@ -20,7 +20,9 @@ struct snapshot_job {
 	struct snap_writer *w;
 	pthread_t thread;
 	bool thread_started;
-	bool hash; /* memory's hash into the file, in the pause */
+	bool hash;	    /* memory's hash into the file, in the pause */
+	bool abort;	    /* atomic: the writer gives up at its next batch */
+	char abort_why[64]; /* set before abort */
 	uint64_t resumed_ns;
 	struct snapshot_progress p; /* under vm->snap_lock */
 };
@@ -206,18 +208,33 @@ static void snapshot_report(const struct snapshot_progress *p)
 		p->pause_ns / 1e6);
 }
 
+/* Save every page as of the pause, a batch at a time: 0, 1 (aborted) or
+ * -errno with msg. */
+static int snapshot_save_all(struct snapshot_job *job, char *msg, size_t len)
+{
+	struct vm *vm = job->vm;
+	int ret;
+
+	while ((ret = vmem_snap_save(vm->mem.vmem, SNAPSHOT_BATCH, msg, len)) == 1) {
+		pthread_mutex_lock(&vm->snap_lock);
+		snapshot_update(job);
+		pthread_mutex_unlock(&vm->snap_lock);
+		if (__atomic_load_n(&job->abort, __ATOMIC_ACQUIRE)) {
+			snprintf(msg, len, "aborted: %s", job->abort_why);
+			return -ECANCELED;
+		}
+	}
+	return ret;
+}
+
 static void *snapshot_thread(void *arg)
 {
 	struct snapshot_job *job = arg;
 	struct vm *vm = job->vm;
+	struct snapshot_progress p;
 	char msg[400] = "";
-	int ret;
+	int ret = snapshot_save_all(job, msg, sizeof(msg));
 
-	while ((ret = vmem_snap_save(vm->mem.vmem, SNAPSHOT_BATCH, msg, sizeof(msg))) == 1) {
-		pthread_mutex_lock(&vm->snap_lock);
-		snapshot_update(job);
-		pthread_mutex_unlock(&vm->snap_lock);
-	}
 	pthread_mutex_lock(&vm->snap_lock);
 	snapshot_update(job);
 	pthread_mutex_unlock(&vm->snap_lock);
@@ -225,14 +242,17 @@ static void *snapshot_thread(void *arg)
 	if (!ret)
 		ret = snap_writer_commit(job->w, msg, sizeof(msg));
 	else
-		snap_writer_abort(job->w);
+		snap_writer_abort(job->w); /* DIR.tmp goes */
 	pthread_mutex_lock(&vm->snap_lock);
 	job->w = NULL;
 	job->p.write_ns = vm_now_ns() - job->resumed_ns;
 	job->p.phase = ret ? SNAPSHOT_FAILED : SNAPSHOT_DONE;
 	snprintf(job->p.error, sizeof(job->p.error), "%s", ret ? msg : "");
-	snapshot_report(&job->p);
+	p = job->p;
 	pthread_mutex_unlock(&vm->snap_lock);
+	/* No I/O under the lock: a stderr that blocks would hold every
+	 * snapshot-status, stop and the exit behind it. */
+	snapshot_report(&p);
 	return NULL;
 }
 
@@ -410,6 +430,17 @@ void snapshot_status(struct vm *vm, struct snapshot_progress *out)
 		*out = vm->snap->p;
 	} else {
 		memset(out, 0, sizeof(*out));
+	}
+	pthread_mutex_unlock(&vm->snap_lock);
+}
+
+void snapshot_abort(struct vm *vm, const char *why)
+{
+	pthread_mutex_lock(&vm->snap_lock);
+	if (vm->snap && vm->snap->p.phase == SNAPSHOT_WRITING &&
+	    !__atomic_load_n(&vm->snap->abort, __ATOMIC_ACQUIRE)) {
+		snprintf(vm->snap->abort_why, sizeof(vm->snap->abort_why), "%s", why);
+		__atomic_store_n(&vm->snap->abort, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&vm->snap_lock);
 }

@@ -76,6 +76,10 @@ struct snapshot_progress {
 int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen);
 /* The current or last snapshot's progress. */
 void snapshot_status(struct vm *vm, struct snapshot_progress *out);
+/* Make a snapshot being written give up at its next batch of pages: it
+ * fails with "aborted: why" and its DIR.tmp is removed (one whose last
+ * page is written is committed). Returns at once; snapshot_wait waits. */
+void snapshot_abort(struct vm *vm, const char *why);
 /* Wait until a snapshot being written is on disk (or has failed); its
  * status stays readable. */
 void snapshot_wait(struct vm *vm);
