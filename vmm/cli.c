@@ -212,6 +212,8 @@ static int cli_run_reclaim(int c, struct run_opts *o)
 /* Combinations checked once every option is read. */
 static int cli_run_check(const struct run_opts *o)
 {
+	if (o->paused && !o->control)
+		return err_input("--paused", "needs --control PATH: vmm resume starts the guest");
 	if (o->kernel_manager && o->host_mem_bytes)
 		return err_input("--host-mem", "applies to --memory-manager=vmm only");
 	if (o->kernel_manager && o->swap_path)
@@ -236,9 +238,10 @@ static int cli_count_of(const char *s, unsigned max, const char *what, unsigned 
 	char *end;
 	unsigned long v;
 
+	/* Digits only: strtoul would take " 3", "+3" and "-1" too. */
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < 1 || v > max)
+	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > max)
 		return err_input("--count", "'%s': expected a number of %s, 1 to %u", s, what, max);
 	*out = v;
 	return 0;
@@ -296,6 +299,7 @@ static const struct option cli_vm_opts[] = {
     {"check-hash", no_argument, NULL, 'K'},
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
+    {"paused", no_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -339,6 +343,9 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_control(optarg, &o->control);
 	case 'D':
 		return cli_console_dir(optarg, &o->console_dir);
+	case 'S':
+		o->paused = true;
+		return 0;
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -512,7 +519,7 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
-	    "               [--console-dir DIR]\n"
+	    "               [--console-dir DIR] [--paused]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
@@ -550,6 +557,8 @@ void cli_usage(FILE *f)
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
 	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
+	    "  --paused           the VM starts paused, before its first instruction: vmm\n"
+	    "                     resume starts it (needs --control)\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
 	    "  runs one; every option of run but --kernel, --cmdline, --memory-manager.\n"
 	    "  --lazy             read each page from DIR on its first touch (default)\n"

@@ -43,6 +43,7 @@ struct run_opts {
 	unsigned wss_period_ms;	 /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;
 	const char *console_dir; /* --console-dir DIR: fork children's consoles */
+	bool paused;		 /* --paused: start paused (needs --control) */
 };
 
 /* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --cmdline

@@ -137,6 +137,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .oom_protect = o->oom_protect,
 	    .wss_period_ms = o->kernel_manager ? 0 : o->wss_period_ms,
 	    .wss_samples = o->wss_samples,
+	    .start_paused = o->paused,
 	};
 }
 

@@ -232,6 +232,9 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
 	vm_init_sync(vm);
+	/* Paused before its first instruction: its vCPU parks at once. */
+	vm->pause_req = cfg->start_paused;
+	vm->paused_at_ns = vm->stats.start_ns;
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;

@@ -126,6 +126,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 	}
 	cfg.fork_parent = vm;
 	cfg.swap_path = NULL;
+	cfg.start_paused = false; /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	status = vm_create_forked(child, &cfg, m, gen, index);
