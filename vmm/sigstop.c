@@ -64,7 +64,8 @@ int sigstop_start(struct sigstop *s, void (*fn)(void *arg, int signo), void *arg
 	}
 	ret = pthread_create(&s->thread, NULL, sigstop_thread, s);
 	if (ret) {
-		ret = err_errno(ret, "signals", "cannot start the signal thread: %s", strerror(ret));
+		ret =
+		    err_errno(ret, "signals", "cannot start the signal thread: %s", strerror(ret));
 		goto fail;
 	}
 	s->running = true;
@@ -76,8 +77,7 @@ fail:
 
 void sigstop_end(struct sigstop *s)
 {
-	if (s->running &&
-	    write(s->stop_fd, &(uint64_t){1}, sizeof(uint64_t)) == sizeof(uint64_t))
+	if (s->running && write(s->stop_fd, &(uint64_t){1}, sizeof(uint64_t)) == sizeof(uint64_t))
 		pthread_join(s->thread, NULL);
 	s->running = false;
 	if (s->sfd >= 0)

@@ -284,7 +284,7 @@ static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
 	struct snapshot_progress p;
 
 	vmem_snap_get_stats(vm->mem.vmem, &m);
-	snapshot_status((struct vm *)vm, &p);
+	snapshot_status((struct vm *)vm, 0, &p);
 	return json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 			 "s:I, s:I, s:I, s:I}, s:I, s:I}",
 			 "write_protect", m.wp_via, "state", stats_snap_states[m.state], "taken",

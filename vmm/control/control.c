@@ -101,23 +101,31 @@ static const char *const control_snapshot_phases[] = {
     [SNAPSHOT_FAILED] = "failed",
 };
 
-/* The current or last snapshot: phase, progress and the pause in parts. */
-static json_t *control_snapshot_status(struct control *c, json_t *req, const char **error)
+/* The snapshot of id, or the current or last one: phase, progress and
+ * the pause in parts. */
+static json_t *control_snapshot_reply(struct control *c, uint64_t id, const char **error)
 {
 	struct snapshot_progress p;
 	json_t *r;
 
-	(void)req;
-	snapshot_status(c->vm, &p);
-	r = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		      "phase", control_snapshot_phases[p.phase], "dir", p.dir, "pages_total",
-		      (json_int_t)p.pages_total, "pages_done", (json_int_t)p.pages_done, "bytes",
-		      (json_int_t)p.bytes, "pause_ns", (json_int_t)p.pause_ns, "park_ns",
-		      (json_int_t)p.park_ns, "machine_ns", (json_int_t)p.machine_ns, "freeze_ns",
-		      (json_int_t)p.freeze_ns, "resume_ns", (json_int_t)p.resume_ns, "arm_ns",
-		      (json_int_t)p.arm_ns, "reprotected", (json_int_t)p.reprotected, "write_ns",
-		      (json_int_t)p.write_ns, "saved_by_fault", (json_int_t)p.saved_by_fault,
-		      "wp_faults", (json_int_t)p.wp_faults);
+	if (snapshot_status(c->vm, id, &p)) {
+		snprintf(c->error, sizeof(c->error),
+			 "snapshot-status: this VM has no snapshot %llu (the last %d are kept)",
+			 (unsigned long long)id, SNAPSHOT_HISTORY);
+		*error = c->error;
+		return NULL;
+	}
+	r = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:I}",
+		      "snapshot", (json_int_t)p.id, "phase", control_snapshot_phases[p.phase],
+		      "dir", p.dir, "pages_total", (json_int_t)p.pages_total, "pages_done",
+		      (json_int_t)p.pages_done, "bytes", (json_int_t)p.bytes, "pause_ns",
+		      (json_int_t)p.pause_ns, "park_ns", (json_int_t)p.park_ns, "machine_ns",
+		      (json_int_t)p.machine_ns, "freeze_ns", (json_int_t)p.freeze_ns, "resume_ns",
+		      (json_int_t)p.resume_ns, "arm_ns", (json_int_t)p.arm_ns, "reprotected",
+		      (json_int_t)p.reprotected, "write_ns", (json_int_t)p.write_ns,
+		      "saved_by_fault", (json_int_t)p.saved_by_fault, "wp_faults",
+		      (json_int_t)p.wp_faults);
 	if (r && p.phase == SNAPSHOT_FAILED)
 		json_object_set_new(r, "error", json_string(p.error));
 	if (!r)
@@ -125,9 +133,24 @@ static json_t *control_snapshot_status(struct control *c, json_t *req, const cha
 	return r;
 }
 
+/* "snapshot": which one (its number, as the snapshot reply gave it; the
+ * request's "id" is the request's); none: the current or last. */
+static json_t *control_snapshot_status(struct control *c, json_t *req, const char **error)
+{
+	json_t *id = json_object_get(req, "snapshot");
+
+	if (id && (!json_is_integer(id) || json_integer_value(id) < 1)) {
+		*error = "snapshot-status: expected \"snapshot\": a snapshot's number (1 or "
+			 "more), as the snapshot reply gave it";
+		return NULL;
+	}
+	return control_snapshot_reply(c, id ? (uint64_t)json_integer_value(id) : 0, error);
+}
+
 static json_t *control_snapshot(struct control *c, json_t *req, const char **error)
 {
 	json_t *out = json_object_get(req, "out"), *hash = json_object_get(req, "hash_memory");
+	uint64_t id;
 	int ret;
 
 	if (!json_is_string(out) || !*json_string_value(out)) {
@@ -138,13 +161,13 @@ static json_t *control_snapshot(struct control *c, json_t *req, const char **err
 		*error = "snapshot: expected \"hash_memory\" to be true or false";
 		return NULL;
 	}
-	ret = snapshot_start(c->vm, json_string_value(out), json_is_true(hash), c->error,
+	ret = snapshot_start(c->vm, json_string_value(out), json_is_true(hash), &id, c->error,
 			     sizeof(c->error));
 	if (ret) {
 		*error = c->error;
 		return NULL;
 	}
-	return control_snapshot_status(c, req, error);
+	return control_snapshot_reply(c, id, error);
 }
 
 /* The children's ids, "G.I", as the fork made them. */

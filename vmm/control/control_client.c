@@ -204,10 +204,12 @@ static int control_client_lost(const char *dir)
 	return VMM_STATUS_INTERNAL;
 }
 
-/* Poll the snapshot until it is on disk; its summary goes to stdout. */
-static int control_client_follow(int fd, const char *path, const char *dir)
+/* Poll snapshot number id, the one this client started (another client
+ * may start the next), until it is on disk; its summary goes to stdout. */
+static int control_client_follow(int fd, const char *path, const char *dir, json_int_t id)
 {
-	json_t *req = json_pack("{s:i, s:s}", "id", 2, "cmd", "snapshot-status");
+	json_t *req =
+	    json_pack("{s:i, s:s, s:I}", "id", 2, "cmd", "snapshot-status", "snapshot", id);
 	uint64_t t0 = vm_now_ns(), last = 0;
 	int status = VMM_STATUS_INTERNAL;
 
@@ -258,7 +260,8 @@ static int control_client_abs(const char *out, char *buf, size_t size)
 static int control_client_snapshot(int fd, const char *path, const char *out, bool hash)
 {
 	char dir[4096];
-	json_t *req, *r;
+	json_t *req, *r, *result;
+	json_int_t id;
 	int status = VMM_STATUS_INTERNAL, ret = control_client_abs(out, dir, sizeof(dir));
 
 	if (ret)
@@ -266,8 +269,14 @@ static int control_client_snapshot(int fd, const char *path, const char *out, bo
 	req = json_pack("{s:i, s:s, s:s, s:b}", "id", 1, "cmd", "snapshot", "out", dir,
 			"hash_memory", hash);
 	r = req ? control_client_ask(fd, path, req) : NULL;
-	if (r && control_client_result(r, "snapshot", &status))
-		status = control_client_follow(fd, path, dir);
+	result = r ? control_client_result(r, "snapshot", &status) : NULL;
+	id = json_integer_value(json_object_get(result, "snapshot"));
+	if (result && id < 1) {
+		err_input(path, "the snapshot reply gives no snapshot number");
+		status = VMM_STATUS_INTERNAL;
+	} else if (result) {
+		status = control_client_follow(fd, path, dir, id);
+	}
 	json_decref(r);
 	json_decref(req);
 	return status;

@@ -17,6 +17,7 @@
 
 struct snapshot_job {
 	struct vm *vm;
+	struct snapshot_job *older; /* the VM's snapshot before this one */
 	struct snap_writer *w;
 	pthread_t thread;
 	bool thread_started;
@@ -354,15 +355,31 @@ static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t 
 	return ret;
 }
 
-/* With vm->snap_lock: the last snapshot's job goes once a new one starts. */
-static void snapshot_drop_job(struct vm *vm)
+static void snapshot_free_job(struct snapshot_job *job)
 {
-	if (!vm->snap)
-		return;
-	if (vm->snap->thread_started)
-		pthread_join(vm->snap->thread, NULL);
-	free(vm->snap);
-	vm->snap = NULL;
+	if (job->thread_started)
+		pthread_join(job->thread, NULL);
+	free(job);
+}
+
+/* With vm->snap_lock: job becomes the newest, and those past
+ * SNAPSHOT_HISTORY go (only the newest can be being written). */
+static void snapshot_push_job(struct vm *vm, struct snapshot_job *job)
+{
+	struct snapshot_job *j = job, *old;
+
+	job->older = vm->snap;
+	vm->snap = job;
+	for (int n = 1; j && n < SNAPSHOT_HISTORY; n++)
+		j = j->older;
+	old = j ? j->older : NULL;
+	if (j)
+		j->older = NULL;
+	while (old) {
+		j = old->older;
+		snapshot_free_job(old);
+		old = j;
+	}
 }
 
 static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *dir, bool hash,
@@ -401,7 +418,8 @@ static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *d
 	return 0;
 }
 
-int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen)
+int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, uint64_t *id, char *err,
+		   size_t errlen)
 {
 	struct snapshot_job *job = calloc(1, sizeof(*job));
 	int ret;
@@ -410,28 +428,37 @@ int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, 
 		return snapshot_fail(err, errlen, -ENOMEM, "snapshot");
 	job->vm = vm;
 	pthread_mutex_lock(&vm->snap_lock);
+	job->p.id = vm->snap ? vm->snap->p.id + 1 : 1;
 	ret = snapshot_begin(vm, job, dir, hash_memory, err, errlen);
 	if (ret) {
 		free(job);
 	} else {
-		snapshot_drop_job(vm);
-		vm->snap = job;
+		snapshot_push_job(vm, job);
+		if (id)
+			*id = job->p.id;
 	}
 	pthread_mutex_unlock(&vm->snap_lock);
 	return ret;
 }
 
-void snapshot_status(struct vm *vm, struct snapshot_progress *out)
+int snapshot_status(struct vm *vm, uint64_t id, struct snapshot_progress *out)
 {
+	struct snapshot_job *j;
+	int ret = 0;
+
 	pthread_mutex_lock(&vm->snap_lock);
-	if (vm->snap) {
-		if (vm->snap->p.phase == SNAPSHOT_WRITING)
-			snapshot_update(vm->snap);
-		*out = vm->snap->p;
+	for (j = vm->snap; id && j && j->p.id != id;)
+		j = j->older;
+	if (j) {
+		if (j->p.phase == SNAPSHOT_WRITING)
+			snapshot_update(j);
+		*out = j->p;
 	} else {
 		memset(out, 0, sizeof(*out));
+		ret = id ? -ENOENT : 0;
 	}
 	pthread_mutex_unlock(&vm->snap_lock);
+	return ret;
 }
 
 void snapshot_abort(struct vm *vm, const char *why)
@@ -463,8 +490,13 @@ void snapshot_wait(struct vm *vm)
 
 void snapshot_finish(struct vm *vm)
 {
+	struct snapshot_job *j;
+
 	snapshot_wait(vm);
 	pthread_mutex_lock(&vm->snap_lock);
-	snapshot_drop_job(vm);
+	while ((j = vm->snap)) {
+		vm->snap = j->older;
+		snapshot_free_job(j);
+	}
 	pthread_mutex_unlock(&vm->snap_lock);
 }
