@@ -509,6 +509,22 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 	return ret;
 }
 
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs)
+{
+	struct stat target, in;
+
+	if (stat(path, &target) < 0)
+		return 0;
+	for (; inputs && *inputs; inputs++)
+		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
+		    in.st_ino == target.st_ino)
+			return err_input(opt,
+					 "%s is %s, an input of this run: expected another path "
+					 "(it would be written over)",
+					 path, *inputs);
+	return 0;
+}
+
 void cli_usage(FILE *f)
 {
 	fprintf(

@@ -85,6 +85,12 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
 int cli_parse_restore(int argc, char **argv, struct restore_opts *o);
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o);
 
+/* -EINVAL, naming opt, if path names the same file as one of inputs (a
+ * NULL-terminated list), compared by device and inode so that links
+ * count; a path or input that does not exist yet names nothing. For the
+ * files a run writes (--stats-json, --swap). */
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs);
+
 void cli_usage(FILE *f);
 
 #endif

@@ -192,7 +192,13 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	/* Before any thread is made: they all inherit the mask. */
 	if (sigstop_block())
 		return VMM_STATUS_INTERNAL;
-	if (o->stats_json && stats_open(&stats, o->stats_json, (const char *[]){input, NULL}))
+	/* The files this run writes must not be its inputs: the swap file's
+	 * probe writes its first block before the guest runs. */
+	if (o->swap_path &&
+	    cli_check_not_input("--swap", o->swap_path, (const char *[]){input, NULL}))
+		return VMM_STATUS_USAGE;
+	if (o->stats_json &&
+	    stats_open(&stats, o->stats_json, (const char *[]){input, o->swap_path, NULL}))
 		return VMM_STATUS_USAGE;
 	if (o->control && control_open(&ctl, o->control, CONTROL_LOCK_WAIT_MS)) {
 		if (o->stats_json)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "err.h"
 #include "fleet.h"
 #include "kstats.h"
@@ -528,26 +529,16 @@ json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager)
 			 stats_kvm_all(vm));
 }
 
-/* -EINVAL if path is a directory or names the same file as one of inputs
- * (compared by device and inode, so links count); a path or input that
- * does not exist yet names nothing. */
+/* -EINVAL if path is a directory or names the same file as one of inputs. */
 static int stats_check_target(const char *path, const char *const *inputs)
 {
-	struct stat target, in;
+	struct stat target;
 
 	if (stat(path, &target) < 0)
 		return 0;
 	if (S_ISDIR(target.st_mode))
 		return err_input("--stats-json", "%s is a directory: expected a file name", path);
-	for (; inputs && *inputs; inputs++) {
-		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
-		    in.st_ino == target.st_ino)
-			return err_input("--stats-json",
-					 "%s is %s, an input of this run: expected another path "
-					 "for the report",
-					 path, *inputs);
-	}
-	return 0;
+	return cli_check_not_input("--stats-json", path, inputs);
 }
 
 /* A temporary file beside path: ".NAME.XXXXXX" in path's directory. */
