@@ -1091,6 +1091,16 @@ int snap_reader_device(const struct snap_reader *r, const char *name, uint32_t *
 	return -ENOENT;
 }
 
+int snap_reader_device_offset(const struct snap_reader *r, const char *name, uint64_t *off)
+{
+	for (unsigned i = 0; i < r->h.nr_devices; i++)
+		if (!strcmp(r->dev[i].name, name)) {
+			*off = r->h.dev_off + (uint64_t)(r->dev[i].buf - r->meta);
+			return 0;
+		}
+	return -ENOENT;
+}
+
 uint64_t snap_reader_nr_pages(const struct snap_reader *r)
 {
 	return r->h.nr_pages;

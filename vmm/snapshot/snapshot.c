@@ -10,6 +10,7 @@
 
 #include "devstate.h"
 #include "guest_ram.h"
+#include "restore.h"
 #include "vcpu_state.h"
 #include "vm.h"
 
@@ -103,7 +104,7 @@ int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_
 	return ret;
 }
 
-int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash)
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa)
 {
 	XXH3_state_t *h = XXH3_createState();
 	static __thread uint8_t page[GUEST_RAM_PAGE_SIZE];
@@ -114,6 +115,8 @@ int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash)
 			ret = guest_ram_read(m, m->region[i].gpa + off, page, sizeof(page));
 			if (!ret)
 				XXH3_64bits_update(h, page, sizeof(page));
+			else if (bad_gpa)
+				*bad_gpa = m->region[i].gpa + off;
 		}
 	if (!ret)
 		*hash = XXH3_64bits_digest(h);
@@ -135,44 +138,77 @@ static int snapshot_fill_hash(const void *p, void *buf, size_t len, size_t *used
 /* In the pause, after the freeze: what memory is, to check a restore by. */
 static int snapshot_save_hash(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
-	uint64_t v[2] = {0, vm->mem.size};
-	int ret = snapshot_memory_hash(&vm->mem, &v[0]);
+	uint64_t v[2] = {0, vm->mem.size}, gpa = 0;
+	int ret = snapshot_memory_hash(&vm->mem, &v[0], &gpa);
 
 	if (ret)
-		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+		return snprintf(err, errlen, "hashing memory: the page at GPA %#llx: %s",
+				(unsigned long long)gpa, strerror(-ret)),
+		       ret;
 	return snapshot_device(w, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION,
 			       snapshot_fill_hash, v, err, errlen);
 }
 
-int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
-			       size_t errlen)
+/* The "memory-hash" section of r: the hash and the bytes it covers. */
+static int snapshot_read_hash(const struct snap_reader *r, uint64_t *hash, uint64_t *bytes,
+			      char *err, size_t errlen)
 {
 	struct devstate_reader rd;
 	const void *buf;
 	uint32_t version;
-	uint64_t want, bytes, got;
+	uint64_t off;
 	size_t len;
-	int ret = snap_reader_device(r, SNAPSHOT_DEV_MEMORY_HASH, &version, &buf, &len);
+	char why[256], where[300];
 
-	if (ret)
+	if (snap_reader_device(r, SNAPSHOT_DEV_MEMORY_HASH, &version, &buf, &len) ||
+	    snap_reader_device_offset(r, SNAPSHOT_DEV_MEMORY_HASH, &off))
 		return snprintf(err, errlen,
 				"%s: no \"%s\" section: the snapshot was taken without "
 				"--hash-memory",
 				snap_reader_path(r), SNAPSHOT_DEV_MEMORY_HASH),
 		       -ENOENT;
-	devstate_open(&rd, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION, buf, len, err,
-		      errlen);
-	want = devstate_get_u64(&rd, "hash");
-	bytes = devstate_get_u64(&rd, "bytes");
-	ret = devstate_close(&rd);
-	if (!ret && bytes != m->size)
-		ret = devstate_fail(&rd, "%llu bytes hashed, expected %llu",
-				    (unsigned long long)bytes, (unsigned long long)m->size);
+	if (version != SNAPSHOT_MEMORY_HASH_VERSION)
+		return snprintf(
+			   err, errlen,
+			   "%s: offset %llu (section \"%s\"'s header): version %u, expected %u",
+			   snap_reader_path(r), (unsigned long long)(off - 16),
+			   SNAPSHOT_DEV_MEMORY_HASH, version, SNAPSHOT_MEMORY_HASH_VERSION),
+		       -EINVAL;
+	devstate_open(&rd, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION, buf, len, why,
+		      sizeof(why));
+	*hash = devstate_get_u64(&rd, "hash");
+	*bytes = devstate_get_u64(&rd, "bytes");
+	if (devstate_close(&rd))
+		return snprintf(err, errlen, "%s: %s",
+				snapshot_where(where, sizeof(where), snap_reader_path(r), off,
+					       SNAPSHOT_DEV_MEMORY_HASH, rd.pos),
+				why),
+		       -EINVAL;
+	return 0;
+}
+
+int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
+			       size_t errlen)
+{
+	uint64_t want, bytes, got, gpa = 0;
+	int ret = snapshot_read_hash(r, &want, &bytes, err, errlen);
+
 	if (ret)
 		return ret;
-	ret = snapshot_memory_hash(m, &got);
+	if (bytes != m->size)
+		return snprintf(err, errlen,
+				"%s: section \"%s\": %llu bytes hashed, expected %llu (the "
+				"guest's memory)",
+				snap_reader_path(r), SNAPSHOT_DEV_MEMORY_HASH,
+				(unsigned long long)bytes, (unsigned long long)m->size),
+		       -EINVAL;
+	ret = snapshot_memory_hash(m, &got, &gpa);
 	if (ret)
-		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+		return snprintf(err, errlen,
+				"%s: --check-hash: the page at GPA %#llx cannot be read: %s (the "
+				"message above says where in the file)",
+				snap_reader_path(r), (unsigned long long)gpa, strerror(-ret)),
+		       ret;
 	if (got != want)
 		return snprintf(err, errlen,
 				"%s: restored memory hashes to %016llx, the snapshot recorded "

@@ -97,10 +97,11 @@ void snapshot_finish(struct vm *vm);
 struct guest_ram;
 /* XXH3-64 of all of guest RAM in GPA order, read as the VMM reads it
  * (pages in swap or still in a snapshot count with their content): 0 or
- * -errno. */
-int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash);
-/* Compare RAM with r's "memory-hash": 0, -ENOENT (none), -EBADMSG
- * (differs); err says. */
+ * -errno, with the page that could not be read in *bad_gpa (if not NULL). */
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa);
+/* Compare RAM with r's "memory-hash": 0, -ENOENT (none), -EINVAL (the
+ * section is bad: another version, bad framing, another size), -EBADMSG
+ * (differs, or a page cannot be read: the GPA named); err says. */
 int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
 			       size_t errlen);
 
