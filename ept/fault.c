@@ -250,14 +250,10 @@ static int fault_zero_fill(struct vmem *v, uint64_t idx, uint64_t gpa, uint64_t 
 
 	ahead = fault_window(v, idx, &lo, &hi, &streaming);
 	ret = fault_populate(v, idx, ahead, &lo, &hi);
-	if (ret == -ENOMEM && v->pager)
-		return ret; /* the caller reclaims and retries */
+	if (ret == -ENOMEM)
+		return ret; /* the caller reclaims and retries, or says why not */
 	if (ret) {
-		fault_fatal(v,
-			    ret == -ENOMEM ? "host memory budget exhausted: no frame for GPA %#lx "
-					     "(%s); raise --host-mem"
-					   : "cannot record a frame for GPA %#lx: %s",
-			    gpa, ret);
+		fault_fatal(v, "cannot record a frame for GPA %#lx: %s", gpa, ret);
 		return 0;
 	}
 	v->seq_start = lo;
@@ -558,8 +554,8 @@ static int fault_image(struct vmem *v, uint64_t addr, uint64_t idx, uint64_t e, 
 		return 0;
 	vmem_snap_keep(v, idx, v->page_buf);
 	ret = vmem_fork_break(v, idx, e, v->page_buf, true);
-	if (ret == -ENOMEM && v->pager)
-		return ret;
+	if (ret == -ENOMEM)
+		return ret; /* as any other VM's: the budget's message */
 	if (ret) {
 		fault_fatal(v, "cannot copy GPA %#lx out of the fork image: %s", gpa, ret);
 		return 0;
@@ -608,9 +604,13 @@ static void fault_handle(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t
 	       vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx)))
 		; /* frames were freed: serve it again */
 	/* The pager stops v itself when it frees nothing; never leave the
-	 * vCPU waiting if it did not. */
+	 * vCPU waiting if it did not. Without one, the budget is the limit. */
 	if (ret == -ENOMEM && !v->fatal)
-		fault_fatal(v, "host memory budget and swap exhausted: no frame for GPA %#lx (%s)",
+		fault_fatal(v,
+			    v->pager ? "host memory budget and swap exhausted: no frame for GPA "
+				       "%#lx (%s)"
+				     : "host memory budget exhausted: no frame for GPA %#lx (%s); "
+				       "raise --host-mem",
 			    vmem_idx_gpa(v, idx), ret);
 	pthread_mutex_unlock(&v->lock);
 }
