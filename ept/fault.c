@@ -118,17 +118,13 @@ static void fault_count(struct vmem *v, enum fault_class c, uint64_t pages, uint
 	histo_add(&cs->ns_per_page, t0 / pages);
 }
 
-/* No frame for the fault: with a pager the caller reclaims and retries;
- * without, the budget is a hard limit and the VM stops. */
+/* No frame for the fault: -ENOMEM goes up (the caller reclaims and
+ * retries, or says why not); anything else stops the VM. */
 static int fault_no_frame(struct vmem *v, const struct fault_ctx *f, int ret)
 {
-	if (ret == -ENOMEM && v->back.pager)
+	if (ret == -ENOMEM)
 		return ret;
-	fault_fatal(v,
-		    ret == -ENOMEM ? "host memory budget exhausted: no frame for GPA %#lx (%s); "
-				     "raise --host-mem"
-				   : "cannot record a frame for GPA %#lx: %s",
-		    f->page.gpa, ret);
+	fault_fatal(v, "cannot record a frame for GPA %#lx: %s", f->page.gpa, ret);
 	return 0;
 }
 
@@ -318,8 +314,7 @@ static void fault_minor(struct vmem *v, const struct fault_ctx *f)
 	int ret = vmem_install(v, &f->page, &in);
 
 	if (ret) {
-		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", f->page.gpa,
-			    ret);
+		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", f->page.gpa, ret);
 		return;
 	}
 	vmem_mark_used(v, f->page.idx);
@@ -433,9 +428,14 @@ static void fault_handle(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t
 	       vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx)))
 		; /* frames were freed: serve it again */
 	/* The pager stops v itself when it frees nothing; never leave the
-	 * vCPU waiting if it did not. */
+	 * vCPU waiting if it did not. Without one, the budget is the limit. */
 	if (ret == -ENOMEM && !v->fatal)
-		fault_fatal(v, "host memory budget and swap exhausted: no frame for GPA %#lx (%s)",
+		fault_fatal(v,
+			    v->back.pager
+				? "host memory budget and swap exhausted: no frame for GPA "
+				  "%#lx (%s)"
+				: "host memory budget exhausted: no frame for GPA %#lx (%s); "
+				  "raise --host-mem",
 			    vmem_idx_gpa(v, idx), ret);
 	pthread_mutex_unlock(&v->lock);
 }

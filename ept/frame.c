@@ -559,7 +559,8 @@ static int frame_db_check_locked(const struct frame_db *db, char *why, size_t le
 		shared += fr->state == FRAME_SHARED;
 	}
 	if (resident != db->resident || shared != db->shared || db->charged < resident) {
-		snprintf(why, len, "counted %lu resident, %lu shared; db says %lu, %lu (charged %lu)",
+		snprintf(why, len,
+			 "counted %lu resident, %lu shared; db says %lu, %lu (charged %lu)",
 			 resident, shared, db->resident, db->shared, db->charged);
 		return -EUCLEAN;
 	}

@@ -99,7 +99,7 @@ struct frame_db_stats {
 	uint64_t budget_frames;
 	uint64_t resident; /* IN_USE + SHARED */
 	uint64_t peak_resident;
-	uint64_t shared; /* frames of fork images */
+	uint64_t shared;	 /* frames of fork images */
 	uint64_t free_in_budget; /* budget_frames - resident */
 	uint64_t holes_punched;	 /* pages given back to the host */
 	size_t metadata_bytes;	 /* frame records + free list */

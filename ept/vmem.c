@@ -453,8 +453,7 @@ bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content)
 
 /* ---- content, wherever it is -------------------------------------------- */
 
-int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why,
-		      size_t len)
+int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why, size_t len)
 {
 	const struct vmem_image *img = v->view.image;
 	const struct vmem_pager_ops *pager = p->image ? img->pager : v->back.pager;

@@ -128,8 +128,7 @@ static int access_write_page(struct vmem *v, uint64_t idx, uint64_t gpa, const u
 	ret = access_own_page(v, &p, &fresh);
 	if (ret)
 		return ret;
-	ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)buf, len,
-			access_offset(&p, gpa));
+	ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)buf, len, access_offset(&p, gpa));
 	if (ret && fresh)
 		vmem_install(v, &p, &(struct vmem_install){.fill = VMEM_FILL_EMPTY});
 	else if (fresh)

@@ -61,9 +61,9 @@ struct vmem_image {
 struct vmem_view {
 	uint8_t *base;
 	struct uffd uffd;
-	uint64_t reg_modes; /* its userfaultfd modes */
-	bool can_wp;	    /* shmem write-protect: snapshots and fork can be armed */
-	int pagemap_fd;	    /* /proc/self/pagemap: which view pages the guest touched */
+	uint64_t reg_modes;	  /* its userfaultfd modes */
+	bool can_wp;		  /* shmem write-protect: snapshots and fork can be armed */
+	int pagemap_fd;		  /* /proc/self/pagemap: which view pages the guest touched */
 	struct vmem_image *image; /* NULL: the view maps the VM's own region */
 	uint64_t *own;		  /* with an image: view pages that map the VM's own frame */
 };
@@ -274,8 +274,7 @@ bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content);
 /* The content of the page wherever it is, into buf (4 KiB, aligned): its
  * frame, its swap slot or the source (both verified), or zeros. 0, or
  * -errno with why. */
-int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why,
-		      size_t len);
+int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why, size_t len);
 /* The same into v->back.page_buf, for a page the guest or the VMM needs:
  * a failure stops the VM with "GPA ...: what: why". */
 int vmem_page_fetch(struct vmem *v, const struct vmem_page *p, const char *what);

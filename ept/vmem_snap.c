@@ -172,8 +172,9 @@ static int snap_protect_view(struct vmem *v, bool wp)
 
 		pthread_mutex_lock(&v->lock);
 		if (wp)
-			ret = v->snap.state == VMEM_SNAP_ARMED ? vmem_view_protect(v, first, n, true)
-							       : -EINTR;
+			ret = v->snap.state == VMEM_SNAP_ARMED
+				  ? vmem_view_protect(v, first, n, true)
+				  : -EINTR;
 		else if (!v->fatal)
 			vmem_view_protect(v, first, n, false);
 		pthread_mutex_unlock(&v->lock);
@@ -361,7 +362,8 @@ void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out)
 	pthread_mutex_lock(&v->lock);
 	*out = v->snap.stats;
 	out->state = v->snap.state;
-	out->wp_via = v->view.can_wp ? "userfaultfd-wp"
-				     : "none: this kernel has no userfaultfd write-protect for shmem";
+	out->wp_via = v->view.can_wp
+			  ? "userfaultfd-wp"
+			  : "none: this kernel has no userfaultfd write-protect for shmem";
 	pthread_mutex_unlock(&v->lock);
 }

@@ -88,14 +88,18 @@ ctl 0 stop
 wait_vm 3
 expect "$ERR" "stopped by request"
 
-# A socket file left by a killed vmm is replaced by the next one.
+# A socket file left by a killed vmm is replaced by the next one. The vmm
+# itself is killed and waited for, by its pid.
 start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
-pkill -KILL -f -- "--control $sock" || fail "no vmm to kill"
-wait "$vm_pid"
+kill_vm KILL
 [ -S "$sock" ] || fail "a killed vmm left no socket file: nothing to test"
 start_vm --mem 64M --cmdline "workload=verify size=16M passes=1000000"
+# While it runs, its socket is refused to another vmm, naming it.
+run_vmm 2 run --kernel "$KERNEL" --control "$sock" --timeout 5
+expect "$ERR" "in use by a running vmm \(pid $vm_pid holds $sock.lock\)"
 ctl 0 stop
 wait_vm 3
+[ ! -e "$sock" ] && [ ! -e "$sock.lock" ] || fail "the socket or its lock file was left behind"
 
 # A socket path that is an ordinary file, or a live socket, is refused.
 : >"$sock"
