@@ -30,8 +30,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define FRAME_SHIFT 12
-#define FRAME_BYTES (1ULL << FRAME_SHIFT)
+#include "ept.h" /* the page size */
+
 
 struct extent {
 	uint64_t base, pages;
@@ -73,14 +73,14 @@ static bool frame_record_untouched(const struct frame *fr)
  * punch, still zero them: no frame reaches another guest un-zeroed. */
 static int frame_store_release(struct frame_db *db, uint64_t f, uint64_t n)
 {
-	static const char zero[FRAME_BYTES];
+	static const char zero[EPT_PAGE_SIZE];
 
-	if (!fallocate(db->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, f << FRAME_SHIFT,
-		       n << FRAME_SHIFT))
+	if (!fallocate(db->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, f << EPT_PAGE_SHIFT,
+		       n << EPT_PAGE_SHIFT))
 		return 0;
 	for (uint64_t i = 0; i < n; i++) {
-		if (pwrite(db->fd, zero, FRAME_BYTES, (f + i) << FRAME_SHIFT) !=
-		    (ssize_t)FRAME_BYTES)
+		if (pwrite(db->fd, zero, EPT_PAGE_SIZE, (f + i) << EPT_PAGE_SHIFT) !=
+		    (ssize_t)EPT_PAGE_SIZE)
 			return -errno;
 	}
 	return -EOPNOTSUPP;
@@ -174,7 +174,7 @@ static size_t frame_records_bytes(const struct frame_db *db)
 {
 	size_t n = db->frames_high * sizeof(struct frame);
 
-	return (n + FRAME_BYTES - 1) & ~(size_t)(FRAME_BYTES - 1);
+	return (n + EPT_PAGE_SIZE - 1) & ~(size_t)(EPT_PAGE_SIZE - 1);
 }
 
 int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_frames)
@@ -196,12 +196,12 @@ int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_
 		ret = -errno;
 		goto out_free;
 	}
-	if (ftruncate(db->fd, max_frames << FRAME_SHIFT) < 0) {
+	if (ftruncate(db->fd, max_frames << EPT_PAGE_SHIFT) < 0) {
 		ret = -errno;
 		goto out_close;
 	}
 	db->frames_bytes =
-	    (max_frames * sizeof(struct frame) + FRAME_BYTES - 1) & ~(FRAME_BYTES - 1);
+	    (max_frames * sizeof(struct frame) + EPT_PAGE_SIZE - 1) & ~(EPT_PAGE_SIZE - 1);
 	db->frames = mmap(NULL, db->frames_bytes, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (db->frames == MAP_FAILED) {
