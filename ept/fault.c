@@ -1,9 +1,13 @@
-/* ept/fault.c: the second-level fault handler (the fault thread).
+/* ept/fault.c: the second-level fault handler (the fault thread), and
+ * the start and end of a VM's memory (vmem_start, vmem_destroy).
  *
- * Reads userfaultfd events for the view, classifies each fault by the
- * table entry the way the seed's handler does (never mapped: zero-fill;
- * shared and written: copy-on-write; swap or snapshot entry: load), fills
- * a window of neighbouring pages in one ioctl, and counts the fault.
+ * Reads userfaultfd events for the view, reads the table entry once per
+ * fault (struct fault_ctx) and classifies the fault the way the seed's
+ * handler does (never mapped: zero fill; a fork image's page written:
+ * copy-on-write; swap or snapshot entry: load; zapped by the reclaimer:
+ * minor; write-protected by a snapshot), and hands it to its class's
+ * resolver, which installs the page (vmem_install, vmem.c) and counts the
+ * fault. A zero fill fills a window of neighbouring pages at once.
  *
  * Fault-around adapts, as readahead does: a fault right after the last
  * window doubles the window (streaming), and a 2 MiB block that already
