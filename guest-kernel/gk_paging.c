@@ -8,7 +8,6 @@
 #include "gk_lib.h"
 #include "uapi.h"
 
-#define ERANGE	34
 #define PAGE_2M (1ULL << 21)
 
 extern uint64_t gk_boot_pml4[512], gk_boot_pdpt[512];
@@ -55,7 +54,8 @@ int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end)
 	return 0;
 }
 
-uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc)
+uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc,
+			uint64_t *tables)
 {
 	uint64_t *t = pml4;
 	int shift;
@@ -68,6 +68,7 @@ uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool a
 
 			if (!pa)
 				return NULL;
+			(*tables)++;
 			/* Permissions live in the leaf; upper levels allow everything. */
 			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
 		}
@@ -84,4 +85,24 @@ uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f)
 	if (pa)
 		((uint64_t *)(uintptr_t)pa)[0] = pg->pml4[0];
 	return pa;
+}
+
+/* The tables below table t at level (3: a PDPT ... 1: a page table). */
+static void gk_paging_free_tables(struct gk_frames *f, uint64_t *t, int level)
+{
+	unsigned i;
+
+	for (i = 0; level > 1 && i < 512; i++)
+		if (t[i] & PTE_P)
+			gk_paging_free_tables(f, (uint64_t *)(uintptr_t)(t[i] & PTE_ADDR), level - 1);
+	gk_frame_free(f, (uint64_t)(uintptr_t)t);
+}
+
+void gk_paging_free_space(struct gk_frames *f, uint64_t pml4)
+{
+	uint64_t *t = (uint64_t *)(uintptr_t)pml4, slot = USER_BASE >> 39;
+
+	if (t[slot] & PTE_P)
+		gk_paging_free_tables(f, (uint64_t *)(uintptr_t)(t[slot] & PTE_ADDR), 3);
+	gk_frame_free(f, pml4);
 }

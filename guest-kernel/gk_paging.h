@@ -40,9 +40,13 @@ void gk_paging_init(struct gk_paging *pg);
 /* Identity-maps [start, end) for the kernel. -ERANGE beyond pg->limit. */
 int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end);
 /* The 4 KiB PTE for user va in the tables under pml4; with alloc, missing
- * tables come from f (zero). NULL if absent (or out of frames). */
-uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc);
+ * tables come from f (zero), counted in *tables. NULL if absent (or out
+ * of frames). */
+uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc,
+			uint64_t *tables);
 /* A new PML4 sharing the kernel's slot 0; 0 if out of frames. */
 uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f);
+/* Free the user tables under pml4 (their entries are dropped already) and pml4. */
+void gk_paging_free_space(struct gk_frames *f, uint64_t pml4);
 
 #endif

@@ -49,8 +49,21 @@ static int gk_trap_is_int80(struct gk_kernel *k, struct gk_trap_frame *tf)
 
 	if (!(tf->cs & 3) || !k->current)
 		return 0;
-	v = gk_vma_find_range(&k->current->vmas, tf->rip, 2);
-	return v && (v->flags & VMA_EXEC) && insn[0] == 0xcd && insn[1] == TRAP_SYSCALL;
+	v = gk_vma_find(&k->current->mm.vmas, tf->rip);
+	return v && tf->rip + 2 <= v->end && (v->flags & VMA_EXEC) && insn[0] == 0xcd &&
+	       insn[1] == TRAP_SYSCALL;
+}
+
+extern const char gk_arch_msr_insn_rd[], gk_arch_msr_insn_wr[], gk_arch_msr_fixup[];
+
+/* A #GP from gk_arch_rdmsr_safe or gk_arch_wrmsr_safe: resume at their fixup. */
+static int gk_trap_msr_probe(struct gk_trap_frame *tf)
+{
+	if (tf->cs & 3 || (tf->rip != (uint64_t)(uintptr_t)gk_arch_msr_insn_rd &&
+			   tf->rip != (uint64_t)(uintptr_t)gk_arch_msr_insn_wr))
+		return 0;
+	tf->rip = (uint64_t)(uintptr_t)gk_arch_msr_fixup;
+	return 1;
 }
 
 void gk_trap_dispatch(struct gk_trap_frame *tf)
@@ -64,9 +77,15 @@ void gk_trap_dispatch(struct gk_trap_frame *tf)
 	} else if (tf->vector == TRAP_UD && gk_trap_is_int80(k, tf)) {
 		tf->rip += 2;
 		gk_syscall_handle(k, tf);
-	} else {
+	} else if (tf->vector == TRAP_TIMER) {
+		gk_sched_tick(k);
+	} else if (tf->vector == TRAP_SPURIOUS) {
+		/* no EOI for the spurious vector */
+	} else if (!(tf->vector == TRAP_GP && gk_trap_msr_probe(tf))) {
 		gk_trap_crash(tf);
 	}
+	if (tf->cs & 3)
+		gk_sched_trap_end(k, tf);
 }
 
 void gk_trap_crash(struct gk_trap_frame *tf)

@@ -23,7 +23,24 @@ struct u_outcome {
 void user_main(const struct user_args *a) __attribute__((noreturn));
 
 int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
+int64_t u_syscall6(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		   uint64_t a5);
 void u_exit(int64_t status) __attribute__((noreturn));
+int64_t u_fork(void);
+/* The pid of the child that ended (pid -1: any), its status in *status. */
+int64_t u_wait(int64_t pid, int *status);
+void u_yield(void);
+int64_t u_spawn(const char *name);
+uint64_t u_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int64_t fd,
+		uint64_t off); /* > -4096 as signed: -errno */
+int64_t u_munmap(uint64_t addr, uint64_t len);
+int64_t u_mprotect(uint64_t addr, uint64_t len, uint64_t prot);
+void u_stat(struct user_stat *st);
+/* Whether v, as a system call returned it, is an error. */
+static inline bool u_failed(uint64_t v)
+{
+	return (int64_t)v < 0 && (int64_t)v > -4096;
+}
 uint64_t u_rdtsc(void);
 uint64_t u_xorshift(uint64_t *state);
 
@@ -58,6 +75,11 @@ void u_pass_line(const struct user_args *a, const char *name, uint64_t pass);
 uint64_t u_forkid(void);
 /* `FORK generation=G index=I` of the identity id. */
 void u_fork_line(uint64_t id);
+/* A line `WHAT` then " key=value" pairs, n of them, values in decimal. */
+void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values);
+/* Wait for every child of this process; false (after a line naming the
+ * child and its status) if one did not exit with want. */
+bool u_wait_all(int want);
 
 struct u_outcome u_touch(const struct user_args *a);
 struct u_outcome u_random(const struct user_args *a);
@@ -67,5 +89,11 @@ struct u_outcome u_verify(const struct user_args *a);
 struct u_outcome u_segv(const struct user_args *a);
 struct u_outcome u_churn(const struct user_args *a);
 struct u_outcome u_oob(const struct user_args *a);
+struct u_outcome u_forktree(const struct user_args *a);
+struct u_outcome u_mmapfile(const struct user_args *a);
+struct u_outcome u_shm(const struct user_args *a);
+struct u_outcome u_stack(const struct user_args *a);
+struct u_outcome u_oom(const struct user_args *a);
+struct u_outcome u_tlb(const struct user_args *a);
 
 #endif

@@ -13,4 +13,8 @@ int testlib_run(Suite *s);
  * (a "SKIP:" line for the log) and returns false. */
 bool testlib_uffd_permitted(void);
 
+/* The seed of a randomized test: $env if set (to replay a run), else a
+ * fixed one; printed on stderr with the test's name either way. */
+unsigned testlib_seed(const char *test, const char *env);
+
 #endif
