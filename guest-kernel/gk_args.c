@@ -7,7 +7,8 @@ static const char *const gk_args_workloads[WORKLOAD_COUNT] = {
     [WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify",	    [WORKLOAD_SEGV] = "segv",
     [WORKLOAD_CHURN] = "churn",	  [WORKLOAD_OOB] = "oob",	    [WORKLOAD_FORKTREE] = "forktree",
     [WORKLOAD_MMAPFILE] = "mmapfile", [WORKLOAD_SHM] = "shm",	    [WORKLOAD_STACK] = "stack",
-    [WORKLOAD_OOM] = "oom",	  [WORKLOAD_TLB] = "tlb",	    [WORKLOAD_TRIPLE] = "triple",
+    [WORKLOAD_OOM] = "oom",	  [WORKLOAD_TLB] = "tlb",	    [WORKLOAD_COST] = "cost",
+    [WORKLOAD_TRIPLE] = "triple",
 };
 
 static const char *const gk_args_scheds[] = {

@@ -32,6 +32,8 @@
  *             finish and verify
  *     tlb     stale translations: after munmap, mprotect, a COW break and
  *             a PCID's reuse, no process may reach what it no longer maps
+ *     cost    what each kind of first-level fault costs, from user mode:
+ *             a `COST op=... p50_cycles=...` line per kind, passes samples
  *     triple  the kernel triple-faults on purpose
  *   size=N[K|M|G]     heap bytes, rounded up to pages          (2M)
  *   seed=N            pattern and pseudo-random seed           (1)

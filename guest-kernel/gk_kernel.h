@@ -31,7 +31,7 @@ struct gk_kernel {
 	struct gk_frames frames;
 	struct gk_bootargs args;
 	struct gk_tlb tlb;
-	struct gk_pool vma_pool;
+	struct gk_pool vma_pool, table_pool;
 	struct gk_cache cache;
 	struct gk_procs procs;
 	struct gk_sched sched;

@@ -20,10 +20,40 @@ int gk_mm_init(struct gk_kernel *k, struct gk_mm *mm, unsigned slot)
 	return 0;
 }
 
+/* A zero page for a page table of mm, on its list; 0 if out of memory. */
+static uint64_t gk_mm_table_new(struct gk_kernel *k, struct gk_mm *mm)
+{
+	struct gk_mm_table *t = gk_pool_get(&k->table_pool);
+	uint64_t pa = t ? gk_frame_alloc(&k->frames) : 0;
+
+	if (!pa) {
+		if (t)
+			gk_pool_put(&k->table_pool, t);
+		return 0;
+	}
+	t->pa = pa;
+	t->next = mm->tables;
+	mm->tables = t;
+	mm->pt_pages++;
+	return pa;
+}
+
 uint64_t *gk_mm_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t va, bool alloc)
 {
-	return gk_paging_pte(&k->frames, (uint64_t *)(uintptr_t)mm->tlb.pml4, va, alloc,
-			     &mm->pt_pages);
+	uint64_t *t = (uint64_t *)(uintptr_t)mm->tlb.pml4, *e, pa;
+	int shift;
+
+	for (shift = 39; shift > 12; shift -= 9) {
+		e = &t[(va >> shift) & 511];
+		if (!(*e & PTE_P)) {
+			if (!alloc || !(pa = gk_mm_table_new(k, mm)))
+				return NULL;
+			/* Permissions live in the leaf; upper levels allow everything. */
+			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
+		}
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+	}
+	return &t[(va >> 12) & 511];
 }
 
 int gk_mm_add_area(struct gk_mm *mm, uint64_t start, uint64_t end, unsigned flags,
@@ -33,8 +63,8 @@ int gk_mm_add_area(struct gk_mm *mm, uint64_t start, uint64_t end, unsigned flag
 	return gk_vma_map(&mm->vmas, start, end, flags, obj, off, name);
 }
 
-/* Calls fn on the PTE of every page in [start, end) that has a page table,
- * skipping 2 MiB at a time where there is none. */
+/* Calls fn on the PTE of every page in [start, end) that holds a frame,
+ * skipping 2 MiB at a time where there is no page table. */
 static void gk_mm_each_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t start, uint64_t end,
 			   void (*fn)(struct gk_kernel *k, struct gk_mm *mm, uint64_t *pte,
 				      uint64_t va, void *ctx),
@@ -46,7 +76,8 @@ static void gk_mm_each_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t start
 		stop = MIN(ALIGN_DOWN(va, PAGE_2M) + PAGE_2M, end);
 		pte = gk_mm_pte(k, mm, va, false);
 		for (; pte && va < stop; va += PAGE_SIZE, pte++)
-			fn(k, mm, pte, va, ctx);
+			if (gk_mm_pte_has_frame(*pte))
+				fn(k, mm, pte, va, ctx);
 	}
 }
 
@@ -73,8 +104,6 @@ static void gk_mm_flush_done(struct gk_kernel *k, struct gk_mm *mm, struct gk_mm
 static void gk_mm_zap_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t *pte, uint64_t va,
 			  void *ctx)
 {
-	if (!gk_mm_pte_has_frame(*pte))
-		return;
 	gk_frame_put(&k->frames, *pte & PTE_ADDR);
 	*pte = 0;
 	mm->rss--;
@@ -92,6 +121,7 @@ void gk_mm_zap(struct gk_kernel *k, struct gk_mm *mm, uint64_t start, uint64_t e
 
 void gk_mm_destroy(struct gk_kernel *k, struct gk_mm *mm)
 {
+	struct gk_mm_table *t;
 	struct gk_vma *v;
 
 	if (!mm->tlb.pml4)
@@ -100,10 +130,15 @@ void gk_mm_destroy(struct gk_kernel *k, struct gk_mm *mm)
 	 * other invalidation: the slot's next space starts stale (gk_tlb.h). */
 	if (k->tlb.loaded == &mm->tlb)
 		gk_tlb_load_kernel(&k->tlb);
-	for (v = gk_vma_next(&mm->vmas, 0); v; v = gk_vma_next(&mm->vmas, v->end))
+	for (v = gk_vma_next(&mm->vmas, 0); v && mm->rss; v = gk_vma_next(&mm->vmas, v->end))
 		gk_mm_each_pte(k, mm, v->start, v->end, gk_mm_zap_pte, NULL);
 	gk_vma_clear(&mm->vmas);
-	gk_paging_free_space(&k->frames, mm->tlb.pml4);
+	while ((t = mm->tables)) {
+		mm->tables = t->next;
+		gk_frame_free(&k->frames, t->pa);
+		gk_pool_put(&k->table_pool, t);
+	}
+	gk_frame_free(&k->frames, mm->tlb.pml4);
 	mm->tlb.pml4 = 0;
 	mm->pt_pages = 0;
 	mm->last_vma = NULL;
@@ -126,7 +161,7 @@ static void gk_mm_fork_pte(struct gk_kernel *k, struct gk_mm *src, uint64_t *pte
 	struct gk_mm_fork *f = ctx;
 	uint64_t *dst;
 
-	if (!gk_mm_pte_has_frame(*pte) || f->ret)
+	if (f->ret)
 		return;
 	if (!f->dst_pt || f->dst_index != va >> 21) {
 		dst = gk_mm_pte(k, f->dst, va, true);
@@ -180,8 +215,6 @@ static void gk_mm_protect_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t *p
 	unsigned fl = p->v->flags;
 	uint64_t e = *pte;
 
-	if (!gk_mm_pte_has_frame(e))
-		return;
 	if (!(fl & VMA_PROT)) {
 		e = (e & ~PTE_P) | PTE_PROTNONE;
 	} else {

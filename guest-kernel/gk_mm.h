@@ -23,11 +23,19 @@
 
 struct gk_kernel;
 
+/* A page-table page of a space: the list frees them all at exit without
+ * scanning tables (a 512-entry scan is thousands of instructions). */
+struct gk_mm_table {
+	struct gk_mm_table *next;
+	uint64_t pa;
+};
+
 struct gk_mm {
 	struct gk_tlb_space tlb; /* pml4 and PCID */
 	struct gk_vma_set vmas;
 	uint64_t rss;	      /* user PTEs holding a frame */
 	uint64_t pt_pages;    /* page-table pages below the PML4 */
+	struct gk_mm_table *tables; /* those pages */
 	uint64_t brk_start, brk;
 	uint64_t stack_max;   /* bytes the stack may grow to */
 	/* Fault-path caches: the area of the last fault (NULL after any

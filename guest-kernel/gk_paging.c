@@ -54,29 +54,6 @@ int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end)
 	return 0;
 }
 
-uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc,
-			uint64_t *tables)
-{
-	uint64_t *t = pml4;
-	int shift;
-
-	for (shift = 39; shift > 12; shift -= 9) {
-		uint64_t *e = &t[(va >> shift) & 511];
-
-		if (!(*e & PTE_P)) {
-			uint64_t pa = alloc ? gk_frame_alloc(f) : 0;
-
-			if (!pa)
-				return NULL;
-			(*tables)++;
-			/* Permissions live in the leaf; upper levels allow everything. */
-			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
-		}
-		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
-	}
-	return &t[(va >> 12) & 511];
-}
-
 uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f)
 {
 	uint64_t pa = gk_frame_alloc(f);
@@ -85,24 +62,4 @@ uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f)
 	if (pa)
 		((uint64_t *)(uintptr_t)pa)[0] = pg->pml4[0];
 	return pa;
-}
-
-/* The tables below table t at level (3: a PDPT ... 1: a page table). */
-static void gk_paging_free_tables(struct gk_frames *f, uint64_t *t, int level)
-{
-	unsigned i;
-
-	for (i = 0; level > 1 && i < 512; i++)
-		if (t[i] & PTE_P)
-			gk_paging_free_tables(f, (uint64_t *)(uintptr_t)(t[i] & PTE_ADDR), level - 1);
-	gk_frame_free(f, (uint64_t)(uintptr_t)t);
-}
-
-void gk_paging_free_space(struct gk_frames *f, uint64_t pml4)
-{
-	uint64_t *t = (uint64_t *)(uintptr_t)pml4, slot = USER_BASE >> 39;
-
-	if (t[slot] & PTE_P)
-		gk_paging_free_tables(f, (uint64_t *)(uintptr_t)(t[slot] & PTE_ADDR), 3);
-	gk_frame_free(f, pml4);
 }

@@ -13,25 +13,49 @@
 extern char _user_text_lma[], _user_data_lma[], _user_text_size[], _user_data_size[];
 extern char _user_entry_offset[];
 
+void gk_procs_init(struct gk_procs *t)
+{
+	unsigned i;
+
+	gk_list_init(&t->free);
+	for (i = 0; i < PROC_MAX; i++) {
+		t->p[i].slot = i;
+		gk_list_add_tail(&t->free, &t->p[i].run);
+	}
+}
+
+/* Back on the free list, first in line: a slot is reused, with its PCID,
+ * as soon as can be (the tlb workload counts on it). */
+static void gk_proc_free(struct gk_procs *t, struct gk_proc *p)
+{
+	gk_list_del(&p->sibling);
+	p->state = PROC_FREE;
+	gk_list_add_tail(t->free.next, &p->run);
+}
+
 static struct gk_proc *gk_proc_new(struct gk_kernel *k, struct gk_proc *parent, int *err)
 {
 	struct gk_procs *t = &k->procs;
 	struct gk_proc *p;
-	unsigned i;
+	unsigned slot;
 
-	for (i = 0; i < PROC_MAX && t->p[i].state != PROC_FREE; i++)
-		;
-	if (i == PROC_MAX) {
+	if (gk_list_empty(&t->free)) {
 		*err = -EAGAIN;
 		return NULL;
 	}
-	p = &t->p[i];
-	*p = (struct gk_proc){.slot = i, .parent = parent, .pid = ++t->next_pid};
-	gk_list_init(&p->run);
-	if (gk_mm_init(k, &p->mm, i) < 0) {
+	p = GK_LIST_ENTRY(t->free.next, struct gk_proc, run);
+	slot = p->slot;
+	if (gk_mm_init(k, &p->mm, slot) < 0) {
 		*err = -ENOMEM;
 		return NULL;
 	}
+	gk_list_del(&p->run);
+	*p = (struct gk_proc){.mm = p->mm, .slot = slot, .parent = parent, .pid = ++t->next_pid};
+	gk_list_init(&p->run);
+	gk_list_init(&p->children);
+	gk_list_init(&p->sibling);
+	if (parent)
+		gk_list_add_tail(&parent->children, &p->sibling);
 	p->state = PROC_RUNNABLE;
 	t->live++;
 	t->created++;
@@ -42,7 +66,7 @@ static struct gk_proc *gk_proc_new(struct gk_kernel *k, struct gk_proc *parent, 
 static void gk_proc_discard(struct gk_kernel *k, struct gk_proc *p)
 {
 	gk_mm_destroy(k, &p->mm);
-	p->state = PROC_FREE;
+	gk_proc_free(&k->procs, p);
 	k->procs.live--;
 }
 
@@ -174,7 +198,7 @@ static void gk_proc_wake(struct gk_kernel *k, struct gk_proc *p)
 void gk_proc_exit(struct gk_kernel *k, struct gk_proc *p, int status)
 {
 	struct gk_procs *t = &k->procs;
-	unsigned i;
+	struct gk_proc *c;
 
 	gk_mm_destroy(k, &p->mm);
 	gk_list_del(&p->run); /* a victim of the OOM killer may be queued */
@@ -183,11 +207,12 @@ void gk_proc_exit(struct gk_kernel *k, struct gk_proc *p, int status)
 	t->live--;
 	if (p == t->init)
 		gk_kernel_finish(k, p);
-	for (i = 0; i < PROC_MAX; i++) {
-		if (t->p[i].state == PROC_FREE || t->p[i].parent != p)
-			continue;
-		t->p[i].parent = t->init;
-		if (t->p[i].state == PROC_ZOMBIE)
+	while (!gk_list_empty(&p->children)) { /* orphans go to init */
+		c = GK_LIST_ENTRY(p->children.next, struct gk_proc, sibling);
+		gk_list_del(&c->sibling);
+		gk_list_add_tail(&t->init->children, &c->sibling);
+		c->parent = t->init;
+		if (c->state == PROC_ZOMBIE)
 			gk_proc_wake(k, t->init);
 	}
 	gk_proc_wake(k, p->parent);
@@ -201,20 +226,21 @@ int64_t gk_proc_wait(struct gk_kernel *k, struct gk_proc *p, struct gk_trap_fram
 		     uint64_t status_ptr)
 {
 	struct gk_proc *c;
+	struct gk_list *l;
 	bool children = false;
-	unsigned i;
 
-	for (i = 0; i < PROC_MAX; i++) {
-		c = &k->procs.p[i];
-		if (c->state == PROC_FREE || c->parent != p || (pid != -1 && c->pid != pid))
+	for (l = p->children.next; l != &p->children; l = l->next) {
+		c = GK_LIST_ENTRY(l, struct gk_proc, sibling);
+		if (pid != -1 && c->pid != pid)
 			continue;
 		children = true;
 		if (c->state != PROC_ZOMBIE)
 			continue;
 		if (status_ptr)
 			*(int *)(uintptr_t)status_ptr = c->status;
-		c->state = PROC_FREE;
-		return c->pid;
+		pid = c->pid;
+		gk_proc_free(&k->procs, c);
+		return pid;
 	}
 	if (!children)
 		return -UAPI_ECHILD;

@@ -35,7 +35,8 @@ enum gk_proc_state { PROC_FREE, PROC_RUNNABLE, PROC_WAITING, PROC_ZOMBIE };
 struct gk_proc {
 	struct gk_trap_frame ctx; /* user registers while it does not run */
 	struct gk_mm mm;
-	struct gk_list run; /* on the run queue: runnable and not running */
+	struct gk_list run; /* on the run queue (runnable, not running), or the free list */
+	struct gk_list children, sibling; /* its children; its place among its parent's */
 	struct gk_proc *parent;
 	const char *name;
 	enum gk_proc_state state;
@@ -47,6 +48,7 @@ struct gk_proc {
 
 struct gk_procs {
 	struct gk_proc p[PROC_MAX];
+	struct gk_list free; /* free slots, the last freed first */
 	struct gk_proc *init;
 	int next_pid;
 	unsigned live; /* runnable or waiting */
@@ -55,6 +57,7 @@ struct gk_procs {
 
 struct gk_kernel;
 
+void gk_procs_init(struct gk_procs *t);
 /* A new runnable process running workload w (init when parent is NULL);
  * NULL, with *err set to -EAGAIN (table full) or -ENOMEM. */
 struct gk_proc *gk_proc_spawn(struct gk_kernel *k, enum workload w, struct gk_proc *parent,

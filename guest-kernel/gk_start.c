@@ -140,7 +140,9 @@ void gk_main(uint32_t start_info)
 	gk_tlb_init(&k->tlb, (uint64_t)(uintptr_t)k->pg.pml4, k->args.pcid);
 	k->tlb.skip = k->args.tlb_skip;
 	gk_pool_init(&k->vma_pool, sizeof(struct gk_vma), gk_kernel_pool_page, &k->frames);
+	gk_pool_init(&k->table_pool, sizeof(struct gk_mm_table), gk_kernel_pool_page, &k->frames);
 	gk_cache_init(&k->cache, &k->frames);
+	gk_procs_init(&k->procs);
 	gk_kernel_load_archive(k);
 	gk_sched_init(k, k->args.sched, k->args.quantum_us);
 	gk_counters_init(k, k->boot.counters_gpa);

@@ -206,6 +206,7 @@ static int64_t gk_sys_stat(struct gk_sys_args *a)
 	    .procs = k->procs.live,
 	    .oom_kills = k->procs.oom_kills,
 	    .pcid = k->tlb.pcid,
+	    .tsc_hz = k->boot.tsc_hz,
 	};
 	return 0;
 }

@@ -113,6 +113,7 @@ enum workload {
 	WORKLOAD_STACK,
 	WORKLOAD_OOM,
 	WORKLOAD_TLB,
+	WORKLOAD_COST,
 	WORKLOAD_TRIPLE, /* run by the kernel itself, never as a process */
 	WORKLOAD_COUNT
 };
@@ -158,7 +159,8 @@ struct user_stat {
 	uint64_t free_pages; /* frames the allocator can still hand out */
 	uint64_t procs;	     /* live processes */
 	uint64_t oom_kills;
-	uint64_t pcid; /* 1: address spaces have PCIDs */
+	uint64_t pcid;	 /* 1: address spaces have PCIDs */
+	uint64_t tsc_hz; /* 0: unknown */
 };
 
 #endif

@@ -95,5 +95,6 @@ struct u_outcome u_shm(const struct user_args *a);
 struct u_outcome u_stack(const struct user_args *a);
 struct u_outcome u_oom(const struct user_args *a);
 struct u_outcome u_tlb(const struct user_args *a);
+struct u_outcome u_cost(const struct user_args *a);
 
 #endif

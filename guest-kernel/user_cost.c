@@ -1,0 +1,195 @@
+/* guest-kernel/user_cost.c: what each kind of fault costs, seen from user mode.
+ *
+ * passes samples of each, timed with rdtsc around the one access (or
+ * call) that takes it, and one line per kind with the median:
+ *   COST op=NAME n=N p50_cycles=C p50_ns=T
+ * The kinds: a system call (getpid); an anonymous fault (a fresh
+ * one-page mapping, so fault-around maps just that page); a COW copy (a
+ * page a child still maps); a COW take-back (the child gone); a stack
+ * growth (a page just below the stack); a file fault, miss and hit (a
+ * page of the archive's first file, new and then cached); a switch (a
+ * yield to another process and back, halved); and fork + exit + wait of
+ * a child with the heap mapped. The guest's first level only: a page
+ * the VMM has not provided yet costs a second-level fault too, which the
+ * VMM's own statistics count (docs/guest-kernel.md has both).
+ */
+#include "user.h"
+
+#define U_COST_MAX 512
+
+struct u_cost {
+	uint64_t n, c[U_COST_MAX];
+};
+
+static void u_cost_add(struct u_cost *s, uint64_t cycles)
+{
+	if (s->n < U_COST_MAX)
+		s->c[s->n++] = cycles;
+}
+
+static void u_cost_report(const char *op, struct u_cost *s, uint64_t tsc_hz)
+{
+	uint64_t i, j, t, p50;
+	struct u_line l;
+
+	for (i = 1; i < s->n; i++) /* insertion sort: a few hundred samples */
+		for (j = i; j && s->c[j - 1] > s->c[j]; j--) {
+			t = s->c[j];
+			s->c[j] = s->c[j - 1];
+			s->c[j - 1] = t;
+		}
+	p50 = s->n ? s->c[s->n / 2] : 0;
+	l.len = 0;
+	u_line_str(&l, "COST op=");
+	u_line_str(&l, op);
+	u_line_str(&l, " n=");
+	u_line_dec(&l, s->n);
+	u_line_str(&l, " p50_cycles=");
+	u_line_dec(&l, p50);
+	if (tsc_hz) {
+		u_line_str(&l, " p50_ns=");
+		u_line_dec(&l, p50 * 1000 / (tsc_hz / 1000000));
+	}
+	u_line_send(&l);
+	s->n = 0;
+}
+
+static uint64_t u_cost_touch(uint64_t addr)
+{
+	uint64_t t0 = u_rdtsc();
+
+	*(volatile uint64_t *)(uintptr_t)addr = t0;
+	return u_rdtsc() - t0;
+}
+
+static uint64_t u_cost_read(uint64_t addr)
+{
+	uint64_t t0 = u_rdtsc();
+
+	(void)*(volatile uint64_t *)(uintptr_t)addr;
+	return u_rdtsc() - t0;
+}
+
+static uint64_t u_cost_map(uint64_t pages, uint64_t flags, int64_t fd)
+{
+	return u_mmap(0, pages * U_PAGE, PROT_READ | PROT_WRITE, flags, fd, 0);
+}
+
+/* A child that waits, yielding, until *done: it holds its pages meanwhile. */
+static int64_t u_cost_child(volatile uint64_t *done)
+{
+	int64_t pid;
+
+	*done = 0;
+	pid = u_fork();
+	if (pid == 0) {
+		while (!*done)
+			u_yield();
+		u_exit(0);
+	}
+	return pid;
+}
+
+static void u_cost_cow(volatile uint64_t *done, struct u_cost *s, uint64_t hz, uint64_t n)
+{
+	uint64_t base = u_cost_map(n, MAP_PRIVATE | MAP_ANONYMOUS, -1), i;
+	int64_t pid;
+	int status;
+
+	if (u_failed(base))
+		return;
+	for (i = 0; i < n; i++)
+		u_cost_touch(base + i * U_PAGE);
+	pid = u_cost_child(done);
+	for (i = 0; i < n; i++)
+		u_cost_add(s, u_cost_touch(base + i * U_PAGE));
+	u_cost_report("cow_copy", s, hz);
+	*done = 1;
+	u_wait(pid, &status);
+	pid = u_cost_child(done);
+	*done = 1;
+	u_wait(pid, &status); /* every page shared again, then not */
+	for (i = 0; i < n; i++)
+		u_cost_add(s, u_cost_touch(base + i * U_PAGE));
+	u_cost_report("cow_reuse", s, hz);
+	u_munmap(base, n * U_PAGE);
+}
+
+static void u_cost_file(struct u_cost *s, uint64_t hz)
+{
+	static const char manifest[] = "manifest";
+	uint64_t size = 0, base, i, n;
+	int64_t fd = u_syscall(SYS_OPEN, (uint64_t)(uintptr_t)manifest, sizeof(manifest) - 1,
+			       (uint64_t)(uintptr_t)&size);
+
+	if (fd < 0 || !size)
+		return;
+	n = (size + U_PAGE - 1) / U_PAGE;
+	base = u_mmap(0, n * U_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (u_failed(base))
+		return;
+	for (i = 0; i < n; i++)
+		u_cost_add(s, u_cost_read(base + i * U_PAGE));
+	u_cost_report("file_miss", s, hz);
+	u_munmap(base, n * U_PAGE);
+	base = u_mmap(0, n * U_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+	for (i = 0; i < n; i++)
+		u_cost_add(s, u_cost_read(base + i * U_PAGE));
+	u_cost_report("file_hit", s, hz);
+	u_munmap(base, n * U_PAGE);
+}
+
+struct u_outcome u_cost(const struct user_args *a)
+{
+	static struct u_cost s; /* 4 KiB: not on the stack */
+	uint64_t n = a->passes < U_COST_MAX ? a->passes : U_COST_MAX, i, t0, p, sp;
+	volatile uint64_t *done;
+	struct user_stat st;
+	int64_t pid;
+	int status;
+
+	u_stat(&st);
+	for (i = 0; i < n; i++) {
+		t0 = u_rdtsc();
+		u_syscall(SYS_GETPID, 0, 0, 0);
+		u_cost_add(&s, u_rdtsc() - t0);
+	}
+	u_cost_report("syscall", &s, st.tsc_hz);
+	for (i = 0; i < n; i++) {
+		p = u_cost_map(1, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+		if (u_failed(p))
+			return (struct u_outcome){0, false};
+		u_cost_add(&s, u_cost_touch(p));
+		u_munmap(p, U_PAGE);
+	}
+	u_cost_report("anon", &s, st.tsc_hz);
+	done = (volatile uint64_t *)(uintptr_t)u_cost_map(1, MAP_SHARED | MAP_ANONYMOUS, -1);
+	if (u_failed((uint64_t)(uintptr_t)done))
+		return (struct u_outcome){0, false};
+	u_cost_cow(done, &s, st.tsc_hz, n);
+	/* Pages below the stack, well under what it has used so far. */
+	sp = ((uint64_t)(uintptr_t)&st & ~(U_PAGE - 1)) - 16 * U_PAGE;
+	for (i = 0; i < n && (i + 17) * U_PAGE < a->stack_max; i++)
+		u_cost_add(&s, u_cost_touch(sp - i * U_PAGE));
+	u_cost_report("stack", &s, st.tsc_hz);
+	u_cost_file(&s, st.tsc_hz);
+	pid = u_cost_child(done);
+	for (i = 0; i < n; i++) {
+		t0 = u_rdtsc();
+		u_yield();
+		u_cost_add(&s, (u_rdtsc() - t0) / 2);
+	}
+	u_cost_report("switch", &s, st.tsc_hz);
+	*done = 1;
+	u_wait(pid, &status);
+	for (i = 0; i < n / 8 + 1; i++) {
+		t0 = u_rdtsc();
+		pid = u_fork();
+		if (pid == 0)
+			u_exit(0);
+		u_wait(pid, &status);
+		u_cost_add(&s, u_rdtsc() - t0);
+	}
+	u_cost_report("fork_exit_wait", &s, st.tsc_hz);
+	return (struct u_outcome){n, true};
+}
