@@ -47,6 +47,22 @@ PY
 run_vmm 2 run --kernel "$d/big.elf" --host-mem 4M
 expect "$ERR" "--host-mem: 4096K: expected at least 5[0-9]{3}K, for the kernel's 128[0-9] pages and [0-9]+ pages of boot data"
 
+# An initrd that is not a regular file, is empty, does not fit under the
+# kernel, or does not fit the budget: refused before the guest runs.
+mkfifo "$d/fifo"
+run_vmm 2 run --kernel "$KERNEL" --initrd "$d/fifo"
+expect "$ERR" "fifo: expected a regular file"
+: >"$d/empty.cpio"
+run_vmm 2 run --kernel "$KERNEL" --initrd "$d/empty.cpio"
+expect "$ERR" "--initrd: .*empty.cpio: empty file"
+head -c $((5 << 20)) /dev/zero >"$d/big.cpio"
+run_vmm 2 run --kernel "$KERNEL" --initrd "$d/big.cpio" --mem 4M
+expect "$ERR" "--initrd: .*big.cpio: 5242880 bytes do not fit in low RAM between the kernel's end \\(GPA 0x[0-9a-f]+\\) and GPA 0x400000"
+run_vmm 2 run --kernel "$KERNEL" --initrd "$d/big.cpio" --mem 16M --host-mem 4M
+expect "$ERR" "--host-mem: 4096K: expected at least [0-9]+K, for the kernel's and initrd's [0-9]+ pages"
+run_vmm 2 restore "$d" --initrd "$d/big.cpio"
+expect "$ERR" "--initrd: not an option of restore"
+
 # A valid ELF64 x86-64 executable that is not a PVH kernel.
 cc -static -nostdlib -o "$d/nopvh" -x c - <<<'void _start(void) { for (;;); }' 2>/dev/null &&
 	{ run_vmm 2 run --kernel "$d/nopvh"; expect "$ERR" "no PVH entry note|overlaps the VMM|outside guest RAM"; }

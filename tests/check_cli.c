@@ -85,18 +85,40 @@ START_TEST(run_defaults)
 }
 END_TEST
 
+START_TEST(run_pause_at_line_needs_control_and_a_valid_regex)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--pause-at-line", "x"),
+				       ARGV("run", "--pause-at-line", "x"), &o),
+			 -EINVAL);
+	assert_error_mentions("--pause-at-line: needs --control");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--control", "s", "--pause-at-line", "(x"),
+				       ARGV("run", "--control", "s", "--pause-at-line", "(x"), &o),
+			 -EINVAL);
+	assert_error_mentions("not a valid extended regex");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--control", "s", "--pause-at-line", "^PASS"),
+				       ARGV("run", "--control", "s", "--pause-at-line", "^PASS"),
+				       &o),
+			 0);
+	ck_assert_str_eq(o.pause_at_line, "^PASS");
+}
+END_TEST
+
 START_TEST(run_reads_every_option)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(
-	    cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
-			  ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json"),
-			  &o),
-	    0);
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M",
+					    "--cmdline", "workload=random", "--timeout", "30",
+					    "--stats-json", "s.json", "--initrd", "rd.cpio"),
+				       ARGV("run", "--kernel", "k.elf", "--mem", "128M",
+					    "--cmdline", "workload=random", "--timeout", "30",
+					    "--stats-json", "s.json", "--initrd", "rd.cpio"),
+				       &o),
+			 0);
 	ck_assert_str_eq(o.kernel, "k.elf");
+	ck_assert_str_eq(o.initrd, "rd.cpio");
 	ck_assert_uint_eq(o.mem_bytes, 128 << 20);
 	ck_assert_str_eq(o.cmdline, "workload=random");
 	ck_assert_uint_eq(o.timeout_sec, 30);
@@ -298,6 +320,8 @@ START_TEST(restore_refuses_the_options_that_choose_a_guest)
 
 	ck_assert_int_eq(RESTORE(&o, "--kernel", "k.elf", "snap0"), -EINVAL);
 	assert_error_mentions("--kernel: not an option of restore");
+	ck_assert_int_eq(RESTORE(&o, "--initrd", "rd.cpio", "snap0"), -EINVAL);
+	assert_error_mentions("--initrd: not an option of restore");
 	ck_assert_int_eq(RESTORE(&o, "snap0", "--cmdline", "workload=touch"), -EINVAL);
 	assert_error_mentions("--cmdline: not an option of restore");
 	ck_assert_int_eq(RESTORE(&o, "--memory-manager=vmm", "snap0"), -EINVAL);
@@ -521,6 +545,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, size_rejects_overflow);
 	tcase_add_test(tc, mem_enforces_bounds_and_pages);
 	tcase_add_test(tc, run_defaults);
+	tcase_add_test(tc, run_pause_at_line_needs_control_and_a_valid_regex);
 	tcase_add_test(tc, run_reads_every_option);
 	tcase_add_test(tc, run_rejects_bad_timeout);
 	tcase_add_test(tc, run_rejects_unknown_option_and_stray_argument);

@@ -185,6 +185,41 @@ START_TEST(devtree_too_small_buffer_is_enospc)
 }
 END_TEST
 
+/* An initrd is named in /chosen as Linux names it, and reserved. */
+START_TEST(devtree_names_and_reserves_the_initrd)
+{
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
+	struct devtree_params p = {.regions = r,
+				   .nr_regions = guest_ram_layout(64 << 20, r),
+				   .bootargs = "",
+				   .initrd_start = 0x3f00000,
+				   .initrd_end = 0x3f10123};
+	uint64_t addr, size;
+	int node, len;
+
+	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
+	node = fdt_path_offset(buf, "/chosen");
+	ck_assert_uint_eq(read_u64(fdt_getprop(buf, node, "linux,initrd-start", &len)), 0x3f00000);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(read_u64(fdt_getprop(buf, node, "linux,initrd-end", &len)), 0x3f10123);
+	ck_assert_int_eq(fdt_num_mem_rsv(buf), 1);
+	ck_assert_int_eq(fdt_get_mem_rsv(buf, 0, &addr, &size), 0);
+	ck_assert_uint_eq(addr, 0x3f00000);
+	ck_assert_uint_eq(size, 0x10123);
+}
+END_TEST
+
+START_TEST(devtree_without_initrd_names_none)
+{
+	int node;
+
+	build(64 << 20, "", 0, true);
+	node = fdt_path_offset(buf, "/chosen");
+	ck_assert_ptr_null(fdt_getprop(buf, node, "linux,initrd-start", NULL));
+	ck_assert_int_eq(fdt_num_mem_rsv(buf), 0);
+}
+END_TEST
+
 static Suite *devtree_suite(void)
 {
 	Suite *s = suite_create("devtree");
@@ -198,6 +233,8 @@ static Suite *devtree_suite(void)
 	tcase_add_test(tc, devtree_vmm_node_advertises_services);
 	tcase_add_test(tc, devtree_without_services_has_no_hcall_port);
 	tcase_add_test(tc, devtree_too_small_buffer_is_enospc);
+	tcase_add_test(tc, devtree_names_and_reserves_the_initrd);
+	tcase_add_test(tc, devtree_without_initrd_names_none);
 	suite_add_tcase(s, tc);
 	return s;
 }

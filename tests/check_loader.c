@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "elf_fixture.h"
 #include "err.h"
 #include "guest_ram.h"
+#include "initrd.h"
 #include "loader.h"
 #include "testlib.h"
 #include "vmm_abi.h"
@@ -328,6 +331,82 @@ START_TEST(loader_survives_random_corruption)
 }
 END_TEST
 
+/* The highest GPA the image occupies: where an initrd may begin. */
+START_TEST(loader_image_end_counts_bss)
+{
+	struct elf_fixture f = elf_fixture_valid();
+
+	ck_assert_uint_eq(loader_image_end(f.bytes), FIXTURE_LOAD_GPA + FIXTURE_CODE_SIZE + 4096);
+}
+END_TEST
+
+/* A FIFO is refused at once rather than waited on for a writer. */
+START_TEST(loader_refuses_a_fifo_without_blocking)
+{
+	char path[] = "/tmp/check_loader.XXXXXX";
+	struct loader_file lf;
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	strcat(path, "/fifo");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(loader_read_file(path, &lf), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "expected a regular file"));
+	unlink(path);
+	*strrchr(path, '/') = 0;
+	rmdir(path);
+}
+END_TEST
+
+/* At the top of low RAM, page-aligned, whatever its size. */
+START_TEST(initrd_goes_at_the_top_of_low_ram)
+{
+	uint64_t gpa;
+
+	ck_assert_int_eq(initrd_place("rd", 0x10123, &mem, 0x200000, &gpa), 0);
+	ck_assert_uint_eq(gpa, (16ULL << 20) - 0x11000);
+	ck_assert_uint_eq(gpa % 4096, 0);
+	ck_assert_uint_eq(initrd_pages(0x10123), 0x11);
+}
+END_TEST
+
+START_TEST(initrd_that_would_cover_the_kernel_is_refused)
+{
+	uint64_t gpa = 0;
+
+	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000, &mem, 0x200000, &gpa), 0);
+	ck_assert_uint_eq(gpa, 0x200000);
+	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000 + 1, &mem, 0x200000, &gpa),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "rd: "));
+	ck_assert_ptr_nonnull(strstr(last_error(), "kernel's end (GPA 0x200000)"));
+	ck_assert_int_eq(initrd_place("rd", 32ULL << 20, &mem, 0x200000, &gpa), -EINVAL);
+}
+END_TEST
+
+/* Its bytes land where it was placed. */
+START_TEST(initrd_load_writes_its_bytes_at_its_gpa)
+{
+	static uint8_t bytes[5000], back[5000];
+	struct initrd rd = {.file = {.path = "rd", .buf = bytes, .size = sizeof(bytes)}};
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = i * 7 + 1;
+	ck_assert_int_eq(initrd_place("rd", sizeof(bytes), &mem, 0x200000, &rd.gpa), 0);
+	ck_assert_int_eq(initrd_load(&rd, &mem), 0);
+	ck_assert_int_eq(guest_ram_read(&mem, rd.gpa, back, sizeof(back)), 0);
+	ck_assert_mem_eq(back, bytes, sizeof(bytes));
+}
+END_TEST
+
+START_TEST(initrd_empty_is_refused)
+{
+	uint64_t gpa;
+
+	ck_assert_int_eq(initrd_place("rd", 0, &mem, 0x200000, &gpa), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(last_error(), "empty file"));
+}
+END_TEST
+
 static Suite *loader_suite(void)
 {
 	Suite *s = suite_create("loader");
@@ -361,6 +440,12 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, loader_rejects_wrong_machine);
 	tcase_add_test(tc, loader_rejects_missing_file);
 	tcase_add_test(tc, loader_survives_random_corruption);
+	tcase_add_test(tc, loader_image_end_counts_bss);
+	tcase_add_test(tc, loader_refuses_a_fifo_without_blocking);
+	tcase_add_test(tc, initrd_goes_at_the_top_of_low_ram);
+	tcase_add_test(tc, initrd_that_would_cover_the_kernel_is_refused);
+	tcase_add_test(tc, initrd_empty_is_refused);
+	tcase_add_test(tc, initrd_load_writes_its_bytes_at_its_gpa);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

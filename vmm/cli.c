@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,9 @@ static int cli_run_check(const struct run_opts *o)
 		return err_input("--swap-size",
 				 "%llu bytes: expected a multiple of 4K, at least 1M",
 				 (unsigned long long)o->swap_bytes);
+	if (o->pause_at_line && !o->control)
+		return err_input("--pause-at-line",
+				 "needs --control PATH: only vmm resume can let the VM go on");
 	if (o->wss_period_ms && !o->wss_samples)
 		return err_input("--wss-samples",
 				 "0: expected 1 to %u (or --wss-period 0 for none)",
@@ -270,10 +274,27 @@ static int cli_console_dir(const char *s, const char **out)
 	return 0;
 }
 
+/* A POSIX extended regex that compiles. */
+static int cli_pause_at_line(const char *s, const char **out)
+{
+	regex_t re;
+	char why[128];
+	int ret = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+
+	if (ret) {
+		regerror(ret, &re, why, sizeof(why));
+		return err_input("--pause-at-line", "'%s': not a valid extended regex: %s", s, why);
+	}
+	regfree(&re);
+	*out = s;
+	return 0;
+}
+
 /* run's and restore's options, in one table: restore refuses the ones
  * that choose a guest (cli_run_guest), run the ones of restore. */
 static const struct option cli_vm_opts[] = {
     {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'I'},
     {"mem", required_argument, NULL, 'm'},
     {"host-mem", required_argument, NULL, 'H'},
     {"memory-manager", required_argument, NULL, 'M'},
@@ -296,6 +317,7 @@ static const struct option cli_vm_opts[] = {
     {"check-hash", no_argument, NULL, 'K'},
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
+    {"pause-at-line", required_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -307,6 +329,8 @@ static int cli_run_guest(int c, struct run_opts *o)
 	case 'k':
 		o->kernel = optarg;
 		return 0;
+	case 'I':
+		return cli_path("--initrd", optarg, &o->initrd);
 	case 'M':
 		return cli_manager(optarg, &o->kernel_manager);
 	case 'c':
@@ -339,6 +363,8 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_control(optarg, &o->control);
 	case 'D':
 		return cli_console_dir(optarg, &o->console_dir);
+	case 'A':
+		return cli_pause_at_line(optarg, &o->pause_at_line);
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -399,6 +425,8 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_f
 		return cli_count_vms(optarg, &o->count);
 	case 'k':
 		return err_input("--kernel", "not an option of restore: %s", why);
+	case 'I':
+		return err_input("--initrd", "not an option of restore: %s", why);
 	case 'c':
 		return err_input("--cmdline", "not an option of restore: %s", why);
 	case 'M':
@@ -506,15 +534,16 @@ void cli_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: vmm run [--kernel PATH] [--mem SIZE] [--host-mem SIZE] [--cmdline STR]\n"
-	    "               [--memory-manager vmm|kernel] [--fault-around N] [--no-pin]\n"
+	    "usage: vmm run [--kernel PATH] [--initrd PATH] [--mem SIZE] [--host-mem SIZE]\n"
+	    "               [--cmdline STR] [--memory-manager vmm|kernel] [--fault-around N]\n"
+	    "               [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
-	    "               [--console-dir DIR]\n"
+	    "               [--console-dir DIR] [--pause-at-line REGEX]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
-	    "               options but --kernel, --cmdline and --memory-manager]\n"
+	    "               options but --kernel, --initrd, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm snapshot --control PATH --out DIR [--hash-memory]\n"
 	    "       vmm fork --control PATH [--count N]\n"
@@ -524,6 +553,8 @@ void cli_usage(FILE *f)
 	    "\n"
 	    "run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
 	    "  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
+	    "  --initrd PATH      an archive loaded at the top of low RAM, handed to the\n"
+	    "                     kernel as its initrd (PVH module 1, /chosen in the tree)\n"
 	    "  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
 	    "  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
 	    "                     past it the guest stops (exit 3), or with --swap the\n"
@@ -538,6 +569,9 @@ void cli_usage(FILE *f)
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
 	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "  --pause-at-line RE pause the VM whenever the guest prints a console line\n"
+	    "                     matching RE (POSIX extended), before it runs on; vmm\n"
+	    "                     resume lets it go on (needs --control)\n"
 	    "  --swap PATH        overcommit: the VMM's own swap file (created if missing,\n"
 	    "                     locked; kept at exit)\n"
 	    "  --swap-size SIZE   its size (default: the file's size; at least 1M)\n"
@@ -550,7 +584,8 @@ void cli_usage(FILE *f)
 	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
-	    "  runs one; every option of run but --kernel, --cmdline, --memory-manager.\n"
+	    "  runs one; every option of run but --kernel, --initrd, --cmdline and\n"
+	    "  --memory-manager.\n"
 	    "  --lazy             read each page from DIR on its first touch (default)\n"
 	    "  --eager            read every page before the guest runs\n"
 	    "  --check-hash       before the guest runs, check its memory against the hash\n"

@@ -24,12 +24,14 @@
 
 struct run_opts {
 	const char *kernel; /* NULL: the built-in guest kernel */
+	const char *initrd; /* --initrd PATH; NULL: none */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* 0: same as mem_bytes */
 	bool kernel_manager;	 /* --memory-manager=kernel */
 	unsigned fault_around;
 	bool pin;
 	const char *cmdline;
+	const char *pause_at_line; /* --pause-at-line REGEX; NULL: none */
 	unsigned timeout_sec;
 	unsigned stats_interval;
 	const char *stats_json;

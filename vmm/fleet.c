@@ -13,6 +13,7 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 {
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->forks_done, NULL);
 	f->out_fd = out_fd;
 	f->console_dir = console_dir;
 }
@@ -91,13 +92,44 @@ struct vm *fleet_child_vm(struct fleet *f, unsigned i)
 	return vm;
 }
 
+void fleet_fork_begin(struct fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->forking++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fleet_fork_end(struct fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (!--f->forking)
+		pthread_cond_broadcast(&f->forks_done);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* A child still to join, once no fork is under way; NULL: none. */
+static struct fleet_child *fleet_next_to_join(struct fleet *f)
+{
+	struct fleet_child *c = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->forking)
+		pthread_cond_wait(&f->forks_done, &f->lock);
+	for (unsigned i = 0; i < f->n && !c; i++)
+		if (f->child[i].joinable)
+			c = &f->child[i];
+	pthread_mutex_unlock(&f->lock);
+	return c;
+}
+
 void fleet_wait(struct fleet *f)
 {
-	for (unsigned i = 0; i < fleet_count(f); i++)
-		if (f->child[i].joinable) {
-			pthread_join(f->child[i].thread, NULL);
-			f->child[i].joinable = false;
-		}
+	struct fleet_child *c;
+
+	while ((c = fleet_next_to_join(f))) {
+		pthread_join(c->thread, NULL);
+		c->joinable = false;
+	}
 }
 
 void fleet_report(struct fleet *f, FILE *out)
@@ -120,5 +152,6 @@ void fleet_destroy(struct fleet *f)
 			close(f->child[i].fd);
 	}
 	f->n = 0;
+	pthread_cond_destroy(&f->forks_done);
 	pthread_mutex_destroy(&f->lock);
 }

@@ -29,7 +29,9 @@ struct fleet_child {
 };
 
 struct fleet {
-	pthread_mutex_t lock; /* n, and each child's status */
+	pthread_mutex_t lock;	   /* n, forking, and each child's status */
+	pthread_cond_t forks_done; /* forking dropped to 0 */
+	unsigned forking;	   /* forks under way: children still to come */
 	int out_fd;
 	const char *console_dir; /* NULL: children's lines go to out_fd, prefixed */
 	struct fleet_child child[GUEST_RAM_FORK_MAX];
@@ -49,7 +51,11 @@ int fleet_start(struct fleet *f, struct vm *child, int owned);
 unsigned fleet_count(struct fleet *f);
 /* Child i (< fleet_count), for its statistics. */
 struct vm *fleet_child_vm(struct fleet *f, unsigned i);
-/* Wait until every child has stopped. */
+/* A fork is making children (fork_vm): fleet_wait waits for its end too,
+ * so that a child made after the forked VM stopped is waited for. */
+void fleet_fork_begin(struct fleet *f);
+void fleet_fork_end(struct fleet *f);
+/* Wait until no fork is under way and every child has stopped. */
 void fleet_wait(struct fleet *f);
 /* One line per child: its id, exit status and why it stopped. */
 void fleet_report(struct fleet *f, FILE *out);

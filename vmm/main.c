@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -20,6 +21,7 @@
 #include "fleet.h"
 #include "fork.h"
 #include "guest_ram.h"
+#include "initrd.h"
 #include "snapfile.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -85,8 +87,19 @@ static int main_boot_pages(const struct run_opts *o, uint64_t *pages)
 	return ret;
 }
 
+/* Pages of the initrd, if any; a file that cannot be read is left to
+ * vm_create, which says why. */
+static uint64_t main_initrd_pages(const struct run_opts *o)
+{
+	struct stat st;
+
+	if (!o->initrd || stat(o->initrd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return initrd_pages(st.st_size);
+}
+
 /* --host-mem must hold what the VMM writes before the guest runs: the
- * kernel's loaded pages and the boot data; less failed part-way with
+ * kernel's loaded pages, the initrd and the boot data; less failed part-way with
  * "Cannot allocate memory". A kernel that cannot be read or checked is
  * left to vm_create, which says why. */
 static int main_check_host_mem(const struct run_opts *o)
@@ -102,17 +115,18 @@ static int main_check_host_mem(const struct run_opts *o)
 		ret = loader_check_image(k.path, k.buf, k.size, &layout);
 	if (!ret)
 		ret = main_boot_pages(o, &boot);
-	kernel = ret ? 0 : loader_image_pages(k.buf);
+	kernel = ret ? 0 : loader_image_pages(k.buf) + main_initrd_pages(o);
 	loader_file_free(&k);
 	err_set_quiet(quiet);
 	min = (kernel + boot) * GUEST_RAM_PAGE_SIZE;
 	if (ret || o->host_mem_bytes >= min)
 		return 0;
 	return err_input("--host-mem",
-			 "%lluK: expected at least %lluK, for the kernel's %llu pages and %llu "
+			 "%lluK: expected at least %lluK, for the kernel's%s %llu pages and %llu "
 			 "pages of boot data",
 			 (unsigned long long)o->host_mem_bytes >> 10, (unsigned long long)min >> 10,
-			 (unsigned long long)kernel, (unsigned long long)boot);
+			 o->initrd ? " and initrd's" : "", (unsigned long long)kernel,
+			 (unsigned long long)boot);
 }
 
 /* The VM's configuration from the options run and restore share. */
@@ -120,12 +134,14 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 {
 	return (struct vm_config){
 	    .kernel = o->kernel,
+	    .initrd = o->initrd,
 	    .mem_bytes = o->mem_bytes,
 	    .host_mem_bytes = o->host_mem_bytes,
 	    .manager = o->kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
 	    .fault_around = o->fault_around,
 	    .pin = o->pin,
 	    .cmdline = o->cmdline,
+	    .pause_at_line = o->pause_at_line,
 	    .timeout_sec = o->timeout_sec,
 	    .stats_interval = o->stats_interval,
 	    .console_fd = STDOUT_FILENO,

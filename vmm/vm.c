@@ -15,6 +15,7 @@
 #include "err.h"
 #include "forkid.h"
 #include "hcall.h"
+#include "initrd.h"
 #include "restore.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -193,6 +194,8 @@ static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 {
 	struct swapfile *swap;
 
+	if (guest_ram_check_manager(cfg->manager))
+		return VMM_STATUS_INTERNAL;
 	if (vm_open_swap(cfg, &swap))
 		return VMM_STATUS_USAGE;
 	if (vm_run_init_signal()) {
@@ -202,18 +205,46 @@ static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 	return vm_create_kvm(vm, cfg, swap, source, source_arg) ? VMM_STATUS_INTERNAL : 0;
 }
 
-/* Read the kernel image and check it against the RAM layout of cfg. */
-static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel)
+/* Read the kernel image and the initrd, if any, and check them against
+ * the RAM layout of cfg. */
+static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel,
+			  struct initrd *rd)
 {
 	struct guest_ram layout = {.size = cfg->mem_bytes};
 
+	memset(rd, 0, sizeof(*rd));
 	layout.nr_regions = guest_ram_layout(cfg->mem_bytes, layout.region);
 	if (loader_read_file(cfg->kernel, kernel))
 		return VMM_STATUS_USAGE;
-	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout)) {
+	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout) ||
+	    (cfg->initrd && initrd_read(cfg->initrd, &layout, loader_image_end(kernel->buf), rd))) {
 		loader_file_free(kernel);
 		return VMM_STATUS_USAGE;
 	}
+	return 0;
+}
+
+/* The console's watcher: each line that matches pauses the VM. */
+static void vm_pause_at_line(void *arg, const char *line, size_t len)
+{
+	char buf[VMM_LINE_MAX + 1];
+	struct vm *vm = arg;
+
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (!regexec(&vm->pause_re, buf, 0, NULL, 0))
+		vm_pause_self(vm);
+}
+
+/* --pause-at-line: checked by the command line already. */
+static int vm_watch_console(struct vm *vm, const char *regex)
+{
+	int ret = regcomp(&vm->pause_re, regex, REG_EXTENDED | REG_NOSUB);
+
+	if (ret)
+		return err_input("--pause-at-line", "'%s': not a valid extended regex", regex);
+	vm->pause_re_set = true;
+	console_watch(&vm->con, vm_pause_at_line, vm);
 	return 0;
 }
 
@@ -228,20 +259,29 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm_init_sync(vm);
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
+	if (cfg->pause_at_line && vm_watch_console(vm, cfg->pause_at_line))
+		return VMM_STATUS_USAGE;
 	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;
 }
 
-/* The kernel loaded, the boot data written and the vCPU at its entry. */
-static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_file *kernel)
+/* The kernel and initrd loaded, the boot data written and the vCPU at
+ * its entry. */
+static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_file *kernel,
+		   const struct initrd *rd)
 {
-	struct boot_params bp = {.cmdline = cfg->cmdline, .hcall_services = true};
+	struct boot_params bp = {.cmdline = cfg->cmdline,
+				 .hcall_services = true,
+				 .initrd_gpa = rd->gpa,
+				 .initrd_size = rd->file.size};
 	struct load_info li;
 	int ret;
 
 	ret = loader_load_image(kernel->path, kernel->buf, kernel->size, &vm->mem, &li);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
-	vm->stats.loader_pages = li.pages;
+	if (rd->file.path && initrd_load(rd, &vm->mem))
+		return VMM_STATUS_INTERNAL;
+	vm->stats.loader_pages = li.pages + (rd->file.path ? initrd_pages(rd->file.size) : 0);
 	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
 	bp.tsc_hz = vm->tsc_hz;
 	ret = boot_setup(&vm->mem, &bp);
@@ -253,18 +293,20 @@ static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_fil
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	struct loader_file kernel;
+	struct initrd rd;
 	int ret = vm_create_begin(vm, cfg);
 
 	/* Every input is read and checked before /dev/kvm is opened, so that a
 	 * bad image is a usage error (2) on any host, with KVM or without. */
 	if (!ret)
-		ret = vm_read_kernel(cfg, &kernel);
+		ret = vm_read_kernel(cfg, &kernel, &rd);
 	if (ret)
 		return ret;
 	ret = vm_create_machine(vm, cfg, NULL, NULL);
 	if (!ret)
-		ret = vm_boot(vm, cfg, &kernel);
+		ret = vm_boot(vm, cfg, &kernel, &rd);
 	loader_file_free(&kernel);
+	initrd_free(&rd);
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
 	return ret;
@@ -370,6 +412,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
+	if (vm->pause_re_set)
+		regfree(&vm->pause_re);
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_mutex_destroy(&vm->snap_lock);
 	pthread_cond_destroy(&vm->state_cond);

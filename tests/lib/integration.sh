@@ -11,6 +11,9 @@
 #                         N > MIN (fails after 60 s).
 # wait_line FILE REGEX    polls until a line of FILE matches REGEX (fails
 #                         after 120 s).
+# run_to_line N REGEX ARGS  runs "$VMM ARGS" (run or restore) until the
+#                         guest has printed N lines matching REGEX, then
+#                         stops it: for a guest that would run on forever.
 # Failures print the test file and line, the command and its output.
 
 set -u
@@ -88,21 +91,34 @@ need_kvm() {
 }
 
 # start_vm ARGS...: vmm run in the background with --control $sock (the
-# caller sets sock); waits for the socket to appear. Its stdout/stderr go to $OUT/$ERR, its status
-# to $TMPDIR_TEST/status when it ends.
+# caller sets sock); returns once the vmm answers a request on it, not when
+# the socket file appears (a file left by a killed vmm would pass that).
+# Its stdout/stderr go to $OUT/$ERR, its status to $TMPDIR_TEST/status when
+# it ends.
 start_vm() {
-	LAST_CMD="$VMM run --control $sock $*"
+	start_vm_from run --kernel "$KERNEL" "$@"
+}
+
+# start_vm_from SUBCOMMAND ARGS...: the same for run or restore.
+start_vm_from() {
+	LAST_CMD="$VMM $* --control $sock"
+	rm -f "$TMPDIR_TEST/status"
 	(
-		timeout -k 10 $((TIMEOUT + 60)) "$VMM" run --kernel "$KERNEL" --control "$sock" \
-			--timeout "$TIMEOUT" "$@" >"$OUT" 2>"$ERR" </dev/null
+		timeout -k 10 $((TIMEOUT + 60)) "$VMM" "$@" --control "$sock" \
+			--timeout "$TIMEOUT" >"$OUT" 2>"$ERR" </dev/null
 		echo $? >"$TMPDIR_TEST/status"
 	) &
 	vm_pid=$!
 	for _ in $(seq 600); do
-		[ -S "$sock" ] && return 0
+		if "$VMM" stat --control "$sock" >/dev/null 2>&1; then
+			# The vmm itself, under the subshell and timeout.
+			vmm_pid=$(pgrep -P "$(pgrep -P "$vm_pid")")
+			return 0
+		fi
+		[ -f "$TMPDIR_TEST/status" ] && fail "vmm exited $(cat "$TMPDIR_TEST/status") before answering on $sock"
 		sleep 0.1
 	done
-	fail "no control socket at $sock after 60 s"
+	fail "no answer on the control socket $sock after 60 s"
 }
 
 wait_vm() { # wait_vm STATUS
@@ -141,6 +157,34 @@ wait_line() { # wait_line FILE REGEX
 		sleep 0.1
 	done
 	fail "no line matches /$2/ in $(basename "$1") after 120 s"
+}
+
+# run_to_line N REGEX ARGS...: "$VMM ARGS" with a control socket of its own
+# and --pause-at-line REGEX: the guest pauses at each matching line (it
+# cannot go past one, however fast the host), is resumed until it has
+# printed N of them, then stopped; vmm must exit 3 ("stopped by request").
+# stdout/stderr in $OUT/$ERR.
+run_to_line() {
+	local n=$1 re=$2 s=$TMPDIR_TEST/to-line.sock pid seen=0 status=0
+	shift 2
+	LAST_CMD="$VMM $* --control $s --pause-at-line $re"
+	timeout -k 10 $((TIMEOUT + 60)) "$VMM" "$@" --control "$s" --pause-at-line "$re" \
+		--timeout "$TIMEOUT" >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for _ in $(seq 1200); do
+		seen=$(grep -Ec -- "$re" "$OUT")
+		[ "$seen" -ge "$n" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		# Paused at a match: let it go on to the next.
+		"$VMM" stat --control "$s" 2>/dev/null | grep -q '"state": "paused"' &&
+			"$VMM" resume --control "$s" >/dev/null 2>&1
+		sleep 0.1
+	done
+	[ "$seen" -ge "$n" ] || { wait "$pid"; fail "$seen of $n lines match /$re/ (vmm exit $?)"; }
+	"$VMM" stop --control "$s" >/dev/null 2>"$TMPDIR_TEST/ctl.err" || fail "vmm stop failed"
+	wait "$pid" || status=$?
+	[ "$status" -eq 3 ] || fail "exit status $status, expected 3 (stopped at /$re/)"
+	echo "ok: $LAST_CMD (stopped at line $n matching /$re/)"
 }
 
 [ -f "$KERNEL" ] || fail "guest kernel $KERNEL was not built"

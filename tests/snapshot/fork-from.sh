@@ -9,9 +9,11 @@ need_kvm
 sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 
-start_vm --mem 64M --cmdline "workload=verify size=8M passes=400 progress=10"
+start_vm --mem 64M --pause-at-line "^PASS workload=verify pass=10$" \
+	--cmdline "workload=verify size=8M passes=400 progress=10"
 wait_line "$OUT" "^PASS workload=verify pass=10$"
 ctl 0 snapshot --out "$snap" --hash-memory
+ctl 0 resume
 wait_vm 0
 run_vmm 0 fork-from "$snap" --count 3 --check-hash --timeout "$TIMEOUT" \
 	--stats-json "$TMPDIR_TEST/stats.json"

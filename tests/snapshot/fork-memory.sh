@@ -27,7 +27,7 @@ store_pss_kb() {
 }
 
 start_vm --mem 256M --wss-period 0 --cmdline "workload=verify size=200M wset=4M passes=100000 progress=1"
-pid=$(pgrep -f -- "^$VMM run --kernel $KERNEL --control $sock") || fail "no vmm process for $sock"
+pid=$vmm_pid
 wait_line "$OUT" "^PASS workload=verify pass=2$"
 ctl 0 pause
 before=$(pss_kb "$pid")

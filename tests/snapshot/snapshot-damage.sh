@@ -8,7 +8,7 @@ need_kvm
 sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 
-start_vm --mem 64M --cmdline "workload=verify size=32M passes=1000"
+start_vm --mem 64M --cmdline "workload=verify size=32M passes=1000000"
 wait_stat resident 8000
 ctl 0 snapshot --out "$snap"
 ctl 0 stop

@@ -15,7 +15,7 @@
 struct boot_page {
 	struct hvm_start_info info;
 	struct hvm_memmap_table_entry memmap[1 + GUEST_RAM_MAX_REGIONS];
-	struct hvm_modlist_entry module;
+	struct hvm_modlist_entry module[2]; /* the device tree, the initrd */
 };
 
 static uint32_t boot_memmap(const struct guest_ram *m, struct hvm_memmap_table_entry *e)
@@ -46,6 +46,8 @@ int boot_setup(struct guest_ram *m, const struct boot_params *bp)
 	    .bootargs = bp->cmdline,
 	    .tsc_hz = bp->tsc_hz,
 	    .hcall_services = bp->hcall_services,
+	    .initrd_start = bp->initrd_gpa,
+	    .initrd_end = bp->initrd_gpa + bp->initrd_size,
 	};
 	int ret;
 
@@ -60,11 +62,12 @@ int boot_setup(struct guest_ram *m, const struct boot_params *bp)
 		goto out;
 	}
 	memset(&page, 0, sizeof(page));
-	page.module = (struct hvm_modlist_entry){BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0};
+	page.module[0] = (struct hvm_modlist_entry){BOOT_FDT_GPA, fdt_totalsize(fdt), 0, 0};
+	page.module[1] = (struct hvm_modlist_entry){bp->initrd_gpa, bp->initrd_size, 0, 0};
 	page.info = (struct hvm_start_info){
 	    .magic = HVM_START_MAGIC,
 	    .version = HVM_START_VERSION,
-	    .nr_modules = 1,
+	    .nr_modules = bp->initrd_size ? 2 : 1,
 	    .modlist_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, module),
 	    .cmdline_paddr = BOOT_CMDLINE_GPA,
 	    .memmap_paddr = BOOT_START_INFO_GPA + offsetof(struct boot_page, memmap),

@@ -4,6 +4,7 @@
  *   0x1000   struct hvm_start_info, then the memory map and module list
  *   0x2000   command line (NUL-terminated, at most BOOT_CMDLINE_MAX bytes)
  *   0x10000  device tree (module 0), at most BOOT_FDT_MAX bytes
+ * An initrd, if any, is module 1 wherever initrd.h placed it.
  */
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
@@ -23,6 +24,7 @@ struct boot_params {
 	const char *cmdline;
 	uint64_t tsc_hz;
 	bool hcall_services;
+	uint64_t initrd_gpa, initrd_size; /* size 0: none */
 };
 
 /* Write start info, memory map, command line and device tree into RAM.

@@ -70,19 +70,33 @@ static int devtree_vmm(void *fdt, const struct devtree_params *p)
 	return fdt_end_node(fdt);
 }
 
+static int devtree_chosen(void *fdt, const struct devtree_params *p)
+{
+	FDT_TRY(fdt_begin_node(fdt, "chosen"));
+	FDT_TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
+	if (p->initrd_end > p->initrd_start) {
+		FDT_TRY(fdt_property_u64(fdt, "linux,initrd-start", p->initrd_start));
+		FDT_TRY(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
+	}
+	return fdt_end_node(fdt);
+}
+
 /* The whole tree: 0 or a libfdt error (-FDT_ERR_*). */
 static int devtree_tree(void *fdt, size_t size, const struct devtree_params *p)
 {
 	FDT_TRY(fdt_create(fdt, size));
+	/* The initrd's pages are the guest's to free once it has read them,
+	 * but not to hand out before. */
+	if (p->initrd_end > p->initrd_start)
+		FDT_TRY(fdt_add_reservemap_entry(fdt, p->initrd_start,
+						 p->initrd_end - p->initrd_start));
 	FDT_TRY(fdt_finish_reservemap(fdt));
 	FDT_TRY(fdt_begin_node(fdt, ""));
 	FDT_TRY(fdt_property_u32(fdt, "#address-cells", 2));
 	FDT_TRY(fdt_property_u32(fdt, "#size-cells", 2));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "vmm,pvh-guest"));
 	FDT_TRY(fdt_property_string(fdt, "model", "vmm"));
-	FDT_TRY(fdt_begin_node(fdt, "chosen"));
-	FDT_TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
-	FDT_TRY(fdt_end_node(fdt));
+	FDT_TRY(devtree_chosen(fdt, p));
 	FDT_TRY(devtree_cpus(fdt, p));
 	FDT_TRY(devtree_memory(fdt, p));
 	FDT_TRY(devtree_vmm(fdt, p));

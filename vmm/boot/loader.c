@@ -279,6 +279,18 @@ uint64_t loader_image_pages(const uint8_t *buf)
 	return pages;
 }
 
+uint64_t loader_image_end(const uint8_t *buf)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz && ph[i].p_paddr + ph[i].p_memsz > end)
+			end = ph[i].p_paddr + ph[i].p_memsz;
+	return end;
+}
+
 int loader_check_image(const char *name, const uint8_t *buf, size_t size, const struct guest_ram *m)
 {
 	struct load_info li = {0};
@@ -293,7 +305,8 @@ int loader_read_file(const char *path, struct loader_file *f)
 	int fd, ret = 0;
 
 	*f = (struct loader_file){.path = path};
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(path, "open");
 	if (fstat(fd, &st) < 0) {

@@ -46,6 +46,9 @@ int loader_check_image(const char *name, const uint8_t *buf, size_t size,
  * no linker makes, count twice). */
 uint64_t loader_image_pages(const uint8_t *buf);
 
+/* The highest GPA a checked image occupies + 1 (bss included). */
+uint64_t loader_image_end(const uint8_t *buf);
+
 /* Load the image in buf (name is for messages): 0 or -EINVAL. */
 int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct guest_ram *m,
 		      struct load_info *out);

@@ -7,12 +7,15 @@
  *              the VMM's area below 1 MiB
  *   devtree.h  the flattened device tree (libfdt): RAM, CPUs, bootargs, the
  *              TSC frequency, and the VMM's ports and page services
+ *   initrd.h   the initial RAM disk (--initrd): read, placed at the top of
+ *              low RAM and checked before /dev/kvm is opened
  */
 #ifndef VMM_BOOT_LOADING_H
 #define VMM_BOOT_LOADING_H
 
 #include "boot.h"
 #include "devtree.h"
+#include "initrd.h"
 #include "loader.h"
 
 #endif

@@ -79,15 +79,13 @@ static int console_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static void console_emit(struct console *c, const char *s, size_t len)
+/* The line, after the prefix, to out_fd; counted as lost if it cannot be. */
+static void console_output(struct console *c, const char *s, size_t len)
 {
 	char buf[CONSOLE_PREFIX_MAX + VMM_LINE_MAX + 1];
 	size_t pre = strlen(c->prefix);
 	int err;
 
-	if (!c->lines++)
-		c->first_line_ns = console_now_ns();
-	console_keep_result(c, s, len);
 	if (c->out_fd < 0) {
 		c->lost_lines++;
 		return;
@@ -100,6 +98,22 @@ static void console_emit(struct console *c, const char *s, size_t len)
 		console_write_failed(c, err);
 		c->lost_lines++;
 	}
+}
+
+static void console_emit(struct console *c, const char *s, size_t len)
+{
+	if (!c->lines++)
+		c->first_line_ns = console_now_ns();
+	console_keep_result(c, s, len);
+	console_output(c, s, len);
+	if (c->watch)
+		c->watch(c->watch_arg, s, len);
+}
+
+void console_watch(struct console *c, console_watch_fn fn, void *arg)
+{
+	c->watch = fn;
+	c->watch_arg = arg;
 }
 
 void console_write_line(struct console *c, const char *s, size_t len)
@@ -220,8 +234,11 @@ static void console_restore_results(struct devstate_reader *r, struct console *n
 int console_restore(struct console *c, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct devstate_reader r;
-	struct console n = {
-	    .out_fd = c->out_fd, .lost_lines = c->lost_lines, .first_line_ns = c->first_line_ns};
+	struct console n = {.out_fd = c->out_fd,
+			    .watch = c->watch,
+			    .watch_arg = c->watch_arg,
+			    .lost_lines = c->lost_lines,
+			    .first_line_ns = c->first_line_ns};
 
 	devstate_open(&r, "console", CONSOLE_STATE_VERSION, buf, len, err, errlen);
 	console_restore_line(&r, &n);

@@ -17,8 +17,13 @@
 #define CONSOLE_MAX_RESULTS 32
 #define CONSOLE_PREFIX_MAX  24
 
+/* Told of each line the guest ends, once it is written out (vCPU thread). */
+typedef void (*console_watch_fn)(void *arg, const char *line, size_t len);
+
 struct console {
 	int out_fd;
+	console_watch_fn watch; /* NULL: nobody */
+	void *watch_arg;
 	char prefix[CONSOLE_PREFIX_MAX]; /* put before each line (a fork child's id) */
 	size_t len;			 /* bytes pending in line[] */
 	char line[VMM_LINE_MAX + 1];
@@ -36,6 +41,8 @@ void console_putc(struct console *c, char ch);
 void console_write_line(struct console *c, const char *s, size_t len);
 /* Lines go to out_fd from now on, each after prefix (NULL: none). */
 void console_set_output(struct console *c, int out_fd, const char *prefix);
+/* Call fn(arg, line, len) for each line from now on (NULL: stop). */
+void console_watch(struct console *c, console_watch_fn fn, void *arg);
 /* Emit a partial line left at exit. */
 void console_flush(struct console *c);
 

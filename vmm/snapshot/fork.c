@@ -126,6 +126,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 	}
 	cfg.fork_parent = vm;
 	cfg.swap_path = NULL;
+	cfg.pause_at_line = NULL; /* the forked VM's: its children run free */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	status = vm_create_forked(child, &cfg, m, gen, index);
@@ -182,9 +183,10 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 		return err_into(err, errlen, -EINVAL, "generation %u is the last",
 				vm->fork_generation);
 	res->generation = vm->fork_generation + 1;
+	fleet_fork_begin(vm->fleet);
 	ret = fork_arm(vm, err, errlen);
 	if (ret)
-		return ret;
+		goto out;
 	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
 	vmem_snap_get_stats(vm->mem.vmem, &s);
 	res->arm_ns = s.arm_ns;
@@ -192,12 +194,14 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	if (ret) {
 		vmem_snap_end(vm->mem.vmem);
 		fork_free_machine(&m);
-		return ret;
+		goto out;
 	}
 	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
 	resumed = vm_now_ns();
 	ret = fork_children(vm, count, &m, res->generation, err, errlen);
 	res->children_ns = vm_now_ns() - resumed;
 	fork_free_machine(&m);
+out:
+	fleet_fork_end(vm->fleet);
 	return ret;
 }
