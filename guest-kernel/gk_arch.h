@@ -6,8 +6,6 @@
 #include <stdint.h>
 
 #define MSR_EFER 0xc0000080u
-#define CR4_PCIDE (1ULL << 17)
-#define CR3_NOFLUSH (1ULL << 63) /* with PCIDs: keep the new PCID's TLB entries */
 #define RFLAGS_IF (1ULL << 9)
 
 static inline void gk_arch_outl(uint16_t port, uint32_t v)

@@ -3,6 +3,8 @@
 #include "gk_arch.h"
 #include "gk_lib.h"
 
+#define CR4_PCIDE	   (1ULL << 17)
+#define CR3_NOFLUSH	   (1ULL << 63) /* with PCIDs: keep the new PCID's TLB entries */
 #define CPUID1_ECX_PCID	   (1u << 17)
 #define CPUID7_EBX_INVPCID (1u << 10)
 #define INVPCID_CONTEXT	   1
