@@ -41,7 +41,8 @@
  *   stride=N          touch: one page in every N, N >= 1         (1)
  *   progress=N        print `PASS workload=W pass=P` after every N-th
  *                     pass, 0 never (0): for tools that must see a long
- *                     run go on (bench/snapshot, the two-level COW test)
+ *                     run go on (bench/snapshot); forktree also prints
+ *                     `FORKTREE node=1 round=R` in the middle of each round
  *   hot=PERCENT       hotset: share of pages in the hot set    (10)
  *   wset=N[K|M|G]     verify: the first pass writes the whole heap, later
  *                     ones its first N bytes only (all): a guest that has

@@ -207,6 +207,7 @@ static int64_t gk_sys_stat(struct gk_sys_args *a)
 	    .oom_kills = k->procs.oom_kills,
 	    .pcid = k->tlb.pcid,
 	    .tsc_hz = k->boot.tsc_hz,
+	    .ticks = k->sched.ticks,
 	};
 	return 0;
 }

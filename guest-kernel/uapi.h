@@ -161,6 +161,7 @@ struct user_stat {
 	uint64_t oom_kills;
 	uint64_t pcid;	 /* 1: address spaces have PCIDs */
 	uint64_t tsc_hz; /* 0: unknown */
+	uint64_t ticks;	 /* LAPIC timer interrupts so far (0: no timer, sched=trap) */
 };
 
 #endif

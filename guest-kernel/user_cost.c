@@ -8,8 +8,11 @@
  * page a child still maps); a COW take-back (the child gone); a stack
  * growth (a page just below the stack); a file fault, miss and hit (a
  * page of the archive's first file, new and then cached); a switch (a
- * yield to another process and back, halved); and fork + exit + wait of
- * a child with the heap mapped. The guest's first level only: a page
+ * yield to another process and back, halved); fork + exit + wait of a
+ * child with the heap mapped; and what a timer interrupt takes from the
+ * process it interrupts (sched=timer): the gaps in a loop that reads the
+ * TSC, beside the kernel's count of ticks (with sched=trap, the same
+ * loop's gaps are the host's doing: the floor). The guest's first level only: a page
  * the VMM has not provided yet costs a second-level fault too, which the
  * VMM's own statistics count (docs/guest-kernel.md has both).
  */
@@ -139,6 +142,36 @@ static void u_cost_file(struct u_cost *s, uint64_t hz)
 	u_munmap(base, n * U_PAGE);
 }
 
+/* The gaps in a tight rdtsc loop over 2^32 cycles, longer than
+ * U_COST_GAP (the loop's own turn takes tens of cycles): with the timer,
+ * mostly its ticks; without, what the host takes (the floor to compare). */
+#define U_COST_GAP 20000
+
+static void u_cost_gaps(struct u_cost *s, uint64_t hz)
+{
+	struct user_stat st;
+	uint64_t t, last, start, ticks;
+	struct u_line l;
+
+	u_stat(&st);
+	ticks = st.ticks;
+	last = start = u_rdtsc();
+	while (last - start < (1ULL << 32)) {
+		t = u_rdtsc();
+		if (t - last > U_COST_GAP)
+			u_cost_add(s, t - last);
+		last = t;
+	}
+	u_stat(&st);
+	l.len = 0;
+	u_line_str(&l, "COST ticks=");
+	u_line_dec(&l, st.ticks - ticks);
+	u_line_str(&l, " gaps=");
+	u_line_dec(&l, s->n);
+	u_line_send(&l);
+	u_cost_report(st.ticks ? "timer_tick" : "no_tick_gap", s, hz);
+}
+
 struct u_outcome u_cost(const struct user_args *a)
 {
 	static struct u_cost s; /* 4 KiB: not on the stack */
@@ -191,5 +224,6 @@ struct u_outcome u_cost(const struct user_args *a)
 		u_cost_add(&s, u_rdtsc() - t0);
 	}
 	u_cost_report("fork_exit_wait", &s, st.tsc_hz);
+	u_cost_gaps(&s, st.tsc_hz);
 	return (struct u_outcome){n, true};
 }

@@ -108,6 +108,16 @@ static bool u_tree_check(const struct u_tree *t)
 	return true;
 }
 
+/* `FORKTREE node=N round=R`: where the tree is, for tools that must act
+ * while it runs (the two-level COW test forks the VM there). */
+static void u_tree_progress(const struct u_tree *t)
+{
+	static const char *const keys[] = {"node", "round"};
+	uint64_t v[] = {t->node, t->round + 1};
+
+	u_report("FORKTREE", 2, keys, v);
+}
+
 /* Runs node t: fork its children, check, wait. In a child, never returns. */
 static bool u_tree_node(struct u_tree *t)
 {
@@ -123,6 +133,8 @@ static bool u_tree_node(struct u_tree *t)
 			t->node = t->node * t->a->fanout + c;
 			t->depth++;
 			ok = u_tree_write(t, false, true);
+			if (t->a->progress && t->node == 1) /* mid-round: for a fork of the VM */
+				u_tree_progress(t);
 			ok = u_tree_node(t) && ok;
 			u_exit(ok ? 0 : 1);
 		}
@@ -143,8 +155,6 @@ static uint64_t u_tree_nodes(const struct user_args *a)
 struct u_outcome u_forktree(const struct user_args *a)
 {
 	struct u_tree t = {a, a->size / U_PAGE, 0, 0, 0, 0};
-	static const char *const keys[] = {"round", "nodes", "pages"};
-	uint64_t v[3];
 
 	if (u_tree_nodes(a) > 63) /* the kernel has 64 process slots */
 		return (struct u_outcome){0, u_tree_fail(&t, "FORKTREE too-many-nodes", 63,
@@ -153,11 +163,6 @@ struct u_outcome u_forktree(const struct user_args *a)
 		t.seed = a->seed ^ u_forkid() * 0xd6e8feb86659fd93ULL;
 		if (!u_tree_write(&t, true, t.round > 0) || !u_tree_node(&t))
 			return (struct u_outcome){t.pages, false};
-		v[0] = t.round + 1;
-		v[1] = u_tree_nodes(a);
-		v[2] = t.pages;
-		if (a->progress && (t.round + 1) % a->progress == 0)
-			u_report("FORKTREE", 3, keys, v);
 		u_pass_line(a, "forktree", t.round + 1);
 	}
 	return (struct u_outcome){t.pages, true};
