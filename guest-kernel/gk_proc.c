@@ -200,13 +200,13 @@ void gk_proc_exit(struct gk_kernel *k, struct gk_proc *p, int status)
 	struct gk_procs *t = &k->procs;
 	struct gk_proc *c;
 
+	p->status = status;
+	if (p == t->init) /* the guest ends: nothing to give back */
+		gk_kernel_finish(k, p);
 	gk_mm_destroy(k, &p->mm);
 	gk_list_del(&p->run); /* a victim of the OOM killer may be queued */
-	p->status = status;
 	p->state = PROC_ZOMBIE;
 	t->live--;
-	if (p == t->init)
-		gk_kernel_finish(k, p);
 	while (!gk_list_empty(&p->children)) { /* orphans go to init */
 		c = GK_LIST_ENTRY(p->children.next, struct gk_proc, sibling);
 		gk_list_del(&c->sibling);

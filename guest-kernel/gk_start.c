@@ -87,7 +87,7 @@ void gk_kernel_finish(struct gk_kernel *k, struct gk_proc *init)
 		  "discard_calls=%lu copy_calls=%lu zeroed_locally=%lu procs_left=%u\n",
 		  init->name, init->status, init->faults, k->frames.total - k->frames.free,
 		  s->allocs, s->frees, s->discard_calls, s->copy_calls, s->zeroed_locally,
-		  k->procs.live);
+		  k->procs.live - 1);
 	gk_counters_line(k);
 	gk_counters_publish(k);
 	gk_kernel_exit(k, init->status == 0 && init->reported && init->result_ok
