@@ -47,14 +47,6 @@ static inline void gk_arch_write_cr3(uint64_t v)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
 }
 
-static inline uint64_t gk_arch_read_cr3(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
 static inline uint64_t gk_arch_read_cr4(void)
 {
 	uint64_t v;

@@ -78,8 +78,9 @@ void u_fork_line(uint64_t id);
 /* A line `WHAT` then " key=value" pairs, n of them, values in decimal. */
 void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values);
 /* Wait for every child of this process; false (after a line naming the
- * child and its status) if one did not exit with want. */
-bool u_wait_all(int want);
+ * child and its status) if one did not exit with want, or, the child
+ * odd, with odd_want. */
+bool u_wait_all(int want, int64_t odd, int odd_want);
 
 struct u_outcome u_touch(const struct user_args *a);
 struct u_outcome u_random(const struct user_args *a);

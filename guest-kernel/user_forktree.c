@@ -140,7 +140,7 @@ static bool u_tree_node(struct u_tree *t)
 		}
 	}
 	ok = u_tree_check(t);
-	return u_wait_all(0) && ok;
+	return u_wait_all(0, 0, 0) && ok;
 }
 
 static uint64_t u_tree_nodes(const struct user_args *a)

@@ -83,7 +83,7 @@ void u_report(const char *what, unsigned n, const char *const *keys, const uint6
 	u_line_send(&l);
 }
 
-bool u_wait_all(int want)
+bool u_wait_all(int want, int64_t odd, int odd_want)
 {
 	static const char *const keys[] = {"pid", "status", "want"};
 	uint64_t v[3];
@@ -92,10 +92,10 @@ bool u_wait_all(int want)
 	bool ok = true;
 
 	while ((pid = u_wait(-1, &status)) > 0) {
-		if (status != want) {
+		v[2] = (uint64_t)(pid == odd ? odd_want : want);
+		if ((uint64_t)status != v[2]) {
 			v[0] = (uint64_t)pid;
 			v[1] = (uint64_t)status;
-			v[2] = (uint64_t)want;
 			u_report("CHILD", 3, keys, v);
 			ok = false;
 		}

@@ -2,18 +2,22 @@
  *
  * procs children each map and write a share of the free memory, a chunk
  * at a time, yielding between chunks so that they grow together. The
- * shares add up to 120% of what was free: 40% each for the first ones, so
- * that all but the last fit, and the last, which sets its oom_adj to 1000
- * (first choice), makes up the rest. The OOM killer must kill that one
- * (USER_STATUS_OOM) and only it; the others finish, check every page
- * they wrote and exit 0. The parent (oom_adj -1000, never chosen) checks
- * the statuses and that the kernel counted one kill.
+ * shares add up to 120% of what was free: 80% between all but the last,
+ * so that they fit, and 40% for the last, which sets its oom_adj to 1000
+ * (first choice). Those that fit hold their memory until the last is
+ * gone (a flag in shared memory, set by the parent once it has waited for
+ * that one), so that all of it is asked for at once whatever the order
+ * they run in. The OOM killer must kill the last (USER_STATUS_OOM) and
+ * only it; the others then check every page they wrote and exit 0. The
+ * parent (oom_adj -1000, never chosen) checks the statuses and that the
+ * kernel counted one kill.
  */
 #include "user.h"
 
 #define U_OOM_CHUNK 64 /* pages between yields */
 
-static void u_oom_child(const struct user_args *a, uint64_t pages, uint64_t who)
+static void u_oom_child(const struct user_args *a, uint64_t pages, uint64_t who,
+			volatile uint64_t *victim_gone)
 {
 	uint64_t base = u_mmap(0, pages * U_PAGE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -27,6 +31,8 @@ static void u_oom_child(const struct user_args *a, uint64_t pages, uint64_t who)
 		if (i % U_OOM_CHUNK == U_OOM_CHUNK - 1)
 			u_yield();
 	}
+	while (!*victim_gone)
+		u_yield();
 	for (i = 0; i < pages; i++) {
 		p = base + i * U_PAGE;
 		if (!u_page_check(p, u_pattern(p, who, a->seed), "oom"))
@@ -37,39 +43,40 @@ static void u_oom_child(const struct user_args *a, uint64_t pages, uint64_t who)
 
 struct u_outcome u_oom(const struct user_args *a)
 {
-	static const char *const keys[] = {"pid", "status", "want"};
-	uint64_t procs = a->procs < 2 ? 2 : a->procs, share, last, c, v[3];
-	int64_t pids[32], victim = 0, pid;
+	uint64_t procs = a->procs < 2 ? 2 : a->procs, share, last, c, v[2];
+	volatile uint64_t *victim_gone;
+	int64_t victim = 0, pid;
 	struct user_stat st;
-	bool ok = true;
-	int status;
+	int status = 0;
+	bool ok;
 
 	u_syscall(SYS_OOM_ADJ, (uint64_t)-1000, 0, 0);
+	victim_gone = (volatile uint64_t *)(uintptr_t)u_mmap(0, U_PAGE, PROT_READ | PROT_WRITE,
+							      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (u_failed((uint64_t)(uintptr_t)victim_gone))
+		return (struct u_outcome){0, false};
 	u_stat(&st);
-	share = st.free_pages * 40 / 100;
-	last = st.free_pages * 120 / 100 - share * (procs - 1);
+	share = st.free_pages * 80 / 100 / (procs - 1);
+	last = st.free_pages * 40 / 100;
 	for (c = 0; c < procs; c++) {
 		pid = u_fork();
 		if (pid == 0) {
 			if (c == procs - 1)
 				u_syscall(SYS_OOM_ADJ, 1000, 0, 0);
-			u_oom_child(a, c == procs - 1 ? last : share, c);
+			u_oom_child(a, c == procs - 1 ? last : share, c, victim_gone);
 		}
 		if (pid < 0)
 			return (struct u_outcome){0, false};
-		pids[c] = pid;
+		victim = pid; /* the last */
 	}
-	victim = pids[procs - 1];
-	while ((pid = u_wait(-1, &status)) > 0) {
-		int want = pid == victim ? USER_STATUS_OOM : 0;
+	ok = u_wait(victim, &status) == victim && status == USER_STATUS_OOM;
+	*victim_gone = 1;
+	ok = u_wait_all(0, 0, 0) && ok;
+	if (status != USER_STATUS_OOM) {
+		static const char *const keys[] = {"pid", "status", "want"};
+		uint64_t w[] = {(uint64_t)victim, (uint64_t)status, USER_STATUS_OOM};
 
-		if (status != want) {
-			v[0] = (uint64_t)pid;
-			v[1] = (uint64_t)status;
-			v[2] = (uint64_t)want;
-			u_report("OOMCHILD", 3, keys, v);
-			ok = false;
-		}
+		u_report("CHILD", 3, keys, w);
 	}
 	u_stat(&st);
 	if (st.oom_kills != 1) {

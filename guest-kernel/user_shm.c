@@ -90,7 +90,7 @@ struct u_outcome u_shm(const struct user_args *a)
 		while (s.ctl[0] != procs)
 			u_yield();
 		s.ctl[1] = s.pass + 1;
-		o.ok = u_wait_all(0);
+		o.ok = u_wait_all(0, 0, 0);
 		for (c = 1; c <= procs; c++)
 			o.ok = u_shm_check(&s, c) && o.ok;
 		o.ok = u_page_check(s.priv, u_shm_pattern(&s, 0, s.priv), "shm-private") && o.ok;

@@ -12,7 +12,7 @@ check_oom() {
 	expect "$OUT" "^OOM killed pid=4 name=oom rss=[0-9]+ badness=[0-9]+ adj=1000$"
 	[ "$(grep -c '^OOM killed' "$OUT")" -eq 1 ] || fail "more than one OOM kill"
 	expect "$OUT" "^RESULT workload=oom .*ok=1"
-	expect_not "$OUT" "^(OOMCHILD|OOMKILLS|MISMATCH)"
+	expect_not "$OUT" "^(CHILD|OOMKILLS|MISMATCH)"
 	expect "$OUT" "^COUNTERS .* oom_kills=1$"
 }
 
