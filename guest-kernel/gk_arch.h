@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MSR_EFER 0xc0000080u
+#define MSR_EFER  0xc0000080u
 #define RFLAGS_IF (1ULL << 9)
 
 static inline void gk_arch_outl(uint16_t port, uint32_t v)

@@ -3,12 +3,14 @@
 #include "gk_lib.h"
 
 static const char *const gk_args_workloads[WORKLOAD_COUNT] = {
-    [WORKLOAD_TOUCH] = "touch",	  [WORKLOAD_RANDOM] = "random",	    [WORKLOAD_HOTSET] = "hotset",
-    [WORKLOAD_PHASES] = "phases", [WORKLOAD_VERIFY] = "verify",	    [WORKLOAD_SEGV] = "segv",
-    [WORKLOAD_CHURN] = "churn",	  [WORKLOAD_OOB] = "oob",	    [WORKLOAD_FORKTREE] = "forktree",
-    [WORKLOAD_MMAPFILE] = "mmapfile", [WORKLOAD_SHM] = "shm",	    [WORKLOAD_STACK] = "stack",
-    [WORKLOAD_OOM] = "oom",	  [WORKLOAD_TLB] = "tlb",	    [WORKLOAD_COST] = "cost",
-    [WORKLOAD_TRIPLE] = "triple",
+    [WORKLOAD_TOUCH] = "touch",	      [WORKLOAD_RANDOM] = "random",
+    [WORKLOAD_HOTSET] = "hotset",     [WORKLOAD_PHASES] = "phases",
+    [WORKLOAD_VERIFY] = "verify",     [WORKLOAD_SEGV] = "segv",
+    [WORKLOAD_CHURN] = "churn",	      [WORKLOAD_OOB] = "oob",
+    [WORKLOAD_FORKTREE] = "forktree", [WORKLOAD_MMAPFILE] = "mmapfile",
+    [WORKLOAD_SHM] = "shm",	      [WORKLOAD_STACK] = "stack",
+    [WORKLOAD_OOM] = "oom",	      [WORKLOAD_TLB] = "tlb",
+    [WORKLOAD_COST] = "cost",	      [WORKLOAD_TRIPLE] = "triple",
 };
 
 static const char *const gk_args_scheds[] = {
@@ -21,7 +23,10 @@ static const struct gk_args_key {
 	uint64_t min, max;
 	int suffixes;
 } gk_args_keys[] = {
-#define ARGS_NUM(field, lo, hi, sfx) {#field, __builtin_offsetof(struct gk_bootargs, field), lo, hi, sfx}
+#define ARGS_NUM(field, lo, hi, sfx)                                                               \
+	{                                                                                          \
+#field, __builtin_offsetof(struct gk_bootargs, field), lo, hi, sfx                 \
+	}
     ARGS_NUM(size, 1, USER_HEAP_MAX, 1),
     ARGS_NUM(wset, 1, USER_HEAP_MAX, 1),
     ARGS_NUM(seed, 0, UINT64_MAX, 0),
@@ -189,7 +194,8 @@ static void gk_args_usage(struct gk_console *c, const char *tok, const char *end
 		gk_printf(c, "%s%s", i ? "|" : "", gk_args_workloads[i]);
 	gk_printf(c, " sched=auto|timer|trap");
 	for (k = gk_args_keys; k < gk_args_keys + ARRAY_SIZE(gk_args_keys); k++)
-		gk_printf(c, " %s=%lu..%lu%s", k->name, k->min, k->max, k->suffixes ? "[K|M|G]" : "");
+		gk_printf(c, " %s=%lu..%lu%s", k->name, k->min, k->max,
+			  k->suffixes ? "[K|M|G]" : "");
 	gk_printf(c, "\"\n");
 }
 
@@ -219,6 +225,8 @@ int gk_bootargs_parse(struct gk_bootargs *a, const char *s, struct gk_console *c
 	a->wset = ALIGN_UP(a->wset, PAGE_SIZE);
 	a->stack_max = ALIGN_UP(a->stack_max, PAGE_SIZE);
 	if (!a->passes)
-		a->passes = a->workload == WORKLOAD_VERIFY ? 3 : a->workload == WORKLOAD_TOUCH ? 1 : 2;
+		a->passes = a->workload == WORKLOAD_VERIFY  ? 3
+			    : a->workload == WORKLOAD_TOUCH ? 1
+							    : 2;
 	return 0;
 }

@@ -10,7 +10,6 @@
 #include "gk_lib.h"
 #include "gk_paging.h"
 
-
 static void gk_bootinfo_reserve(struct gk_bootinfo *bi, uint64_t start, uint64_t len)
 {
 	if (!len || bi->nr_reserved == BOOT_RESERVED_MAX)

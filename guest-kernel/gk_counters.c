@@ -13,8 +13,8 @@ void gk_counters_init(struct gk_kernel *k, uint64_t gpa)
 	/* Only a page of the VMM's own area: never one the allocator hands out. */
 	if (gpa && !(gpa % PAGE_SIZE) && gpa + PAGE_SIZE <= VMM_RESERVED_END)
 		c->page = (struct vmm_guest_counters *)(uintptr_t)gpa;
-	c->interval = (k->boot.tsc_hz ? k->boot.tsc_hz : TSC_HZ_GUESS) / 1000000 *
-		      COUNTERS_INTERVAL_US;
+	c->interval =
+	    (k->boot.tsc_hz ? k->boot.tsc_hz : TSC_HZ_GUESS) / 1000000 * COUNTERS_INTERVAL_US;
 }
 
 void gk_counters_fill(struct gk_kernel *k, struct vmm_guest_counters *c)

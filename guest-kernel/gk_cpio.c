@@ -52,7 +52,8 @@ int gk_cpio_next(const uint8_t *a, uint64_t len, uint64_t *off, struct gk_cpio_e
 	mode = gk_cpio_field(h, CPIO_MODE);
 	size = gk_cpio_field(h, CPIO_FILESIZE);
 	namesize = gk_cpio_field(h, CPIO_NAMESIZE);
-	if (namesize < 1 || namesize > CPIO_NAME_MAX || (uint64_t)namesize > len - *off - CPIO_HEADER) {
+	if (namesize < 1 || namesize > CPIO_NAME_MAX ||
+	    (uint64_t)namesize > len - *off - CPIO_HEADER) {
 		*why = "entry name runs past the archive (or is empty or too long)";
 		return -EINVAL;
 	}
@@ -72,6 +73,7 @@ int gk_cpio_next(const uint8_t *a, uint64_t len, uint64_t *off, struct gk_cpio_e
 	e->size = (uint64_t)size;
 	end = ALIGN_UP(data + (uint64_t)size, 4);
 	*off = end < len ? end : len;
-	return namesize == sizeof("TRAILER!!!") && !memcmp(e->name, "TRAILER!!!", (size_t)namesize) ? 0
-									                      : 1;
+	return namesize == sizeof("TRAILER!!!") && !memcmp(e->name, "TRAILER!!!", (size_t)namesize)
+		   ? 0
+		   : 1;
 }

@@ -18,18 +18,18 @@ int strncmp(const char *a, const char *b, size_t n);
 
 /* Linux's errno values, returned negated; the host's <errno.h> agrees. */
 #ifndef EINVAL
-#define ENOENT	2
-#define ESRCH	3
-#define ECHILD	10
-#define EAGAIN	11
-#define ENOMEM	12
-#define EACCES	13
-#define EFAULT	14
-#define EEXIST	17
-#define ENODEV	19
-#define EINVAL	22
-#define ERANGE	34
-#define ENOSYS	38
+#define ENOENT	  2
+#define ESRCH	  3
+#define ECHILD	  10
+#define EAGAIN	  11
+#define ENOMEM	  12
+#define EACCES	  13
+#define EFAULT	  14
+#define EEXIST	  17
+#define ENODEV	  19
+#define EINVAL	  22
+#define ERANGE	  34
+#define ENOSYS	  38
 #define EOVERFLOW 75
 #endif
 

@@ -250,7 +250,8 @@ int64_t gk_mm_mprotect(struct gk_kernel *k, struct gk_mm *mm, uint64_t addr, uin
 		return -UAPI_EINVAL;
 	if (!gk_vma_covered(&mm->vmas, addr, end))
 		return -UAPI_ENOMEM;
-	for (v = gk_vma_next(&mm->vmas, addr); v && v->start < end; v = gk_vma_next(&mm->vmas, v->end))
+	for (v = gk_vma_next(&mm->vmas, addr); v && v->start < end;
+	     v = gk_vma_next(&mm->vmas, v->end))
 		if ((prot & PROT_WRITE) && (v->flags & VMA_SHARED) && v->obj &&
 		    v->obj->kind == OBJ_FILE)
 			return -UAPI_EACCES; /* archive files are read-only */

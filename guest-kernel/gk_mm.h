@@ -33,11 +33,11 @@ struct gk_mm_table {
 struct gk_mm {
 	struct gk_tlb_space tlb; /* pml4 and PCID */
 	struct gk_vma_set vmas;
-	uint64_t rss;	      /* user PTEs holding a frame */
-	uint64_t pt_pages;    /* page-table pages below the PML4 */
+	uint64_t rss;		    /* user PTEs holding a frame */
+	uint64_t pt_pages;	    /* page-table pages below the PML4 */
 	struct gk_mm_table *tables; /* those pages */
 	uint64_t brk_start, brk;
-	uint64_t stack_max;   /* bytes the stack may grow to */
+	uint64_t stack_max; /* bytes the stack may grow to */
 	/* Fault-path caches: the area of the last fault (NULL after any
 	 * change to the areas), the page table of the last fault and the
 	 * last fault-around window (gk_fault.c). */

@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 struct gk_pool {
-	uint32_t size;	 /* bytes per object, a multiple of 8 */
-	void *free;	 /* the free list, linked through each object's first word */
-	uint64_t in_use; /* objects handed out */
-	uint64_t pages;	 /* pages taken from the source */
+	uint32_t size;		     /* bytes per object, a multiple of 8 */
+	void *free;		     /* the free list, linked through each object's first word */
+	uint64_t in_use;	     /* objects handed out */
+	uint64_t pages;		     /* pages taken from the source */
 	uint64_t (*page)(void *ctx); /* a zero page's address, 0 if none */
 	void *ctx;
 };

@@ -283,8 +283,8 @@ bool gk_proc_oom(struct gk_kernel *k)
 	if (pick < 0)
 		return false;
 	v = procs[pick];
-	gk_printf(&k->con, "OOM killed pid=%d name=%s rss=%lu badness=%ld adj=%d\n", v->pid, v->name,
-		  v->mm.rss, gk_oom_badness(&c[pick], k->frames.total), v->oom_adj);
+	gk_printf(&k->con, "OOM killed pid=%d name=%s rss=%lu badness=%ld adj=%d\n", v->pid,
+		  v->name, v->mm.rss, gk_oom_badness(&c[pick], k->frames.total), v->oom_adj);
 	k->procs.oom_kills++;
 	gk_proc_exit(k, v, USER_STATUS_OOM);
 	return true;

@@ -36,7 +36,8 @@ static bool gk_sched_x2apic(void)
 	/* xAPIC first, then x2APIC: disabled to x2APIC directly is invalid. */
 	if (!(base & APIC_BASE_EN) && gk_arch_wrmsr_safe(MSR_APIC_BASE, base |= APIC_BASE_EN) < 0)
 		return false;
-	if (!(base & APIC_BASE_EXTD) && gk_arch_wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD) < 0)
+	if (!(base & APIC_BASE_EXTD) &&
+	    gk_arch_wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD) < 0)
 		return false;
 	return gk_arch_rdmsr_safe(X2APIC_VERSION, &v) == 0;
 }

@@ -26,9 +26,9 @@ enum gk_sched_mode { SCHED_AUTO, SCHED_TIMER, SCHED_TRAP };
 
 struct gk_sched {
 	struct gk_list runq;
-	bool timer;	    /* the LAPIC timer is running */
-	bool need_resched;  /* the timer said the quantum is over */
-	uint64_t quantum;   /* TSC cycles (trap mode) */
+	bool timer;	   /* the LAPIC timer is running */
+	bool need_resched; /* the timer said the quantum is over */
+	uint64_t quantum;  /* TSC cycles (trap mode) */
 	uint64_t slice_start;
 	uint64_t switches, ticks, yields;
 };

@@ -223,17 +223,18 @@ static int64_t gk_sys_oom_adj(struct gk_sys_args *a)
 }
 
 static int64_t (*const gk_syscalls[])(struct gk_sys_args *a) = {
-    [SYS_WRITE] = gk_sys_write,	    [SYS_EXIT] = gk_sys_exit,	  [SYS_RESULT] = gk_sys_result,
-    [SYS_RELEASE] = gk_sys_release, [SYS_FORKID] = gk_sys_forkid, [SYS_FORK] = gk_sys_fork,
-    [SYS_WAIT] = gk_sys_wait,	    [SYS_GETPID] = gk_sys_getpid, [SYS_YIELD] = gk_sys_yield,
-    [SYS_SPAWN] = gk_sys_spawn,	    [SYS_BRK] = gk_sys_brk,	  [SYS_MMAP] = gk_sys_mmap,
-    [SYS_MUNMAP] = gk_sys_munmap,   [SYS_MPROTECT] = gk_sys_mprotect,
-    [SYS_OPEN] = gk_sys_open,	    [SYS_STAT] = gk_sys_stat,	  [SYS_OOM_ADJ] = gk_sys_oom_adj,
+    [SYS_WRITE] = gk_sys_write,	    [SYS_EXIT] = gk_sys_exit,	      [SYS_RESULT] = gk_sys_result,
+    [SYS_RELEASE] = gk_sys_release, [SYS_FORKID] = gk_sys_forkid,     [SYS_FORK] = gk_sys_fork,
+    [SYS_WAIT] = gk_sys_wait,	    [SYS_GETPID] = gk_sys_getpid,     [SYS_YIELD] = gk_sys_yield,
+    [SYS_SPAWN] = gk_sys_spawn,	    [SYS_BRK] = gk_sys_brk,	      [SYS_MMAP] = gk_sys_mmap,
+    [SYS_MUNMAP] = gk_sys_munmap,   [SYS_MPROTECT] = gk_sys_mprotect, [SYS_OPEN] = gk_sys_open,
+    [SYS_STAT] = gk_sys_stat,	    [SYS_OOM_ADJ] = gk_sys_oom_adj,
 };
 
 void gk_syscall_handle(struct gk_kernel *k, struct gk_trap_frame *tf)
 {
-	struct gk_sys_args a = {k, k->current, tf, tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9};
+	struct gk_sys_args a = {k,	 k->current, tf,     tf->rdi, tf->rsi,
+				tf->rdx, tf->r10,    tf->r8, tf->r9};
 
 	if (!a.p)
 		gk_trap_crash(tf);

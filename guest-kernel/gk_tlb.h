@@ -24,9 +24,9 @@
 #define TLB_PAGES_MAX 32 /* invalidations one by one up to here, then the whole space */
 
 struct gk_tlb_space {
-	uint64_t pml4;	/* GPA of the top table */
-	uint16_t pcid;	/* 0 without PCIDs */
-	bool stale;	/* flush this PCID at the next load */
+	uint64_t pml4; /* GPA of the top table */
+	uint16_t pcid; /* 0 without PCIDs */
+	bool stale;    /* flush this PCID at the next load */
 };
 
 struct gk_tlb_stats {
@@ -43,7 +43,8 @@ struct gk_tlb {
 
 /* want_pcid false: run without PCIDs even where the CPU has them. */
 void gk_tlb_init(struct gk_tlb *t, uint64_t kernel_pml4, bool want_pcid);
-void gk_tlb_space_init(const struct gk_tlb *t, struct gk_tlb_space *s, uint64_t pml4, unsigned slot);
+void gk_tlb_space_init(const struct gk_tlb *t, struct gk_tlb_space *s, uint64_t pml4,
+		       unsigned slot);
 void gk_tlb_load(struct gk_tlb *t, struct gk_tlb_space *s);
 /* The kernel's own tables: before a loaded space's tables are freed. */
 void gk_tlb_load_kernel(struct gk_tlb *t);

@@ -294,7 +294,8 @@ static void gk_vma_merge_from(struct gk_vma_set *s, struct gk_vma *v, uint64_t e
 
 int gk_vma_protect(struct gk_vma_set *s, uint64_t start, uint64_t end, unsigned prot)
 {
-	struct gk_vma *lo = gk_vma_find(s, start), *hi = end > start ? gk_vma_find(s, end - 1) : NULL;
+	struct gk_vma *lo = gk_vma_find(s, start),
+		      *hi = end > start ? gk_vma_find(s, end - 1) : NULL;
 	bool cut_lo = lo && lo->start < start && (lo->flags & VMA_PROT) != prot;
 	bool cut_hi = hi && hi->end > end && (hi->flags & VMA_PROT) != prot;
 	unsigned need = cut_lo + cut_hi;

@@ -56,7 +56,7 @@ struct gk_vma {
 
 struct gk_vma_set {
 	struct gk_vma *root;
-	unsigned count, max; /* areas, and the most allowed (-ENOMEM past it) */
+	unsigned count, max;  /* areas, and the most allowed (-ENOMEM past it) */
 	struct gk_pool *pool; /* of struct gk_vma */
 };
 

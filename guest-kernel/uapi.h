@@ -52,7 +52,7 @@
 #define SYS_FORK 6
 /* wait(pid, int *status): wait for child pid (-1: any) to end; its pid,
  * -ECHILD if there is none. status: the exit status, or USER_STATUS_* */
-#define SYS_WAIT 7
+#define SYS_WAIT   7
 #define SYS_GETPID 8
 /* yield(): let the other runnable processes run first */
 #define SYS_YIELD 9
@@ -124,18 +124,18 @@ struct user_args {
 	uint64_t size;	   /* heap bytes, a multiple of 4096 */
 	uint64_t seed;
 	uint64_t passes;
-	uint64_t hot;	   /* percent of pages in the hot set */
-	uint64_t scratch;  /* USER_SCRATCH_BASE: size / 4096 bits, zero */
-	uint64_t stride;   /* touch: every stride-th page */
-	uint64_t oob;	   /* oob: USER_OOB_BASE, else 0 */
-	uint64_t oob_gpa;  /* oob: the GPA mapped there */
-	uint64_t progress; /* a PASS line every progress-th pass, 0 never */
-	uint64_t wset;	   /* verify: bytes each pass after the first covers, 0: all */
-	uint64_t depth;	   /* forktree: levels of children below the root */
-	uint64_t fanout;   /* forktree: children per process */
-	uint64_t write;	   /* forktree: percent of the heap each child writes */
-	uint64_t procs;	   /* shm, oom: child processes */
-	uint64_t stack;	   /* stack: bytes of stack the recursion uses */
+	uint64_t hot;	    /* percent of pages in the hot set */
+	uint64_t scratch;   /* USER_SCRATCH_BASE: size / 4096 bits, zero */
+	uint64_t stride;    /* touch: every stride-th page */
+	uint64_t oob;	    /* oob: USER_OOB_BASE, else 0 */
+	uint64_t oob_gpa;   /* oob: the GPA mapped there */
+	uint64_t progress;  /* a PASS line every progress-th pass, 0 never */
+	uint64_t wset;	    /* verify: bytes each pass after the first covers, 0: all */
+	uint64_t depth;	    /* forktree: levels of children below the root */
+	uint64_t fanout;    /* forktree: children per process */
+	uint64_t write;	    /* forktree: percent of the heap each child writes */
+	uint64_t procs;	    /* shm, oom: child processes */
+	uint64_t stack;	    /* stack: bytes of stack the recursion uses */
 	uint64_t stack_max; /* the kernel's limit on stack growth */
 	uint64_t spawner;   /* the pid that spawned this process, 0 for init */
 };

@@ -157,8 +157,8 @@ struct u_outcome u_forktree(const struct user_args *a)
 	struct u_tree t = {a, a->size / U_PAGE, 0, 0, 0, 0};
 
 	if (u_tree_nodes(a) > 63) /* the kernel has 64 process slots */
-		return (struct u_outcome){0, u_tree_fail(&t, "FORKTREE too-many-nodes", 63,
-							 u_tree_nodes(a))};
+		return (struct u_outcome){
+		    0, u_tree_fail(&t, "FORKTREE too-many-nodes", 63, u_tree_nodes(a))};
 	for (t.round = 0; t.round < a->passes; t.round++) {
 		t.seed = a->seed ^ u_forkid() * 0xd6e8feb86659fd93ULL;
 		if (!u_tree_write(&t, true, t.round > 0) || !u_tree_node(&t))

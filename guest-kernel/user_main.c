@@ -11,13 +11,20 @@ static const struct {
 	const char *name;
 	struct u_outcome (*run)(const struct user_args *a);
 } u_workloads[] = {
-    [WORKLOAD_TOUCH] = {"touch", u_touch},    [WORKLOAD_RANDOM] = {"random", u_random},
-    [WORKLOAD_HOTSET] = {"hotset", u_hotset}, [WORKLOAD_PHASES] = {"phases", u_phases},
-    [WORKLOAD_VERIFY] = {"verify", u_verify}, [WORKLOAD_SEGV] = {"segv", u_segv},
-    [WORKLOAD_CHURN] = {"churn", u_churn},    [WORKLOAD_OOB] = {"oob", u_oob},
-    [WORKLOAD_FORKTREE] = {"forktree", u_forktree}, [WORKLOAD_MMAPFILE] = {"mmapfile", u_mmapfile},
-    [WORKLOAD_SHM] = {"shm", u_shm},	      [WORKLOAD_STACK] = {"stack", u_stack},
-    [WORKLOAD_OOM] = {"oom", u_oom},	      [WORKLOAD_TLB] = {"tlb", u_tlb},
+    [WORKLOAD_TOUCH] = {"touch", u_touch},
+    [WORKLOAD_RANDOM] = {"random", u_random},
+    [WORKLOAD_HOTSET] = {"hotset", u_hotset},
+    [WORKLOAD_PHASES] = {"phases", u_phases},
+    [WORKLOAD_VERIFY] = {"verify", u_verify},
+    [WORKLOAD_SEGV] = {"segv", u_segv},
+    [WORKLOAD_CHURN] = {"churn", u_churn},
+    [WORKLOAD_OOB] = {"oob", u_oob},
+    [WORKLOAD_FORKTREE] = {"forktree", u_forktree},
+    [WORKLOAD_MMAPFILE] = {"mmapfile", u_mmapfile},
+    [WORKLOAD_SHM] = {"shm", u_shm},
+    [WORKLOAD_STACK] = {"stack", u_stack},
+    [WORKLOAD_OOM] = {"oom", u_oom},
+    [WORKLOAD_TLB] = {"tlb", u_tlb},
     [WORKLOAD_COST] = {"cost", u_cost},
 };
 

@@ -183,8 +183,10 @@ struct u_outcome u_mmapfile(const struct user_args *a)
 	for (pass = 0; pass < a->passes && o.ok; pass++) {
 		for (p = (const char *)(uintptr_t)base; p < end && o.ok;) {
 			if (!u_mmapfile_parse(&p, end, &f))
-				return (struct u_outcome){o.pages, u_mmapfile_fail("manifest-line", &m,
-										   (uint64_t)(p - (const char *)(uintptr_t)base))};
+				return (struct u_outcome){
+				    o.pages,
+				    u_mmapfile_fail("manifest-line", &m,
+						    (uint64_t)(p - (const char *)(uintptr_t)base))};
 			o.ok = (f.size == 0 || u_mmapfile_map(&f, PROT_READ, MAP_PRIVATE)) &&
 			       (f.size == 0 || u_mmapfile_map(&f, PROT_READ, MAP_SHARED));
 			o.pages += u_pages(f.size);

@@ -52,7 +52,7 @@ struct u_outcome u_oom(const struct user_args *a)
 
 	u_syscall(SYS_OOM_ADJ, (uint64_t)-1000, 0, 0);
 	victim_gone = (volatile uint64_t *)(uintptr_t)u_mmap(0, U_PAGE, PROT_READ | PROT_WRITE,
-							      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+							     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (u_failed((uint64_t)(uintptr_t)victim_gone))
 		return (struct u_outcome){0, false};
 	u_stat(&st);

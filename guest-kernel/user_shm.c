@@ -41,8 +41,8 @@ static bool u_shm_check(const struct u_shm *s, uint64_t who)
 	uint64_t i;
 
 	for (i = 0; i < s->slot_pages; i++)
-		if (!u_page_check(u_shm_page(s, who, i), u_shm_pattern(s, who, u_shm_page(s, who, i)),
-				  "shm"))
+		if (!u_page_check(u_shm_page(s, who, i),
+				  u_shm_pattern(s, who, u_shm_page(s, who, i)), "shm"))
 			return false;
 	return true;
 }

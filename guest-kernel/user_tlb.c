@@ -139,9 +139,12 @@ static const struct {
 	void (*run)(uint64_t v);
 	int want;
 } u_tlb_cases[] = {
-    {"munmap", u_tlb_munmap, USER_STATUS_SEGV},	    {"remap", u_tlb_remap, 0},
-    {"mprotect", u_tlb_mprotect, USER_STATUS_SEGV}, {"protnone", u_tlb_protnone, USER_STATUS_SEGV},
-    {"cow", u_tlb_cow, 0},			    {"reuse", u_tlb_reuse, 0},
+    {"munmap", u_tlb_munmap, USER_STATUS_SEGV},
+    {"remap", u_tlb_remap, 0},
+    {"mprotect", u_tlb_mprotect, USER_STATUS_SEGV},
+    {"protnone", u_tlb_protnone, USER_STATUS_SEGV},
+    {"cow", u_tlb_cow, 0},
+    {"reuse", u_tlb_reuse, 0},
 };
 
 struct u_outcome u_tlb(const struct user_args *a)
@@ -153,8 +156,8 @@ struct u_outcome u_tlb(const struct user_args *a)
 	int status;
 
 	if (a->spawner) { /* the reuse case's second process: a fresh page reads zero */
-		if (u_failed(u_mmap(U_TLB_ADDR, U_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-				    -1, 0)))
+		if (u_failed(u_mmap(U_TLB_ADDR, U_PAGE, PROT_READ,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)))
 			return (struct u_outcome){0, false};
 		return (struct u_outcome){1, u_tlb_read(U_TLB_ADDR) == 0};
 	}

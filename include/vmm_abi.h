@@ -74,14 +74,14 @@ struct vmm_page_pair {
  *                   "guest-counters" u64 GPA of the guest-counters page
  *                                  (absent: the VMM reads no counters)
  */
-#define VMM_DT_NODE	   "/vmm"
-#define VMM_DT_COMPATIBLE  "vmm,devices"
-#define VMM_DT_SERIAL_PORT "serial-port"
-#define VMM_DT_EXIT_PORT   "exit-port"
-#define VMM_DT_HCALL_PORT  "hcall-port"
-#define VMM_DT_FORKID_PORT "forkid-port"
-#define VMM_DT_FEATURES	   "features"
-#define VMM_DT_TSC_FREQ	   "tsc-frequency"
+#define VMM_DT_NODE	      "/vmm"
+#define VMM_DT_COMPATIBLE     "vmm,devices"
+#define VMM_DT_SERIAL_PORT    "serial-port"
+#define VMM_DT_EXIT_PORT      "exit-port"
+#define VMM_DT_HCALL_PORT     "hcall-port"
+#define VMM_DT_FORKID_PORT    "forkid-port"
+#define VMM_DT_FEATURES	      "features"
+#define VMM_DT_TSC_FREQ	      "tsc-frequency"
 #define VMM_DT_GUEST_COUNTERS "guest-counters"
 
 #define VMM_FEAT_LINE_CONSOLE "line-console" /* VMM_HC_LINE */

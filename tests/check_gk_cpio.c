@@ -201,7 +201,8 @@ START_TEST(cpio_random_archives_parse_back_and_every_cut_is_refused)
 		ar.len = 0;
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(names[i], sizeof(names[i]), "f%u-%ld", i, random() % 100000);
-			sizes[i] = random() % 3 ? (size_t)random() % sizeof(data) : (size_t)random() % 5;
+			sizes[i] =
+			    random() % 3 ? (size_t)random() % sizeof(data) : (size_t)random() % 5;
 			put_entry(&ar, names[i], 0100644, data + i, sizes[i]);
 		}
 		put_trailer(&ar);
@@ -218,8 +219,8 @@ START_TEST(cpio_random_archives_parse_back_and_every_cut_is_refused)
 			memcpy(copy, ar.buf, cut);
 			/* The trailer is the last entry: any cut before its end loses it. */
 			if (walk(copy, cut, &got, &why) != -EINVAL)
-				ck_abort_msg("round %d: a cut at %zu of %zu was not refused", round, cut,
-					     ar.len);
+				ck_abort_msg("round %d: a cut at %zu of %zu was not refused", round,
+					     cut, ar.len);
 			free(copy);
 		}
 	}

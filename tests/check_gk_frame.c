@@ -99,7 +99,8 @@ static void check_model(void)
 	}
 	for (int s = 0; s < SPACES; s++)
 		for (int v = 0; v < VPAGES && spaces[s].live; v++)
-			REQUIRE(!spaces[s].frame[v] || *word(spaces[s].frame[v]) == spaces[s].data[v],
+			REQUIRE(!spaces[s].frame[v] ||
+				    *word(spaces[s].frame[v]) == spaces[s].data[v],
 				"space %d page %d: reads %#lx, its owner wrote %#lx", s, v,
 				*word(spaces[s].frame[v]), spaces[s].data[v]);
 	/* Exactly the referenced frames are allocated. */

@@ -38,7 +38,8 @@ END_TEST
 
 START_TEST(oom_all_exempt_chooses_nobody)
 {
-	struct gk_oom_candidate c[] = {{.pid = 1, .adj = -1000, .rss = 9}, {.pid = 2, .adj = -1000}};
+	struct gk_oom_candidate c[] = {{.pid = 1, .adj = -1000, .rss = 9},
+				       {.pid = 2, .adj = -1000}};
 
 	ck_assert_int_eq(gk_oom_choose(c, 2, TOTAL), -1);
 	ck_assert_int_eq(gk_oom_choose(c, 0, TOTAL), -1);
@@ -55,7 +56,8 @@ static int reference_choose(const struct gk_oom_candidate *c, unsigned n, uint64
 	for (unsigned i = 0; i < n; i++) {
 		if (c[i].adj == -1000)
 			continue;
-		score = (long long)(c[i].rss + c[i].pt_pages) + (long long)c[i].adj * (long long)total / 1000;
+		score = (long long)(c[i].rss + c[i].pt_pages) +
+			(long long)c[i].adj * (long long)total / 1000;
 		if (score < 1)
 			score = 1;
 		if (pick < 0 || score > best || (score == best && c[i].pid < c[pick].pid)) {
@@ -77,11 +79,14 @@ START_TEST(oom_choice_matches_reference_on_random_process_sets)
 		uint64_t total = 1 + random() % 1000000;
 
 		for (unsigned i = 0; i < n; i++) {
-			static const int adjs[] = {-1000, -999, -500, -1, 0, 0, 0, 1, 300, 999, 1000};
+			static const int adjs[] = {-1000, -999, -500, -1,  0,	0,
+						   0,	  1,	300,  999, 1000};
 
 			c[i].pid = 1 + (int)((i * 7 + round) % 200); /* repeats: ties by pid */
-			c[i].adj = random() % 3 ? adjs[random() % 11] : (int)(random() % 2001) - 1000;
-			c[i].rss = random() % 4 ? random() % 5000 : random() % 3; /* equal scores too */
+			c[i].adj =
+			    random() % 3 ? adjs[random() % 11] : (int)(random() % 2001) - 1000;
+			c[i].rss =
+			    random() % 4 ? random() % 5000 : random() % 3; /* equal scores too */
 			c[i].pt_pages = random() % 4;
 		}
 		int got = gk_oom_choose(c, n, total), want = reference_choose(c, n, total);

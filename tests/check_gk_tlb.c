@@ -23,15 +23,15 @@
 /* ---- the model CPU: gk_tlb.c's instructions, instead of gk_arch.h */
 
 #define GK_ARCH_H
-#define SLOTS  5
-#define PAGES  16
-#define PCIDS  (SLOTS + 1) /* PCID 0 is the kernel's */
+#define SLOTS	5
+#define PAGES	16
+#define PCIDS	(SLOTS + 1) /* PCID 0 is the kernel's */
 #define NOFLUSH (1ULL << 63)
 
 static struct {
 	bool has_pcid, has_invpcid, pcide;
-	uint64_t pml4;	   /* loaded */
-	unsigned pcid;	   /* loaded */
+	uint64_t pml4;	       /* loaded */
+	unsigned pcid;	       /* loaded */
 	int tlb[PCIDS][PAGES]; /* cached frame + 1, 0: nothing cached */
 	uint64_t hits_after_switch;
 } cpu;
@@ -41,8 +41,7 @@ static void cpu_flush_pcid(unsigned pcid)
 	memset(cpu.tlb[pcid], 0, sizeof(cpu.tlb[pcid]));
 }
 
-static inline void gk_arch_cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c,
-				 uint32_t *d)
+static inline void gk_arch_cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
 {
 	*a = *b = *c = *d = 0;
 	if (leaf == 1 && cpu.has_pcid)
@@ -202,9 +201,9 @@ END_TEST
 
 START_TEST(tlb_model_catches_a_kernel_that_skips_invalidation)
 {
-	srandom(testlib_seed("tlb_model_catches_a_kernel_that_skips_invalidation",
-			     "GK_TLB_TEST_SEED") +
-		_i);
+	srandom(
+	    testlib_seed("tlb_model_catches_a_kernel_that_skips_invalidation", "GK_TLB_TEST_SEED") +
+	    _i);
 	setup_cpu(configs[_i].pcid, configs[_i].invpcid);
 	t.skip = true;
 	ck_assert_int_ge(run(50000), 0);

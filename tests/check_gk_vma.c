@@ -14,11 +14,11 @@
 #include "testlib.h"
 #include "gk_vma.h"
 
-#define BASE   0x10000000ULL
-#define PAGES  600
-#define NOBJS  3
-#define MAXV   4096
-#define PG     4096ULL
+#define BASE  0x10000000ULL
+#define PAGES 600
+#define NOBJS 3
+#define MAXV  4096
+#define PG    4096ULL
 
 /* ck_assert records every passing check through a system call; the
  * model is compared millions of times, so only failures go to Check. */
@@ -131,16 +131,18 @@ static void check_against_model(void)
 			continue;
 		}
 		REQUIRE(v != NULL, "page %d: no area", i);
-		REQUIRE(v->flags == p->flags, "page %d: flags %#x, want %#x", i, v->flags, p->flags);
+		REQUIRE(v->flags == p->flags, "page %d: flags %#x, want %#x", i, v->flags,
+			p->flags);
 		REQUIRE(v->obj == (p->obj < 0 ? NULL : &objs[p->obj]), "page %d: wrong object", i);
 		REQUIRE(!backed(p) || v->off + (addr_of(i) - v->start) == p->off,
-			"page %d: offset %#lx, want %#lx", i, v->off + (addr_of(i) - v->start), p->off);
+			"page %d: offset %#lx, want %#lx", i, v->off + (addr_of(i) - v->start),
+			p->off);
 		if (v->start == addr_of(i) && v->obj)
 			refs[v->obj - objs]++;
 	}
 	for (int o = 0; o < NOBJS; o++)
-		REQUIRE(objs[o].refs == refs[o], "object %d: %d references, %d areas", o, objs[o].refs,
-			refs[o]);
+		REQUIRE(objs[o].refs == refs[o], "object %d: %d references, %d areas", o,
+			objs[o].refs, refs[o]);
 }
 
 static void random_range(int *lo, int *hi)
@@ -218,7 +220,8 @@ static void op_gap(void)
 static void op_lookups(void)
 {
 	int i = random() % PAGES;
-	const struct gk_vma *next = gk_vma_next(&set, addr_of(i)), *prev = gk_vma_prev(&set, addr_of(i));
+	const struct gk_vma *next = gk_vma_next(&set, addr_of(i)),
+			    *prev = gk_vma_prev(&set, addr_of(i));
 	int j;
 
 	for (j = i; j < PAGES && !model[j].mapped; j++)
@@ -302,8 +305,8 @@ START_TEST(vma_tree_height_is_logarithmic)
 	const int n = 3000;
 
 	for (int i = 0; i < n; i++) /* every other page, so none merge */
-		ck_assert_int_eq(gk_vma_map(&set, BASE + 2 * i * PG, BASE + (2 * i + 1) * PG, VMA_READ,
-					    NULL, 0, "t"),
+		ck_assert_int_eq(gk_vma_map(&set, BASE + 2 * i * PG, BASE + (2 * i + 1) * PG,
+					    VMA_READ, NULL, 0, "t"),
 				 0);
 	ck_assert_uint_eq(set.count, n);
 	/* AVL: height < 1.44 log2(n + 2); log2(3002) < 11.6 */
@@ -317,19 +320,19 @@ END_TEST
 
 START_TEST(vma_map_merges_neighbours_and_refuses_overlap)
 {
-	ck_assert_int_eq(gk_vma_map(&set, BASE, BASE + 4 * PG, VMA_READ | VMA_WRITE, NULL, 0, "a"), 0);
-	ck_assert_int_eq(gk_vma_map(&set, BASE + 8 * PG, BASE + 9 * PG, VMA_READ | VMA_WRITE, NULL, 0,
-				    "b"),
+	ck_assert_int_eq(gk_vma_map(&set, BASE, BASE + 4 * PG, VMA_READ | VMA_WRITE, NULL, 0, "a"),
 			 0);
+	ck_assert_int_eq(
+	    gk_vma_map(&set, BASE + 8 * PG, BASE + 9 * PG, VMA_READ | VMA_WRITE, NULL, 0, "b"), 0);
 	ck_assert_uint_eq(set.count, 2);
-	ck_assert_int_eq(gk_vma_map(&set, BASE + 4 * PG, BASE + 8 * PG, VMA_READ | VMA_WRITE, NULL, 0,
-				    "c"),
-			 0);
+	ck_assert_int_eq(
+	    gk_vma_map(&set, BASE + 4 * PG, BASE + 8 * PG, VMA_READ | VMA_WRITE, NULL, 0, "c"), 0);
 	ck_assert_uint_eq(set.count, 1);
 	ck_assert_uint_eq(set.root->end, BASE + 9 * PG);
 	ck_assert_int_eq(gk_vma_map(&set, BASE + 3 * PG, BASE + 10 * PG, VMA_READ, NULL, 0, "d"),
 			 -EINVAL);
-	ck_assert_int_eq(gk_vma_map(&set, BASE + 10, BASE + PG * 11, VMA_READ, NULL, 0, "e"), -EINVAL);
+	ck_assert_int_eq(gk_vma_map(&set, BASE + 10, BASE + PG * 11, VMA_READ, NULL, 0, "e"),
+			 -EINVAL);
 	gk_vma_clear(&set);
 }
 END_TEST

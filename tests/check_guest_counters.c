@@ -84,7 +84,8 @@ START_TEST(counters_valid_page_is_shown_as_written)
 	struct vmm_guest_counters out;
 	const char *why = NULL;
 
-	ck_assert_int_eq(guest_counters_check(&page, sizeof(page), RAM / 4096, &out, &why), GC_VALID);
+	ck_assert_int_eq(guest_counters_check(&page, sizeof(page), RAM / 4096, &out, &why),
+			 GC_VALID);
 	ck_assert_ptr_null(why);
 	ck_assert_mem_eq(&out, &page, sizeof(page));
 }
@@ -239,7 +240,8 @@ START_TEST(counters_json_shows_values_only_when_valid)
 	ck_assert_int_eq(guest_ram_write(&vm.mem, PAGE_GPA, &page, sizeof(page)), 0);
 	o = guest_counters_json(&gc, &vm.mem, PAGE_GPA);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "valid");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "faults"), "cow")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "faults"), "cow")),
+			 7);
 	json_decref(o);
 	page.resident_pages = page.total_pages + 1;
 	seal();

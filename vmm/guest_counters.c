@@ -25,8 +25,7 @@ static bool guest_counters_zero(const uint8_t *p, size_t len)
 }
 
 /* Values no kernel could have counted: the first one is named. */
-static const char *guest_counters_impossible(const struct vmm_guest_counters *c,
-					     uint64_t ram_pages)
+static const char *guest_counters_impossible(const struct vmm_guest_counters *c, uint64_t ram_pages)
 {
 	if (c->total_pages > ram_pages)
 		return "total_pages is more than the guest's RAM";
@@ -53,12 +52,12 @@ enum guest_counters_state guest_counters_check(const void *page, size_t len, uin
 	if (guest_counters_zero(page, sizeof(c)))
 		return GC_ABSENT;
 	memcpy(&c, page, sizeof(c));
-	*why = c.magic != VMM_GC_MAGIC	       ? "wrong magic"
-	       : c.version != VMM_GC_VERSION   ? "unknown version"
-	       : c.size != sizeof(c)	       ? "wrong size"
-	       : c.seq & 1		       ? NULL
+	*why = c.magic != VMM_GC_MAGIC		   ? "wrong magic"
+	       : c.version != VMM_GC_VERSION	   ? "unknown version"
+	       : c.size != sizeof(c)		   ? "wrong size"
+	       : c.seq & 1			   ? NULL
 	       : guest_counters_sum(&c) != c.check ? "check word does not match"
-					       : guest_counters_impossible(&c, ram_pages);
+						   : guest_counters_impossible(&c, ram_pages);
 	if (*why)
 		return GC_BAD;
 	if (c.seq & 1)
@@ -95,7 +94,8 @@ enum guest_counters_state guest_counters_read(struct guest_counters *gc, const s
 			break;
 		}
 		/* The seq that was copied must still be there: nothing moved. */
-		st = guest_counters_check(&copy, sizeof(copy), guest_counters_ram_pages(m), out, why);
+		st = guest_counters_check(&copy, sizeof(copy), guest_counters_ram_pages(m), out,
+					  why);
 		if (st == GC_VALID && seq != copy.seq)
 			st = GC_TORN;
 	}
@@ -110,21 +110,19 @@ enum guest_counters_state guest_counters_read(struct guest_counters *gc, const s
 
 static json_t *guest_counters_values(const struct vmm_guest_counters *c)
 {
-	return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I}, "
-			 "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
-			 "faults", "anonymous", (json_int_t)c->fault_anon, "file",
-			 (json_int_t)c->fault_file, "cow", (json_int_t)c->fault_cow, "stack_growth",
-			 (json_int_t)c->fault_stack, "protection", (json_int_t)c->fault_protection,
-			 "invalid", (json_int_t)c->fault_invalid, "cow_copies",
-			 (json_int_t)c->cow_copies, "cow_reuses", (json_int_t)c->cow_reuses,
-			 "page_cache", "hits", (json_int_t)c->cache_hits, "misses",
-			 (json_int_t)c->cache_misses, "processes", "live", (json_int_t)c->procs_live,
-			 "created", (json_int_t)c->procs_created, "oom_kills",
-			 (json_int_t)c->oom_kills, "tlb", "cr3_loads", (json_int_t)c->tlb_cr3_loads,
-			 "flush_page", (json_int_t)c->tlb_flush_page, "flush_pcid",
-			 (json_int_t)c->tlb_flush_pcid, "flush_all", (json_int_t)c->tlb_flush_all,
-			 "frames", "total", (json_int_t)c->total_pages, "resident",
-			 (json_int_t)c->resident_pages);
+	return json_pack(
+	    "{s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I}, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+	    "faults", "anonymous", (json_int_t)c->fault_anon, "file", (json_int_t)c->fault_file,
+	    "cow", (json_int_t)c->fault_cow, "stack_growth", (json_int_t)c->fault_stack,
+	    "protection", (json_int_t)c->fault_protection, "invalid", (json_int_t)c->fault_invalid,
+	    "cow_copies", (json_int_t)c->cow_copies, "cow_reuses", (json_int_t)c->cow_reuses,
+	    "page_cache", "hits", (json_int_t)c->cache_hits, "misses", (json_int_t)c->cache_misses,
+	    "processes", "live", (json_int_t)c->procs_live, "created", (json_int_t)c->procs_created,
+	    "oom_kills", (json_int_t)c->oom_kills, "tlb", "cr3_loads", (json_int_t)c->tlb_cr3_loads,
+	    "flush_page", (json_int_t)c->tlb_flush_page, "flush_pcid",
+	    (json_int_t)c->tlb_flush_pcid, "flush_all", (json_int_t)c->tlb_flush_all, "frames",
+	    "total", (json_int_t)c->total_pages, "resident", (json_int_t)c->resident_pages);
 }
 
 json_t *guest_counters_json(struct guest_counters *gc, const struct guest_ram *m, uint64_t gpa)
@@ -153,7 +151,7 @@ void guest_counters_print(struct guest_counters *gc, const struct guest_ram *m, 
 	if (guest_counters_read(gc, m, gpa, &c, &why) != GC_VALID)
 		return;
 	fprintf(f, " guest_faults=%lu/%lu/%lu/%lu cow_copies=%lu procs=%lu",
-		(unsigned long)c.fault_anon, (unsigned long)c.fault_file, (unsigned long)c.fault_cow,
-		(unsigned long)c.fault_stack, (unsigned long)c.cow_copies,
-		(unsigned long)c.procs_live);
+		(unsigned long)c.fault_anon, (unsigned long)c.fault_file,
+		(unsigned long)c.fault_cow, (unsigned long)c.fault_stack,
+		(unsigned long)c.cow_copies, (unsigned long)c.procs_live);
 }

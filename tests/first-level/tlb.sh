@@ -16,6 +16,7 @@ for pcid in 0 1; do
 	expect "$OUT" "^RESULT workload=tlb pages=12 .*ok=1"
 	expect_not "$OUT" "^TLB case="
 	[ "$pcid" = 0 ] && expect "$OUT" "^BOOT .* pcid=0 "
+	echo "asked pcid=$pcid, got: $(grep -o 'pcid=[01] invpcid=[01]' "$OUT")"
 done
 
 need_qemu

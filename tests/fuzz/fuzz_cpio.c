@@ -38,7 +38,8 @@ static void fuzz_walk(const uint8_t *a, size_t len)
 		ret = gk_cpio_next(a, len, &off, &e, &why);
 		if (ret >= 0 && ((const uint8_t *)e.name < a || e.data < a ||
 				 e.data + e.size > a + len || off <= before || off > len)) {
-			fprintf(stderr, "entry outside the archive or no progress at %lu\n", before);
+			fprintf(stderr, "entry outside the archive or no progress at %lu\n",
+				before);
 			abort();
 		}
 	} while (ret > 0);

@@ -56,8 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (guest_ram_write(&mem, FUZZ_GPA, &page, sizeof(page)))
 		abort();
 	if (guest_counters_read(&gc, &mem, FUZZ_GPA, &out, &why) == GC_VALID &&
-	    (out.magic != VMM_GC_MAGIC || out.version != VMM_GC_VERSION || out.size != sizeof(out) ||
-	     out.seq & 1 || out.check != fuzz_check(&out) || out.resident_pages > out.total_pages))
+	    (out.magic != VMM_GC_MAGIC || out.version != VMM_GC_VERSION ||
+	     out.size != sizeof(out) || out.seq & 1 || out.check != fuzz_check(&out) ||
+	     out.resident_pages > out.total_pages))
 		abort();
 	o = guest_counters_json(&gc, &mem, FUZZ_GPA);
 	s = o ? json_dumps(o, 0) : NULL;
