@@ -75,6 +75,19 @@ void u_pass_line(const struct user_args *a, const char *name, uint64_t pass);
 uint64_t u_forkid(void);
 /* `FORK generation=G index=I` of the identity id. */
 void u_fork_line(uint64_t id);
+/* A file of the boot archive as its "manifest" lists it (user_mmapfile.c):
+ * one line each, "<FNV-1a 64 in hex> <size> <name>". */
+#define U_NAME_MAX 64
+struct u_file {
+	char name[U_NAME_MAX];
+	uint64_t len, size, sum;
+};
+/* The manifest line at *p (below end) into f, *p moved past it; false at
+ * the end or if the line is malformed. */
+bool u_manifest_next(const char **p, const char *end, struct u_file *f);
+/* SYS_OPEN: the descriptor of the file called name, its size in *size. */
+int64_t u_open(const char *name, uint64_t len, uint64_t *size);
+
 /* A line `WHAT` then " key=value" pairs, n of them, values in decimal. */
 void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values);
 /* Wait for every child of this process; false (after a line naming the

@@ -67,6 +67,32 @@ void u_stat(struct user_stat *st)
 	u_syscall(SYS_STAT, (uint64_t)(uintptr_t)st, 0, 0);
 }
 
+bool u_manifest_next(const char **p, const char *end, struct u_file *f)
+{
+	const char *s = *p;
+	unsigned d;
+
+	f->sum = f->size = f->len = 0;
+	for (; s < end && *s != ' '; s++) {
+		d = *s >= 'a' ? (unsigned)(*s - 'a' + 10) : (unsigned)(*s - '0');
+		if (d > 15)
+			return false;
+		f->sum = f->sum * 16 + d;
+	}
+	for (s++; s < end && *s >= '0' && *s <= '9'; s++)
+		f->size = f->size * 10 + (uint64_t)(*s - '0');
+	for (s++; s < end && *s != '\n' && f->len < U_NAME_MAX - 1; s++)
+		f->name[f->len++] = *s;
+	f->name[f->len] = '\0';
+	*p = s + 1;
+	return s < end && *s == '\n' && f->len;
+}
+
+int64_t u_open(const char *name, uint64_t len, uint64_t *size)
+{
+	return u_syscall(SYS_OPEN, (uint64_t)(uintptr_t)name, len, (uint64_t)(uintptr_t)size);
+}
+
 void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values)
 {
 	struct u_line l;

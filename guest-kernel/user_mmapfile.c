@@ -15,13 +15,6 @@
 
 #define U_FNV_OFFSET 0xcbf29ce484222325ULL
 #define U_FNV_PRIME  0x100000001b3ULL
-#define U_NAME_MAX   64
-
-struct u_file {
-	char name[U_NAME_MAX];
-	uint64_t len, size, sum;
-};
-
 static uint64_t u_fnv(uint64_t addr, uint64_t size)
 {
 	const volatile uint8_t *p = (const uint8_t *)(uintptr_t)addr;
@@ -30,11 +23,6 @@ static uint64_t u_fnv(uint64_t addr, uint64_t size)
 	for (i = 0; i < size; i++)
 		h = (h ^ p[i]) * U_FNV_PRIME;
 	return h;
-}
-
-static int64_t u_open(const char *name, uint64_t len, uint64_t *size)
-{
-	return u_syscall(SYS_OPEN, (uint64_t)(uintptr_t)name, len, (uint64_t)(uintptr_t)size);
 }
 
 static bool u_mmapfile_fail(const char *what, const struct u_file *f, uint64_t got)
@@ -55,28 +43,6 @@ static bool u_mmapfile_fail(const char *what, const struct u_file *f, uint64_t g
 static uint64_t u_pages(uint64_t size)
 {
 	return (size + U_PAGE - 1) / U_PAGE;
-}
-
-/* One manifest line from *p (below end) into f; false at the end or if malformed. */
-static bool u_mmapfile_parse(const char **p, const char *end, struct u_file *f)
-{
-	const char *s = *p;
-	unsigned d;
-
-	f->sum = f->size = f->len = 0;
-	for (; s < end && *s != ' '; s++) {
-		d = *s >= 'a' ? (unsigned)(*s - 'a' + 10) : (unsigned)(*s - '0');
-		if (d > 15)
-			return false;
-		f->sum = f->sum * 16 + d;
-	}
-	for (s++; s < end && *s >= '0' && *s <= '9'; s++)
-		f->size = f->size * 10 + (uint64_t)(*s - '0');
-	for (s++; s < end && *s != '\n' && f->len < U_NAME_MAX - 1; s++)
-		f->name[f->len++] = *s;
-	f->name[f->len] = '\0';
-	*p = s + 1;
-	return s < end && *s == '\n' && f->len;
 }
 
 /* Map f (flags MAP_PRIVATE or MAP_SHARED) and check it; its address or 0. */
@@ -182,7 +148,7 @@ struct u_outcome u_mmapfile(const struct user_args *a)
 	end = (const char *)(uintptr_t)(base + m.size);
 	for (pass = 0; pass < a->passes && o.ok; pass++) {
 		for (p = (const char *)(uintptr_t)base; p < end && o.ok;) {
-			if (!u_mmapfile_parse(&p, end, &f))
+			if (!u_manifest_next(&p, end, &f))
 				return (struct u_outcome){
 				    o.pages,
 				    u_mmapfile_fail("manifest-line", &m,
