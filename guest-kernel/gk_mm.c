@@ -38,7 +38,11 @@ static uint64_t gk_mm_table_new(struct gk_kernel *k, struct gk_mm *mm)
 	return pa;
 }
 
-uint64_t *gk_mm_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t va, bool alloc)
+/* The PTE of va, or NULL with *hole_end the end of the range that the
+ * missing table would map (512 GiB, 1 GiB or 2 MiB): nothing is mapped
+ * before it. */
+static uint64_t *gk_mm_walk(struct gk_kernel *k, struct gk_mm *mm, uint64_t va, bool alloc,
+			    uint64_t *hole_end)
 {
 	uint64_t *t = (uint64_t *)(uintptr_t)mm->tlb.pml4, *e, pa;
 	int shift;
@@ -46,14 +50,23 @@ uint64_t *gk_mm_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t va, bool all
 	for (shift = 39; shift > 12; shift -= 9) {
 		e = &t[(va >> shift) & 511];
 		if (!(*e & PTE_P)) {
-			if (!alloc || !(pa = gk_mm_table_new(k, mm)))
+			if (!alloc || !(pa = gk_mm_table_new(k, mm))) {
+				*hole_end = ALIGN_DOWN(va, 1ULL << shift) + (1ULL << shift);
 				return NULL;
+			}
 			/* Permissions live in the leaf; upper levels allow everything. */
 			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
 		}
 		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
 	}
 	return &t[(va >> 12) & 511];
+}
+
+uint64_t *gk_mm_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t va, bool alloc)
+{
+	uint64_t hole_end;
+
+	return gk_mm_walk(k, mm, va, alloc, &hole_end);
 }
 
 int gk_mm_add_area(struct gk_mm *mm, uint64_t start, uint64_t end, unsigned flags,
@@ -64,7 +77,7 @@ int gk_mm_add_area(struct gk_mm *mm, uint64_t start, uint64_t end, unsigned flag
 }
 
 /* Calls fn on the PTE of every page in [start, end) that holds a frame,
- * skipping 2 MiB at a time where there is no page table. */
+ * skipping whole ranges where tables are missing. */
 static void gk_mm_each_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t start, uint64_t end,
 			   void (*fn)(struct gk_kernel *k, struct gk_mm *mm, uint64_t *pte,
 				      uint64_t va, void *ctx),
@@ -73,8 +86,10 @@ static void gk_mm_each_pte(struct gk_kernel *k, struct gk_mm *mm, uint64_t start
 	uint64_t va, stop, *pte;
 
 	for (va = start; va < end; va = stop) {
-		stop = MIN(ALIGN_DOWN(va, PAGE_2M) + PAGE_2M, end);
-		pte = gk_mm_pte(k, mm, va, false);
+		pte = gk_mm_walk(k, mm, va, false, &stop);
+		if (pte)
+			stop = ALIGN_DOWN(va, PAGE_2M) + PAGE_2M;
+		stop = MIN(stop, end);
 		for (; pte && va < stop; va += PAGE_SIZE, pte++)
 			if (gk_mm_pte_has_frame(*pte))
 				fn(k, mm, pte, va, ctx);
