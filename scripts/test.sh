@@ -7,9 +7,10 @@
 # Debian 12's kernel; a skip there is a failure); a clang build with its
 # own make check; clang-format; make distcheck; the suite again under
 # AddressSanitizer and UndefinedBehaviorSanitizer; and a short fuzz run of
-# the parsers. Each step prints its time, and the last lines list every
-# test skipped, with its reason. The source tree's own configuration, if
-# any, is left alone.
+# the parsers. The test VM, which is emulated and uses one CPU, runs
+# beside the steps after it; its log is printed when it ends. Each step
+# prints its time, and the last lines list every test skipped, with its
+# reason. The source tree's own configuration, if any, is left alone.
 set -e
 cd "$(dirname "$0")/.."
 src=$(pwd)
@@ -61,7 +62,24 @@ fi
 step check check
 record_skips "native" "$build"
 # The second real KVM, on every host: nested paging and Debian 12's 6.1.
-step check-vm make check-vm
+# In the background, beside the native steps below (it keeps one CPU busy).
+vm_log=$build/check-vm.log
+echo "== check-vm (in the background; its log: $vm_log)"
+t_vm=$(date +%s)
+# A session of its own: a failing step below stops it, QEMU and all.
+setsid make check-vm >"$vm_log" 2>&1 &
+vm_job=$!
+finish_check_vm() {
+	local status=0
+	wait "$vm_job" || status=$?
+	tail -n 40 "$vm_log"
+	echo "== check-vm: $(($(date +%s) - t_vm)) s"
+	if [ "$status" -ne 0 ]; then
+		echo "test.sh: check-vm failed (status $status); its whole log: $vm_log" >&2
+		exit 1
+	fi
+}
+trap '[ -n "${vm_job:-}" ] && kill -- "-$vm_job" 2>/dev/null' EXIT
 # Both compilers build the whole tree (the guest kernel included).
 mkdir -p "$build/clang"
 step clang sh -c "cd '$build/clang' && CC=clang '$src/configure' --enable-werror --quiet && make -j$jobs && make -j$jobs check"
@@ -81,6 +99,9 @@ cd "$build"
 
 # A short fuzz run of the parsers of untrusted input.
 step fuzz make -C tests fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+cd "$build"
+finish_check_vm
+vm_job=
 echo "test.sh: all steps passed in $(($(date +%s) - t_all)) s"
 echo "test.sh: $(wc -l <"$skips") tests skipped (none may be in the test VM, where a skip fails the run):"
 cat "$skips"

@@ -54,7 +54,7 @@ START_TEST(devstate_every_device_round_trips)
 	char err[128];
 
 	ck_assert_int_eq(a.states.nr, 5);
-	ck_assert_int_eq(devstate_restore_all(&b.states, st, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(devstate_restore_all(&b.states, st, len, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(serial_in(&b.uart, VMM_PORT_SERIAL + 7), 0x42);
 	ck_assert_uint_eq(b.uart.bytes, 14);
 	ck_assert_str_eq(b.con.results[0], "x=1");
@@ -98,7 +98,7 @@ static void assert_refused(const uint8_t *buf, size_t n, const char *words)
 {
 	char err[200] = "";
 
-	ck_assert_int_eq(devstate_restore_all(&b.states, buf, n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(devstate_restore_all(&b.states, buf, n, NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, words), "message '%s' lacks '%s'", err, words);
 }
 
@@ -112,7 +112,7 @@ START_TEST(devstate_sections_may_come_in_any_order)
 	memcpy(swapped, st, exit_at);
 	memcpy(swapped + exit_at, st + hc, len - hc);
 	memcpy(swapped + exit_at + (len - hc), st + exit_at, hc - exit_at);
-	ck_assert_int_eq(devstate_restore_all(&b.states, swapped, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(devstate_restore_all(&b.states, swapped, len, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(b.stats.hcalls[VMM_HC_LINE], 4);
 }
 END_TEST
@@ -152,7 +152,8 @@ START_TEST(devstate_refuses_a_section_past_the_end)
 	for (size_t n = 1; n < len; n++) {
 		char err[200] = "";
 
-		ck_assert_int_eq(devstate_restore_all(&b.states, st, n, err, sizeof(err)), -EINVAL);
+		ck_assert_int_eq(devstate_restore_all(&b.states, st, n, NULL, err, sizeof(err)),
+				 -EINVAL);
 		ck_assert_msg(err[0], "truncated to %zu: no message", n);
 	}
 }

@@ -213,6 +213,8 @@ static int cli_run_reclaim(int c, struct run_opts *o)
 /* Combinations checked once every option is read. */
 static int cli_run_check(const struct run_opts *o)
 {
+	if (o->paused && !o->control)
+		return err_input("--paused", "needs --control PATH: vmm resume starts the guest");
 	if (o->kernel_manager && o->host_mem_bytes)
 		return err_input("--host-mem", "applies to --memory-manager=vmm only");
 	if (o->kernel_manager && o->swap_path)
@@ -240,9 +242,10 @@ static int cli_count_of(const char *s, unsigned max, const char *what, unsigned 
 	char *end;
 	unsigned long v;
 
+	/* Digits only: strtoul would take " 3", "+3" and "-1" too. */
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < 1 || v > max)
+	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > max)
 		return err_input("--count", "'%s': expected a number of %s, 1 to %u", s, what, max);
 	*out = v;
 	return 0;
@@ -318,6 +321,7 @@ static const struct option cli_vm_opts[] = {
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
     {"pause-at-line", required_argument, NULL, 'A'},
+    {"paused", no_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -365,6 +369,9 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_console_dir(optarg, &o->console_dir);
 	case 'A':
 		return cli_pause_at_line(optarg, &o->pause_at_line);
+	case 'S':
+		o->paused = true;
+		return 0;
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -530,6 +537,22 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 	return ret;
 }
 
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs)
+{
+	struct stat target, in;
+
+	if (stat(path, &target) < 0)
+		return 0;
+	for (; inputs && *inputs; inputs++)
+		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
+		    in.st_ino == target.st_ino)
+			return err_input(opt,
+					 "%s is %s, an input of this run: expected another path "
+					 "(it would be written over)",
+					 path, *inputs);
+	return 0;
+}
+
 void cli_usage(FILE *f)
 {
 	fprintf(
@@ -541,7 +564,7 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
-	    "               [--console-dir DIR] [--pause-at-line REGEX]\n"
+	    "               [--console-dir DIR] [--paused] [--pause-at-line REGEX]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --initrd, --cmdline and --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
@@ -568,7 +591,8 @@ void cli_usage(FILE *f)
 	    "  --timeout SECS     stop the guest after SECS (1 or more) seconds (default: none)\n"
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
-	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "  --control PATH     serve a control socket there (mode 0600, removed at exit;\n"
+	    "                     owned through a lock on PATH.lock)\n"
 	    "  --pause-at-line RE pause the VM whenever the guest prints a console line\n"
 	    "                     matching RE (POSIX extended), before it runs on; vmm\n"
 	    "                     resume lets it go on (needs --control)\n"
@@ -583,6 +607,8 @@ void cli_usage(FILE *f)
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
 	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
+	    "  --paused           the VM starts paused, before its first instruction: vmm\n"
+	    "                     resume starts it (needs --control)\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
 	    "  runs one; every option of run but --kernel, --initrd, --cmdline and\n"
 	    "  --memory-manager.\n"
@@ -611,7 +637,8 @@ void cli_usage(FILE *f)
 	    "  the guest and its fork children (that vmm run exits 3, \"stopped by\n"
 	    "  request\").\n"
 	    "  Their exit status: 0 done, 1 refused by the VM (the message says why),\n"
-	    "  2 bad usage or no socket at PATH, 4 the request failed on the way.\n"
+	    "  2 bad usage, no socket at PATH or no permission, 4 the request failed on\n"
+	    "  the way.\n"
 	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
 	    "  without --services it advertises no hypercalls and no fork identity port.\n"
 	    "\n"
@@ -620,7 +647,8 @@ void cli_usage(FILE *f)
 	    "  1  the guest reported failure\n"
 	    "  2  bad usage or bad input (the message names the file and the problem)\n"
 	    "  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
-	    "     unhandled port, or timeout (the message gives RIP, GPA or port)\n"
+	    "     unhandled port, or timeout (the message gives RIP, GPA or port); or it\n"
+	    "     was stopped: vmm stop, or SIGTERM or SIGINT (\"stopped by signal\")\n"
 	    "  4  internal VMM error\n",
 	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
 }

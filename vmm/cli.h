@@ -45,6 +45,7 @@ struct run_opts {
 	unsigned wss_period_ms;	 /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;
 	const char *console_dir; /* --console-dir DIR: fork children's consoles */
+	bool paused;		 /* --paused: start paused (needs --control) */
 };
 
 /* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --cmdline
@@ -85,6 +86,12 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o);
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
 int cli_parse_restore(int argc, char **argv, struct restore_opts *o);
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o);
+
+/* -EINVAL, naming opt, if path names the same file as one of inputs (a
+ * NULL-terminated list), compared by device and inode so that links
+ * count; a path or input that does not exist yet names nothing. For the
+ * files a run writes (--stats-json, --swap). */
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs);
 
 void cli_usage(FILE *f);
 

@@ -22,6 +22,7 @@
 #include "fork.h"
 #include "guest_ram.h"
 #include "initrd.h"
+#include "sigstop.h"
 #include "snapfile.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -152,6 +153,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .oom_protect = o->oom_protect,
 	    .wss_period_ms = o->kernel_manager ? 0 : o->wss_period_ms,
 	    .wss_samples = o->wss_samples,
+	    .start_paused = o->paused,
 	};
 }
 
@@ -171,6 +173,25 @@ static int main_fork_before_run(struct vm *vm, unsigned children)
 	return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
 }
 
+/* What SIGTERM and SIGINT stop. */
+struct main_stop {
+	struct vm *vm;
+	struct fleet *fleet;
+};
+
+/* On the signal thread (sigstop.h): every VM stops as vmm stop stops it,
+ * and a snapshot being written is given up, its DIR.tmp removed. */
+static void main_on_signal(void *arg, int signo)
+{
+	struct main_stop *s = arg;
+	char why[64];
+
+	snprintf(why, sizeof(why), "stopped by signal (SIG%s)", sigabbrev_np(signo));
+	snapshot_abort(s->vm, why);
+	vm_stop(s->vm, VMM_STATUS_CRASH, "%s", why);
+	fleet_stop_all(s->fleet, VMM_STATUS_CRASH, why);
+}
+
 /* Build the VM (from the snapshot r when not NULL, else cfg's kernel),
  * with children more VMs forked from it before it runs, serve its control
  * socket, run it and report: the exit status. */
@@ -178,14 +199,24 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 		   struct snap_reader *r, bool lazy, unsigned children)
 {
 	struct stats_file stats = {0};
+	struct sigstop sig = {.sfd = -1, .stop_fd = -1};
 	struct control ctl;
 	struct fleet fleet;
 	struct vm vm;
 	int status;
 
-	if (o->stats_json && stats_open(&stats, o->stats_json, (const char *[]){input, NULL}))
+	/* Before any thread is made: they all inherit the mask. */
+	if (sigstop_block())
+		return VMM_STATUS_INTERNAL;
+	/* The files this run writes must not be its inputs: the swap file's
+	 * probe writes its first block before the guest runs. */
+	if (o->swap_path &&
+	    cli_check_not_input("--swap", o->swap_path, (const char *[]){input, NULL}))
 		return VMM_STATUS_USAGE;
-	if (o->control && control_open(&ctl, o->control)) {
+	if (o->stats_json &&
+	    stats_open(&stats, o->stats_json, (const char *[]){input, o->swap_path, NULL}))
+		return VMM_STATUS_USAGE;
+	if (o->control && control_open(&ctl, o->control, CONTROL_LOCK_WAIT_MS)) {
 		if (o->stats_json)
 			stats_abandon(&stats);
 		return VMM_STATUS_USAGE;
@@ -195,6 +226,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	vm.fleet = &fleet;
 	if (!status)
 		status = main_fork_before_run(&vm, children);
+	if (!status && sigstop_start(&sig, main_on_signal, &(struct main_stop){&vm, &fleet}))
+		status = VMM_STATUS_INTERNAL;
 	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;
 	if (!status)
@@ -205,6 +238,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	fleet_wait(&fleet); /* the socket stays for as long as a VM runs */
 	if (o->control)
 		control_close(&ctl);
+	sigstop_end(&sig);
 	fleet_report(&fleet, stderr);
 	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;

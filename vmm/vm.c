@@ -35,6 +35,8 @@ uint64_t vm_now_ns(void)
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
+	char reason[sizeof(vm->reason)];
+	bool print = false;
 	va_list ap;
 
 	pthread_mutex_lock(&vm->stop_lock);
@@ -44,12 +46,16 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		va_end(ap);
 		vm->status = status;
 		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
-		if (status != VMM_STATUS_OK)
-			fprintf(stderr, "vmm: %s%s\n", vm->name, vm->reason);
+		print = status != VMM_STATUS_OK;
+		memcpy(reason, vm->reason, sizeof(reason));
 	}
 	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
 	vm_kick(vm);
+	/* Not under the lock: a stderr that blocks must not hold whoever
+	 * waits on the run state. */
+	if (print)
+		fprintf(stderr, "vmm: %s%s\n", vm->name, reason);
 }
 
 void vm_init_sync(struct vm *vm)
@@ -257,6 +263,9 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
 	vm_init_sync(vm);
+	/* Paused before its first instruction: its vCPU parks at once. */
+	vm->pause_req = cfg->start_paused;
+	vm->paused_at_ns = vm->stats.start_ns;
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	if (cfg->pause_at_line && vm_watch_console(vm, cfg->pause_at_line))

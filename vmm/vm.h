@@ -61,6 +61,7 @@ struct vm_config {
 	unsigned wss_period_ms, wss_samples;
 	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
 	struct vm *fork_parent;	 /* vm_create_forked: RAM from its fork image */
+	bool start_paused;	 /* paused from the start: vm_resume runs it */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */

@@ -5,8 +5,9 @@
 # expect FILE REGEX       fails unless a line of FILE matches REGEX.
 # need_kvm                skips (exit 77) where /dev/kvm cannot be opened.
 # json_get FILE EXPR      prints a Python expression over the JSON in FILE (s).
-# start_vm ARGS / wait_vm STATUS / ctl STATUS CMD: a vmm run in the
-#                         background with --control $sock, and requests to it.
+# start_vm ARGS / start_vmm CMD ARGS / wait_vm STATUS / kill_vm SIG /
+# ctl STATUS CMD          a vmm in the background with --control $sock,
+#                         signals to it, and requests to it.
 # wait_stat KEY MIN       polls vmm stat until the first "KEY": N in it has
 #                         N > MIN (fails after 60 s).
 # wait_line FILE REGEX    polls until a line of FILE matches REGEX (fails
@@ -20,7 +21,9 @@ set -u
 : "${VMM:?VMM must name the vmm binary}"
 : "${KERNEL:?KERNEL must name guest-kernel/kernel.elf}"
 TMPDIR_TEST=$(mktemp -d)
-trap 'rm -rf "$TMPDIR_TEST"' EXIT
+vm_pid=
+# A failed test leaves no vmm behind.
+trap '[ -n "$vm_pid" ] && kill -KILL "$vm_pid" 2>/dev/null; rm -rf "$TMPDIR_TEST"' EXIT
 OUT=$TMPDIR_TEST/stdout
 ERR=$TMPDIR_TEST/stderr
 LAST_CMD=
@@ -90,41 +93,56 @@ need_kvm() {
 	fail "$why"
 }
 
-# start_vm ARGS...: vmm run in the background with --control $sock (the
-# caller sets sock); returns once the vmm answers a request on it, not when
-# the socket file appears (a file left by a killed vmm would pass that).
-# Its stdout/stderr go to $OUT/$ERR, its status to $TMPDIR_TEST/status when
-# it ends.
-start_vm() {
-	start_vm_from run --kernel "$KERNEL" "$@"
+# Whether $vm_pid runs (an exited child that is not waited for yet is a
+# zombie, which kill -0 still finds).
+vm_alive() {
+	[ -r "/proc/$vm_pid/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$vm_pid/status" 2>/dev/null
 }
 
-# start_vm_from SUBCOMMAND ARGS...: the same for run or restore.
-start_vm_from() {
-	LAST_CMD="$VMM $* --control $sock"
-	rm -f "$TMPDIR_TEST/status"
-	(
-		timeout -k 10 $((TIMEOUT + 60)) "$VMM" "$@" --control "$sock" \
-			--timeout "$TIMEOUT" >"$OUT" 2>"$ERR" </dev/null
-		echo $? >"$TMPDIR_TEST/status"
-	) &
+# start_vmm CMD ARGS...: vmm CMD (run, restore DIR, fork-from DIR) in the
+# background with --control $sock (the caller sets sock) and --timeout;
+# returns once it answers a request on the socket (a socket file alone
+# may be a killed vmm's). Its stdout/stderr go to $OUT/$ERR; $vm_pid is
+# the vmm's own pid, so that a test can signal it and wait for it.
+start_vmm() {
+	local cmd=$1
+	shift
+	LAST_CMD="$VMM $cmd --control $sock $*"
+	"$VMM" "$cmd" --control "$sock" --timeout "$TIMEOUT" "$@" >"$OUT" 2>"$ERR" </dev/null &
 	vm_pid=$!
+	# A hung vmm fails the test instead of hanging the suite: killed
+	# $TIMEOUT + 60 s after its start, past its own --timeout.
+	(
+		for _ in $(seq $((TIMEOUT + 60))); do
+			sleep 1
+			vm_alive || exit 0
+		done
+		kill -KILL "$vm_pid"
+	) >/dev/null 2>&1 &
 	for _ in $(seq 600); do
-		if "$VMM" stat --control "$sock" >/dev/null 2>&1; then
-			# The vmm itself, under the subshell and timeout.
-			vmm_pid=$(pgrep -P "$(pgrep -P "$vm_pid")")
-			return 0
-		fi
-		[ -f "$TMPDIR_TEST/status" ] && fail "vmm exited $(cat "$TMPDIR_TEST/status") before answering on $sock"
+		"$VMM" stat --control "$sock" >/dev/null 2>&1 && return 0
+		vm_alive || fail "vmm $cmd exited before it answered on $sock"
 		sleep 0.1
 	done
-	fail "no answer on the control socket $sock after 60 s"
+	fail "vmm $cmd did not answer on $sock within 60 s"
 }
 
-wait_vm() { # wait_vm STATUS
+# start_vm ARGS...: start_vmm run with the test's kernel.
+start_vm() {
+	start_vmm run --kernel "$KERNEL" "$@"
+}
+
+wait_vm() { # wait_vm STATUS: vmm's exit status must be STATUS
+	local status=0
+	wait "$vm_pid" || status=$?
+	[ "$status" -eq "$1" ] || fail "vmm exited $status, expected $1"
+}
+
+# kill_vm SIGNAL: send SIGNAL to the vmm itself (not a wrapper) and wait
+# until it is gone, its files closed.
+kill_vm() {
+	kill "-$1" "$vm_pid" || fail "no vmm process $vm_pid to signal"
 	wait "$vm_pid"
-	[ "$(cat "$TMPDIR_TEST/status")" -eq "$1" ] ||
-		fail "vmm run exited $(cat "$TMPDIR_TEST/status"), expected $1"
 }
 
 ctl() { # ctl STATUS CMD: vmm CMD --control $sock must exit STATUS

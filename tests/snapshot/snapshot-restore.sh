@@ -85,7 +85,7 @@ run_vmm 2 restore "$TMPDIR_TEST/$other" --check-hash --timeout "$TIMEOUT"
 expect "$ERR" "no \"memory-hash\" section"
 
 # A second generation: snapshot the restored VM while it runs.
-start_vm_from restore "$snap"
+start_vmm restore "$snap"
 ctl 0 snapshot --out "$snap-gen2" --hash-memory
 ctl 0 stop
 wait_vm 3

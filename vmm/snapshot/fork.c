@@ -105,9 +105,11 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 			ret == -ESRCH ? "the VM is stopping" : strerror(-ret));
 }
 
-/* Child index of vm: its configuration, console and identity. */
+/* Child index of vm: its configuration, console and identity. NULL with
+ * *ret: -EINVAL for a console file that cannot be used (bad input), else
+ * -errno. */
 static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *m, uint16_t gen,
-				  uint16_t index, int *owned, char *err, size_t errlen)
+				  uint16_t index, int *owned, int *ret, char *err, size_t errlen)
 {
 	struct vm_config cfg = vm->cfg;
 	struct vm *child = calloc(1, sizeof(*child));
@@ -116,17 +118,21 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 
 	snprintf(id, sizeof(id), "%u.%u", gen, index);
 	*owned = -1;
+	*ret = -EIO;
 	if (!child) {
-		err_into(err, errlen, -ENOMEM, "child %s: out of memory", id);
+		*ret = err_into(err, errlen, -ENOMEM, "child %s: out of memory", id);
 		return NULL;
 	}
-	if (fleet_console(vm->fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen)) {
+	*ret = fleet_console(vm->fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen);
+	if (*ret) {
 		free(child);
 		return NULL;
 	}
+	*ret = -EIO;
 	cfg.fork_parent = vm;
 	cfg.swap_path = NULL;
 	cfg.pause_at_line = NULL; /* the forked VM's: its children run free */
+	cfg.start_paused = false; /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	status = vm_create_forked(child, &cfg, m, gen, index);
@@ -150,10 +156,10 @@ static int fork_children(struct vm *vm, unsigned count, const struct snapshot_ma
 
 	for (unsigned i = 1; i <= count; i++) {
 		int owned, ret;
-		struct vm *child = fork_make_child(vm, m, gen, i, &owned, why, sizeof(why));
+		struct vm *child = fork_make_child(vm, m, gen, i, &owned, &ret, why, sizeof(why));
 
 		if (!child)
-			return err_into(err, errlen, -EIO, "%s (%u of %u children run)", why, i - 1,
+			return err_into(err, errlen, ret, "%s (%u of %u children run)", why, i - 1,
 					count);
 		ret = fleet_start(vm->fleet, child, owned);
 		if (ret)
