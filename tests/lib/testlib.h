@@ -16,8 +16,4 @@ bool testlib_uffd_permitted(void);
  * with the test's name so that a failure can be replayed. */
 unsigned testlib_seed(const char *test, const char *env);
 
-/* The seed of a randomized test: $env if set (to replay a run), else a
- * fixed one; printed on stderr with the test's name either way. */
-unsigned testlib_seed(const char *test, const char *env);
-
 #endif
