@@ -32,7 +32,6 @@
 
 #include "ept.h" /* the page size */
 
-
 struct extent {
 	uint64_t base, pages;
 };
