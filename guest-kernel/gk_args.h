@@ -30,8 +30,8 @@
  *     oom     procs children allocate more than the guest has; the OOM
  *             killer kills one (the last, with oom_adj 1000), the others
  *             finish and verify
- *     tlb     stale translations: after munmap, mprotect, a COW break and
- *             a PCID's reuse, no process may reach what it no longer maps
+ *     tlb     stale translations: after munmap, mprotect, brk, a COW break
+ *             and a PCID's reuse, no process may reach what it no longer maps
  *     cost    what each kind of first-level fault costs, from user mode:
  *             a `COST op=... p50_cycles=...` line per kind, passes samples
  *     triple  the kernel triple-faults on purpose

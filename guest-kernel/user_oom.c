@@ -1,27 +1,37 @@
 /* guest-kernel/user_oom.c: more memory asked for than the guest has.
  *
- * procs children each map and write a share of the free memory, a chunk
- * at a time, yielding between chunks so that they grow together. The
- * shares add up to 120% of what was free: 80% between all but the last,
- * so that they fit, and 40% for the last, which sets its oom_adj to 1000
- * (first choice). Those that fit hold their memory until the last is
- * gone (a flag in shared memory, set by the parent once it has waited for
- * that one), so that all of it is asked for at once whatever the order
- * they run in. The OOM killer must kill the last (USER_STATUS_OOM) and
- * only it; the others then check every page they wrote and exit 0. The
- * parent (oom_adj -1000, never chosen) checks the statuses and that the
- * kernel counted one kill.
+ * procs children each map (mmap, or brk for every other one) and write a
+ * share of the free memory, a chunk at a time, yielding between chunks so that they grow together.
+ * The shares add up to 120% of what was free: 80% between all but the last, so that they fit, and
+ * 40% for the last, which sets its oom_adj to 1000 (first choice). Those that fit hold their memory
+ * until the last is gone (a flag in shared memory, set by the parent once it has waited for that
+ * one), so that all of it is asked for at once whatever the order they run in. The OOM killer must
+ * kill the last (USER_STATUS_OOM) and only it; the others then check every page they wrote and exit
+ * 0. The parent (oom_adj -1000, never chosen) checks the statuses and that the kernel counted one
+ * kill.
  */
 #include "user.h"
 
 #define U_OOM_CHUNK 64 /* pages between yields */
 
+/* Where the pages come from: even children move the program break
+ * (brk), odd ones map an area (mmap). */
+static uint64_t u_oom_memory(uint64_t pages, uint64_t who)
+{
+	uint64_t base = (uint64_t)u_syscall(SYS_BRK, 0, 0, 0), len = pages * U_PAGE;
+
+	if (who % 2)
+		return u_mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	base = (base + U_PAGE - 1) & ~(U_PAGE - 1);
+	return (uint64_t)u_syscall(SYS_BRK, base + len, 0, 0) == base + len
+		   ? base
+		   : (uint64_t)-UAPI_ENOMEM;
+}
+
 static void u_oom_child(const struct user_args *a, uint64_t pages, uint64_t who,
 			volatile uint64_t *victim_gone)
 {
-	uint64_t base = u_mmap(0, pages * U_PAGE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-		 i, p;
+	uint64_t base = u_oom_memory(pages, who), i, p;
 
 	if (u_failed(base))
 		u_exit(2);

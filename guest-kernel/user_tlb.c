@@ -7,6 +7,7 @@
  *   remap     unmapped and mapped anew: it must read zero, not the old data
  *   mprotect  made read-only: a write must kill it
  *   protnone  made PROT_NONE: a read must kill it
+ *   brk       the program break moved up a page and back: a read must kill it
  *   cow       parent and child share a page; the parent's write copies it,
  *             then the child's takes the old frame back and writes it: the
  *             parent must keep reading its copy, the child its own data
@@ -78,6 +79,19 @@ static void u_tlb_protnone(uint64_t v)
 	u_exit(U_TLB_STALE);
 }
 
+static void u_tlb_brk(uint64_t v)
+{
+	uint64_t page = ((uint64_t)u_syscall(SYS_BRK, 0, 0, 0) + U_PAGE - 1) & ~(U_PAGE - 1);
+
+	if ((uint64_t)u_syscall(SYS_BRK, page + U_PAGE, 0, 0) != page + U_PAGE)
+		u_exit(2);
+	u_tlb_write(page, v);
+	if (u_tlb_read(page) != v || (uint64_t)u_syscall(SYS_BRK, page, 0, 0) != page)
+		u_exit(3);
+	u_tlb_read(page);
+	u_exit(U_TLB_STALE);
+}
+
 /* ctl[0]: the step the child has reached, ctl[1]: the parent's. */
 static void u_tlb_wait(volatile uint64_t *ctl, unsigned who, uint64_t step)
 {
@@ -143,6 +157,7 @@ static const struct {
     {"remap", u_tlb_remap, 0},
     {"mprotect", u_tlb_mprotect, USER_STATUS_SEGV},
     {"protnone", u_tlb_protnone, USER_STATUS_SEGV},
+    {"brk", u_tlb_brk, USER_STATUS_SEGV},
     {"cow", u_tlb_cow, 0},
     {"reuse", u_tlb_reuse, 0},
 };
