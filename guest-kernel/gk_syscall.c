@@ -86,6 +86,11 @@ static int64_t gk_sys_result(struct gk_sys_args *a)
 	gk_printf(&k->con, " ok=%lu\n", r.ok);
 	a->p->reported = true;
 	a->p->result_ok = r.ok == 1;
+	/* A failed check ends the guest at once, whichever process saw it:
+	 * what runs after it (a broken kernel's other processes) proves
+	 * nothing and need not end. */
+	if (r.ok != 1)
+		gk_kernel_exit(k, VMM_GUEST_FAILURE);
 	return 0;
 }
 
