@@ -3,6 +3,9 @@
 #include "gk_arch.h"
 #include "gk_kernel.h"
 
+#define PIC1_DATA 0x21 /* the legacy 8259s' mask registers */
+#define PIC2_DATA 0xa1
+
 #define CPUID1_EDX_APIC	  (1u << 9)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define MSR_APIC_BASE	  0x1b
@@ -50,6 +53,11 @@ void gk_sched_init(struct gk_kernel *k, enum gk_sched_mode mode, uint64_t quantu
 	s->quantum = (k->boot.tsc_hz ? k->boot.tsc_hz : TSC_HZ_GUESS) / 1000000 * quantum_us;
 	if (mode == SCHED_TRAP || !gk_sched_x2apic())
 		return;
+	/* User mode runs with interrupts on from here: a PC's 8259s (QEMU -M
+	 * pc, where the firmware left the PIT's IRQ 0 on vector 8) must be
+	 * masked, or a tick is taken for a double fault. */
+	gk_arch_outb(PIC1_DATA, 0xff);
+	gk_arch_outb(PIC2_DATA, 0xff);
 	gk_arch_wrmsr(X2APIC_SVR, SVR_ENABLE | TRAP_SPURIOUS);
 	gk_arch_wrmsr(X2APIC_TIMER_DIV, TIMER_DIV_1);
 	gk_arch_wrmsr(X2APIC_LVT_TIMER, LVT_PERIODIC | TRAP_TIMER);
