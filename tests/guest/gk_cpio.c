@@ -1,0 +1,4 @@
+/* tests/guest/gk_cpio.c: the guest kernel's gk_cpio.c, built for the host tests.
+ * A file of the tests' own tree, so that a VPATH build (make distcheck)
+ * puts its object in the tests' build directory. */
+#include "../../guest-kernel/gk_cpio.c"
