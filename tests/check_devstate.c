@@ -3,6 +3,7 @@
  * the exit port, which has no state, still has its versioned section. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devstate.h"
@@ -179,11 +180,14 @@ END_TEST
 
 START_TEST(devstate_table_refuses_a_name_twice_or_a_row_too_many)
 {
-	static const struct devstate_ops ops[DEVSTATE_MAX_DEVS + 1] = {
-	    {.name = "d0"}, {.name = "d1"}, {.name = "d2"}, {.name = "d3"}, {.name = "d4"},
-	    {.name = "d5"}, {.name = "d6"}, {.name = "d7"}, {.name = "d8"}};
+	static char names[DEVSTATE_MAX_DEVS + 1][8];
+	static struct devstate_ops ops[DEVSTATE_MAX_DEVS + 1];
 	struct devstate_table t = {0};
 
+	for (int i = 0; i <= DEVSTATE_MAX_DEVS; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		ops[i].name = names[i];
+	}
 	for (int i = 0; i < DEVSTATE_MAX_DEVS; i++)
 		ck_assert_int_eq(devstate_register(&t, &ops[i], NULL), 0);
 	ck_assert_int_eq(devstate_register(&t, &ops[0], NULL), -EEXIST);
