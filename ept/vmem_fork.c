@@ -95,22 +95,33 @@ static void fork_uncount(struct vmem *v, uint64_t idx, uint64_t e)
 	}
 }
 
+/* The copy goes into the store first and is mapped from there: between
+ * the view's MAP_FIXED and its registration (vmem_page_populated) a touch
+ * of the page is no userfault, and the kernel maps whatever the store
+ * holds there (a Linux guest's KVM touches its pages from more places
+ * than the vCPU's fault: kvm-clock, steal time). So the store holds the
+ * copy by then, and CONTINUE maps it, or finds it mapped (-EEXIST) and
+ * wakes the waiter. */
 int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *content, bool map)
 {
-	uint64_t f;
-	int ret = vmem_page_populated(v, idx, false);
-	if (ret)
+	uint64_t f = vmem_fresh_frame(v, idx);
+	uintptr_t addr = (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
+	int ret;
+
+	if (pwrite(frame_db_fd(v->db), content, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) !=
+	    (ssize_t)EPT_PAGE_SIZE)
+		return -EIO;
+	ret = vmem_page_populated(v, idx, false);
+	if (ret) {
+		frame_store_zero(v->db, f); /* no frame keeps data it was not given */
 		return ret;
+	}
 	fork_uncount(v, idx, e);
 	v->stats.cow_pages++;
-	if (map)
-		return uffd_copy(&v->uffd, (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT), content,
-				 EPT_PAGE_SIZE, false, NULL);
-	f = vmem_fresh_frame(v, idx);
-	return pwrite(frame_db_fd(v->db), content, EPT_PAGE_SIZE, f << EPT_PAGE_SHIFT) ==
-		       (ssize_t)EPT_PAGE_SIZE
-		   ? 0
-		   : -EIO;
+	if (!map)
+		return 0;
+	ret = uffd_continue(&v->uffd, addr, EPT_PAGE_SIZE, false, NULL);
+	return ret == -EEXIST ? uffd_wake(&v->uffd, addr, EPT_PAGE_SIZE) : ret;
 }
 
 int vmem_image_read(struct vmem *v, uint64_t idx)
