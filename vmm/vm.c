@@ -260,14 +260,15 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 }
 
 /* The command line the guest gets: cfg's or the machine's default; a
- * Linux kernel is told to reset at once on a panic (panic=-1) unless the
- * line says otherwise, so that a panic ends the run instead of hanging it. */
+ * Linux kernel is told to reset at once on a panic (panic=-1, first: what
+ * follows "--" is init's) unless the line says otherwise, so that a panic
+ * ends the run instead of hanging it. */
 static void vm_cmdline(const struct vm *vm, char *buf, size_t len)
 {
 	const char *c = vm->cfg.cmdline ? vm->cfg.cmdline : vm->machine->default_cmdline;
 
-	snprintf(buf, len, "%s%s", c,
-		 vm->machine->id == MACHINE_LINUX && !strstr(c, "panic=") ? " panic=-1" : "");
+	snprintf(buf, len, "%s%s",
+		 vm->machine->id == MACHINE_LINUX && !strstr(c, "panic=") ? "panic=-1 " : "", c);
 }
 
 /* The PVH kernel and its initrd loaded, the boot data written and the
@@ -399,6 +400,11 @@ static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, boo
 			   ? VMM_STATUS_USAGE
 			   : VMM_STATUS_INTERNAL;
 	}
+	/* Faults are served from here on: setting the vCPU's paravirtual MSRs
+	 * (kvm-clock, steal time) makes KVM map the guest pages they name,
+	 * and a lazily restored one is a fault. */
+	if (guest_ram_start(&vm->mem))
+		return VMM_STATUS_INTERNAL;
 	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
@@ -429,8 +435,6 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
 		ret = vm_restore_state(vm, r, lazy, cfg->restore_check_hash, &m);
-	if (!ret && guest_ram_start(&vm->mem))
-		ret = VMM_STATUS_INTERNAL;
 	snapshot_machine_free(&m);
 	return ret;
 }
@@ -449,12 +453,13 @@ int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct sn
 	forkid_set(vm, generation, index);
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, NULL, NULL);
+	/* Faults served first, as for a restore (vm_restore_state). */
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
 	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
 		err_input("fork", "%s", err);
 		ret = VMM_STATUS_INTERNAL;
 	}
-	if (!ret && guest_ram_start(&vm->mem))
-		ret = VMM_STATUS_INTERNAL;
 	return ret;
 }
 
