@@ -4,6 +4,7 @@
  * into a fresh UART, it reads back the same; state that no UART could
  * have is refused. */
 #include <check.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -254,9 +255,11 @@ START_TEST(serial_raises_its_line_for_received_data_until_it_is_read)
 	struct irq_probe p;
 
 	irq_uart(&s, &con, &p);
-	serial_out(&s, IER, 0x01); /* RDI */
-	ck_assert_int_eq(p.level, 0);
 	serial_receive(&s, (const uint8_t *)"a", 1);
+	serial_out(&s, IER, 0x01); /* RDI, without OUT2: the driver is not ready */
+	ck_assert_int_eq(p.level, 0);
+	ck_assert_uint_eq(serial_in(&s, LSR) & 0x01, 0);
+	serial_out(&s, MCR, 0x08); /* OUT2: now */
 	ck_assert_int_eq(p.level, 1);
 	ck_assert_uint_eq(serial_in(&s, IIR), 0x04); /* received data, no FIFO */
 	ck_assert_uint_eq(serial_in(&s, BASE), 'a');
@@ -276,6 +279,7 @@ START_TEST(serial_holds_host_input_until_the_fifo_has_room)
 
 	irq_uart(&s, &con, &p);
 	serial_out(&s, FCR, 0xc1); /* FIFO on, trigger level 14 */
+	serial_out(&s, MCR, 0x08);
 	serial_out(&s, IER, 0x01);
 	for (int i = 0; i < 40; i++)
 		in[i] = (uint8_t)('A' + i);
@@ -287,8 +291,11 @@ START_TEST(serial_holds_host_input_until_the_fifo_has_room)
 	}
 	ck_assert_uint_eq(serial_in(&s, LSR) & 0x01, 0);
 	ck_assert_int_eq(p.level, 0);
-	serial_receive(&s, in, 1);
+	serial_receive(&s, in, 2);
 	ck_assert_uint_eq(serial_in(&s, IIR), 0xcc); /* below the trigger: a timeout, at once */
+	serial_out(&s, FCR, 0xc3);		     /* clear the FIFO: back to the host's queue */
+	ck_assert_uint_eq(serial_in(&s, BASE), 'A');
+	ck_assert_uint_eq(serial_in(&s, BASE), 'B');
 	serial_destroy(&s);
 	console_destroy(&con);
 }
@@ -334,27 +341,50 @@ START_TEST(serial_loopback_drives_modem_status_from_mcr)
 }
 END_TEST
 
-START_TEST(serial_shows_a_partial_line_when_the_driver_stops_sending)
+/* A prompt: "# " and then the driver stops sending (IER's THRI off). */
+static void serial_prompt(int out_fd)
 {
 	struct serial s;
 	struct console con;
 	struct irq_probe p;
-	int fds[2];
-	char buf[16] = "";
 
-	ck_assert_int_eq(pipe(fds), 0);
 	irq_uart(&s, &con, &p);
-	console_set_output(&con, fds[1], NULL);
+	console_set_output(&con, out_fd, NULL);
 	serial_out(&s, IER, 0x02);
 	serial_out(&s, BASE, '#');
 	serial_out(&s, BASE, ' ');
-	serial_out(&s, IER, 0x00); /* nothing more to send */
-	ck_assert_int_eq(read(fds[0], buf, sizeof(buf) - 1), 2);
-	ck_assert_str_eq(buf, "# ");
-	close(fds[0]);
-	close(fds[1]);
+	serial_out(&s, IER, 0x00);
 	serial_destroy(&s);
 	console_destroy(&con);
+}
+
+START_TEST(serial_shows_a_partial_line_on_a_terminal_when_the_driver_stops_sending)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY), slave;
+	char buf[16] = "";
+
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master) | unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(slave, 0);
+	serial_prompt(slave);
+	ck_assert_int_eq(read(master, buf, sizeof(buf) - 1), 2);
+	ck_assert_str_eq(buf, "# ");
+	close(slave);
+	close(master);
+}
+END_TEST
+
+START_TEST(serial_keeps_lines_whole_in_a_pipe)
+{
+	int fds[2];
+	char buf[16];
+
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
+	serial_prompt(fds[1]);
+	ck_assert_int_eq(read(fds[0], buf, sizeof(buf)), -1); /* nothing yet */
+	close(fds[0]);
+	close(fds[1]);
 }
 END_TEST
 
@@ -377,7 +407,8 @@ static Suite *serial_suite(void)
 	tcase_add_test(uart, serial_holds_host_input_until_the_fifo_has_room);
 	tcase_add_test(uart, serial_thre_interrupt_comes_back_after_each_byte);
 	tcase_add_test(uart, serial_loopback_drives_modem_status_from_mcr);
-	tcase_add_test(uart, serial_shows_a_partial_line_when_the_driver_stops_sending);
+	tcase_add_test(uart, serial_shows_a_partial_line_on_a_terminal_when_the_driver_stops_sending);
+	tcase_add_test(uart, serial_keeps_lines_whole_in_a_pipe);
 	suite_add_tcase(s, uart);
 	return s;
 }

@@ -138,7 +138,9 @@ void console_putc(struct console *c, char ch)
 
 void console_flush_partial(struct console *c)
 {
-	if (!c->len || c->out_fd < 0)
+	/* Only a terminal's reader waits for a prompt; in a pipe or a file,
+	 * shared by fork children, lines stay whole. */
+	if (!c->len || c->out_fd < 0 || !c->keep_cr || c->prefix[0])
 		return;
 	console_out(c, c->line, c->len, false);
 	c->len = 0;

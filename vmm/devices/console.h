@@ -3,11 +3,11 @@
  * Bytes from the 16550 and whole lines from the line-console hypercall meet
  * here and leave as whole lines on the output fd, one write() per line, so
  * that a reader of a pipe sees each line as soon as the guest ends it.
- * RESULT lines are also kept for the statistics report. A line may also
- * go out in parts (console_flush_partial: a prompt, an echo), each part
- * as it is, the prefix before the first. Carriage returns are dropped,
- * except for a terminal, which needs them once the console puts it in raw
- * mode (conin.h).
+ * RESULT lines are also kept for the statistics report. On a terminal a
+ * line may also go out in parts (console_flush_partial: a prompt, an
+ * echo); elsewhere (a pipe, a file, output shared by fork children) lines
+ * stay whole. Carriage returns are dropped, except for a terminal, which
+ * needs them once the console puts it in raw mode (conin.h).
  */
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H

@@ -70,12 +70,14 @@ static void pit_get_channel(struct devstate_reader *r, int i, struct kvm_pit_cha
 					    .mode = f[7],
 					    .bcd = f[8],
 					    .gate = f[9]};
-	if (c->count > 0x10000 || latched > 0xffff || c->mode > 5 || c->rw_mode > 3 ||
+	/* KVM gives a channel never programmed mode 0xff. */
+	if (c->count > 0x10000 || latched > 0xffff || (c->mode > 5 && c->mode != 0xff) ||
+	    c->rw_mode > 3 ||
 	    c->read_state > 4 || c->write_state > 4 || c->count_latched > 3)
 		devstate_fail(r,
 			      "channel %d: count %#x, latched_count %#x, mode %u, rw_mode %u, "
 			      "read_state %u, write_state %u, count_latched %u: expected at most "
-			      "0x10000, 0xffff, 5, 3, 4, 4, 3",
+			      "0x10000, 0xffff, 5 (or 0xff, never programmed), 3, 4, 4, 3",
 			      i, c->count, latched, c->mode, c->rw_mode, c->read_state,
 			      c->write_state, c->count_latched);
 	if (c->status_latched > 1 || c->bcd > 1 || c->gate > 1)

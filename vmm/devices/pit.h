@@ -13,7 +13,8 @@
  *   status, read_state, write_state, write_latch, rw_mode, mode, bcd, gate;
  * then u32 flags. Not saved: each channel's count_load_time, a reading of
  * the saving host's clock, which KVM_SET_PIT2 replaces with its own.
- * Restore refuses a count past 0x10000, a mode past 5, an access mode
+ * Restore refuses a count past 0x10000, a mode past 5 (but 0xff, which
+ * KVM gives a channel never programmed), an access mode
  * (rw_mode) past 3, a read or write state past 4 (KVM's word states), a
  * latch state past 3, status_latched, bcd or gate other than 0 or 1, flags
  * other than HPET_LEGACY and SPEAKER_DATA_ON.

@@ -29,6 +29,7 @@ enum { UART_RBR_THR, UART_IER, UART_IIR_FCR, UART_LCR, UART_MCR, UART_LSR, UART_
 #define UART_LSR_THRE	  0x20
 #define UART_LSR_TEMT	  0x40
 #define UART_LSR_INT_ANY  0x1e /* OE, PE, FE, BI */
+#define UART_MCR_OUT2	  0x08
 #define UART_MCR_LOOP	  0x10
 #define UART_MCR_MASK	  0x1f
 #define UART_MSR_ANY_DELTA 0x0f
@@ -103,6 +104,12 @@ static void serial_fill(struct serial *s)
 
 	if (s->mcr & UART_MCR_LOOP)
 		return; /* in loopback the line is cut from the host */
+	/* A driver that takes interrupts is ready for input once it enables
+	 * them, with OUT2 (which gates the UART's interrupt on a PC): Linux
+	 * probes with IER 0x0f and clears the FIFO while it opens the port,
+	 * and what the host sent before would be lost. */
+	if (s->irq && (!(s->ier & UART_IER_RDI) || !(s->mcr & UART_MCR_OUT2)))
+		return;
 	while (s->queue_count && s->fifo_count < cap) {
 		s->fifo[(s->fifo_head + s->fifo_count++) % SERIAL_FIFO] = s->queue[s->queue_head];
 		s->queue_head = (s->queue_head + 1) % SERIAL_HOST_QUEUE;
@@ -168,7 +175,23 @@ static void serial_write_ier(struct serial *s, uint8_t val)
 	 * send: show the partial line now (a prompt, an echo). */
 	if ((changed & UART_IER_THRI) && !(s->ier & UART_IER_THRI) && s->irq)
 		console_flush_partial(s->con);
+	if (changed & UART_IER_RDI)
+		serial_fill(s);
 	serial_update(s);
+}
+
+/* The FIFO's bytes back to the front of the host's queue, as if they
+ * had not come yet: a driver clears the FIFO as it sets the port up, and
+ * what the host sent is not lost on it. */
+static void serial_unreceive(struct serial *s)
+{
+	while (s->fifo_count && s->queue_count < SERIAL_HOST_QUEUE) {
+		s->fifo_count--;
+		s->queue_head = (s->queue_head + SERIAL_HOST_QUEUE - 1) % SERIAL_HOST_QUEUE;
+		s->queue[s->queue_head] = s->fifo[(s->fifo_head + s->fifo_count) % SERIAL_FIFO];
+		s->queue_count++;
+	}
+	s->fifo_head = s->fifo_count = 0;
 }
 
 static void serial_write_fcr(struct serial *s, uint8_t val)
@@ -177,7 +200,7 @@ static void serial_write_fcr(struct serial *s, uint8_t val)
 	if ((val ^ s->fcr) & UART_FCR_FE)
 		val |= UART_FCR_RFR | UART_FCR_XFR;
 	if (val & UART_FCR_RFR) {
-		s->fifo_head = s->fifo_count = 0;
+		serial_unreceive(s);
 		s->lsr &= ~(UART_LSR_DR | UART_LSR_BI);
 	}
 	if (val & UART_FCR_XFR)
@@ -189,11 +212,9 @@ static void serial_write_fcr(struct serial *s, uint8_t val)
 
 static void serial_write_mcr(struct serial *s, uint8_t val)
 {
-	bool was_loop = s->mcr & UART_MCR_LOOP;
-
 	s->mcr = val & UART_MCR_MASK;
-	if (was_loop && !(s->mcr & UART_MCR_LOOP))
-		serial_fill(s);
+	if (!(s->mcr & UART_MCR_LOOP))
+		serial_fill(s); /* out of loopback, or OUT2 set */
 	serial_update(s);
 }
 

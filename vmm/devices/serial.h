@@ -16,10 +16,14 @@
  * empty again when the guest looks, and THRE is pending again after each
  * byte. Reception comes from the host (serial_receive, any thread): bytes
  * wait in a host-side queue until the 16-byte FIFO (one byte without the
- * FIFO) has room, so the guest never sees an overrun and no input is lost.
+ * FIFO) has room, and, with an interrupt line, until the driver enables
+ * the received-data interrupt with OUT2 set (it is ready then: Linux
+ * probes with IER 0x0f and clears the FIFO while it opens the port; a
+ * cleared FIFO's bytes go back to the queue, as if they had come later),
+ * so the guest never sees an overrun and no input is lost.
  * When the guest turns the THRE interrupt off, it has nothing more to
- * send: the console's partial line goes out then (a shell's prompt, an
- * echo), rather than at the next newline.
+ * send: the console's partial line goes out then to a terminal (a shell's
+ * prompt, an echo), rather than at the next newline.
  *
  * One lock serialises the vCPU's accesses, the host's input and a save.
  */
