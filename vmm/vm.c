@@ -263,12 +263,24 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
  * Linux kernel is told to reset at once on a panic (panic=-1, first: what
  * follows "--" is init's) unless the line says otherwise, so that a panic
  * ends the run instead of hanging it. */
-static void vm_cmdline(const struct vm *vm, char *buf, size_t len)
+static void vm_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	const char *c = vm->cfg.cmdline ? vm->cfg.cmdline : vm->machine->default_cmdline;
+	const struct machine_kind *mk = machine_get(cfg->machine);
+	const char *c = cfg->cmdline ? cfg->cmdline : mk->default_cmdline;
 
 	snprintf(buf, len, "%s%s",
-		 vm->machine->id == MACHINE_LINUX && !strstr(c, "panic=") ? "panic=-1 " : "", c);
+		 mk->id == MACHINE_LINUX && !strstr(c, "panic=") ? "panic=-1 " : "", c);
+}
+
+/* The command line against what the kernel takes, before KVM. */
+static int vm_check_cmdline(const struct vm_config *cfg, const struct kernel *k)
+{
+	char cmdline[BOOT_CMDLINE_MAX + 16];
+
+	vm_cmdline(cfg, cmdline, sizeof(cmdline));
+	if (k->format == KERNEL_BZIMAGE && bzimage_check_cmdline(&k->bz, cmdline))
+		return VMM_STATUS_USAGE;
+	return 0;
 }
 
 /* The PVH kernel and its initrd loaded, the boot data written and the
@@ -331,7 +343,7 @@ static int vm_boot(struct vm *vm, struct kernel *k, const struct initrd *rd)
 {
 	char cmdline[BOOT_CMDLINE_MAX + 16];
 
-	vm_cmdline(vm, cmdline, sizeof(cmdline));
+	vm_cmdline(&vm->cfg, cmdline, sizeof(cmdline));
 	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
 	return k->format == KERNEL_BZIMAGE ? vm_boot_bzimage(vm, cmdline, k, rd)
 					   : vm_boot_pvh(vm, cmdline, k, rd);
@@ -348,6 +360,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	if (!ret)
 		ret = vm_pick_machine(&c, &kernel);
+	if (!ret)
+		ret = vm_check_cmdline(&c, &kernel);
 	begun = vm_create_begin(vm, &c); /* whatever happened: the caller reports on it */
 	if (!ret)
 		ret = begun;

@@ -214,8 +214,7 @@ static void bzimage_e820_add(struct boot_params *bp, uint64_t addr, uint64_t siz
 static void bzimage_e820(struct boot_params *bp, const struct guest_ram *m)
 {
 	bzimage_e820_add(bp, 0, BZIMAGE_LOW_RAM_END, BZ_E820_RAM);
-	bzimage_e820_add(bp, BZIMAGE_LOW_RAM_END, 0xa0000 - BZIMAGE_LOW_RAM_END,
-			 BZ_E820_RESERVED);
+	bzimage_e820_add(bp, BZIMAGE_LOW_RAM_END, 0xa0000 - BZIMAGE_LOW_RAM_END, BZ_E820_RESERVED);
 	bzimage_e820_add(bp, BZIMAGE_ACPI_GPA, VMM_RESERVED_END - BZIMAGE_ACPI_GPA,
 			 BZ_E820_RESERVED);
 	bzimage_e820_add(bp, VMM_RESERVED_END, m->region[0].size - VMM_RESERVED_END, BZ_E820_RAM);
@@ -270,29 +269,35 @@ static int bzimage_write_page_tables(struct guest_ram *m)
 static int bzimage_write_gdt(struct guest_ram *m)
 {
 	static const uint64_t gdt[] = {
-	    0,
-	    0,
-	    0x00af9b000000ffffULL, /* 0x10: code, 64-bit, present, DPL 0 */
-	    0x00cf93000000ffffULL, /* 0x18: data, 4 GiB, writable */
+	    0, 0, 0x00af9b000000ffffULL, /* 0x10: code, 64-bit, present, DPL 0 */
+	    0x00cf93000000ffffULL,	 /* 0x18: data, 4 GiB, writable */
 	};
 
 	return guest_ram_write(m, BZIMAGE_GDT_GPA, gdt, sizeof(gdt));
 }
 
-int bzimage_setup(struct guest_ram *m, const uint8_t *buf, const struct bzimage *bz,
-		  const struct bzimage_boot *b)
+int bzimage_check_cmdline(const struct bzimage *bz, const char *cmdline)
 {
-	size_t len = strlen(b->cmdline);
-	int ret;
+	size_t len = strlen(cmdline);
 
 	if (len > bz->cmdline_size)
 		return err_input("--cmdline",
 				 "%zu bytes: this kernel takes at most %u (its header's "
 				 "cmdline_size)",
 				 len, bz->cmdline_size);
+	return 0;
+}
+
+int bzimage_setup(struct guest_ram *m, const uint8_t *buf, const struct bzimage *bz,
+		  const struct bzimage_boot *b)
+{
+	int ret = bzimage_check_cmdline(bz, b->cmdline);
+
+	if (ret)
+		return ret;
 	ret = bzimage_write_params(m, buf, bz, b);
 	if (!ret)
-		ret = guest_ram_write(m, BZIMAGE_CMDLINE_GPA, b->cmdline, len + 1);
+		ret = guest_ram_write(m, BZIMAGE_CMDLINE_GPA, b->cmdline, strlen(b->cmdline) + 1);
 	if (!ret)
 		ret = bzimage_write_gdt(m);
 	if (!ret)

@@ -76,6 +76,8 @@ struct bzimage_boot {
 	uint64_t rsdp_gpa;		  /* 0: no ACPI */
 };
 
+/* A command line the kernel takes (cmdline_size): 0 or -EINVAL. */
+int bzimage_check_cmdline(const struct bzimage *bz, const char *cmdline);
 /* boot_params, the command line, the GDT and the page tables, for a
  * checked image of buf: 0, -EINVAL (a command line past cmdline_size) or
  * -errno. */

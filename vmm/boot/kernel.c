@@ -1,7 +1,27 @@
 /* vmm/boot/kernel.c: a guest kernel image, see kernel.h. */
 #include "kernel.h"
 
+#include <elf.h>
 #include <string.h>
+
+#include "err.h"
+
+/* Neither format's mark: say what was found for each. */
+static int kernel_unknown(const char *name, const uint8_t *buf, size_t size)
+{
+	uint16_t flag;
+
+	if (size < 0x200)
+		return err_input(name,
+				 "neither an ELF (no \\177ELF magic at offset 0) nor a bzImage: "
+				 "%zu bytes end before the boot flag at 0x1fe",
+				 size);
+	memcpy(&flag, buf + 0x1fe, sizeof(flag));
+	return err_input(name,
+			 "neither an ELF (no \\177ELF magic at offset 0) nor a bzImage: offset "
+			 "0x1fe: boot flag %#x, expected 0xaa55",
+			 flag);
+}
 
 int kernel_check(const char *name, const uint8_t *buf, size_t size, const struct guest_ram *m,
 		 struct kernel *k)
@@ -11,6 +31,8 @@ int kernel_check(const char *name, const uint8_t *buf, size_t size, const struct
 		return bzimage_check(name, buf, size, m, &k->bz);
 	}
 	k->format = KERNEL_PVH;
+	if (size < SELFMAG || memcmp(buf, ELFMAG, SELFMAG))
+		return kernel_unknown(name, buf, size);
 	return loader_check_image(name, buf, size, m);
 }
 
@@ -50,5 +72,6 @@ void kernel_initrd_bounds(const struct kernel *k, uint64_t *floor, uint64_t *cei
 
 uint64_t kernel_pages(const struct kernel *k)
 {
-	return k->format == KERNEL_BZIMAGE ? bzimage_pages(&k->bz) : loader_image_pages(k->file.buf);
+	return k->format == KERNEL_BZIMAGE ? bzimage_pages(&k->bz)
+					   : loader_image_pages(k->file.buf);
 }
