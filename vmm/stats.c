@@ -183,12 +183,12 @@ static json_t *stats_fault_classes(const struct vmem_stats *v)
 	for (int c = 0; o && c < FAULT_NR_CLASSES; c++) {
 		const struct vmem_class_stats *cs = &v->cls[c];
 		json_t *j = json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", stats_int(cs->events), "pages",
-		    stats_int(cs->pages), "p50_ns", stats_int(histo_quantile(&cs->ns, 0.5)),
-		    "p99_ns", stats_int(histo_quantile(&cs->ns, 0.99)), "max_ns",
-		    stats_int(cs->ns.max), "p50_ns_per_page",
-		    stats_int(histo_quantile(&cs->ns_per_page, 0.5)), "p99_ns_per_page",
-		    stats_int(histo_quantile(&cs->ns_per_page, 0.99)));
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", stats_int(cs->events),
+		    "pages", stats_int(cs->pages), "total_ns", stats_int(cs->ns.sum), "p50_ns",
+		    stats_int(histo_quantile(&cs->ns, 0.5)), "p99_ns",
+		    stats_int(histo_quantile(&cs->ns, 0.99)), "max_ns", stats_int(cs->ns.max),
+		    "p50_ns_per_page", stats_int(histo_quantile(&cs->ns_per_page, 0.5)),
+		    "p99_ns_per_page", stats_int(histo_quantile(&cs->ns_per_page, 0.99)));
 
 		if (json_object_set_new(o, fault_class_name(c), j)) {
 			json_decref(o);
@@ -430,14 +430,15 @@ static json_t *stats_counters(const struct vm *vm)
 	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
 
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, "
-	    "s:I}",
-	    "guest_mem_bytes", stats_int(vm->mem.size), "start_monotonic_ns",
-	    stats_int(s->start_ns), "first_run_ns", run ? stats_since(s->start_ns, run) : 0,
-	    "wall_ns", stats_since(s->start_ns, s->end_ns), "first_line_ns",
-	    first ? stats_since(s->start_ns, first) : 0, "io_exits", stats_int(s->io_exits),
-	    "mmio_exits", stats_int(s->mmio_exits), "serial_bytes", stats_int(vm->uart.bytes),
-	    "console_lines", stats_int(vm->con.lines), "hcalls", "line",
+	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, "
+	    "s:I, s:I, s:I}",
+	    "machine", vm->machine ? vm->machine->name : "vmm", "open_bus_io",
+	    stats_int(s->open_bus_io), "guest_mem_bytes", stats_int(vm->mem.size),
+	    "start_monotonic_ns", stats_int(s->start_ns), "first_run_ns",
+	    run ? stats_since(s->start_ns, run) : 0, "wall_ns", stats_since(s->start_ns, s->end_ns),
+	    "first_line_ns", first ? stats_since(s->start_ns, first) : 0, "io_exits",
+	    stats_int(s->io_exits), "mmio_exits", stats_int(s->mmio_exits), "serial_bytes",
+	    stats_int(vm->uart.bytes), "console_lines", stats_int(vm->con.lines), "hcalls", "line",
 	    stats_int(s->hcalls[VMM_HC_LINE]), "discard", stats_int(s->hcalls[VMM_HC_DISCARD]),
 	    "copy", stats_int(s->hcalls[VMM_HC_COPY]), "errors", stats_int(s->hcall_errors),
 	    "pages_discarded", stats_int(s->pages_discarded), "pages_copied",

@@ -3,7 +3,8 @@
 # initramfs' /init, which runs what the command line names: its output is
 # on stdout and its status is the run's (0, or 1 through the exit port).
 # poweroff -f powers the machine off through ACPI (exit 0), reboot with
-# reboot=t triple-faults it (exit 3), and stdin reaches the guest's shell.
+# reboot=t triple-faults it (exit 3), stdin reaches the guest's shell,
+# and vmm stop ends it (exit 3).
 . "$TESTLIB"
 . "${TESTLIB%/*}/linux.sh"
 need_linux_kvm
@@ -37,3 +38,11 @@ status=$?
 [ "$status" -eq 1 ] || fail "exit status $status, expected 1"
 expect "$OUT" "^typed-in-42"
 expect "$OUT" "^init: exit 5$"
+
+# vmm stop ends a Linux guest that would run forever (exit 3), as any VM.
+sock=$TMPDIR_TEST/vm0.sock
+start_linux_vm -- vmm-counter 0
+wait_line "$OUT" "^count=3 "
+ctl 0 stop
+wait_vm 3
+expect "$ERR" "stopped by request"
