@@ -8,15 +8,21 @@
 
 #include "err.h"
 
-#define IRQCHIP_PINS_MASK   ((1u << KVM_IOAPIC_NUM_PINS) - 1)
+#define IRQCHIP_PINS_MASK ((1u << KVM_IOAPIC_NUM_PINS) - 1)
 /* Bits 17-55 of a redirection entry are reserved; 0-16 and 56-63 are not. */
-#define IRQCHIP_ENTRY_RSVD  0x00fffffffffe0000ULL
+#define IRQCHIP_ENTRY_RSVD 0x00fffffffffe0000ULL
 static const uint8_t irqchip_elcr_mask[2] = {0xf8, 0xde}; /* as KVM (and a PIIX) has them */
 
+/* As KVM_CREATE_IRQCHIP makes them: what a chip that has no VM yet saves. */
 void irqchip_init(struct irqchip *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->vm_fd = -1;
+	for (int i = 0; i < 2; i++)
+		c->pic[i].elcr_mask = irqchip_elcr_mask[i];
+	c->ioapic.base_address = IRQCHIP_IOAPIC_BASE;
+	for (int i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
+		c->ioapic.redirtbl[i].bits = 1ULL << 16; /* masked */
 }
 
 int irqchip_create(struct irqchip *c, int vm_fd)
@@ -128,8 +134,9 @@ static void irqchip_get_pic(struct devstate_reader *r, int i, struct kvm_pic_sta
 			      "3, at most 7, a multiple of 8",
 			      name, p->init_state, p->priority_add, p->irq_base);
 	if (p->elcr_mask != irqchip_elcr_mask[i] || p->elcr & ~p->elcr_mask)
-		devstate_fail(r, "%s elcr %#x, elcr_mask %#x: expected the mask %#x and no elcr "
-				 "bit outside it",
+		devstate_fail(r,
+			      "%s elcr %#x, elcr_mask %#x: expected the mask %#x and no elcr "
+			      "bit outside it",
 			      name, p->elcr, p->elcr_mask, irqchip_elcr_mask[i]);
 }
 
@@ -180,8 +187,9 @@ int irqchip_commit(struct irqchip *c, char *err, size_t errlen)
 	for (uint32_t i = 0; i < KVM_NR_IRQCHIPS; i++) {
 		irqchip_get(c, i, &chip);
 		if (ioctl(c->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
-			return err_into(err, errlen, -errno, "irqchip: KVM_SET_IRQCHIP (chip %u): %s",
-					i, strerror(errno));
+			return err_into(err, errlen, -errno,
+					"irqchip: KVM_SET_IRQCHIP (chip %u): %s", i,
+					strerror(errno));
 	}
 	c->restored = false;
 	return 0;
