@@ -100,6 +100,7 @@ eval "$(cat /proc/cmdline | tr ' ' '\n' | grep '^testvm_')"
 R=/mnt/root
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot $R || { echo "testvm-init: no host root"; poweroff -f; }
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
+mkdir -p $R/dev/pts; mount -t devpts devpts $R/dev/pts # ptys: the interactive-console test
 mount -t tmpfs -o size=50% tmp $R/tmp; mount -t tmpfs run $R/run 2>/dev/null
 # The source tree, read-only, at its own path: under /tmp it would be
 # hidden by the tmpfs. The work share goes on top (it may lie inside).

@@ -46,12 +46,12 @@ vmm_cmd=${vmm_cmd%$'\x1f'}
 
 LAST_CMD="$VMM run on a pty: a shell answers typed commands"
 timeout -k 10 $((TIMEOUT + 60)) python3 "$TMPDIR_TEST/console.py" 1 \
-	'/ # $' 'echo pty-$((6 * 7))\r' 'pty-42' 'exit 4\r' "$vmm_cmd" >"$OUT" 2>"$ERR" ||
+	'/ # ' 'echo pty-$((6 * 7))\r' 'pty-42' 'exit 4\r' "$vmm_cmd" >"$OUT" 2>"$ERR" ||
 	fail "the interactive shell: $(cat "$ERR")"
 expect "$OUT" "^pty-42"
 expect "$OUT" "^init: exit 4"
 
 LAST_CMD="$VMM run on a pty: Ctrl-a x"
 timeout -k 10 $((TIMEOUT + 60)) python3 "$TMPDIR_TEST/console.py" 3 \
-	'/ # $' '\x01x' "$vmm_cmd" >"$OUT" 2>"$ERR" || fail "Ctrl-a x: $(cat "$ERR")"
+	'/ # ' '\x01x' "$vmm_cmd" >"$OUT" 2>"$ERR" || fail "Ctrl-a x: $(cat "$ERR")"
 expect "$OUT" "stopped from the console \(Ctrl-a x\)"
