@@ -28,11 +28,30 @@ def environment():
             cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
     except OSError:
         pass
-    where = f"kernel {os.uname().release}, {os.cpu_count()} CPUs ({cpu})"
+    where = f"kernel {os.uname().release}, {os.cpu_count()} CPUs ({cpu}), KVM: {kvm_kind()}"
     if os.environ.get("VMM_TESTVM"):
         return ("environment: the nested test VM (QEMU TCG -cpu max, nested SVM), " + where +
                 "; everything is emulated: only ratios within this run mean anything")
-    return "environment: " + where + ", /dev/kvm on the host"
+    return "environment: this host, " + where
+
+
+def kvm_kind():
+    """Which KVM /dev/kvm is: the module that provides it, and what that means here."""
+    kinds = {
+        "kvm_pvm": "kvm_pvm (PVM: shadow paging, guest kernel mode partly emulated)",
+        "kvm_amd": "kvm_amd (SVM, nested paging {npt})",
+        "kvm_intel": "kvm_intel (VMX, EPT {ept})",
+    }
+    for mod, text in kinds.items():
+        if os.path.isdir(f"/sys/module/{mod}"):
+            def param(name):
+                try:
+                    with open(f"/sys/module/{mod}/parameters/{name}") as f:
+                        return "on" if f.read().strip() in ("1", "Y") else "off"
+                except OSError:
+                    return "?"
+            return text.format(npt=param("npt"), ept=param("ept"))
+    return "none loaded"
 
 
 def median(xs):

@@ -7,7 +7,6 @@
  *   bit 0-2   R W X            bit 8   accessed      bit 9   dirty
  *   bit 3-5   memory type      bit 12-51  frame number (index into the frame store)
  *   bit 52-58 software-available:
- *     EPT_SW_COW   present, write-protected because the frame is shared
  *     EPT_SW_SWAP  not present; bits 12-51 hold a swap slot
  *     EPT_SW_SNAP  not present; bits 12-51 hold a snapshot-file page
  *     EPT_SW_AHEAD present, filled ahead of use by fault-around and not yet
@@ -53,7 +52,6 @@
 #define EPT_ACCESSED   (1ULL << 8)
 #define EPT_DIRTY      (1ULL << 9)
 #define EPT_FRAME_MASK 0x000ffffffffff000ULL
-#define EPT_SW_COW     (1ULL << 52)
 #define EPT_SW_SWAP    (1ULL << 53)
 #define EPT_SW_SNAP    (1ULL << 54)
 #define EPT_SW_AHEAD   (1ULL << 55)

@@ -96,13 +96,3 @@ void host_vm_destroy(struct host *h, struct vmem *v)
 	h->nr_vms--;
 	pthread_mutex_unlock(&h->lock);
 }
-
-unsigned host_nr_vms(const struct host *h)
-{
-	unsigned n;
-
-	pthread_mutex_lock((pthread_mutex_t *)&h->lock);
-	n = h->nr_vms;
-	pthread_mutex_unlock((pthread_mutex_t *)&h->lock);
-	return n;
-}

@@ -30,6 +30,5 @@ struct frame_db *host_frames(const struct host *h);
 int host_vm_create(struct host *h, const struct vmem_config *cfg, struct vmem **out);
 /* The VM goes and drops only its own references (vmem_destroy). */
 void host_vm_destroy(struct host *h, struct vmem *v);
-unsigned host_nr_vms(const struct host *h);
 
 #endif

@@ -73,12 +73,6 @@ void uffd_close(struct uffd *u)
 	u->fd = -1;
 }
 
-int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor)
-{
-	return uffd_register_modes(
-	    u, addr, len, UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0));
-}
-
 int uffd_register_modes(struct uffd *u, void *addr, uint64_t len, uint64_t modes)
 {
 	struct uffdio_register reg = {.range = {.start = (uintptr_t)addr, .len = len},

@@ -38,12 +38,10 @@ int64_t uffd_probe_features(void);
 /* Open a descriptor asking for features (a subset of what the probe said). */
 int uffd_open(struct uffd *u, uint64_t features);
 void uffd_close(struct uffd *u);
-/* Register [addr, addr + len) for MISSING faults, and MINOR ones too if
- * minor (a page the store holds but the view does not map: the reclaimer
- * zaps view PTEs to see which pages the guest touches again). */
-int uffd_register(struct uffd *u, void *addr, uint64_t len, bool minor);
-/* The same with the modes given (UFFDIO_REGISTER_MODE_*): registering a
- * range registered already replaces its modes. */
+/* Register [addr, addr + len) for the faults of modes
+ * (UFFDIO_REGISTER_MODE_*: MISSING, MINOR for a page the store holds but
+ * the view does not map, WP): registering a range registered already
+ * replaces its modes. */
 int uffd_register_modes(struct uffd *u, void *addr, uint64_t len, uint64_t modes);
 /* Unregister [addr, addr + len): every thread waiting on a fault there
  * wakes and the kernel serves its retry, the one way to release a thread

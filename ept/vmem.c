@@ -1,4 +1,12 @@
-/* ept/vmem.c: a VM's guest memory managed by the VMM, see vmem.h. */
+/* ept/vmem.c: the core of a VM's guest memory (vmem.h, vmem_priv.h).
+ *
+ * The table says what each page holds: a frame (resident), a swap slot,
+ * a page of a lazy restore's source, a fork image's page, or nothing.
+ * Every change to a page goes through vmem_install, which tells the
+ * observer (a live snapshot) first, records the frame, fills the page and
+ * says what it mapped. A page's content is read from wherever the table
+ * says it is by vmem_page_content.
+ */
 #include "vmem_priv.h"
 
 #include <errno.h>
@@ -6,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 static const char *const fault_class_names[FAULT_NR_CLASSES] = {
@@ -20,12 +26,12 @@ const char *fault_class_name(enum fault_class c)
 	return c < FAULT_NR_CLASSES ? fault_class_names[c] : "?";
 }
 
-int64_t vmem_gpa_idx(const struct vmem *v, uint64_t gpa)
+void vmem_page_at(const struct vmem *v, uint64_t idx, struct vmem_page *p)
 {
-	for (int i = 0; i < v->nr_ranges; i++)
-		if (gpa >= v->range[i].gpa && gpa - v->range[i].gpa < v->range[i].size)
-			return v->range_first[i] + ((gpa - v->range[i].gpa) >> EPT_PAGE_SHIFT);
-	return -1;
+	p->idx = idx;
+	p->gpa = vmem_idx_gpa(v, idx);
+	p->entry = ept_get(v->table, p->gpa);
+	p->image = vmem_image_owns(v, p->gpa, p->entry);
 }
 
 bool vmem_page_present(const struct vmem *v, uint64_t idx)
@@ -38,32 +44,32 @@ bool vmem_page_held(const struct vmem *v, uint64_t idx)
 	return ept_get(v->table, vmem_idx_gpa(v, idx)) != 0;
 }
 
-/* Where a page the VM has never had gets its frame: the page of its own
- * region at the same index, so that its view maps it without a mapping of
- * its own. The one place that places a fresh page; everything else reads
- * the frame from the table. */
-uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx)
+/* ---- frames and counts ------------------------------------------------- */
+
+/* Where a page gets a frame of its own: the page of its region at the
+ * same index, so that its view maps it without a mapping of its own. */
+static uint64_t vmem_own_frame(const struct vmem *v, uint64_t idx)
 {
 	return v->base_frame + idx;
 }
 
-int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
+/* Page idx now holds frame data of its own (charges the budget); ahead:
+ * filled by fault-around, not asked for. Its old entry is overwritten:
+ * vmem_forget_old settles its counts once the fill has worked. */
+static int vmem_populate(struct vmem *v, uint64_t idx, bool ahead)
 {
-	uint64_t gpa = vmem_idx_gpa(v, idx), frame = vmem_fresh_frame(v, idx);
-	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
+	uint64_t gpa = vmem_idx_gpa(v, idx), frame = vmem_own_frame(v, idx);
+	struct vmem_block *b = &v->around.block[idx >> VMEM_BLOCK_SHIFT];
 	int ret;
 
 	ret = frame_map_new(v->db, frame, v->vm_id, gpa);
 	if (ret)
 		return ret;
 	/* A frame of its own must be what the view maps there. */
-	ret = vmem_remapped(v, idx) ? 0 : vmem_fork_privatise(v, idx, 1);
-	if (ret) {
-		frame_unmap(v->db, frame, v->vm_id, gpa);
-		return ret;
-	}
-	ret = ept_set(v->table, gpa,
-		      ept_entry(frame, EPT_RWX | EPT_MT_WB | (ahead ? EPT_SW_AHEAD : 0)));
+	ret = vmem_view_map_own(v, idx, 1);
+	if (!ret)
+		ret = ept_set(v->table, gpa,
+			      ept_entry(frame, EPT_RWX | EPT_MT_WB | (ahead ? EPT_SW_AHEAD : 0)));
 	if (ret) {
 		frame_unmap(v->db, frame, v->vm_id, gpa);
 		return ret;
@@ -77,46 +83,42 @@ int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead)
 	return 0;
 }
 
-void vmem_slot_put(struct vmem *v, uint32_t slot)
-{
-	if (v->pager && slot != FRAME_NO_SLOT)
-		v->pager->swap_put(v->pager_arg, slot);
-}
-
-/* The page's frame goes back to the store (its hole punched), or its swap
- * slot to the pager. */
-void vmem_page_drop(struct vmem *v, uint64_t idx)
-{
-	uint64_t gpa = vmem_idx_gpa(v, idx);
-	uint64_t e = ept_get(v->table, gpa);
-
-	if (vmem_fork_drop(v, idx))
-		return;
-	if (e & (EPT_SW_SWAP | EPT_SW_SNAP)) {
-		if (e & EPT_SW_SWAP)
-			vmem_slot_put(v, ept_frame(e));
-		ept_clear(v->table, gpa);
-		if (e & EPT_SW_SWAP)
-			v->stats.swapped_pages--;
-		else
-			v->stats.source_pages--;
-		return;
-	}
-	if (!ept_present(e))
-		return;
-	vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(e)));
-	vmem_page_unpopulated(v, idx, 0);
-}
-
 void vmem_block_forget(struct vmem *v, uint64_t idx, uint64_t e)
 {
-	struct vmem_block *b = &v->block[idx >> VMEM_BLOCK_SHIFT];
+	struct vmem_block *b = &v->around.block[idx >> VMEM_BLOCK_SHIFT];
 
 	b->present--;
 	if (e & EPT_SW_AHEAD)
 		b->ahead--;
 	else
 		b->used--;
+}
+
+/* What p's entry held no longer counts for the VM: an image's page (the
+ * image keeps it), a swap slot, a source page. */
+static void vmem_uncount(struct vmem *v, const struct vmem_page *p)
+{
+	uint64_t e = p->entry;
+
+	if (p->image && ept_present(e)) {
+		vmem_block_forget(v, p->idx, e);
+		v->stats.shared_pages--;
+	} else if (e & EPT_SW_SWAP) {
+		v->stats.swapped_pages--;
+	} else if (e & EPT_SW_SNAP) {
+		v->stats.source_pages--;
+	}
+}
+
+/* p got a frame of its own: what it held before no longer counts, and a
+ * swap slot of its own stays as the frame's clean copy. */
+static void vmem_forget_old(struct vmem *v, const struct vmem_page *p)
+{
+	vmem_uncount(v, p);
+	if (p->image)
+		v->stats.cow_pages++;
+	else if (p->entry & EPT_SW_SWAP)
+		frame_set_swap_slot(v->db, vmem_own_frame(v, p->idx), ept_frame(p->entry));
 }
 
 void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry)
@@ -133,28 +135,403 @@ void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry)
 	v->stats.resident_pages--;
 }
 
-int vmem_view_present(const struct vmem *v, uint64_t first, unsigned n, bool *present)
+void vmem_slot_put(struct vmem *v, uint32_t slot)
 {
-	uint64_t pm[VMEM_MAX_WINDOW];
-	off_t off = (((uintptr_t)v->view >> EPT_PAGE_SHIFT) + first) * sizeof(pm[0]);
+	if (v->back.pager && slot != FRAME_NO_SLOT)
+		v->back.pager->swap_put(v->back.pager_arg, slot);
+}
 
-	if (n > VMEM_MAX_WINDOW || first + n > v->pages)
-		return -EINVAL;
-	if (v->pagemap_fd < 0)
-		return -ENOTSUP;
-	if (pread(v->pagemap_fd, pm, n * sizeof(pm[0]), off) != (ssize_t)(n * sizeof(pm[0])))
-		return -EIO;
-	for (unsigned i = 0; i < n; i++)
-		present[i] = pm[i] >> 63;
+/* A page of the image goes from the VM: the image keeps it, and the view
+ * must stop showing it (it reads zeros now). */
+static void vmem_drop_image_page(struct vmem *v, const struct vmem_page *p)
+{
+	char msg[200];
+	int ret;
+
+	vmem_uncount(v, p);
+	ept_clear(v->table, p->gpa);
+	if (v->fatal)
+		return;
+	ret = vmem_view_map_own(v, p->idx, 1);
+	if (ret) {
+		snprintf(msg, sizeof(msg),
+			 "GPA %#lx: cannot map a page of its own over the fork image: %s",
+			 (unsigned long)p->gpa, strerror(-ret));
+		vmem_stop_guest(v, msg);
+	}
+}
+
+/* The page's frame goes back to the store (its hole punched), or its swap
+ * slot to the pager: it reads zeros from now on. */
+static void vmem_page_drop(struct vmem *v, const struct vmem_page *p)
+{
+	uint64_t e = p->entry;
+
+	if (p->image) {
+		vmem_drop_image_page(v, p);
+	} else if (ept_present(e)) {
+		vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(e)));
+		vmem_page_unpopulated(v, p->idx, 0);
+	} else if (e & (EPT_SW_SWAP | EPT_SW_SNAP)) {
+		if (e & EPT_SW_SWAP)
+			vmem_slot_put(v, ept_frame(e));
+		ept_clear(v->table, p->gpa);
+		vmem_uncount(v, p);
+	}
+}
+
+uint64_t vmem_drop_all(struct vmem *v)
+{
+	uint64_t freed = v->stats.resident_pages;
+	struct vmem_page p;
+
+	for (uint64_t i = 0; i < v->pages; i++) {
+		vmem_page_at(v, i, &p);
+		vmem_page_drop(v, &p);
+	}
+	return freed - v->stats.resident_pages;
+}
+
+void vmem_mark_used(struct vmem *v, uint64_t idx)
+{
+	uint64_t gpa = vmem_idx_gpa(v, idx), e = ept_get(v->table, gpa);
+	struct vmem_block *b = &v->around.block[idx >> VMEM_BLOCK_SHIFT];
+
+	if (!(e & EPT_SW_AHEAD))
+		return;
+	ept_set(v->table, gpa, e & ~EPT_SW_AHEAD); /* the table page exists: cannot fail */
+	b->ahead--;
+	b->used++;
+	v->stats.ahead_used++;
+}
+
+/* ---- the installer ------------------------------------------------------- */
+
+static void vmem_observe_before(struct vmem *v, uint64_t idx, const void *content)
+{
+	if (v->observer)
+		v->observer->before(v, idx, content);
+}
+
+static void vmem_observe_mapped(struct vmem *v, uint64_t first, uint64_t n)
+{
+	if (v->observer)
+		v->observer->mapped(v, first, n);
+}
+
+int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = io(fd, buf, len, off);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf = (uint8_t *)buf + n;
+		len -= n;
+		off += n;
+	}
 	return 0;
 }
 
-void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n)
+ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
 {
-	/* Shmem keeps the pages: only the mappings (and KVM's entries, through
-	 * its MMU notifier) go. */
-	madvise(v->view + (first << EPT_PAGE_SHIFT), n << EPT_PAGE_SHIFT, MADV_DONTNEED);
+	return pwrite(fd, buf, len, off);
 }
+
+/* Write 4 KiB of content into page idx's own frame. */
+static int vmem_store(struct vmem *v, uint64_t idx, const void *content)
+{
+	return vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)content, EPT_PAGE_SIZE,
+			(off_t)vmem_own_frame(v, idx) << EPT_PAGE_SHIFT);
+}
+
+/* Map [lo, hi) into the view with UFFDIO_COPY from zeros, without waking
+ * the vCPU. A page that exists already (-EEXIST) is skipped; -EAGAIN (the
+ * mm is changing) is retried. A view broken out of a fork image is several
+ * mappings, and 6.1 fills within one only (-ENOENT): then page by page. */
+static int vmem_copy_zeros(struct vmem *v, const void *zeros, uint64_t lo, uint64_t hi)
+{
+	uint64_t addr = vmem_view_addr(v, lo), end = vmem_view_addr(v, hi), done, step = 0;
+	int ret, retries = 0;
+
+	while (addr < end) {
+		uint64_t len = step ? step : end - addr;
+
+		ret = uffd_copy(&v->view.uffd, addr, zeros, len, true, &done);
+		if (!ret && len == end - addr)
+			return 0;
+		if (!ret)
+			addr += len;
+		else if (ret == -EEXIST)
+			addr += done + EPT_PAGE_SIZE;
+		else if (ret == -EAGAIN && ++retries < 1000)
+			addr += done;
+		else if (ret == -ENOENT && v->view.image && !step)
+			step = EPT_PAGE_SIZE;
+		else
+			return ret;
+	}
+	return 0;
+}
+
+/* Put zeroed pages [lo, hi) in the store without mapping them: one
+ * fallocate per run of neighbouring frames. */
+static int vmem_store_zeros(struct vmem *v, uint64_t lo, uint64_t hi)
+{
+	while (lo < hi) {
+		uint64_t first = ept_frame(ept_get(v->table, vmem_idx_gpa(v, lo))), n = 1;
+		int ret;
+
+		while (lo + n < hi &&
+		       ept_frame(ept_get(v->table, vmem_idx_gpa(v, lo + n))) == first + n)
+			n++;
+		do /* shmem gives up an allocation on a signal: again */
+			ret = fallocate(frame_db_fd(v->db), 0, first << EPT_PAGE_SHIFT,
+					n << EPT_PAGE_SHIFT)
+				  ? -errno
+				  : 0;
+		while (ret == -EINTR);
+		if (ret)
+			return ret;
+		lo += n;
+	}
+	return 0;
+}
+
+/* Record page idx, then up to in->ahead empty pages after it and before it
+ * within [in->lo, in->hi) while the budget allows; shrinks the window to
+ * what was recorded. */
+static int vmem_record_window(struct vmem *v, uint64_t idx, struct vmem_install *in)
+{
+	unsigned ahead = in->ahead;
+	uint64_t i;
+	int ret = vmem_populate(v, idx, false);
+
+	if (ret)
+		return ret;
+	for (i = idx + 1; i < in->hi && ahead && !vmem_page_held(v, i); i++, ahead--)
+		if (vmem_populate(v, i, true))
+			break;
+	in->hi = i;
+	for (i = idx; i > in->lo && ahead && !vmem_page_held(v, i - 1); i--, ahead--)
+		if (vmem_populate(v, i - 1, true))
+			break;
+	in->lo = i;
+	v->stats.ahead_filled += in->hi - in->lo - 1;
+	return 0;
+}
+
+/* A stream's window and the faulting page are mapped into the view at
+ * once (UFFDIO_COPY: 1.2 us/page in 512-page windows, a little under the
+ * kernel's own anonymous fault; bench/fill_methods); pages filled ahead of
+ * a scattered fault go to the store only, so the guest's touch maps each
+ * through the host's own minor fault and the view PTE tells that the
+ * guest used it (fault.c). Nothing is woken. */
+static int vmem_install_zero(struct vmem *v, const struct vmem_page *p, struct vmem_install *in)
+{
+	int ret = vmem_record_window(v, p->idx, in);
+
+	if (ret)
+		return ret;
+	for (uint64_t i = in->lo; i < in->hi; i++)
+		vmem_observe_before(v, i, in->content);
+	if (in->stream) {
+		ret = vmem_copy_zeros(v, in->content, in->lo, in->hi);
+	} else {
+		ret = vmem_store_zeros(v, in->lo, p->idx);
+		if (!ret)
+			ret = vmem_store_zeros(v, p->idx + 1, in->hi);
+		if (!ret)
+			ret = vmem_copy_zeros(v, in->content, p->idx, p->idx + 1);
+	}
+	if (!ret)
+		vmem_observe_mapped(v, in->lo, in->hi - in->lo);
+	return ret;
+}
+
+/* UFFDIO_CONTINUE of a page the store holds. -EEXIST: mapped meanwhile.
+ * Refused without MINOR registered: a snapshot's MINOR fault queued
+ * before it ended; its retry is the kernel's own. Either way, wake. */
+static int vmem_continue(struct vmem *v, uint64_t idx, bool wake)
+{
+	uint64_t addr = vmem_view_addr(v, idx);
+	int ret = uffd_continue(&v->view.uffd, addr, EPT_PAGE_SIZE, !wake, NULL);
+
+	if (ret == -EEXIST || ((ret == -EINVAL || ret == -ENOENT) &&
+			       !(v->view.reg_modes & UFFDIO_REGISTER_MODE_MINOR)))
+		ret = wake ? uffd_wake(&v->view.uffd, addr, EPT_PAGE_SIZE) : 0;
+	return ret;
+}
+
+/* A read of a fork image's page: map it write-protected, so that reads
+ * share it. On 6.1 CONTINUE has no write-protect mode: map, protect, then
+ * wake (the vCPU sleeps in between, and no one else writes the view). */
+static int vmem_share(struct vmem *v, uint64_t idx)
+{
+	uint64_t addr = vmem_view_addr(v, idx);
+	int ret = uffd_continue(&v->view.uffd, addr, EPT_PAGE_SIZE, true, NULL);
+
+	if (ret == -EEXIST)
+		ret = 0;
+	if (!ret)
+		ret = uffd_writeprotect(&v->view.uffd, addr, EPT_PAGE_SIZE, true, false);
+	return ret ? ret : uffd_wake(&v->view.uffd, addr, EPT_PAGE_SIZE);
+}
+
+/* UFFDIO_COPY of content into the view; a page mapped meanwhile is left
+ * as it is, and its thread woken. */
+static int vmem_copy(struct vmem *v, uint64_t idx, const void *content, bool wake)
+{
+	uint64_t addr = vmem_view_addr(v, idx);
+	int ret = uffd_copy(&v->view.uffd, addr, content, EPT_PAGE_SIZE, !wake, NULL);
+
+	if (ret == -EEXIST)
+		ret = wake ? uffd_wake(&v->view.uffd, addr, EPT_PAGE_SIZE) : 0;
+	return ret;
+}
+
+static int vmem_fill(struct vmem *v, const struct vmem_page *p, const struct vmem_install *in)
+{
+	switch (in->fill) {
+	case VMEM_FILL_COPY:
+		return vmem_copy(v, p->idx, in->content, in->wake);
+	case VMEM_FILL_BREAK: /* in the store already (vmem_install) */
+		return vmem_continue(v, p->idx, in->wake);
+	case VMEM_FILL_STORE:
+		return vmem_store(v, p->idx, in->content);
+	case VMEM_FILL_CONTINUE:
+		return vmem_continue(v, p->idx, in->wake);
+	case VMEM_FILL_UNPROTECT:
+		return vmem_view_protect(v, p->idx, 1, false);
+	case VMEM_FILL_SHARE:
+		return vmem_share(v, p->idx);
+	default:
+		return 0;
+	}
+}
+
+int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install *in)
+{
+	int ret;
+
+	if (in->fill == VMEM_FILL_ZERO)
+		return vmem_install_zero(v, p, in);
+	if (in->fill == VMEM_FILL_SHARE) /* read-only: no change to see */
+		return vmem_fill(v, p, in);
+	vmem_observe_before(v, p->idx, in->content);
+	if (in->fill == VMEM_FILL_EMPTY) {
+		vmem_page_drop(v, p);
+		return 0;
+	}
+	/* A page broken out of a fork image goes into the store before the
+	 * view maps its own frame there: between that MAP_FIXED and its
+	 * registration (vmem_view_map_own) a touch of the page is no
+	 * userfault, and the kernel maps what the store holds (a Linux
+	 * guest's KVM touches its pages from more places than the vCPU's
+	 * fault: kvm-clock, steal time). A COPY then found the page mapped,
+	 * with zeros. */
+	if (in->fill == VMEM_FILL_BREAK && (ret = vmem_store(v, p->idx, in->content)))
+		return ret;
+	if (in->record && (ret = vmem_populate(v, p->idx, false))) {
+		if (in->fill == VMEM_FILL_BREAK) /* no frame keeps data it was not given */
+			frame_store_zero(v->db, vmem_own_frame(v, p->idx));
+		return ret;
+	}
+	ret = vmem_fill(v, p, in);
+	if (ret && in->record)
+		vmem_page_unpopulated(v, p->idx, p->entry);
+	if (ret)
+		return ret;
+	if (in->record)
+		vmem_forget_old(v, p);
+	if (in->fill == VMEM_FILL_COPY || in->fill == VMEM_FILL_BREAK ||
+	    in->fill == VMEM_FILL_CONTINUE || in->fill == VMEM_FILL_UNPROTECT)
+		vmem_observe_mapped(v, p->idx, 1);
+	return 0;
+}
+
+bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content)
+{
+	struct vmem_page p;
+
+	vmem_page_at(v, idx, &p);
+	if (vmem_populate(v, idx, true))
+		return false;
+	if (vmem_store(v, idx, content)) {
+		vmem_page_unpopulated(v, idx, p.entry);
+		return false;
+	}
+	vmem_forget_old(v, &p);
+	return true;
+}
+
+/* ---- content, wherever it is -------------------------------------------- */
+
+int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why, size_t len)
+{
+	const struct vmem_image *img = v->view.image;
+	const struct vmem_pager_ops *pager = p->image ? img->pager : v->back.pager;
+	void *pager_arg = p->image ? img->pager_arg : v->back.pager_arg;
+	uint32_t slot = ept_frame(p->entry);
+	int ret;
+
+	if (ept_present(p->entry)) {
+		ret = vmem_pio(pread, frame_db_fd(v->db), buf, EPT_PAGE_SIZE,
+			       (off_t)ept_frame(p->entry) << EPT_PAGE_SHIFT);
+		if (ret)
+			snprintf(why, len, "reading frame %lu of the store: %s",
+				 (unsigned long)ept_frame(p->entry), strerror(-ret));
+		return ret;
+	}
+	if (p->entry & EPT_SW_SWAP)
+		return pager->swap_in(pager_arg, v, &slot, &buf, 1, why, len);
+	if (p->entry & EPT_SW_SNAP && p->image)
+		return img->source->load(img->source_arg, slot, buf, why, len);
+	if (p->entry & EPT_SW_SNAP)
+		return v->back.source->load(v->back.source_arg, slot, buf, why, len);
+	memset(buf, 0, EPT_PAGE_SIZE);
+	return 0;
+}
+
+int vmem_page_fetch(struct vmem *v, const struct vmem_page *p, const char *what)
+{
+	char why[200], msg[300];
+	int ret = vmem_page_content(v, p, v->back.page_buf, why, sizeof(why));
+
+	if (ret) {
+		snprintf(msg, sizeof(msg), "GPA %#lx: %s: %s", (unsigned long)p->gpa, what, why);
+		vmem_stop_guest(v, msg);
+	}
+	return ret;
+}
+
+/* ---- stopping, reclaim ---------------------------------------------------- */
+
+void vmem_stop_guest(struct vmem *v, const char *msg)
+{
+	if (v->fatal)
+		return;
+	v->fatal = true;
+	if (v->on_fatal)
+		v->on_fatal(v->arg, msg);
+	vmem_view_release(v);
+}
+
+bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa)
+{
+	uint64_t freed;
+
+	if (!v->back.pager)
+		return false;
+	pthread_mutex_unlock(&v->lock);
+	freed = v->back.pager->reclaim(v->back.pager_arg, v, gpa, VMEM_EVICT_MAX);
+	pthread_mutex_lock(&v->lock);
+	if (freed)
+		v->stats.direct_reclaims++;
+	return freed > 0;
+}
+
+/* ---- creation ------------------------------------------------------------ */
 
 static int vmem_check_config(const struct vmem_config *cfg)
 {
@@ -169,67 +546,46 @@ static int vmem_check_config(const struct vmem_config *cfg)
 	return 0;
 }
 
-/* The view maps the VM's region, or a fork child's image. */
-static int vmem_map_view(struct vmem *v, uint64_t first_frame)
+static int vmem_backing_init(struct vmem *v, const struct vmem_config *cfg)
 {
-	v->view =
-	    mmap(NULL, v->pages << EPT_PAGE_SHIFT, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_NORESERVE, frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
-	if (v->view == MAP_FAILED) {
-		v->view = NULL;
-		return -errno;
-	}
-	return 0;
-}
+	struct vmem_backing *b = &v->back;
 
-/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan).
- * Write-protect too where shmem has it: snapshots need it (vmem_snap.c),
- * and MINOR is asked for as a feature so that a snapshot can add it. A
- * fork child needs both from the start: its view maps the image. */
-static int vmem_open_uffd(struct vmem *v, bool child)
-{
-	int64_t features = uffd_probe_features();
-	bool minor = v->pager || child;
-	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (minor ? UFFD_FEATURE_MINOR_SHMEM : 0) |
-			(child ? UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
-	uint64_t extra = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-	int ret;
-
-	if (features < 0)
-		return (int)features;
-	if ((features & want) != want)
-		return -ENOTSUP;
-	ret = uffd_open(&v->uffd, want | (features & extra));
-	if (ret)
-		return ret;
-	v->reg_modes = UFFDIO_REGISTER_MODE_MISSING | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0);
-	if ((v->uffd.features & extra) == extra)
-		v->reg_modes |= UFFDIO_REGISTER_MODE_WP;
-	ret = uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, v->reg_modes);
-	if (ret)
-		return ret;
-	/* CONTINUE is in the range's ioctls only once MINOR is registered. */
-	v->can_wp =
-	    (v->reg_modes & UFFDIO_REGISTER_MODE_WP) && uffd_can(&v->uffd, _UFFDIO_WRITEPROTECT);
-	if ((minor && !uffd_can(&v->uffd, _UFFDIO_CONTINUE)) || (child && !v->can_wp))
-		return -ENOTSUP;
-	return uffd_can(&v->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;
-}
-
-static int vmem_alloc_reclaim(struct vmem *v)
-{
-	v->wss_idx = calloc(VMEM_WSS_MAX, sizeof(*v->wss_idx));
-	v->wss_touched = calloc(VMEM_WSS_MAX, 1);
-	if (!v->wss_idx || !v->wss_touched)
+	b->pager = cfg->pager;
+	b->pager_arg = cfg->pager_arg;
+	b->source = cfg->source;
+	b->source_arg = cfg->source_arg;
+	b->swap_ra = b->snap_ra = 1;
+	/* An image's slots could be taken for read-ahead's own: none then. */
+	b->swap_ra_max = cfg->swap_readahead && !cfg->image ? cfg->swap_readahead : 1;
+	b->swap_ra_next = b->snap_ra_next = UINT64_MAX;
+	b->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+	if (!b->page_buf)
 		return -ENOMEM;
-	v->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
-	v->snap_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
-	if (!v->page_buf || !v->snap_buf)
-		return -ENOMEM;
-	if (!v->pager && !v->source)
+	if (!b->pager && !b->source)
 		return 0;
-	v->evict_buf = aligned_alloc(EPT_PAGE_SIZE, VMEM_EVICT_MAX * EPT_PAGE_SIZE);
-	return v->evict_buf ? 0 : -ENOMEM;
+	b->evict_buf = aligned_alloc(EPT_PAGE_SIZE, VMEM_EVICT_MAX * EPT_PAGE_SIZE);
+	return b->evict_buf ? 0 : -ENOMEM;
+}
+
+static void vmem_backing_fini(struct vmem *v)
+{
+	free(v->back.evict_buf);
+	free(v->back.page_buf);
+}
+
+/* A child starts with its image's pages: counts and fault-around's view
+ * of them. */
+static int vmem_start_from_image(struct vmem *v, struct vmem_image *img)
+{
+	int ret = vmem_image_attach(v, img);
+
+	if (ret)
+		return ret;
+	memcpy(v->around.block, img->block, v->around.nr_blocks * sizeof(*v->around.block));
+	v->stats.shared_pages = img->resident;
+	v->stats.swapped_pages = img->swapped;
+	v->stats.source_pages = img->sourced;
+	return 0;
 }
 
 static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
@@ -241,27 +597,19 @@ static int vmem_setup(struct vmem *v, const struct vmem_config *cfg)
 		v->range_first[i] = v->pages;
 		v->pages += cfg->ranges[i].size >> EPT_PAGE_SHIFT;
 	}
-	v->nr_blocks = (v->pages >> VMEM_BLOCK_SHIFT) + 1;
-	v->block = calloc(v->nr_blocks, sizeof(*v->block));
-	v->zeros = mmap(NULL, VMEM_MAX_WINDOW * EPT_PAGE_SIZE, PROT_READ,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	v->around.nr_blocks = (v->pages >> VMEM_BLOCK_SHIFT) + 1;
+	v->around.block = calloc(v->around.nr_blocks, sizeof(*v->around.block));
 	v->table = cfg->image ? ept_clone(cfg->image->table) : ept_create();
-	v->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (!v->block || v->zeros == MAP_FAILED || !v->table || v->stop_fd < 0 ||
-	    vmem_alloc_reclaim(v))
+	if (!v->around.block || !v->table)
 		return -ENOMEM;
-	/* Without it fault-around cannot see what the guest used: it then
-	 * fills no more ahead than was asked for (see fault.c). */
-	v->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	ret = frame_region_alloc(v->db, v->pages, &v->base_frame);
+	ret = vmem_backing_init(v, cfg);
+	if (!ret)
+		ret = frame_region_alloc(v->db, v->pages, &v->base_frame);
+	if (!ret && cfg->image)
+		ret = vmem_start_from_image(v, cfg->image);
 	if (ret)
 		return ret;
-	if (cfg->image && (ret = vmem_fork_child_init(v, cfg->image)))
-		return ret;
-	ret = vmem_map_view(v, cfg->image ? cfg->image->base : v->base_frame);
-	if (ret)
-		return ret;
-	return vmem_open_uffd(v, cfg->image);
+	return vmem_view_open(v, cfg->image ? cfg->image->base : v->base_frame, cfg->image);
 }
 
 int vmem_create(struct vmem **out, const struct vmem_config *cfg)
@@ -277,43 +625,21 @@ int vmem_create(struct vmem **out, const struct vmem_config *cfg)
 	v->db = cfg->db;
 	v->vm_id = cfg->vm_id;
 	v->nr_ranges = cfg->nr_ranges;
-	v->handler_cpu = cfg->handler_cpu;
-	v->max_window = cfg->max_window;
 	v->on_fatal = cfg->on_fatal;
 	v->arg = cfg->arg;
-	v->pager = cfg->pager;
-	v->pager_arg = cfg->pager_arg;
-	v->source = cfg->source;
-	v->source_arg = cfg->source_arg;
-	v->swap_ra = 1;
-	v->swap_ra_max = cfg->swap_readahead ? cfg->swap_readahead : 1;
-	v->swap_ra_next = UINT64_MAX;
-	v->snap_ra = 1;
-	v->snap_ra_next = UINT64_MAX;
-	v->seq_window = 1;
-	v->spurious_idx = UINT64_MAX;
-	v->uffd.fd = -1;
-	v->stop_fd = -1;
-	v->pagemap_fd = -1;
+	v->fault.handler_cpu = cfg->handler_cpu;
+	v->fault.max_window = cfg->max_window;
+	v->fault.stop_fd = -1;
+	v->view.uffd.fd = -1;
+	v->view.pagemap_fd = -1;
 	v->base_frame = FRAME_NONE;
-	v->zeros = MAP_FAILED;
 	pthread_mutex_init(&v->lock, NULL);
 	ret = vmem_setup(v, cfg);
 	if (ret) {
-		vmem_destroy(v);
+		vmem_free(v);
 		return ret;
 	}
 	*out = v;
-	return 0;
-}
-
-int vmem_start(struct vmem *v)
-{
-	int ret = pthread_create(&v->thread, NULL, fault_thread, v);
-
-	if (ret)
-		return -ret;
-	v->running = true;
 	return 0;
 }
 
@@ -332,52 +658,26 @@ static int vmem_unmap_entry(uint64_t gpa, uint64_t entry, void *arg)
 	return 0;
 }
 
-/* Only this VM's references go: a frame it shares with another VM, or
- * that a snapshot holds, lives on until its last reference goes. */
-static void vmem_drop_own_refs(struct vmem *v)
-{
-	if (v->table)
-		ept_for_each(v->table, 0, UINT64_MAX, vmem_unmap_entry, v);
-}
-
-void vmem_destroy(struct vmem *v)
+void vmem_free(struct vmem *v)
 {
 	if (!v)
 		return;
-	if (v->running) {
-		uint64_t one = 1;
-
-		if (write(v->stop_fd, &one, sizeof(one)) == sizeof(one))
-			pthread_join(v->thread, NULL);
-	}
-	uffd_close(&v->uffd);
-	if (v->view)
-		munmap(v->view, v->pages << EPT_PAGE_SHIFT);
+	/* Only this VM's references go: a frame the image holds lives on
+	 * until the image goes. */
 	if (v->base_frame != FRAME_NONE) {
-		vmem_drop_own_refs(v);
+		if (v->table)
+			ept_for_each(v->table, 0, UINT64_MAX, vmem_unmap_entry, v);
 		frame_region_release(v->db, v->base_frame, v->pages);
 	}
-	vmem_image_put(v->image);
-	free(v->remapped);
-	if (v->stop_fd >= 0)
-		close(v->stop_fd);
-	if (v->pagemap_fd >= 0)
-		close(v->pagemap_fd);
-	if (v->zeros != MAP_FAILED)
-		munmap(v->zeros, VMEM_MAX_WINDOW * EPT_PAGE_SIZE);
+	vmem_view_close(v);
 	ept_destroy(v->table);
-	free(v->block);
-	free(v->evict_buf);
-	free(v->page_buf);
-	free(v->snap_buf);
-	free(v->snap_dirty);
-	free(v->snap_saved);
-	ept_destroy(v->snap_table);
-	free(v->wss_idx);
-	free(v->wss_touched);
+	free(v->around.block);
+	vmem_backing_fini(v);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
+
+/* ---- accessors ----------------------------------------------------------- */
 
 uint16_t vmem_id(const struct vmem *v)
 {
@@ -386,328 +686,12 @@ uint16_t vmem_id(const struct vmem *v)
 
 void *vmem_view(const struct vmem *v, int i)
 {
-	return v->view + (v->range_first[i] << EPT_PAGE_SHIFT);
+	return v->view.base + (v->range_first[i] << EPT_PAGE_SHIFT);
 }
 
-/* First view page of [gpa, gpa + len), which must lie in one range. */
-static int64_t vmem_span(const struct vmem *v, uint64_t gpa, size_t len)
+uint64_t vmem_pages(const struct vmem *v)
 {
-	int64_t first = vmem_gpa_idx(v, gpa);
-
-	if (first < 0 || len > v->pages << EPT_PAGE_SHIFT)
-		return -EFAULT;
-	if (!len)
-		return first;
-	if (vmem_gpa_idx(v, gpa + len - 1) !=
-	    first + (int64_t)((gpa % EPT_PAGE_SIZE + len - 1) >> EPT_PAGE_SHIFT))
-		return -EFAULT;
-	return first;
-}
-
-/* Store offset of gpa (in view page idx) from the frame the table names,
- * or -1 if the page has none (it reads as zeros). */
-static off_t vmem_store_offset(const struct vmem *v, uint64_t idx, uint64_t gpa)
-{
-	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
-
-	if (!ept_present(e))
-		return -1;
-	return ((off_t)ept_frame(e) << EPT_PAGE_SHIFT) + gpa % EPT_PAGE_SIZE;
-}
-
-static int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf, size_t len,
-		    off_t off)
-{
-	while (len) {
-		ssize_t n = io(fd, buf, len, off);
-
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf = (uint8_t *)buf + n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa)
-{
-	uint64_t freed;
-
-	if (!v->pager)
-		return false;
-	pthread_mutex_unlock(&v->lock);
-	freed = v->pager->reclaim(v->pager_arg, v, gpa, VMEM_EVICT_MAX);
-	pthread_mutex_lock(&v->lock);
-	if (freed)
-		v->stats.direct_reclaims++;
-	return freed > 0;
-}
-
-int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t len)
-{
-	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
-	bool image = vmem_image_owns(v, vmem_idx_gpa(v, idx), e);
-	const struct vmem_pager_ops *pager = image ? v->image->pager : v->pager;
-	void *pager_arg = image ? v->image->pager_arg : v->pager_arg;
-	uint32_t slot = ept_frame(e);
-	int ret;
-
-	if (ept_present(e)) {
-		ret = vmem_pio(pread, frame_db_fd(v->db), buf, EPT_PAGE_SIZE,
-			       (off_t)ept_frame(e) << EPT_PAGE_SHIFT);
-		if (ret)
-			snprintf(why, len, "reading frame %lu of the store: %s",
-				 (unsigned long)ept_frame(e), strerror(-ret));
-		return ret;
-	}
-	if (e & EPT_SW_SWAP)
-		return pager->swap_in(pager_arg, v, &slot, &buf, 1, why, len);
-	if (e & EPT_SW_SNAP && image)
-		return v->image->source->load(v->image->source_arg, slot, buf, why, len);
-	if (e & EPT_SW_SNAP)
-		return v->source->load(v->source_arg, slot, buf, why, len);
-	memset(buf, 0, EPT_PAGE_SIZE);
-	return 0;
-}
-
-/* The content of gpa's page if it is in swap or still in the source, read
- * into v->page_buf and verified: 1; 0 if it is in neither. A bad page
- * stops the VM: the data is lost, and no one may read it. */
-static int vmem_nonresident_content(struct vmem *v, uint64_t idx, uint64_t gpa)
-{
-	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, idx));
-	char msg[300], why[200];
-	int ret;
-
-	if (!(e & (EPT_SW_SWAP | EPT_SW_SNAP)))
-		return 0;
-	ret = vmem_page_content(v, idx, v->page_buf, why, sizeof(why));
-	if (!ret)
-		return 1;
-	snprintf(msg, sizeof(msg), "GPA %#lx: cannot read it back from %s: %s",
-		 (unsigned long)(gpa & ~(EPT_PAGE_SIZE - 1)),
-		 e & EPT_SW_SWAP ? "swap" : "the snapshot", why);
-	fault_stop_vm(v, msg);
-	return ret;
-}
-
-static int vmem_read_page(struct vmem *v, uint64_t i, uint64_t gpa, uint8_t *p, size_t n)
-{
-	off_t off = vmem_store_offset(v, i, gpa);
-	int ret;
-
-	if (off >= 0)
-		return vmem_pio(pread, frame_db_fd(v->db), p, n, off);
-	ret = vmem_nonresident_content(v, i, gpa);
-	if (ret == 1)
-		memcpy(p, v->page_buf + gpa % EPT_PAGE_SIZE, n);
-	else if (!ret)
-		memset(p, 0, n); /* no frame: zeros, without allocating one */
-	return ret < 0 ? ret : 0;
-}
-
-int vmem_read(struct vmem *v, uint64_t gpa, void *buf, size_t len)
-{
-	int64_t idx = vmem_span(v, gpa, len);
-	uint8_t *p = buf;
-	int ret = 0;
-
-	if (idx < 0)
-		return (int)idx;
-	pthread_mutex_lock(&v->lock);
-	for (uint64_t i = idx; len && !ret; i++) {
-		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
-
-		n = n < len ? n : len;
-		ret = vmem_read_page(v, i, gpa, p, n);
-		gpa += n;
-		p += n;
-		len -= n;
-	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
-}
-
-static ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off)
-{
-	return pwrite(fd, buf, len, off);
-}
-
-/* A page in swap or in the source comes back into its frame before the
- * VMM writes part of it; a swap slot stays as the frame's swap copy until
- * the content differs. */
-static int vmem_write_nonresident(struct vmem *v, uint64_t i, uint64_t gpa)
-{
-	uint64_t e = ept_get(v->table, vmem_idx_gpa(v, i));
-	int ret = vmem_nonresident_content(v, i, gpa);
-
-	if (ret <= 0)
-		return ret;
-	ret = vmem_page_populated(v, i, false);
-	if (ret)
-		return ret;
-	if (e & EPT_SW_SWAP) {
-		v->stats.swapped_pages--;
-		frame_set_swap_slot(v->db, ept_frame(ept_get(v->table, vmem_idx_gpa(v, i))),
-				    ept_frame(e));
-	} else {
-		v->stats.source_pages--;
-	}
-	return vmem_pio(vmem_pwrite, frame_db_fd(v->db), v->page_buf, EPT_PAGE_SIZE,
-			vmem_store_offset(v, i, vmem_idx_gpa(v, i)));
-}
-
-/* Write one page's part of a span: a page recorded here is dropped again
- * if its data could not be written, so the table never holds a frame
- * with nothing behind it. */
-static int vmem_write_page(struct vmem *v, uint64_t i, uint64_t gpa, const uint8_t *buf, size_t len)
-{
-	bool fresh;
-	int ret;
-
-	vmem_snap_keep(v, i, NULL);
-	ret = vmem_fork_own_page(v, i);
-	if (!ret)
-		ret = vmem_write_nonresident(v, i, gpa);
-	if (ret)
-		return ret;
-	fresh = !vmem_page_present(v, i);
-	if (fresh) {
-		ret = vmem_page_populated(v, i, false);
-		if (ret)
-			return ret;
-	}
-	ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)buf, len,
-		       vmem_store_offset(v, i, gpa));
-	if (ret && fresh)
-		vmem_page_drop(v, i);
-	else if (fresh)
-		v->stats.vmm_filled_pages++;
-	return ret;
-}
-
-/* Under memory pressure a page that found no frame is retried once the
- * pager freed some. */
-int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len)
-{
-	int64_t idx = vmem_span(v, gpa, len);
-	const uint8_t *p = buf;
-	uint64_t i;
-	int ret = 0;
-
-	if (idx < 0)
-		return (int)idx;
-	pthread_mutex_lock(&v->lock);
-	for (i = idx; len && !ret; i++) {
-		size_t n = EPT_PAGE_SIZE - gpa % EPT_PAGE_SIZE;
-
-		n = n < len ? n : len;
-		ret = vmem_write_page(v, i, gpa, p, n);
-		if (ret == -ENOMEM && vmem_reclaim_unlocked(v, gpa)) {
-			ret = 0;
-			i--;
-			continue;
-		}
-		gpa += n;
-		p += n;
-		len -= n;
-	}
-	pthread_mutex_unlock(&v->lock);
-	return ret;
-}
-
-int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len)
-{
-	int64_t idx = vmem_span(v, gpa, len);
-
-	if (idx < 0 || (gpa | len) % EPT_PAGE_SIZE)
-		return idx < 0 ? (int)idx : -EINVAL;
-	pthread_mutex_lock(&v->lock);
-	for (uint64_t i = 0; i < len >> EPT_PAGE_SHIFT; i++) {
-		vmem_snap_keep(v, idx + i, NULL);
-		vmem_page_drop(v, idx + i);
-	}
-	v->stats.discarded_pages += len >> EPT_PAGE_SHIFT;
-	pthread_mutex_unlock(&v->lock);
-	return 0;
-}
-
-int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src)
-{
-	static __thread uint8_t page[EPT_PAGE_SIZE];
-	int64_t s = vmem_span(v, src, EPT_PAGE_SIZE);
-	int ret;
-
-	if (s < 0 || (dst | src) % EPT_PAGE_SIZE)
-		return s < 0 ? (int)s : -EINVAL;
-	if (dst == src)
-		return 0;
-	pthread_mutex_lock(&v->lock);
-	ret = vmem_page_held(v, s);
-	pthread_mutex_unlock(&v->lock);
-	/* A copy of a page never written is a page of zeros: drop dst. */
-	if (!ret)
-		ret = vmem_discard(v, dst, EPT_PAGE_SIZE);
-	else if (!(ret = vmem_read(v, src, page, EPT_PAGE_SIZE)))
-		ret = vmem_write(v, dst, page, EPT_PAGE_SIZE);
-	if (!ret) {
-		pthread_mutex_lock(&v->lock);
-		v->stats.copied_pages++;
-		pthread_mutex_unlock(&v->lock);
-	}
-	return ret;
-}
-
-int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa)
-{
-	int64_t d = vmem_span(dst, dst_gpa, EPT_PAGE_SIZE),
-		s = vmem_span(src, src_gpa, EPT_PAGE_SIZE);
-	uint64_t e;
-	int ret;
-
-	if (d < 0 || s < 0 || (dst_gpa | src_gpa) % EPT_PAGE_SIZE || dst->db != src->db ||
-	    dst == src)
-		return d < 0 || s < 0 ? -EFAULT : -EINVAL;
-	pthread_mutex_lock(&src->lock);
-	e = ept_get(src->table, src_gpa);
-	pthread_mutex_unlock(&src->lock);
-	if (!ept_present(e))
-		return -ENOENT;
-	pthread_mutex_lock(&dst->lock);
-	if (ept_get(dst->table, dst_gpa)) { /* a frame, or a swap slot */
-		ret = -EEXIST;
-	} else {
-		ret = frame_map_shared(dst->db, ept_frame(e), dst->vm_id, dst_gpa);
-		if (!ret && (ret = ept_set(dst->table, dst_gpa,
-					   ept_entry(ept_frame(e), EPT_RWX | EPT_MT_WB))))
-			frame_unmap(dst->db, ept_frame(e), dst->vm_id, dst_gpa);
-	}
-	if (!ret) {
-		dst->block[d >> VMEM_BLOCK_SHIFT].present++;
-		dst->block[d >> VMEM_BLOCK_SHIFT].used++;
-		dst->stats.resident_pages++;
-	}
-	pthread_mutex_unlock(&dst->lock);
-	return ret;
-}
-
-int vmem_set_source_page(struct vmem *v, uint64_t gpa, uint64_t index)
-{
-	int64_t idx = vmem_span(v, gpa, EPT_PAGE_SIZE);
-	int ret = 0;
-
-	if (idx < 0)
-		return (int)idx;
-	if (!v->source || gpa % EPT_PAGE_SIZE || index > EPT_FRAME_MASK >> EPT_PAGE_SHIFT)
-		return -EINVAL;
-	pthread_mutex_lock(&v->lock);
-	if (ept_get(v->table, gpa))
-		ret = -EEXIST;
-	else if (!(ret = ept_set(v->table, gpa, ept_entry(index, EPT_SW_SNAP))))
-		v->stats.source_pages++;
-	pthread_mutex_unlock(&v->lock);
-	return ret;
+	return v->pages;
 }
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out)
@@ -715,8 +699,8 @@ void vmem_get_stats(struct vmem *v, struct vmem_stats *out)
 	pthread_mutex_lock(&v->lock);
 	*out = v->stats;
 	out->table_bytes = ept_bytes(v->table);
-	out->policy_bytes = v->nr_blocks * sizeof(*v->block);
-	out->uffd_via = v->uffd.via;
+	out->policy_bytes = v->around.nr_blocks * sizeof(*v->around.block);
+	out->uffd_via = v->view.uffd.via;
 	pthread_mutex_unlock(&v->lock);
 }
 

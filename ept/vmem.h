@@ -6,11 +6,12 @@
  * reaches the fault handler thread (fault.c) as a second-level fault. The
  * handler consults the table (ept.h), classifies the fault, fills a window
  * of neighbouring pages in one UFFDIO call, records the frames and counts
- * the fault by class with its service time.
+ * the fault by class with its service time. How the files of this module
+ * divide the work, and which way they call: vmem_priv.h.
  *
  * The VMM's own accesses (loader, boot data, hypercalls) use pread/pwrite
- * on the store, never the view: they take no fault, and reading a page that
- * is not there reads zeros without allocating it.
+ * on the store, never the view (vmem_access.c): they take no fault, and
+ * reading a page that is not there reads zeros without allocating it.
  */
 #ifndef EPT_VMEM_H
 #define EPT_VMEM_H
@@ -132,6 +133,8 @@ struct vmem;
 int vmem_create(struct vmem **out, const struct vmem_config *cfg);
 /* Start the fault thread: from here on the guest may run. */
 int vmem_start(struct vmem *v);
+/* Stop the fault thread and free everything; only this VM's references
+ * to frames and slots go. */
 void vmem_destroy(struct vmem *v);
 
 uint16_t vmem_id(const struct vmem *v);
@@ -146,14 +149,6 @@ int vmem_write(struct vmem *v, uint64_t gpa, const void *buf, size_t len);
 /* Give pages back: the frames are freed and the pages read as zeros. */
 int vmem_discard(struct vmem *v, uint64_t gpa, uint64_t len);
 int vmem_copy_page(struct vmem *v, uint64_t dst, uint64_t src);
-
-/* Point dst's page at the frame behind src's page (both VMs on one store):
- * the table then sends the VMM's accesses to dst_gpa to that frame, and the
- * frame lives while either holds it. The hand-built share that snapshots
- * and fork generalise; guest access to it through dst's view comes with
- * them. 0, -EFAULT outside RAM, -EINVAL, -ENOENT (src has no frame there),
- * -EEXIST (dst has one). */
-int vmem_share_page(struct vmem *dst, uint64_t dst_gpa, struct vmem *src, uint64_t src_gpa);
 
 void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
 

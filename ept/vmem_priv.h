@@ -1,9 +1,31 @@
-/* ept/vmem_priv.h: what vmem.c and fault.c share; not for other modules. */
+/* ept/vmem_priv.h: one VM's memory inside ept/; not for other modules.
+ *
+ * The files that make it up call each other one way only, each using
+ * those listed before it:
+ *
+ *   vmem_view.c    the view KVM maps: its ranges, its userfaultfd, which
+ *                  pages map the VM's own frames and which a fork image's
+ *   vmem.c         the core: the table and the frames behind it, the one
+ *                  page installer (vmem_install), the page's content
+ *                  wherever it is, fault-around bookkeeping, stopping
+ *   vmem_snap.c    live snapshots (an observer of the installer)
+ *   vmem_reclaim.c what the reclaimer does to a VM (scan, evict, kill)
+ *   host.c         the VMs of one frame store
+ *   vmem_fork.c    fork images, made at the fork point (the core reads and
+ *                  copies pages out of them as out of swap)
+ *   fault.c        the fault thread: one resolver per fault class
+ *   vmem_access.c  the VMM's own reads, writes, discards and copies
+ *
+ * struct vmem has one sub-struct per concern, each set up and torn down
+ * by the file that owns it.
+ */
 #ifndef EPT_VMEM_PRIV_H
 #define EPT_VMEM_PRIV_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <sys/types.h>
 
 #include "ept.h"
 #include "uffd.h"
@@ -17,8 +39,9 @@ struct vmem_block {
 	uint16_t ahead;	  /* of those, filled ahead and not yet seen touched */
 };
 
-/* A fork image (vmem_fork.c): a VM's frames as of the fork point, which
- * it and its children map write-protected and copy out of on write. */
+/* A fork image (vmem_fork.c makes it): a VM's frames as of the fork
+ * point, which it and its children map write-protected and copy out of
+ * on write. Held by every VM that maps it; the last one frees it. */
 struct vmem_image {
 	struct frame_db *db;
 	uint64_t base, pages;		    /* its frames: the forked VM's region at the fork */
@@ -33,6 +56,86 @@ struct vmem_image {
 	int refs;			     /* VMs that map it (atomic) */
 };
 
+/* The view (vmem_view.c): one MAP_SHARED mapping of the VM's region, or
+ * of its image with the VM's own pages mapped over it one by one. */
+struct vmem_view {
+	uint8_t *base;
+	struct uffd uffd;
+	uint64_t reg_modes;	  /* its userfaultfd modes */
+	bool can_wp;		  /* shmem write-protect: snapshots and fork can be armed */
+	int pagemap_fd;		  /* /proc/self/pagemap: which view pages the guest touched */
+	struct vmem_image *image; /* NULL: the view maps the VM's own region */
+	uint64_t *own;		  /* with an image: view pages that map the VM's own frame */
+};
+
+/* Fault-around bookkeeping (vmem.c keeps it, fault.c decides by it): per
+ * 2 MiB block, what is resident and how much of it was filled ahead and
+ * not yet seen used. */
+struct vmem_around {
+	struct vmem_block *block;
+	uint64_t nr_blocks;
+};
+
+/* The fault thread (fault.c) and its policy. */
+struct vmem_faults {
+	pthread_t thread;
+	bool running;
+	int stop_fd; /* eventfd: tells the fault thread to leave */
+	int handler_cpu;
+	unsigned max_window;
+	uint64_t seq_start;    /* first page of the last window */
+	uint64_t seq_next;     /* page after the last window */
+	unsigned seq_window;   /* grows while faults stream forward */
+	uint64_t spurious_idx; /* page of the last spurious fault, see fault_present */
+	void *zeros;	       /* VMEM_MAX_WINDOW pages of zeros, the source of UFFDIO_COPY */
+};
+
+/* What is not resident: swap (reclaim/'s pager) and a lazy restore's
+ * source. Buffers are page-aligned for O_DIRECT. */
+struct vmem_backing {
+	const struct vmem_pager_ops *pager; /* NULL: no reclaim */
+	void *pager_arg;
+	const struct vmem_source_ops *source; /* NULL: no lazy restore */
+	void *source_arg;
+	uint8_t *evict_buf;	       /* VMEM_EVICT_MAX pages */
+	uint8_t *page_buf;	       /* one page: the VMM's accesses, copies out of the image */
+	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
+	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
+	unsigned snap_ra;	       /* lazy restore's read-ahead window (cap: swap_ra_max) */
+	uint64_t snap_ra_next;	       /* page after the last lazy load's window */
+};
+
+/* Working-set sampling (vmem_reclaim.c). */
+struct vmem_wss {
+	uint64_t *idx; /* armed sample, ascending */
+	uint8_t *touched;
+	unsigned n;
+};
+
+/* A live snapshot (vmem_snap.c). */
+struct vmem_snap {
+	enum vmem_snap_state state;
+	bool ending; /* vmem_snap_end is unprotecting the view */
+	struct vmem_snap_sink sink;
+	uint64_t *dirty;   /* armed: pages mapped writable since arming */
+	uint64_t *saved;   /* frozen: pages saved */
+	struct ept *table; /* frozen: the table as of the freeze */
+	uint64_t cursor;   /* the next GPA vmem_snap_save looks at */
+	uint8_t *buf;	   /* one page, aligned */
+	char err[256];	   /* why the snapshot failed */
+	struct vmem_snap_stats stats;
+};
+
+/* Told of every change vmem_install makes, with v's lock held: a live
+ * snapshot subscribes while it is armed or frozen (vmem_snap.c). */
+struct vmem_observer {
+	/* Page idx is about to change; content: its current 4 KiB if the
+	 * caller has them, else NULL (read where the page is). */
+	void (*before)(struct vmem *v, uint64_t idx, const void *content);
+	/* Pages [first, first + n) were mapped writable into the view. */
+	void (*mapped)(struct vmem *v, uint64_t first, uint64_t n);
+};
+
 struct vmem {
 	struct frame_db *db;
 	uint16_t vm_id;
@@ -41,70 +144,23 @@ struct vmem {
 	uint64_t range_first[VMEM_MAX_RANGES]; /* view page index of each range */
 	uint64_t pages;			       /* view size in pages */
 	uint64_t base_frame; /* the VM's region: fresh page i is frame base_frame + i */
-	uint8_t *view;
 	struct ept *table;
-	struct uffd uffd;
-	int pagemap_fd; /* /proc/self/pagemap: which view pages the guest touched */
-	void *zeros;	/* VMEM_MAX_WINDOW pages of zeros, the source of UFFDIO_COPY */
-
-	pthread_mutex_t lock; /* table, frames of this VM, stats, policy */
-	pthread_t thread;
-	bool running;
-	int stop_fd; /* eventfd: tells the fault thread to leave */
-	int handler_cpu;
+	pthread_mutex_t lock; /* everything here but the fault thread's identity */
 	vmem_fatal_fn on_fatal;
 	void *arg;
 	bool fatal;
-	uint64_t spurious_idx; /* page of the last spurious fault, see fault_present */
+	const struct vmem_observer *observer; /* NULL: no one */
 
-	/* Fault-around policy: a streaming detector and, per 2 MiB block, what
-	 * is resident and how much of it was filled ahead and not yet seen
-	 * used (see fault.c). */
-	unsigned max_window;
-	uint64_t seq_start;  /* first page of the last window */
-	uint64_t seq_next;   /* page after the last window */
-	unsigned seq_window; /* grows while faults stream forward */
-	struct vmem_block *block;
-	uint64_t nr_blocks;
-
-	/* Reclaim (NULL pager: none). Buffers are page-aligned for O_DIRECT. */
-	const struct vmem_pager_ops *pager;
-	void *pager_arg;
-	uint8_t *evict_buf;	       /* VMEM_EVICT_MAX pages */
-	uint8_t *page_buf;	       /* one page: the VMM's accesses to swapped pages */
-	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
-	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
-	unsigned snap_ra;	       /* lazy restore's read-ahead window (cap: swap_ra_max) */
-	uint64_t snap_ra_next;	       /* page after the last lazy load's window */
-	uint64_t *wss_idx;	       /* armed sample, ascending */
-	uint8_t *wss_touched;
-	unsigned wss_n;
-
-	/* Lazy restore: where EPT_SW_SNAP entries' pages come from. */
-	const struct vmem_source_ops *source;
-	void *source_arg;
-
-	/* Live snapshots (vmem_snap.c). */
-	uint64_t reg_modes; /* the view's userfaultfd modes */
-	bool can_wp;	    /* shmem write-protect: snapshots can be taken */
-	enum vmem_snap_state snap_state;
-	bool snap_ending; /* vmem_snap_end is unprotecting the view */
-	struct vmem_snap_sink snap_sink;
-	uint64_t *snap_dirty;	/* armed: pages mapped writable since arming */
-	uint64_t *snap_saved;	/* frozen: pages saved */
-	struct ept *snap_table; /* frozen: the table as of the freeze */
-	uint64_t snap_cursor;	/* the next GPA vmem_snap_save looks at */
-	uint8_t *snap_buf;	/* one page, aligned */
-	char snap_err[256];	/* why the snapshot failed */
-	struct vmem_snap_stats snap;
-
-	/* Fork (vmem_fork.c): the image the view maps, NULL if none, and which
-	 * view pages map the VM's own region instead. */
-	struct vmem_image *image;
-	uint64_t *remapped;
-
+	struct vmem_view view;
+	struct vmem_around around;
+	struct vmem_faults fault;
+	struct vmem_backing back;
+	struct vmem_wss wss;
+	struct vmem_snap snap;
 	struct vmem_stats stats;
 };
+
+/* ---- bitmaps and page indices ------------------------------------------ */
 
 static inline bool vmem_bit(const uint64_t *map, uint64_t i)
 {
@@ -116,6 +172,11 @@ static inline void vmem_bit_set(uint64_t *map, uint64_t i)
 	map[i / 64] |= 1ULL << (i % 64);
 }
 
+static inline uint64_t *vmem_bitmap_new(uint64_t pages)
+{
+	return calloc((pages + 63) / 64, sizeof(uint64_t));
+}
+
 static inline uint64_t vmem_idx_gpa(const struct vmem *v, uint64_t idx)
 {
 	int i = v->nr_ranges - 1;
@@ -125,92 +186,141 @@ static inline uint64_t vmem_idx_gpa(const struct vmem *v, uint64_t idx)
 	return v->range[i].gpa + ((idx - v->range_first[i]) << EPT_PAGE_SHIFT);
 }
 
+/* A page as one look at the table found it: what a fault or an access
+ * works from, computed once (vmem_page_at). */
+struct vmem_page {
+	uint64_t idx, gpa;
+	uint64_t entry; /* the table's, 0 if it holds nothing */
+	bool image;	/* the entry is the fork image's, not the VM's own */
+};
+
+/* ---- the view (vmem_view.c) -------------------------------------------- */
+
 /* View page index of gpa, or -1 if gpa is not RAM. */
 int64_t vmem_gpa_idx(const struct vmem *v, uint64_t gpa);
-/* The frame a page the VM never had gets (its own region's page idx). */
-uint64_t vmem_fresh_frame(const struct vmem *v, uint64_t idx);
-/* Record that view page idx now holds frame data (charges the budget);
- * ahead: filled by fault-around, not asked for. */
-int vmem_page_populated(struct vmem *v, uint64_t idx, bool ahead);
-/* The inverse: page idx's frame goes (the caller put its swap copy first,
- * or handed it on) and its table entry becomes entry (0: empty). */
-void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry);
-/* Fault-around bookkeeping: present page idx, whose entry was e, goes. */
-void vmem_block_forget(struct vmem *v, uint64_t idx, uint64_t e);
+/* Host address of view page idx. */
+uint64_t vmem_view_addr(const struct vmem *v, uint64_t idx);
+/* Map the view (its first frame: the VM's region, or an image's) and
+ * register it; child: it maps an image (MINOR and WP from the start). */
+int vmem_view_open(struct vmem *v, uint64_t first_frame, bool child);
+void vmem_view_close(struct vmem *v);
+/* Whether view page idx maps v's own frame (always, without an image). */
+bool vmem_view_maps_own(const struct vmem *v, uint64_t idx);
+/* Map view pages [first, first + n) from v's own region, registered. */
+int vmem_view_map_own(struct vmem *v, uint64_t first, uint64_t n);
+/* Write-protect (wp) view pages [first, first + n), or lift it; an
+ * image's pages stay protected whatever is asked. Lifting wakes a writer
+ * waiting there. */
+int vmem_view_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp);
+/* Pages first..first+n of the view that the host maps (pagemap bit 63):
+ * present[i]. -errno if pagemap cannot be read. */
+int vmem_view_present(const struct vmem *v, uint64_t first, unsigned n, bool *present);
+/* Zap the view's PTEs of [first, first + n): the next touch faults. */
+void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n);
+/* The VM is being stopped: a vCPU waiting on a fault wakes, and the
+ * kernel serves its retry from memory no other VM sees. */
+void vmem_view_release(struct vmem *v);
+/* Whether entry e at gpa is the image's (not v's own frame or slot). */
+bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e);
+/* v maps img from now on (a child at creation): one reference more. */
+int vmem_image_attach(struct vmem *v, struct vmem_image *img);
+void vmem_image_put(struct vmem_image *img);
+
+/* ---- the core (vmem.c) ------------------------------------------------- */
+
+/* Everything vmem_create made; the fault thread has stopped, and every
+ * feature has let go of its part (vmem_destroy, fault.c). */
+void vmem_free(struct vmem *v);
+
+void vmem_page_at(const struct vmem *v, uint64_t idx, struct vmem_page *p);
 bool vmem_page_present(const struct vmem *v, uint64_t idx);
 /* A frame or a swap slot: the page has content (fault-around must not
  * fill it as a fresh page). */
 bool vmem_page_held(const struct vmem *v, uint64_t idx);
 
-/* Pages idx..idx+n of the view that the host maps (pagemap bit 63):
- * present[i]. -errno if pagemap cannot be read. */
-int vmem_view_present(const struct vmem *v, uint64_t first, unsigned n, bool *present);
-/* Zap the view's PTEs of [first, first + n): the next touch faults. */
-void vmem_view_zap(struct vmem *v, uint64_t first, uint64_t n);
-/* A WSS-sampled page was seen touched. */
-void vmem_wss_seen(struct vmem *v, uint64_t idx);
-/* Drop view page idx: its frame or swap slot goes back. */
-void vmem_page_drop(struct vmem *v, uint64_t idx);
+enum vmem_fill {
+	VMEM_FILL_ZERO,	     /* a fresh page of zeros: the faulting page mapped, the window's
+				stored (or all of it mapped, for a stream) */
+	VMEM_FILL_COPY,	     /* map content into the view (UFFDIO_COPY) */
+	VMEM_FILL_BREAK,     /* a page broken out of a fork image: content into its own
+				frame, then mapped over the image's (CONTINUE; wakes) */
+	VMEM_FILL_STORE,     /* write content into the page's frame, the view left alone */
+	VMEM_FILL_CONTINUE,  /* the frame holds it already: map it again (UFFDIO_CONTINUE) */
+	VMEM_FILL_UNPROTECT, /* mapped already: lift write-protection (wakes the writer) */
+	VMEM_FILL_SHARE,     /* an image's page, mapped write-protected for reads (wakes) */
+	VMEM_FILL_IN_PLACE,  /* the caller changes the frame's bytes itself, next */
+	VMEM_FILL_EMPTY,     /* the page goes: its frame or slot back, zeros from now on */
+};
+
+/* What vmem_install does to a page (and, for ZERO, the window around it). */
+struct vmem_install {
+	enum vmem_fill fill;
+	const void *content; /* COPY, BREAK, STORE: the page's new 4 KiB */
+	bool record;	     /* give the page a frame of its own first */
+	bool wake;	     /* COPY, CONTINUE: wake the thread waiting on the page */
+	/* ZERO: the window [lo, hi) around the page, shrunk to what could be
+	 * recorded, and how many of its other pages may be filled ahead. */
+	uint64_t lo, hi;
+	unsigned ahead;
+	bool stream; /* ZERO: map the whole window, not only the page */
+};
+/* The one way a page changes: the observer told before, a frame recorded
+ * (charging the budget), the fill, the observer told of what is mapped.
+ * 0, or -errno: -ENOMEM when no frame could be had (reclaim and retry),
+ * with nothing changed. */
+int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install *in);
+/* A page read ahead of a swap-in or lazy load: recorded and stored, the
+ * view left alone (the guest's touch maps it). false: it keeps its entry. */
+bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content);
+
+/* The content of the page wherever it is, into buf (4 KiB, aligned): its
+ * frame, its swap slot or the source (both verified), or zeros. 0, or
+ * -errno with why. */
+int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why, size_t len);
+/* The same into v->back.page_buf, for a page the guest or the VMM needs:
+ * a failure stops the VM with "GPA ...: what: why". */
+int vmem_page_fetch(struct vmem *v, const struct vmem_page *p, const char *what);
+
+/* All of len bytes at off of fd, through pread or vmem_pwrite: 0 or -errno. */
+int vmem_pio(ssize_t (*io)(int, void *, size_t, off_t), int fd, void *buf, size_t len, off_t off);
+ssize_t vmem_pwrite(int fd, void *buf, size_t len, off_t off);
+
+/* Fault-around bookkeeping: a page filled ahead was seen used. */
+void vmem_mark_used(struct vmem *v, uint64_t idx);
+/* The page, whose entry was e, is no longer resident. */
+void vmem_block_forget(struct vmem *v, uint64_t idx, uint64_t e);
+/* The page's frame goes (its content saved elsewhere first) and its
+ * entry becomes entry (0: empty). */
+void vmem_page_unpopulated(struct vmem *v, uint64_t idx, uint64_t entry);
+/* Put swap slot (a table entry's or a frame's cache reference). */
+void vmem_slot_put(struct vmem *v, uint32_t slot);
 /* The budget is full and gpa needs a frame: let the pager free frames,
  * with v's lock dropped meanwhile. false: no pager, or nothing could be
  * freed (the pager then stopped v). */
 bool vmem_reclaim_unlocked(struct vmem *v, uint64_t gpa);
-/* A VM being stopped gives every frame and slot back: the number of
- * frames freed. */
+/* Stop the VM with msg: on_fatal once, then the view is released. */
+void vmem_stop_guest(struct vmem *v, const char *msg);
+/* A VM being stopped gives every frame and slot back: the frames freed. */
 uint64_t vmem_drop_all(struct vmem *v);
-/* Put swap slot (a table entry's or a frame's cache reference). */
-void vmem_slot_put(struct vmem *v, uint32_t slot);
 
-/* The content of view page idx wherever it is, into buf (4 KiB, aligned):
- * its frame, its swap slot or the source (both verified), or zeros. 0, or
- * -errno with why. */
-int vmem_page_content(struct vmem *v, uint64_t idx, void *buf, char *why, size_t len);
+/* ---- live snapshots (vmem_snap.c), with v's lock ----------------------- */
 
-/* Live snapshot hooks (vmem_snap.c), called with v's lock. */
-/* Page idx is about to change, or to be mapped writable: save it first if
- * the snapshot still needs it. content: its current 4 KiB if the caller
- * has them, else NULL (read where the page is). */
-void vmem_snap_keep(struct vmem *v, uint64_t idx, const void *content);
-/* Pages [first, first + n) were just mapped writable into the view. */
-void vmem_snap_mapped(struct vmem *v, uint64_t first, uint64_t n);
-/* A write-protect fault at view page idx. */
-void vmem_snap_wp_fault(struct vmem *v, uint64_t idx);
+/* The VM goes: what a snapshot still holds, freed. */
+void vmem_snap_fini(struct vmem *v);
+/* Freeze, part one: protect again what was written since arming. */
+int vmem_snap_reprotect(struct vmem *v);
+/* The arming or freeze failed: say why once. */
+void vmem_snap_fail(struct vmem *v, const char *what, const char *why);
+/* Armed, and frozen into something else (a fork image): back to idle,
+ * the view left protected. */
+void vmem_snap_settle(struct vmem *v);
+/* A write-protect fault at page p: saved first if the snapshot still
+ * needs it, then writable (which wakes the writer). 0 or -errno. */
+int vmem_snap_wp_fault(struct vmem *v, const struct vmem_page *p);
 
-/* Fork images (vmem_fork.c), with v's lock. */
-/* Whether the view maps page idx from v's own region (always, without an
- * image). */
-bool vmem_remapped(const struct vmem *v, uint64_t idx);
-/* Whether entry e at gpa is the image's (not v's own frame or slot). */
-bool vmem_image_owns(const struct vmem *v, uint64_t gpa, uint64_t e);
-/* Map view pages [first, first + n) from v's own region, registered. */
-int vmem_fork_privatise(struct vmem *v, uint64_t first, uint64_t n);
-/* The content of page idx (the image's) into v->page_buf; a failure
- * stops the VM, naming the GPA (the guest never sees the page). */
-int vmem_image_read(struct vmem *v, uint64_t idx);
-/* Page idx, whose entry e is the image's, becomes v's own page holding
- * content: mapped writable into the view (map: UFFDIO_COPY, which wakes
- * the vCPU) or only stored. -ENOMEM: no frame (reclaim and retry). */
-int vmem_fork_break(struct vmem *v, uint64_t idx, uint64_t e, const void *content, bool map);
-/* Before a VMM write: page idx becomes v's own, copied from the image
- * (not mapped); a no-op unless it is the image's. */
-int vmem_fork_own_page(struct vmem *v, uint64_t idx);
-/* A discard of page idx: true if it was the image's (and is now empty). */
-bool vmem_fork_drop(struct vmem *v, uint64_t idx);
-/* Write-protect (wp) view pages [first, first + n), or lift it from the
- * remapped ones only: the image's must stay protected. A mapping at a
- * time: the view is several once pages are broken out. */
-int vmem_fork_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp);
-/* The VM is being stopped: cut its view from the store and wake it. */
-void vmem_fork_sever(struct vmem *v);
-/* The fork point (vmem_fork_freeze): v's region becomes an image. */
-int vmem_fork_make_image(struct vmem *v);
-/* A child's view of img, at creation. */
-int vmem_fork_child_init(struct vmem *v, struct vmem_image *img);
-void vmem_image_put(struct vmem_image *img);
+/* ---- reclaim (vmem_reclaim.c) ------------------------------------------ */
 
-void fault_mark_used(struct vmem *v, uint64_t idx);
-/* Stop the VM with msg: on_fatal, then the view is unregistered. */
-void fault_stop_vm(struct vmem *v, const char *msg);
-void *fault_thread(void *arg);
+/* The VM goes: the working-set sample, freed. */
+void vmem_wss_fini(struct vmem *v);
 
 #endif

@@ -14,11 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-uint64_t vmem_pages(const struct vmem *v)
-{
-	return v->pages;
-}
-
 uint64_t vmem_resident(struct vmem *v)
 {
 	uint64_t n;
@@ -52,15 +47,15 @@ static int vmem_wss_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void vmem_wss_seen(struct vmem *v, uint64_t idx)
+static void vmem_wss_seen(struct vmem *v, uint64_t idx)
 {
 	uint64_t *hit;
 
-	if (!v->wss_n)
+	if (!v->wss.n)
 		return;
-	hit = bsearch(&idx, v->wss_idx, v->wss_n, sizeof(idx), vmem_wss_cmp);
+	hit = bsearch(&idx, v->wss.idx, v->wss.n, sizeof(idx), vmem_wss_cmp);
 	if (hit)
-		v->wss_touched[hit - v->wss_idx] = 1;
+		v->wss.touched[hit - v->wss.idx] = 1;
 }
 
 int vmem_scan(struct vmem *v, uint64_t first, unsigned n, uint8_t *state)
@@ -79,7 +74,7 @@ int vmem_scan(struct vmem *v, uint64_t first, unsigned n, uint8_t *state)
 			state[i] = VMEM_PAGE_ABSENT;
 		} else if (present[i]) {
 			state[i] = VMEM_PAGE_TOUCHED;
-			fault_mark_used(v, first + i);
+			vmem_mark_used(v, first + i);
 			vmem_wss_seen(v, first + i);
 		} else {
 			state[i] = vmem_frame_evictable(v, e) ? VMEM_PAGE_IDLE : VMEM_PAGE_PINNED;
@@ -91,13 +86,13 @@ int vmem_scan(struct vmem *v, uint64_t first, unsigned n, uint8_t *state)
 	return ret;
 }
 
-/* Copy the frames of pages idx[0..n) out of the store into v->evict_buf. */
+/* Copy the frames of pages idx[0..n) out of the store into v->back.evict_buf. */
 static int vmem_evict_copy(struct vmem *v, const uint64_t *idx, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
 
-		if (pread(frame_db_fd(v->db), v->evict_buf + i * EPT_PAGE_SIZE, EPT_PAGE_SIZE,
+		if (pread(frame_db_fd(v->db), v->back.evict_buf + i * EPT_PAGE_SIZE, EPT_PAGE_SIZE,
 			  f << EPT_PAGE_SHIFT) != (ssize_t)EPT_PAGE_SIZE)
 			return -EIO;
 	}
@@ -150,7 +145,7 @@ static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t f = ept_frame(ept_get(v->table, vmem_idx_gpa(v, idx[i])));
 		uint32_t slot = frame_swap_slot(v->db, f);
-		uint8_t *page = v->evict_buf + i * EPT_PAGE_SIZE;
+		uint8_t *page = v->back.evict_buf + i * EPT_PAGE_SIZE;
 
 		keep[i] = FRAME_NO_SLOT;
 		if (vmem_page_is_zero(page))
@@ -160,7 +155,7 @@ static unsigned vmem_evict_sort(struct vmem *v, uint64_t *idx, unsigned n,
 		if (keep[i] != FRAME_NO_SLOT)
 			continue;
 		if (d != i)
-			memcpy(v->evict_buf + d * EPT_PAGE_SIZE, page, EPT_PAGE_SIZE);
+			memcpy(v->back.evict_buf + d * EPT_PAGE_SIZE, page, EPT_PAGE_SIZE);
 		d++;
 	}
 	return d;
@@ -207,7 +202,7 @@ static int vmem_evict_locked(struct vmem *v, const uint64_t *want, unsigned n,
 	for (unsigned i = 0, j = 0; i < k; i++)
 		if (keep[i] == FRAME_NO_SLOT) {
 			gpa[j] = vmem_idx_gpa(v, idx[i]);
-			pages[j] = v->evict_buf + j * EPT_PAGE_SIZE;
+			pages[j] = v->back.evict_buf + j * EPT_PAGE_SIZE;
 			j++;
 		}
 	ret = d ? sink->store(sink->arg, v, gpa, pages, d, slots) : 0;
@@ -225,7 +220,7 @@ int vmem_evict(struct vmem *v, const uint64_t *idx, unsigned n, const struct vme
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	if (n > VMEM_EVICT_MAX || !v->pager)
+	if (n > VMEM_EVICT_MAX || !v->back.pager)
 		return -EINVAL;
 	pthread_mutex_lock(&v->lock);
 	ret = v->fatal ? -ESRCH : vmem_evict_locked(v, idx, n, sink, res);
@@ -233,44 +228,60 @@ int vmem_evict(struct vmem *v, const uint64_t *idx, unsigned n, const struct vme
 	return ret;
 }
 
-uint64_t vmem_drop_all(struct vmem *v)
-{
-	uint64_t freed = v->stats.resident_pages;
-
-	for (uint64_t i = 0; i < v->pages; i++)
-		vmem_page_drop(v, i);
-	return freed - v->stats.resident_pages;
-}
-
 uint64_t vmem_kill(struct vmem *v, const char *msg)
 {
 	uint64_t freed;
 
 	pthread_mutex_lock(&v->lock);
-	fault_stop_vm(v, msg);
+	vmem_stop_guest(v, msg);
 	freed = vmem_drop_all(v);
 	pthread_mutex_unlock(&v->lock);
 	return freed;
 }
 
+/* The sample's arrays, on first use. */
+static int vmem_wss_alloc(struct vmem *v)
+{
+	if (!v->wss.idx)
+		v->wss.idx = calloc(VMEM_WSS_MAX, sizeof(*v->wss.idx));
+	if (!v->wss.touched)
+		v->wss.touched = calloc(VMEM_WSS_MAX, 1);
+	return v->wss.idx && v->wss.touched ? 0 : -ENOMEM;
+}
+
+void vmem_wss_fini(struct vmem *v)
+{
+	free(v->wss.idx);
+	free(v->wss.touched);
+	v->wss.idx = NULL;
+	v->wss.touched = NULL;
+}
+
 int vmem_wss_arm(struct vmem *v, const uint64_t *idx, unsigned n)
 {
-	if (n > VMEM_WSS_MAX || !v->wss_idx)
+	int ret;
+
+	if (n > VMEM_WSS_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&v->lock);
-	v->wss_n = 0;
+	ret = vmem_wss_alloc(v);
+	if (ret) {
+		pthread_mutex_unlock(&v->lock);
+		return ret;
+	}
+	v->wss.n = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t e;
 
-		if (idx[i] >= v->pages || (v->wss_n && idx[i] <= v->wss_idx[v->wss_n - 1]))
+		if (idx[i] >= v->pages || (v->wss.n && idx[i] <= v->wss.idx[v->wss.n - 1]))
 			continue;
 		e = ept_get(v->table, vmem_idx_gpa(v, idx[i]));
 		if (!e)
 			continue; /* never touched: not part of the VM's memory yet */
 		if (ept_present(e))
 			vmem_view_zap(v, idx[i], 1);
-		v->wss_touched[v->wss_n] = 0;
-		v->wss_idx[v->wss_n++] = idx[i];
+		v->wss.touched[v->wss.n] = 0;
+		v->wss.idx[v->wss.n++] = idx[i];
 	}
 	pthread_mutex_unlock(&v->lock);
 	return 0;
@@ -281,14 +292,14 @@ void vmem_wss_collect(struct vmem *v, unsigned *sampled, unsigned *touched)
 	bool present;
 
 	pthread_mutex_lock(&v->lock);
-	*sampled = v->wss_n;
+	*sampled = v->wss.n;
 	*touched = 0;
-	for (unsigned i = 0; i < v->wss_n; i++) {
-		if (!v->wss_touched[i] && !vmem_view_present(v, v->wss_idx[i], 1, &present) &&
+	for (unsigned i = 0; i < v->wss.n; i++) {
+		if (!v->wss.touched[i] && !vmem_view_present(v, v->wss.idx[i], 1, &present) &&
 		    present)
-			v->wss_touched[i] = 1;
-		*touched += v->wss_touched[i];
+			v->wss.touched[i] = 1;
+		*touched += v->wss.touched[i];
 	}
-	v->wss_n = 0;
+	v->wss.n = 0;
 	pthread_mutex_unlock(&v->lock);
 }

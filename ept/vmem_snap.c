@@ -1,19 +1,20 @@
 /* ept/vmem_snap.c: live snapshots of a VM's memory, see vmem.h.
  *
  * Copy-before-write: the guest keeps its frames, and a page the snapshot
- * still needs is saved (to the sink) before anything changes it. What
- * could change a page is caught three ways:
+ * still needs is saved (to the sink) before anything changes it. Every
+ * change to a page goes through the core's installer (vmem_install), and
+ * the snapshot observes it from arming to the end (snap_observer):
  *   - a page the view maps is write-protected (userfaultfd WP), so a guest
- *     write is a WP fault;
+ *     write is a WP fault, served by lifting the protection (an install);
  *   - a page the view does not map is a MISSING fault (zero fill, swap-in,
  *     lazy load) or, for one the store holds, a MINOR fault: the view is
  *     registered for MINOR faults from arming on;
- *   - the VMM's own writes and discards call vmem_snap_keep first.
+ *   - the VMM's own writes and discards are installs too.
  *
  * Protecting the whole view walks every host and KVM entry, which grows
  * with guest size, so it is done before the pause, while the guest runs:
- * a write meanwhile is let through and its page remembered (snap_dirty).
- * The pause then protects only those pages again, and clones the table
+ * a write meanwhile is let through and its page remembered (dirty). The
+ * pause then protects only those pages again, and clones the table
  * (O(1)): the clone says which pages the snapshot holds, the saved bitmap
  * which of them are saved.
  */
@@ -27,133 +28,134 @@
 
 #define SNAP_CHUNK 512 /* pages protected or unprotected per lock hold */
 
-static uint64_t snap_addr(const struct vmem *v, uint64_t idx)
+void vmem_snap_fail(struct vmem *v, const char *what, const char *why)
 {
-	return (uintptr_t)v->view + (idx << EPT_PAGE_SHIFT);
-}
-
-/* Lifting a protection wakes a writer waiting there; setting one wakes
- * no one (the kernel refuses DONTWAKE with WP). */
-static int snap_protect(struct vmem *v, uint64_t first, uint64_t n, bool wp)
-{
-	if (v->image)
-		return vmem_fork_protect(v, first, n, wp);
-	return uffd_writeprotect(&v->uffd, snap_addr(v, first), n << EPT_PAGE_SHIFT, wp, false);
-}
-
-/* The snapshot cannot be completed: say why once; from here on nothing
- * waits for it (vmem_snap_end lifts the protection). */
-static void snap_fail(struct vmem *v, const char *what, const char *why)
-{
-	if (v->snap_state == VMEM_SNAP_FAILED)
+	if (v->snap.state == VMEM_SNAP_FAILED)
 		return;
-	snprintf(v->snap_err, sizeof(v->snap_err), "%s: %s", what, why);
-	v->snap_state = VMEM_SNAP_FAILED;
+	snprintf(v->snap.err, sizeof(v->snap.err), "%s: %s", what, why);
+	v->snap.state = VMEM_SNAP_FAILED;
 }
 
 static bool snap_pending(const struct vmem *v, uint64_t idx)
 {
-	return !vmem_bit(v->snap_saved, idx) && ept_get(v->snap_table, vmem_idx_gpa(v, idx));
+	return !vmem_bit(v->snap.saved, idx) && ept_get(v->snap.table, vmem_idx_gpa(v, idx));
 }
 
-/* Save page idx, whose content is still the snapshot's: from content, or
+/* Save page p, whose content is still the snapshot's: from content, or
  * read where the page is now (its frame, swap slot or source). */
-static int snap_save_page(struct vmem *v, uint64_t idx, const void *content)
+static int snap_save_page(struct vmem *v, const struct vmem_page *p, const void *content)
 {
 	char why[200], what[32];
 	int ret = 0;
 
 	if (!content) {
-		ret = vmem_page_content(v, idx, v->snap_buf, why, sizeof(why));
-		content = v->snap_buf;
+		ret = vmem_page_content(v, p, v->snap.buf, why, sizeof(why));
+		content = v->snap.buf;
 	}
 	if (!ret)
-		ret = v->snap_sink.save(v->snap_sink.arg, vmem_idx_gpa(v, idx), content, why,
-					sizeof(why));
+		ret = v->snap.sink.save(v->snap.sink.arg, p->gpa, content, why, sizeof(why));
 	if (ret) {
-		snprintf(what, sizeof(what), "GPA %#lx", (unsigned long)vmem_idx_gpa(v, idx));
-		snap_fail(v, what, why);
+		snprintf(what, sizeof(what), "GPA %#lx", (unsigned long)p->gpa);
+		vmem_snap_fail(v, what, why);
 		return ret;
 	}
-	vmem_bit_set(v->snap_saved, idx);
-	v->snap.pending--;
+	vmem_bit_set(v->snap.saved, p->idx);
+	v->snap.stats.pending--;
 	return 0;
 }
 
-void vmem_snap_keep(struct vmem *v, uint64_t idx, const void *content)
+/* Frozen: a page about to change is saved first if still needed. */
+static void snap_before_change(struct vmem *v, uint64_t idx, const void *content)
 {
-	if (v->snap_state != VMEM_SNAP_FROZEN || !snap_pending(v, idx))
+	struct vmem_page p;
+
+	if (v->snap.state != VMEM_SNAP_FROZEN || !snap_pending(v, idx))
 		return;
-	if (!snap_save_page(v, idx, content))
-		v->snap.saved_by_fault++;
+	vmem_page_at(v, idx, &p);
+	if (!snap_save_page(v, &p, content))
+		v->snap.stats.saved_by_fault++;
 }
 
-void vmem_snap_mapped(struct vmem *v, uint64_t first, uint64_t n)
+/* Armed: a page mapped writable will have to be protected again. */
+static void snap_mapped(struct vmem *v, uint64_t first, uint64_t n)
 {
-	if (v->snap_state != VMEM_SNAP_ARMED)
+	if (v->snap.state != VMEM_SNAP_ARMED)
 		return;
 	for (uint64_t i = first; i < first + n; i++)
-		vmem_bit_set(v->snap_dirty, i);
+		vmem_bit_set(v->snap.dirty, i);
 }
+
+static const struct vmem_observer snap_observer = {
+    .before = snap_before_change,
+    .mapped = snap_mapped,
+};
 
 /* Armed: let the write through and remember the page. Frozen: save the
  * page first. Otherwise a protection left over: lift it. */
-void vmem_snap_wp_fault(struct vmem *v, uint64_t idx)
+int vmem_snap_wp_fault(struct vmem *v, const struct vmem_page *p)
 {
-	v->snap.wp_faults++;
-	vmem_snap_keep(v, idx, NULL);
-	vmem_snap_mapped(v, idx, 1);
-	snap_protect(v, idx, 1, false); /* wakes the writer */
+	v->snap.stats.wp_faults++;
+	return vmem_install(v, p, &(struct vmem_install){.fill = VMEM_FILL_UNPROTECT});
 }
 
 static int snap_alloc(struct vmem *v)
 {
-	size_t words = (v->pages + 63) / 64;
-
-	v->snap_dirty = calloc(words, sizeof(uint64_t));
-	v->snap_saved = calloc(words, sizeof(uint64_t));
-	return v->snap_dirty && v->snap_saved ? 0 : -ENOMEM;
+	v->snap.dirty = vmem_bitmap_new(v->pages);
+	v->snap.saved = vmem_bitmap_new(v->pages);
+	if (!v->snap.buf)
+		v->snap.buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+	return v->snap.dirty && v->snap.saved && v->snap.buf ? 0 : -ENOMEM;
 }
 
 static void snap_release(struct vmem *v)
 {
-	free(v->snap_dirty);
-	free(v->snap_saved);
-	ept_destroy(v->snap_table);
-	v->snap_dirty = v->snap_saved = NULL;
-	v->snap_table = NULL;
+	free(v->snap.dirty);
+	free(v->snap.saved);
+	ept_destroy(v->snap.table);
+	v->snap.dirty = v->snap.saved = NULL;
+	v->snap.table = NULL;
+}
+
+void vmem_snap_fini(struct vmem *v)
+{
+	snap_release(v);
+	free(v->snap.buf);
+	v->snap.buf = NULL;
 }
 
 /* With v's lock: arming needs every first touch of a page the store holds
  * to be a fault, not the kernel's own minor fault. */
 static int snap_begin(struct vmem *v, const struct vmem_snap_sink *sink)
 {
+	struct vmem_view *w = &v->view;
+	struct vmem_snap_stats *st = &v->snap.stats;
 	int ret;
 
-	if (!v->can_wp)
+	if (!w->can_wp)
 		return -ENOTSUP;
-	if (v->snap_state == VMEM_SNAP_ARMED || v->snap_state == VMEM_SNAP_FROZEN || v->snap_ending)
+	if (v->snap.state == VMEM_SNAP_ARMED || v->snap.state == VMEM_SNAP_FROZEN || v->snap.ending)
 		return -EBUSY;
 	if (v->fatal)
 		return -ESRCH;
 	snap_release(v);
 	ret = snap_alloc(v);
-	if (!ret && !(v->reg_modes & UFFDIO_REGISTER_MODE_MINOR)) {
-		ret = uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT,
-					  v->reg_modes | UFFDIO_REGISTER_MODE_MINOR);
+	if (!ret && !(w->reg_modes & UFFDIO_REGISTER_MODE_MINOR)) {
+		ret = uffd_register_modes(&w->uffd, w->base, v->pages << EPT_PAGE_SHIFT,
+					  w->reg_modes | UFFDIO_REGISTER_MODE_MINOR);
 		if (!ret)
-			v->reg_modes |= UFFDIO_REGISTER_MODE_MINOR;
+			w->reg_modes |= UFFDIO_REGISTER_MODE_MINOR;
 	}
 	if (ret) {
 		snap_release(v);
 		return ret;
 	}
-	v->snap_sink = *sink;
-	v->snap_err[0] = '\0';
-	v->snap.arm_ns = v->snap.freeze_ns = v->snap.unprotect_ns = 0;
-	v->snap.reprotected = v->snap.total = v->snap.pending = 0;
-	v->snap.saved_by_writer = v->snap.saved_by_fault = v->snap.wp_faults = 0;
-	v->snap_state = VMEM_SNAP_ARMED;
+	v->snap.sink = *sink;
+	v->snap.err[0] = '\0';
+	st->arm_ns = st->freeze_ns = st->unprotect_ns = 0;
+	st->reprotected = st->total = st->pending = 0;
+	st->saved_by_writer = st->saved_by_fault = st->wp_faults = 0;
+	v->snap.state = VMEM_SNAP_ARMED;
+	v->observer = &snap_observer;
 	return 0;
 }
 
@@ -170,10 +172,11 @@ static int snap_protect_view(struct vmem *v, bool wp)
 
 		pthread_mutex_lock(&v->lock);
 		if (wp)
-			ret = v->snap_state == VMEM_SNAP_ARMED ? snap_protect(v, first, n, true)
-							       : -EINTR;
+			ret = v->snap.state == VMEM_SNAP_ARMED
+				  ? vmem_view_protect(v, first, n, true)
+				  : -EINTR;
 		else if (!v->fatal)
-			snap_protect(v, first, n, false);
+			vmem_view_protect(v, first, n, false);
 		pthread_mutex_unlock(&v->lock);
 	}
 	return ret;
@@ -191,18 +194,17 @@ int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink)
 		return ret; /* nothing begun: another snapshot's state stays */
 	ret = snap_protect_view(v, true);
 	pthread_mutex_lock(&v->lock);
-	v->snap.arm_ns = histo_now_ns() - t0;
-	v->snap.armed_pages = ret ? 0 : v->pages;
-	if (ret && v->snap_state == VMEM_SNAP_ARMED)
-		snap_fail(v, "write-protecting the view", strerror(-ret));
+	v->snap.stats.arm_ns = histo_now_ns() - t0;
+	v->snap.stats.armed_pages = ret ? 0 : v->pages;
+	if (ret && v->snap.state == VMEM_SNAP_ARMED)
+		vmem_snap_fail(v, "write-protecting the view", strerror(-ret));
 	pthread_mutex_unlock(&v->lock);
 	if (ret)
 		vmem_snap_end(v);
 	return ret;
 }
 
-/* Protect again each run of pages mapped writable since arming. */
-static int snap_reprotect(struct vmem *v)
+int vmem_snap_reprotect(struct vmem *v)
 {
 	uint64_t i = 0;
 	int ret = 0;
@@ -210,15 +212,15 @@ static int snap_reprotect(struct vmem *v)
 	while (!ret && i < v->pages) {
 		uint64_t n = 0;
 
-		if (!v->snap_dirty[i / 64] && i % 64 == 0) {
+		if (!v->snap.dirty[i / 64] && i % 64 == 0) {
 			i += 64;
 			continue;
 		}
-		while (i + n < v->pages && vmem_bit(v->snap_dirty, i + n))
+		while (i + n < v->pages && vmem_bit(v->snap.dirty, i + n))
 			n++;
 		if (n)
-			ret = snap_protect(v, i, n, true);
-		v->snap.reprotected += n;
+			ret = vmem_view_protect(v, i, n, true);
+		v->snap.stats.reprotected += n;
 		i += n ? n : 1;
 	}
 	return ret;
@@ -230,21 +232,22 @@ int vmem_snap_freeze(struct vmem *v)
 	int ret = 0;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->snap_state != VMEM_SNAP_ARMED || !v->snap_sink.save)
-		ret = v->snap_state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
+	if (v->snap.state != VMEM_SNAP_ARMED || !v->snap.sink.save)
+		ret = v->snap.state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
 	if (!ret)
-		ret = snap_reprotect(v);
-	if (!ret && !(v->snap_table = ept_clone(v->table)))
+		ret = vmem_snap_reprotect(v);
+	if (!ret && !(v->snap.table = ept_clone(v->table)))
 		ret = -ENOMEM;
 	if (ret) {
-		snap_fail(v, "freezing memory", strerror(-ret));
+		vmem_snap_fail(v, "freezing memory", strerror(-ret));
 	} else {
-		v->snap.total = v->snap.pending = v->stats.resident_pages + v->stats.shared_pages +
-						  v->stats.swapped_pages + v->stats.source_pages;
-		v->snap_cursor = 0;
-		v->snap_state = VMEM_SNAP_FROZEN;
+		v->snap.stats.total = v->snap.stats.pending =
+		    v->stats.resident_pages + v->stats.shared_pages + v->stats.swapped_pages +
+		    v->stats.source_pages;
+		v->snap.cursor = 0;
+		v->snap.state = VMEM_SNAP_FROZEN;
 	}
-	v->snap.freeze_ns = histo_now_ns() - t0;
+	v->snap.stats.freeze_ns = histo_now_ns() - t0;
 	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
@@ -261,7 +264,7 @@ static int snap_collect(uint64_t gpa, uint64_t entry, void *arg)
 	int64_t idx = vmem_gpa_idx(b->v, gpa);
 
 	(void)entry;
-	if (idx >= 0 && !vmem_bit(b->v->snap_saved, idx))
+	if (idx >= 0 && !vmem_bit(b->v->snap.saved, idx))
 		b->gpa[b->n++] = gpa;
 	return b->n == b->max;
 }
@@ -272,20 +275,20 @@ static int snap_save_batch(struct vmem *v, unsigned max)
 {
 	struct snap_batch b = {.v = v, .max = max < VMEM_EVICT_MAX ? max : VMEM_EVICT_MAX};
 	int64_t first, last;
-	int more = ept_for_each(v->snap_table, v->snap_cursor, UINT64_MAX, snap_collect, &b);
+	int more = ept_for_each(v->snap.table, v->snap.cursor, UINT64_MAX, snap_collect, &b);
+	struct vmem_page p;
 
 	for (unsigned i = 0; i < b.n; i++) {
-		uint64_t idx = vmem_gpa_idx(v, b.gpa[i]);
-
-		if (snap_save_page(v, idx, NULL))
+		vmem_page_at(v, vmem_gpa_idx(v, b.gpa[i]), &p);
+		if (snap_save_page(v, &p, NULL))
 			return -EIO;
-		v->snap.saved_by_writer++;
+		v->snap.stats.saved_by_writer++;
 	}
 	if (b.n) {
 		first = vmem_gpa_idx(v, b.gpa[0]);
 		last = vmem_gpa_idx(v, b.gpa[b.n - 1]);
-		snap_protect(v, first, last - first + 1, false);
-		v->snap_cursor = b.gpa[b.n - 1] + EPT_PAGE_SIZE;
+		vmem_view_protect(v, first, last - first + 1, false);
+		v->snap.cursor = b.gpa[b.n - 1] + EPT_PAGE_SIZE;
 	}
 	return more ? 1 : 0;
 }
@@ -295,30 +298,31 @@ int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len)
 	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->fatal && v->snap_state == VMEM_SNAP_FROZEN)
-		snap_fail(v, "saving memory", "the VM stopped before all of it was saved");
-	if (v->snap_state == VMEM_SNAP_FROZEN)
+	if (v->fatal && v->snap.state == VMEM_SNAP_FROZEN)
+		vmem_snap_fail(v, "saving memory", "the VM stopped before all of it was saved");
+	if (v->snap.state == VMEM_SNAP_FROZEN)
 		ret = snap_save_batch(v, max ? max : 1);
 	else
-		ret = v->snap_state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
+		ret = v->snap.state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
 	if (ret < 0)
 		snprintf(msg, len, "%s",
-			 v->snap_state == VMEM_SNAP_FAILED ? v->snap_err : "not frozen");
+			 v->snap.state == VMEM_SNAP_FAILED ? v->snap.err : "not frozen");
 	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
 
 /* Without a pager, MINOR faults were for the snapshot only: the kernel
  * maps store pages itself again (a MINOR fault still queued finds the
- * view unregistered for it, and fault_minor just wakes it). */
+ * view unregistered for it, and the fault thread just wakes it). */
 static void snap_drop_minor(struct vmem *v)
 {
-	uint64_t modes = v->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
+	struct vmem_view *w = &v->view;
+	uint64_t modes = w->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
 
-	if (v->pager || v->image || v->fatal || modes == v->reg_modes)
+	if (v->back.pager || w->image || v->fatal || modes == w->reg_modes)
 		return;
-	if (!uffd_register_modes(&v->uffd, v->view, v->pages << EPT_PAGE_SHIFT, modes))
-		v->reg_modes = modes;
+	if (!uffd_register_modes(&w->uffd, w->base, v->pages << EPT_PAGE_SHIFT, modes))
+		w->reg_modes = modes;
 }
 
 void vmem_snap_end(struct vmem *v)
@@ -327,77 +331,39 @@ void vmem_snap_end(struct vmem *v)
 	bool complete;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->snap_state == VMEM_SNAP_IDLE) {
+	if (v->snap.state == VMEM_SNAP_IDLE) {
 		pthread_mutex_unlock(&v->lock);
 		return;
 	}
-	complete = v->snap_state == VMEM_SNAP_FROZEN && !v->snap.pending;
-	v->snap_state = VMEM_SNAP_IDLE;
+	complete = v->snap.state == VMEM_SNAP_FROZEN && !v->snap.stats.pending;
+	v->snap.state = VMEM_SNAP_IDLE;
+	v->observer = NULL;
 	snap_release(v);
 	snap_drop_minor(v);
-	v->snap_ending = true; /* no new snapshot until the view is unprotected */
+	v->snap.ending = true; /* no new snapshot until the view is unprotected */
 	pthread_mutex_unlock(&v->lock);
 	snap_protect_view(v, false);
 	pthread_mutex_lock(&v->lock);
-	v->snap_ending = false;
-	v->snap.unprotect_ns = histo_now_ns() - t0;
-	v->snap.snapshots += complete;
+	v->snap.ending = false;
+	v->snap.stats.unprotect_ns = histo_now_ns() - t0;
+	v->snap.stats.snapshots += complete;
 	pthread_mutex_unlock(&v->lock);
+}
+
+void vmem_snap_settle(struct vmem *v)
+{
+	v->snap.state = VMEM_SNAP_IDLE;
+	v->observer = NULL;
+	snap_release(v);
 }
 
 void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out)
 {
 	pthread_mutex_lock(&v->lock);
-	*out = v->snap;
-	out->state = v->snap_state;
-	out->wp_via = v->can_wp ? "userfaultfd-wp"
-				: "none: this kernel has no userfaultfd write-protect for shmem";
+	*out = v->snap.stats;
+	out->state = v->snap.state;
+	out->wp_via = v->view.can_wp
+			  ? "userfaultfd-wp"
+			  : "none: this kernel has no userfaultfd write-protect for shmem";
 	pthread_mutex_unlock(&v->lock);
-}
-
-/* Fork (vmem.h): the arming is a snapshot's with nothing to save to; the
- * freeze makes the image instead of starting to save. */
-int vmem_fork_arm(struct vmem *v)
-{
-	static const struct vmem_snap_sink none = {0};
-	bool forked;
-
-	pthread_mutex_lock(&v->lock);
-	forked = v->image != NULL;
-	pthread_mutex_unlock(&v->lock);
-	return forked ? -EALREADY : vmem_snap_arm(v, &none);
-}
-
-int vmem_fork_freeze(struct vmem *v)
-{
-	uint64_t t0 = histo_now_ns();
-	int ret = 0;
-
-	pthread_mutex_lock(&v->lock);
-	if (v->snap_state != VMEM_SNAP_ARMED || v->snap_sink.save)
-		ret = v->snap_state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
-	if (!ret)
-		ret = snap_reprotect(v);
-	if (!ret)
-		ret = vmem_fork_make_image(v);
-	if (ret) {
-		snap_fail(v, "freezing memory for the fork", strerror(-ret));
-	} else {
-		/* The view stays protected: it maps the image now. */
-		v->snap_state = VMEM_SNAP_IDLE;
-		snap_release(v);
-	}
-	v->snap.freeze_ns = histo_now_ns() - t0;
-	pthread_mutex_unlock(&v->lock);
-	return ret;
-}
-
-struct vmem_image *vmem_fork_image(struct vmem *v)
-{
-	struct vmem_image *img;
-
-	pthread_mutex_lock(&v->lock);
-	img = v->image;
-	pthread_mutex_unlock(&v->lock);
-	return img;
 }

@@ -141,19 +141,3 @@ uint64_t list_policy_victim(struct policy *p)
 {
 	return plist_pop_head(list_policy_list(p));
 }
-
-static const struct policy_ops *const policy_table[] = {
-    &policy_clock_ops,
-    &policy_fifo_ops,
-    &policy_lru_ops,
-    &policy_opt_ops,
-};
-
-const struct policy_ops *policy_by_name(const char *name)
-{
-	for (size_t i = 0; i < sizeof(policy_table) / sizeof(policy_table[0]); i++) {
-		if (!strcmp(policy_table[i]->name, name))
-			return policy_table[i];
-	}
-	return NULL;
-}

@@ -259,7 +259,12 @@ static uint64_t reclaim_oom(struct reclaimer *r, struct vmem *v, uint64_t gpa)
 	pthread_mutex_lock(&r->io_lock);
 	r->st.oom_kills++;
 	pthread_mutex_unlock(&r->io_lock);
-	if (victim->v == v)
+	if (victim->v == v && !r->file) /* a reclaimer for working-set sampling alone */
+		snprintf(msg, sizeof(msg),
+			 "host memory budget exhausted: no frame for GPA %#lx and nothing left to "
+			 "reclaim without swap; raise --host-mem, or give --swap",
+			 (unsigned long)gpa);
+	else if (victim->v == v)
 		snprintf(msg, sizeof(msg),
 			 "host memory budget and swap exhausted: no frame for GPA %#lx and nothing "
 			 "left to reclaim; raise --host-mem or --swap-size",

@@ -2,7 +2,7 @@
 # Install the Debian 12 packages that building and testing vmm need, if any
 # are missing. Run as root (or through sudo).
 set -e
-PACKAGES="build-essential autoconf automake pkg-config libfdt-dev libjansson-dev liburing-dev libxxhash-dev check python3 qemu-system-x86 cpio kmod clang libclang-rt-14-dev clang-format git"
+PACKAGES="build-essential autoconf automake pkg-config libfdt-dev libjansson-dev liburing-dev libxxhash-dev check python3 qemu-system-x86 cpio kmod clang libclang-rt-14-dev clang-format git gnuplot-nox"
 missing=
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

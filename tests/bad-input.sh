@@ -104,6 +104,24 @@ run_vmm 2 run --kernel "$d/k.elf" --stats-json "$d/k-link.json"
 expect "$ERR" "--stats-json: .*k-link.json is .*k.elf, an input of this run"
 cmp -s "$KERNEL" "$d/k.elf" || fail "--stats-json overwrote the kernel image"
 
+# A swap file over one of the run's inputs is refused before its first
+# block is written (issue 16, 4), and so is a report over the swap file.
+run_vmm 2 run --kernel "$d/k.elf" --swap "$d/k.elf" --swap-size 1M
+expect "$ERR" "--swap: .*k.elf is .*k.elf, an input of this run"
+ln "$d/k.elf" "$d/k-hardlink"
+run_vmm 2 run --kernel "$d/k.elf" --swap "$d/k-hardlink" --swap-size 1M
+expect "$ERR" "--swap: .*k-hardlink is .*k.elf, an input of this run"
+cmp -s "$KERNEL" "$d/k.elf" || fail "--swap overwrote the kernel image"
+: >"$d/s.swap"
+run_vmm 2 run --kernel "$d/k.elf" --swap "$d/s.swap" --swap-size 1M --stats-json "$d/s.swap"
+expect "$ERR" "--stats-json: .*s.swap is .*s.swap, an input of this run"
+
+# A FIFO for a kernel is refused before it is opened: open() would wait
+# for a writer, before --timeout is armed (issue 16, 8).
+mkfifo "$d/fifo.elf"
+run_vmm 2 run --kernel "$d/fifo.elf" --timeout 10
+expect "$ERR" "fifo.elf: expected a regular file"
+
 # An unwritable report is refused before the guest runs, not after.
 run_vmm 2 run --kernel "$KERNEL" --stats-json "$d/no/such/dir/stats.json"
 expect "$ERR" "stats.json: --stats-json: create a temporary file beside it: No such file"

@@ -85,19 +85,38 @@ START_TEST(run_defaults)
 }
 END_TEST
 
+START_TEST(run_pause_at_line_needs_control_and_a_valid_regex)
+{
+	struct run_opts o;
+
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--pause-at-line", "x"),
+				       ARGV("run", "--pause-at-line", "x"), &o),
+			 -EINVAL);
+	assert_error_mentions("--pause-at-line: needs --control");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--control", "s", "--pause-at-line", "(x"),
+				       ARGV("run", "--control", "s", "--pause-at-line", "(x"), &o),
+			 -EINVAL);
+	assert_error_mentions("not a valid extended regex");
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--control", "s", "--pause-at-line", "^PASS"),
+				       ARGV("run", "--control", "s", "--pause-at-line", "^PASS"),
+				       &o),
+			 0);
+	ck_assert_str_eq(o.pause_at_line, "^PASS");
+}
+END_TEST
+
 START_TEST(run_reads_every_option)
 {
 	struct run_opts o;
 
-	ck_assert_int_eq(
-	    cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json",
-			       "--initrd", "rd.cpio"),
-			  ARGV("run", "--kernel", "k.elf", "--mem", "128M", "--cmdline",
-			       "workload=random", "--timeout", "30", "--stats-json", "s.json",
-			       "--initrd", "rd.cpio"),
-			  &o),
-	    0);
+	ck_assert_int_eq(cli_parse_run(ARGC("run", "--kernel", "k.elf", "--mem", "128M",
+					    "--cmdline", "workload=random", "--timeout", "30",
+					    "--stats-json", "s.json", "--initrd", "rd.cpio"),
+				       ARGV("run", "--kernel", "k.elf", "--mem", "128M",
+					    "--cmdline", "workload=random", "--timeout", "30",
+					    "--stats-json", "s.json", "--initrd", "rd.cpio"),
+				       &o),
+			 0);
 	ck_assert_str_eq(o.kernel, "k.elf");
 	ck_assert_str_eq(o.initrd, "rd.cpio");
 	ck_assert_uint_eq(o.mem_bytes, 128 << 20);
@@ -450,6 +469,36 @@ END_TEST
 
 #define RUN_WITH(o, ...) cli_parse_run(ARGC("run", __VA_ARGS__), ARGV("run", __VA_ARGS__), o)
 
+START_TEST(count_is_digits_only)
+{
+	struct ctl_opts o;
+	struct restore_opts r;
+
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", " 3"), -EINVAL);
+	assert_error_mentions("' 3': expected a number of children");
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "+3"), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "3 "), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", ""), -EINVAL);
+	ck_assert_int_eq(FORK_FROM(&r, "snap0", "--count", "\t2"), -EINVAL);
+	ck_assert_int_eq(CTL(&o, "fork", "--control", "s", "--count", "03"), 0);
+	ck_assert_uint_eq(o.count, 3);
+}
+END_TEST
+
+START_TEST(paused_needs_control)
+{
+	struct run_opts o;
+	struct restore_opts r;
+
+	ck_assert_int_eq(RUN_WITH(&o, "--paused", "--control", "s"), 0);
+	ck_assert(o.paused);
+	ck_assert_int_eq(RUN_WITH(&o, "--paused"), -EINVAL);
+	assert_error_mentions("--paused: needs --control PATH");
+	ck_assert_int_eq(FORK_FROM(&r, "snap0", "--count", "2", "--paused", "--control", "s"), 0);
+	ck_assert(r.run.paused);
+}
+END_TEST
+
 START_TEST(console_dir_must_be_a_directory)
 {
 	struct run_opts o;
@@ -526,6 +575,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, size_rejects_overflow);
 	tcase_add_test(tc, mem_enforces_bounds_and_pages);
 	tcase_add_test(tc, run_defaults);
+	tcase_add_test(tc, run_pause_at_line_needs_control_and_a_valid_regex);
 	tcase_add_test(tc, run_reads_every_option);
 	tcase_add_test(tc, run_rejects_bad_timeout);
 	tcase_add_test(tc, run_rejects_unknown_option_and_stray_argument);
@@ -550,6 +600,8 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, fork_counts_children_and_is_alone_in_taking_count);
 	tcase_add_test(tc, fork_from_needs_a_count_and_reads_eagerly);
 	tcase_add_test(tc, console_dir_must_be_a_directory);
+	tcase_add_test(tc, count_is_digits_only);
+	tcase_add_test(tc, paused_needs_control);
 	tcase_add_test(tc, layout_splits_at_low_ram_end);
 	tcase_add_test(tc, guest_ram_refuses_ranges_outside_ram);
 	tcase_add_test(tc, guest_ram_discard_returns_zeros);

@@ -55,7 +55,7 @@ START_TEST(devstate_every_device_round_trips)
 	char err[128];
 
 	ck_assert_int_eq(a.states.nr, 5);
-	ck_assert_int_eq(devstate_restore_all(&b.states, st, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(devstate_restore_all(&b.states, st, len, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(serial_in(&b.uart, VMM_PORT_SERIAL + 7), 0x42);
 	ck_assert_uint_eq(b.uart.bytes, 14);
 	ck_assert_str_eq(b.con.results[0], "x=1");
@@ -99,7 +99,7 @@ static void assert_refused(const uint8_t *buf, size_t n, const char *words)
 {
 	char err[200] = "";
 
-	ck_assert_int_eq(devstate_restore_all(&b.states, buf, n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(devstate_restore_all(&b.states, buf, n, NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, words), "message '%s' lacks '%s'", err, words);
 }
 
@@ -113,7 +113,7 @@ START_TEST(devstate_sections_may_come_in_any_order)
 	memcpy(swapped, st, exit_at);
 	memcpy(swapped + exit_at, st + hc, len - hc);
 	memcpy(swapped + exit_at + (len - hc), st + exit_at, hc - exit_at);
-	ck_assert_int_eq(devstate_restore_all(&b.states, swapped, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(devstate_restore_all(&b.states, swapped, len, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(b.stats.hcalls[VMM_HC_LINE], 4);
 }
 END_TEST
@@ -153,7 +153,8 @@ START_TEST(devstate_refuses_a_section_past_the_end)
 	for (size_t n = 1; n < len; n++) {
 		char err[200] = "";
 
-		ck_assert_int_eq(devstate_restore_all(&b.states, st, n, err, sizeof(err)), -EINVAL);
+		ck_assert_int_eq(devstate_restore_all(&b.states, st, n, NULL, err, sizeof(err)),
+				 -EINVAL);
 		ck_assert_msg(err[0], "truncated to %zu: no message", n);
 	}
 }
@@ -216,11 +217,13 @@ START_TEST(devstate_linux_machine_round_trips_and_a_vmm_machine_refuses_it)
 	lx.pit.state.channels[0].count = 0x2e9c;
 	lx.pit.state.channels[0].mode = 2;
 	ck_assert_int_eq(devstate_save_all(&lx.states, buf, sizeof(buf), &n), 0);
-	ck_assert_msg(devstate_restore_all(&lx2.states, buf, n, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(devstate_restore_all(&lx2.states, buf, n, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
 	ck_assert_uint_eq(lx2.clock.ns, 987654321);
 	ck_assert(lx2.clock.restored && lx2.pit.restored && lx2.irqchip.restored);
 	ck_assert_uint_eq(lx2.pit.state.channels[0].count, 0x2e9c);
-	ck_assert_int_eq(devstate_restore_all(&own.states, buf, n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(devstate_restore_all(&own.states, buf, n, NULL, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "'irqchip' is no device of this VM"));
 	vm_destroy(&lx);
 	vm_destroy(&lx2);

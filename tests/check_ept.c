@@ -168,16 +168,12 @@ static void draw_pool(uint64_t *pool)
 
 static unsigned test_seed(const char *test)
 {
-	const char *env = getenv("EPT_TEST_SEED");
-	unsigned seed = env ? strtoul(env, NULL, 0) : 20261123;
-
-	fprintf(stderr, "%s: seed %u (EPT_TEST_SEED)\n", test, seed);
-	return seed;
+	return testlib_seed(test, "EPT_TEST_SEED");
 }
 
 static uint64_t random_leaf(void)
 {
-	return leaf(random() % (1 << 20)) | (random() % 2 ? EPT_SW_COW : 0);
+	return leaf(random() % (1 << 20)) | (random() % 2 ? EPT_SW_AHEAD : 0);
 }
 
 START_TEST(ept_matches_reference_map_under_random_operations)
@@ -414,7 +410,7 @@ START_TEST(ept_clone_is_equal)
 	struct visits a, b;
 
 	for (uint64_t gpa = 0; gpa < 40 * GIB; gpa += 3 * GIB + 0x5000)
-		ck_assert_int_eq(ept_set(t, gpa, leaf(gpa >> 12) | EPT_SW_COW), 0);
+		ck_assert_int_eq(ept_set(t, gpa, leaf(gpa >> 12) | EPT_SW_AHEAD), 0);
 	c = ept_clone(t);
 	ck_assert_ptr_nonnull(c);
 	a = walk(t, 0, GPA_LIMIT);

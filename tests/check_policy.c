@@ -224,10 +224,8 @@ static uint64_t model_faults(bool opt, const uint64_t *refs, uint64_t n, uint64_
 
 static unsigned test_seed(const char *test)
 {
-	const char *env = getenv("POLICY_TEST_SEED");
-	unsigned seed = env ? strtoul(env, NULL, 0) : 20261123;
+	unsigned seed = testlib_seed(test, "POLICY_TEST_SEED");
 
-	fprintf(stderr, "%s: seed %u (POLICY_TEST_SEED)\n", test, seed);
 	srandom(seed);
 	return seed;
 }

@@ -99,7 +99,8 @@ START_TEST(read_machine_refuses_another_vm_version)
 {
 	open_fixture(&(struct snap_fixture){.vm_version = SNAPSHOT_VM_VERSION + 1});
 	ck_assert_int_eq(snapshot_read_machine(r, &m, err, sizeof(err)), -EINVAL);
-	assert_error("section \"vm\": version 3, expected 1 or 2");
+	assert_error("section \"vm\"'s header): version 3, expected 1 or 2");
+	assert_error(snap_reader_path(r));
 }
 END_TEST
 
@@ -124,6 +125,58 @@ START_TEST(devices_restore_onto_a_new_vm)
 }
 END_TEST
 
+/* Guest RAM on the kernel's manager: the eager path is guest_ram_write
+ * whatever the manager, and this one needs no userfaultfd. */
+static void init_ram(struct guest_ram *mem)
+{
+	ck_assert_int_eq(guest_ram_init(mem,
+					&(struct guest_ram_params){
+					    .size = SNAP_FIXTURE_MEM,
+					    .manager = GUEST_RAM_MANAGER_KERNEL,
+					    .handler_cpu = -1,
+					}),
+			 0);
+}
+
+/* A device's bytes refused: the file, the offset and the section. */
+START_TEST(devices_restore_refusal_names_the_file_and_offset)
+{
+	static struct vm vm;
+	static uint8_t bytes[4096];
+	char want[300];
+	uint64_t off;
+
+	open_fixture(&(struct snap_fixture){0});
+	ck_assert_int_eq(snapshot_read_machine(r, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_reader_device_offset(r, SNAPSHOT_DEV_DEVICES, &off), 0);
+	ck_assert_uint_eq(m.devices_off, off);
+	ck_assert_uint_le(m.devices_len, sizeof(bytes));
+	memcpy(bytes, m.devices, m.devices_len);
+	bytes[m.devices_len - 1] ^= 0xff; /* the last device's last byte */
+	m.devices = bytes;
+	ck_assert_int_eq(vm_create_begin(&vm, &(struct vm_config){.console_fd = -1}), 0);
+	ck_assert_int_eq(snapshot_restore_devices(&vm, &m, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: offset ", snap_reader_path(r));
+	assert_error(want);
+	assert_error("(section \"devices\", byte ");
+	assert_error("expected");
+	vm_destroy(&vm);
+}
+END_TEST
+
+START_TEST(memory_hash_of_another_version_is_refused)
+{
+	struct guest_ram mem;
+
+	open_fixture(&(struct snap_fixture){.hash_version = SNAPSHOT_MEMORY_HASH_VERSION + 1});
+	init_ram(&mem);
+	ck_assert_int_eq(snapshot_check_memory_hash(&mem, r, err, sizeof(err)), -EINVAL);
+	assert_error(snap_reader_path(r));
+	assert_error("section \"memory-hash\"'s header): version 2, expected 1");
+	guest_ram_destroy(&mem);
+}
+END_TEST
+
 START_TEST(devices_restore_refuses_a_missing_device)
 {
 	static struct vm vm;
@@ -138,19 +191,6 @@ START_TEST(devices_restore_refuses_a_missing_device)
 	vm_destroy(&vm);
 }
 END_TEST
-
-/* Guest RAM on the kernel's manager: the eager path is guest_ram_write
- * whatever the manager, and this one needs no userfaultfd. */
-static void init_ram(struct guest_ram *mem)
-{
-	ck_assert_int_eq(guest_ram_init(mem,
-					&(struct guest_ram_params){
-					    .size = SNAP_FIXTURE_MEM,
-					    .manager = GUEST_RAM_MANAGER_KERNEL,
-					    .handler_cpu = -1,
-					}),
-			 0);
-}
 
 START_TEST(eager_load_puts_every_page_back)
 {
@@ -226,6 +266,8 @@ static Suite *restore_suite(void)
 	tcase_add_test(t, read_machine_refuses_a_vm_size_other_than_the_file);
 	tcase_add_test(t, devices_restore_onto_a_new_vm);
 	tcase_add_test(t, devices_restore_refuses_a_missing_device);
+	tcase_add_test(t, devices_restore_refusal_names_the_file_and_offset);
+	tcase_add_test(t, memory_hash_of_another_version_is_refused);
 	tcase_add_test(t, eager_load_puts_every_page_back);
 	tcase_add_test(t, eager_load_names_a_damaged_page);
 	tcase_add_test(t, source_load_reads_the_page_of_an_index);

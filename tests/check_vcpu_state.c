@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "restore.h"
 #include "testlib.h"
 #include "vcpu_state.h"
+#include "vm.h"
 
 #define MEM_SIZE 0x10000UL
 #define CODE_GPA 0x1000UL
@@ -264,6 +266,25 @@ START_TEST(vcpu_state_with_a_lapic_is_refused_by_a_vm_without_irqchip)
 }
 END_TEST
 
+/* The same refusal through a restore names the snapshot file, the
+ * offset of the vCPU's section and what was expected. */
+START_TEST(vcpu_state_refused_in_a_restore_names_the_file_and_offset)
+{
+	static struct vm vm;
+	struct snapshot_machine m = {.vcpu = saved, .path = "snap0/snapshot", .vcpu_off = 12345};
+	char err[512];
+
+	test_vm_create(&b, false);
+	vm.kvm = b.kvm;
+	vm.vcpu = b.vcpu;
+	ck_assert_int_eq(snapshot_restore_vcpu(&vm, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "snap0/snapshot: offset 12345 (section \"vcpu0\"): ") &&
+			  strstr(err, "no in-kernel irqchip") && strstr(err, "expected"),
+		      "message: %s", err);
+	test_vm_destroy(&b);
+}
+END_TEST
+
 static Suite *vcpu_state_suite(void)
 {
 	Suite *s = suite_create("vcpu_state");
@@ -274,6 +295,7 @@ static Suite *vcpu_state_suite(void)
 	tcase_add_test(tc, vcpu_state_restored_reads_back_as_saved);
 	tcase_add_test(tc, vcpu_state_restored_guest_continues_the_count);
 	tcase_add_test(tc, vcpu_state_with_a_lapic_is_refused_by_a_vm_without_irqchip);
+	tcase_add_test(tc, vcpu_state_refused_in_a_restore_names_the_file_and_offset);
 	tcase_set_timeout(tc, 120); /* TCG under the test VM: slow exits */
 	suite_add_tcase(s, tc);
 	return s;

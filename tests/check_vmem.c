@@ -326,7 +326,7 @@ START_TEST(vmem_fault_thread_failure_stops_the_vm)
 	ck_assert_int_eq(vmem_create(&f.vm, &cfg), 0);
 	ck_assert_int_ge(null, 0);
 	/* Before the thread starts, so that its first poll sees the broken one. */
-	ck_assert_int_ge(dup2(null, f.vm->uffd.fd), 0);
+	ck_assert_int_ge(dup2(null, f.vm->view.uffd.fd), 0);
 	ck_assert_int_eq(vmem_start(f.vm), 0);
 	for (int i = 0; i < 500 && !f.fatal[0]; i++)
 		usleep(10000);

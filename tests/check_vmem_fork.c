@@ -75,6 +75,14 @@ static uint64_t resident(struct fixture *f)
 	return s.resident;
 }
 
+static uint64_t shared(struct fixture *f)
+{
+	struct frame_db_stats s;
+
+	frame_db_stats(f->db, &s);
+	return s.shared;
+}
+
 static void check_db(struct fixture *f)
 {
 	char why[256] = "";
@@ -132,6 +140,8 @@ START_TEST(fork_children_share_frames_until_they_write)
 	fixture_up(&f);
 	before = resident(&f);
 	ck_assert_uint_eq(before, 64);
+	/* The store's shared frames are the image's, and nothing else. */
+	ck_assert_uint_eq(shared(&f), vmem_image_pages(vmem_fork_image(f.parent)));
 	for (int c = 0; c < CHILDREN; c++)
 		for (uint64_t i = 0; i < 64; i++)
 			assert_page(f.child[c], i, i == 3 ? 0xa3 : 0xa0, "child, at the fork");
@@ -147,6 +157,7 @@ START_TEST(fork_children_share_frames_until_they_write)
 	assert_page(f.child[0], 3, 0xa3, "child 0, its sibling's write");
 	assert_page(f.child[1], 3, 0xd3, "child 1, its own write");
 	ck_assert_uint_eq(resident(&f), before + 3);
+	ck_assert_uint_eq(shared(&f), 64); /* copies are their writers' own */
 	vmem_get_stats(f.child[0], &s);
 	ck_assert_uint_eq(s.resident_pages, 1);
 	ck_assert_uint_eq(s.shared_pages, 63);
@@ -208,6 +219,7 @@ START_TEST(fork_image_lives_until_its_last_vm)
 	vmem_destroy(f.child[0]);
 	f.child[0] = NULL;
 	ck_assert_uint_ge(resident(&f), 64); /* child 1 still maps the image */
+	ck_assert_uint_eq(shared(&f), 64);
 	assert_page(f.child[1], 10, 0xa0, "child 1, the last of them");
 	fixture_down(&f);
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,8 @@ static int cli_run_reclaim(int c, struct run_opts *o)
 /* Combinations checked once every option is read. */
 static int cli_run_check(const struct run_opts *o)
 {
+	if (o->paused && !o->control)
+		return err_input("--paused", "needs --control PATH: vmm resume starts the guest");
 	if (o->kernel_manager && o->host_mem_bytes)
 		return err_input("--host-mem", "applies to --memory-manager=vmm only");
 	if (o->kernel_manager && o->swap_path)
@@ -223,6 +226,9 @@ static int cli_run_check(const struct run_opts *o)
 		return err_input("--swap-size",
 				 "%llu bytes: expected a multiple of 4K, at least 1M",
 				 (unsigned long long)o->swap_bytes);
+	if (o->pause_at_line && !o->control)
+		return err_input("--pause-at-line",
+				 "needs --control PATH: only vmm resume can let the VM go on");
 	if (o->wss_period_ms && !o->wss_samples)
 		return err_input("--wss-samples",
 				 "0: expected 1 to %u (or --wss-period 0 for none)",
@@ -236,9 +242,10 @@ static int cli_count_of(const char *s, unsigned max, const char *what, unsigned 
 	char *end;
 	unsigned long v;
 
+	/* Digits only: strtoul would take " 3", "+3" and "-1" too. */
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < 1 || v > max)
+	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > max)
 		return err_input("--count", "'%s': expected a number of %s, 1 to %u", s, what, max);
 	*out = v;
 	return 0;
@@ -266,6 +273,22 @@ static int cli_console_dir(const char *s, const char **out)
 		return err_input("--console-dir", "%s: %s", s, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return err_input("--console-dir", "%s: not a directory", s);
+	*out = s;
+	return 0;
+}
+
+/* A POSIX extended regex that compiles. */
+static int cli_pause_at_line(const char *s, const char **out)
+{
+	regex_t re;
+	char why[128];
+	int ret = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+
+	if (ret) {
+		regerror(ret, &re, why, sizeof(why));
+		return err_input("--pause-at-line", "'%s': not a valid extended regex: %s", s, why);
+	}
+	regfree(&re);
 	*out = s;
 	return 0;
 }
@@ -298,6 +321,8 @@ static const struct option cli_vm_opts[] = {
     {"check-hash", no_argument, NULL, 'K'},
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
+    {"pause-at-line", required_argument, NULL, 'A'},
+    {"paused", no_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -345,6 +370,11 @@ static int cli_run_common(int c, struct run_opts *o)
 		return cli_control(optarg, &o->control);
 	case 'D':
 		return cli_console_dir(optarg, &o->console_dir);
+	case 'A':
+		return cli_pause_at_line(optarg, &o->pause_at_line);
+	case 'S':
+		o->paused = true;
+		return 0;
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -512,6 +542,22 @@ int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o)
 	return ret;
 }
 
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs)
+{
+	struct stat target, in;
+
+	if (stat(path, &target) < 0)
+		return 0;
+	for (; inputs && *inputs; inputs++)
+		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
+		    in.st_ino == target.st_ino)
+			return err_input(opt,
+					 "%s is %s, an input of this run: expected another path "
+					 "(it would be written over)",
+					 path, *inputs);
+	return 0;
+}
+
 void cli_usage(FILE *f)
 {
 	fprintf(
@@ -524,7 +570,7 @@ void cli_usage(FILE *f)
 	    "               [--control PATH] [--swap PATH [--swap-size SIZE] [--swap-sync]\n"
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
-	    "               [--console-dir DIR]\n"
+	    "               [--console-dir DIR] [--paused] [--pause-at-line REGEX]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --initrd, --machine, --cmdline and\n"
 	    "               --memory-manager]\n"
@@ -561,7 +607,11 @@ void cli_usage(FILE *f)
 	    "  --timeout SECS     stop the guest after SECS (1 or more) seconds (default: none)\n"
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
-	    "  --control PATH     serve a control socket there (mode 0600, removed at exit)\n"
+	    "  --control PATH     serve a control socket there (mode 0600, removed at exit;\n"
+	    "                     owned through a lock on PATH.lock)\n"
+	    "  --pause-at-line RE pause the VM whenever the guest prints a console line\n"
+	    "                     matching RE (POSIX extended), before it runs on; vmm\n"
+	    "                     resume lets it go on (needs --control)\n"
 	    "  --swap PATH        overcommit: the VMM's own swap file (created if missing,\n"
 	    "                     locked; kept at exit)\n"
 	    "  --swap-size SIZE   its size (default: the file's size; at least 1M)\n"
@@ -573,6 +623,8 @@ void cli_usage(FILE *f)
 	    "  --wss-samples N    pages sampled per period (default 400, at most 4096)\n"
 	    "  --console-dir DIR  fork children's consoles go to DIR/vm-G.I.log (default:\n"
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
+	    "  --paused           the VM starts paused, before its first instruction: vmm\n"
+	    "                     resume starts it (needs --control)\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
 	    "  runs one; every option of run but --kernel, --initrd, --cmdline and\n"
 	    "  --memory-manager.\n"
@@ -601,7 +653,8 @@ void cli_usage(FILE *f)
 	    "  the guest and its fork children (that vmm run exits 3, \"stopped by\n"
 	    "  request\").\n"
 	    "  Their exit status: 0 done, 1 refused by the VM (the message says why),\n"
-	    "  2 bad usage or no socket at PATH, 4 the request failed on the way.\n"
+	    "  2 bad usage, no socket at PATH or no permission, 4 the request failed on\n"
+	    "  the way.\n"
 	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
 	    "  without --services it advertises no hypercalls and no fork identity port.\n"
 	    "\n"
@@ -615,9 +668,11 @@ void cli_usage(FILE *f)
 	    "  2  bad usage or bad input (the message names the file and the problem)\n"
 	    "  3  the guest crashed: triple fault, reset (a reboot, a Linux panic),\n"
 	    "     unhandled exception, access outside RAM, unhandled port, or timeout\n"
-	    "     (the message gives RIP, GPA or port); or it was stopped\n"
+	    "     (the message gives RIP, GPA or port); or it was stopped: vmm stop,\n"
+	    "     SIGTERM or SIGINT (\"stopped by signal\"), Ctrl-a x on a Linux console\n"
 	    "  4  internal VMM error\n",
-	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, MACHINE_VMM_CMDLINE, MACHINE_LINUX_CMDLINE);
+	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, MACHINE_VMM_CMDLINE,
+	    MACHINE_LINUX_CMDLINE);
 }
 
 /* --out: snapshot's alone, and snapshot needs it; --count: fork's. */

@@ -25,15 +25,16 @@
 #define CLI_DEFAULT_READAHEAD	 16
 
 struct run_opts {
-	const char *kernel; /* NULL: the built-in guest kernel */
-	const char *initrd; /* --initrd PATH; NULL: none */
+	const char *kernel;	 /* NULL: the built-in guest kernel */
+	const char *initrd;	 /* --initrd PATH; NULL: none */
 	enum machine_id machine; /* --machine; MACHINE_AUTO: from the kernel image */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* 0: same as mem_bytes */
 	bool kernel_manager;	 /* --memory-manager=kernel */
 	unsigned fault_around;
 	bool pin;
-	const char *cmdline; /* NULL: the machine's default */
+	const char *cmdline;	   /* NULL: the machine's default */
+	const char *pause_at_line; /* --pause-at-line REGEX; NULL: none */
 	unsigned timeout_sec;
 	unsigned stats_interval;
 	const char *stats_json;
@@ -47,6 +48,7 @@ struct run_opts {
 	unsigned wss_period_ms;	 /* --wss-period MS; 0: no working-set sampling */
 	unsigned wss_samples;
 	const char *console_dir; /* --console-dir DIR: fork children's consoles */
+	bool paused;		 /* --paused: start paused (needs --control) */
 };
 
 /* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --initrd,
@@ -87,6 +89,12 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o);
 int cli_parse_dtb(int argc, char **argv, struct dtb_opts *o);
 int cli_parse_restore(int argc, char **argv, struct restore_opts *o);
 int cli_parse_ctl(int argc, char **argv, struct ctl_opts *o);
+
+/* -EINVAL, naming opt, if path names the same file as one of inputs (a
+ * NULL-terminated list), compared by device and inode so that links
+ * count; a path or input that does not exist yet names nothing. For the
+ * files a run writes (--stats-json, --swap). */
+int cli_check_not_input(const char *opt, const char *path, const char *const *inputs);
 
 void cli_usage(FILE *f);
 

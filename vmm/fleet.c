@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vm.h"
@@ -13,8 +14,29 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 {
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->forks_done, NULL);
 	f->out_fd = out_fd;
 	f->console_dir = console_dir;
+}
+
+/* A child's console file is a regular file, checked before it is opened
+ * (fd -1) and once it is: a FIFO or a device there would hold the fork,
+ * and the control thread with it, or take its lines elsewhere. */
+static int fleet_console_check(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if ((fd < 0 ? stat(path, &st) : fstat(fd, &st)) < 0) {
+		if (fd < 0 && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "--console-dir: %s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (S_ISREG(st.st_mode))
+		return 0;
+	snprintf(err, errlen, "--console-dir: %s exists and is not a regular file: refusing it",
+		 path);
+	return -EINVAL;
 }
 
 int fleet_console(struct fleet *f, const char *id, int *fd, int *owned, char *prefix, size_t len,
@@ -29,13 +51,49 @@ int fleet_console(struct fleet *f, const char *id, int *fd, int *owned, char *pr
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/vm-%s.log", f->console_dir, id);
-	*fd = *owned = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_NONBLOCK: a FIFO there would hold the open until someone reads
+	 * it, and the fork and the control thread with it. */
+	if (fleet_console_check(-1, path, err, errlen))
+		return -EINVAL;
+	*fd = *owned = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (*fd < 0) {
-		snprintf(err, errlen, "--console-dir: %s: %s", path, strerror(errno));
-		return -errno;
+		int ret = -errno;
+
+		snprintf(err, errlen, "--console-dir: %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fleet_console_check(*fd, path, err, errlen) || fcntl(*fd, F_SETFL, 0) < 0) {
+		close(*fd);
+		*fd = *owned = -1;
+		return -EINVAL;
 	}
 	prefix[0] = '\0';
 	return 0;
+}
+
+/* The child has stopped: keep its summary, then give back everything it
+ * holds, outside the lock (its fault thread and vCPU are joined there). */
+static void fleet_release(struct fleet_child *c)
+{
+	struct fleet *f = c->fleet;
+	struct vm *vm = c->vm;
+
+	pthread_mutex_lock(&f->lock);
+	snprintf(c->reason, sizeof(c->reason), "%s", vm->reason);
+	snprintf(c->name, sizeof(c->name), "%s", vm->name);
+	c->generation = vm->fork_generation;
+	c->index = vm->fork_index;
+	c->first_run_ns = __atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED);
+	c->vm = NULL;
+	pthread_mutex_unlock(&f->lock);
+	vm_destroy(vm);
+	free(vm);
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_lock(&f->lock);
+	c->fd = -1;
+	c->released = true;
+	pthread_mutex_unlock(&f->lock);
 }
 
 static void *fleet_child_thread(void *arg)
@@ -43,6 +101,7 @@ static void *fleet_child_thread(void *arg)
 	struct fleet_child *c = arg;
 
 	c->status = vm_run(c->vm);
+	fleet_release(c);
 	return NULL;
 }
 
@@ -61,13 +120,18 @@ int fleet_start(struct fleet *f, struct vm *child, int owned)
 		return -ENOSPC;
 	}
 	c = &f->child[f->n];
-	*c = (struct fleet_child){.vm = child, .fd = owned, .status = VMM_STATUS_INTERNAL};
+	*c = (struct fleet_child){
+	    .fleet = f, .vm = child, .fd = owned, .status = VMM_STATUS_INTERNAL};
+	if (f->stopping)
+		vm_stop(child, f->stop_status, "%s", f->stop_reason);
 	ret = pthread_create(&c->thread, NULL, fleet_child_thread, c);
 	if (ret)
 		vm_stop(child, VMM_STATUS_INTERNAL, "cannot start its thread: %s", strerror(ret));
 	c->joinable = !ret;
 	f->n++;
 	pthread_mutex_unlock(&f->lock);
+	if (ret)
+		fleet_release(c);
 	return -ret;
 }
 
@@ -81,44 +145,84 @@ unsigned fleet_count(struct fleet *f)
 	return n;
 }
 
-struct vm *fleet_child_vm(struct fleet *f, unsigned i)
+void fleet_visit(struct fleet *f, void (*fn)(void *arg, const struct fleet_child *c), void *arg)
 {
-	struct vm *vm;
+	pthread_mutex_lock(&f->lock);
+	for (unsigned i = 0; i < f->n; i++)
+		fn(arg, &f->child[i]);
+	pthread_mutex_unlock(&f->lock);
+}
+
+unsigned fleet_stop_all(struct fleet *f, int status, const char *reason)
+{
+	unsigned n;
 
 	pthread_mutex_lock(&f->lock);
-	vm = i < f->n ? f->child[i].vm : NULL;
+	if (!f->stopping) {
+		f->stopping = true;
+		f->stop_status = status;
+		snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", reason);
+	}
+	for (unsigned i = 0; i < f->n; i++)
+		if (f->child[i].vm)
+			vm_stop(f->child[i].vm, status, "%s", reason);
+	n = f->n;
 	pthread_mutex_unlock(&f->lock);
-	return vm;
+	return n;
+}
+
+void fleet_fork_begin(struct fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->forking++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fleet_fork_end(struct fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (!--f->forking)
+		pthread_cond_broadcast(&f->forks_done);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* A child still to join, once no fork is under way; NULL: none. */
+static struct fleet_child *fleet_next_to_join(struct fleet *f)
+{
+	struct fleet_child *c = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->forking)
+		pthread_cond_wait(&f->forks_done, &f->lock);
+	for (unsigned i = 0; i < f->n && !c; i++)
+		if (f->child[i].joinable)
+			c = &f->child[i];
+	pthread_mutex_unlock(&f->lock);
+	return c;
 }
 
 void fleet_wait(struct fleet *f)
 {
-	for (unsigned i = 0; i < fleet_count(f); i++)
-		if (f->child[i].joinable) {
-			pthread_join(f->child[i].thread, NULL);
-			f->child[i].joinable = false;
-		}
+	struct fleet_child *c;
+
+	while ((c = fleet_next_to_join(f))) {
+		pthread_join(c->thread, NULL);
+		c->joinable = false;
+	}
 }
 
 void fleet_report(struct fleet *f, FILE *out)
 {
-	for (unsigned i = 0; i < fleet_count(f); i++) {
-		struct vm *vm = f->child[i].vm;
-
-		fprintf(out, "vmm: fork child %sexit %d: %s\n", vm->name, f->child[i].status,
-			vm->reason);
-	}
+	fleet_wait(f);
+	for (unsigned i = 0; i < f->n; i++)
+		fprintf(out, "vmm: fork child %sexit %d: %s\n", f->child[i].name,
+			f->child[i].status, f->child[i].reason);
 }
 
 void fleet_destroy(struct fleet *f)
 {
 	fleet_wait(f);
-	for (unsigned i = f->n; i-- > 0;) {
-		vm_destroy(f->child[i].vm);
-		free(f->child[i].vm);
-		if (f->child[i].fd >= 0)
-			close(f->child[i].fd);
-	}
 	f->n = 0;
+	pthread_cond_destroy(&f->forks_done);
 	pthread_mutex_destroy(&f->lock);
 }

@@ -8,32 +8,53 @@
  * main waits for the children, reports one line per child and exits with
  * the first VM's status. Children are destroyed before the VM they were
  * forked from: they map its fork image and read its swap.
+ *
+ * A child that stops is released on its own thread at once: its frames,
+ * its KVM VM, its threads and its fds (its console file too). What is
+ * left of it is its summary (struct fleet_child: id, status, reason), for
+ * vmm stat and the report at exit; a live child's VM is reached only
+ * through fleet_visit, under the fleet's lock, which keeps it alive.
  */
 #ifndef VMM_FLEET_H
 #define VMM_FLEET_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "guest_ram.h"
 
 struct vm;
+struct fleet;
 
 struct fleet_child {
-	struct vm *vm;
+	struct fleet *fleet;
+	struct vm *vm; /* NULL once it has stopped and is being released */
 	pthread_t thread;
 	bool joinable;
-	int fd;	    /* its console file, -1 if it writes to the fleet's output */
-	int status; /* vm_run's, once it has stopped */
+	bool released; /* its resources are gone: only the summary is left */
+	int fd;	       /* its console file, -1 if it writes to the fleet's output */
+	/* The summary, set when it stops. */
+	int status; /* vm_run's */
+	char name[24];
+	char reason[256];
+	uint16_t generation, index;
+	uint64_t first_run_ns;
 };
 
 struct fleet {
-	pthread_mutex_t lock; /* n, and each child's status */
+	pthread_mutex_t lock;	   /* n, forking, each child's vm, released and summary */
+	pthread_cond_t forks_done; /* forking dropped to 0 */
+	unsigned forking;	   /* forks under way: children still to come */
 	int out_fd;
 	const char *console_dir; /* NULL: children's lines go to out_fd, prefixed */
 	struct fleet_child child[GUEST_RAM_FORK_MAX];
 	unsigned n;
+	/* Once stopping: children started from then on are stopped at once. */
+	bool stopping;
+	int stop_status;
+	char stop_reason[128];
 };
 
 void fleet_init(struct fleet *f, int out_fd, const char *console_dir);
@@ -47,9 +68,19 @@ int fleet_console(struct fleet *f, const char *id, int *fd, int *owned, char *pr
  * console file) from here on, whatever the outcome. 0 or -errno. */
 int fleet_start(struct fleet *f, struct vm *child, int owned);
 unsigned fleet_count(struct fleet *f);
-/* Child i (< fleet_count), for its statistics. */
-struct vm *fleet_child_vm(struct fleet *f, unsigned i);
-/* Wait until every child has stopped. */
+/* fn(arg, c) for each child in order, with the fleet's lock held: c->vm
+ * (NULL once released) may be used until fn returns. fn must not call
+ * back into the fleet. */
+void fleet_visit(struct fleet *f, void (*fn)(void *arg, const struct fleet_child *c), void *arg);
+/* Stop every child, and those started later, with status and reason, as
+ * vm_stop does. Returns the number of children. */
+unsigned fleet_stop_all(struct fleet *f, int status, const char *reason);
+/* A fork is making children (fork_vm): fleet_wait waits for its end too,
+ * so that a child made after the forked VM stopped is waited for. */
+void fleet_fork_begin(struct fleet *f);
+void fleet_fork_end(struct fleet *f);
+/* Wait until no fork is under way and every child has stopped and been
+ * released. */
 void fleet_wait(struct fleet *f);
 /* One line per child: its id, exit status and why it stopped. */
 void fleet_report(struct fleet *f, FILE *out);

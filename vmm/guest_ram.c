@@ -7,6 +7,7 @@
 
 #include "vmm_abi.h"
 #include "err.h"
+#include "uffd.h"
 
 int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_REGIONS])
 {
@@ -76,6 +77,16 @@ static int guest_ram_vmem_failed(int ret)
 	return err_errno(-ret, "guest memory",
 			 "cannot set up the VMM's second level (userfaultfd on shmem): %s",
 			 strerror(-ret));
+}
+
+int guest_ram_check_manager(enum guest_ram_manager mm)
+{
+	int64_t r;
+
+	if (mm != GUEST_RAM_MANAGER_VMM)
+		return 0;
+	r = uffd_probe_features();
+	return r < 0 ? guest_ram_vmem_failed((int)r) : 0;
 }
 
 static int guest_ram_init_views(struct guest_ram *m, const struct guest_ram_params *p)

@@ -82,6 +82,10 @@ struct guest_ram {
 
 /* Split size bytes of RAM into regions (hva left NULL); returns the count. */
 int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_REGIONS]);
+/* Whether this user may have the memory manager mm (userfaultfd for the
+ * VMM's), asked before /dev/kvm is opened so that the message names what
+ * is missing: 0, or -errno with the message printed. */
+int guest_ram_check_manager(enum guest_ram_manager mm);
 int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p);
 /* A fork child's RAM (VMM manager): a view of parent's fork image, on
  * parent's store and under its reclaimer (its swap), which must outlive

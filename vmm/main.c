@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "bzimage.h"
 #include "cli.h"
 #include "control.h"
 #include "control_client.h"
@@ -21,9 +22,9 @@
 #include "fleet.h"
 #include "fork.h"
 #include "guest_ram.h"
-#include "bzimage.h"
 #include "initrd.h"
 #include "kernel.h"
+#include "sigstop.h"
 #include "snapfile.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -75,7 +76,8 @@ static uint64_t main_pages(uint64_t gpa, uint64_t len)
  * tables and command line, and the ACPI tables' page. */
 static int main_boot_pages(const struct run_opts *o, const struct kernel *k, uint64_t *pages)
 {
-	const char *cmdline = o->cmdline ? o->cmdline : machine_get(kernel_machine(k))->default_cmdline;
+	const char *cmdline =
+	    o->cmdline ? o->cmdline : machine_get(kernel_machine(k))->default_cmdline;
 	struct guest_ram_region regions[GUEST_RAM_MAX_REGIONS];
 	struct devtree_params p = {.regions = regions,
 				   .nr_regions = guest_ram_layout(o->mem_bytes, regions),
@@ -135,8 +137,8 @@ static int main_check_host_mem(const struct run_opts *o)
 			 "%lluK: expected at least %lluK, for the kernel's%s %llu pages and %llu "
 			 "pages of boot data",
 			 (unsigned long long)o->host_mem_bytes >> 10, (unsigned long long)min >> 10,
-			 o->initrd ? " and initrd's" : "",
-			 (unsigned long long)kernel, (unsigned long long)boot);
+			 o->initrd ? " and initrd's" : "", (unsigned long long)kernel,
+			 (unsigned long long)boot);
 }
 
 /* The VM's configuration from the options run and restore share. */
@@ -152,6 +154,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .fault_around = o->fault_around,
 	    .pin = o->pin,
 	    .cmdline = o->cmdline,
+	    .pause_at_line = o->pause_at_line,
 	    .timeout_sec = o->timeout_sec,
 	    .stats_interval = o->stats_interval,
 	    .console_fd = STDOUT_FILENO,
@@ -163,6 +166,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .oom_protect = o->oom_protect,
 	    .wss_period_ms = o->kernel_manager ? 0 : o->wss_period_ms,
 	    .wss_samples = o->wss_samples,
+	    .start_paused = o->paused,
 	};
 }
 
@@ -182,6 +186,25 @@ static int main_fork_before_run(struct vm *vm, unsigned children)
 	return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
 }
 
+/* What SIGTERM and SIGINT stop. */
+struct main_stop {
+	struct vm *vm;
+	struct fleet *fleet;
+};
+
+/* On the signal thread (sigstop.h): every VM stops as vmm stop stops it,
+ * and a snapshot being written is given up, its DIR.tmp removed. */
+static void main_on_signal(void *arg, int signo)
+{
+	struct main_stop *s = arg;
+	char why[64];
+
+	snprintf(why, sizeof(why), "stopped by signal (SIG%s)", sigabbrev_np(signo));
+	snapshot_abort(s->vm, why);
+	vm_stop(s->vm, VMM_STATUS_CRASH, "%s", why);
+	fleet_stop_all(s->fleet, VMM_STATUS_CRASH, why);
+}
+
 /* Build the VM (from the snapshot r when not NULL, else cfg's kernel),
  * with children more VMs forked from it before it runs, serve its control
  * socket, run it and report: the exit status. */
@@ -189,14 +212,24 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 		   struct snap_reader *r, bool lazy, unsigned children)
 {
 	struct stats_file stats = {0};
+	struct sigstop sig = {.sfd = -1, .stop_fd = -1};
 	struct control ctl;
 	struct fleet fleet;
 	struct vm vm;
 	int status;
 
-	if (o->stats_json && stats_open(&stats, o->stats_json, (const char *[]){input, NULL}))
+	/* Before any thread is made: they all inherit the mask. */
+	if (sigstop_block())
+		return VMM_STATUS_INTERNAL;
+	/* The files this run writes must not be its inputs: the swap file's
+	 * probe writes its first block before the guest runs. */
+	if (o->swap_path &&
+	    cli_check_not_input("--swap", o->swap_path, (const char *[]){input, NULL}))
 		return VMM_STATUS_USAGE;
-	if (o->control && control_open(&ctl, o->control)) {
+	if (o->stats_json &&
+	    stats_open(&stats, o->stats_json, (const char *[]){input, o->swap_path, NULL}))
+		return VMM_STATUS_USAGE;
+	if (o->control && control_open(&ctl, o->control, CONTROL_LOCK_WAIT_MS)) {
 		if (o->stats_json)
 			stats_abandon(&stats);
 		return VMM_STATUS_USAGE;
@@ -206,6 +239,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	vm.fleet = &fleet;
 	if (!status)
 		status = main_fork_before_run(&vm, children);
+	if (!status && sigstop_start(&sig, main_on_signal, &(struct main_stop){&vm, &fleet}))
+		status = VMM_STATUS_INTERNAL;
 	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;
 	if (!status)
@@ -216,6 +251,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	fleet_wait(&fleet); /* the socket stays for as long as a VM runs */
 	if (o->control)
 		control_close(&ctl);
+	sigstop_end(&sig);
 	fleet_report(&fleet, stderr);
 	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;

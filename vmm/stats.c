@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "err.h"
 #include "fleet.h"
 #include "kstats.h"
@@ -284,7 +285,7 @@ static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
 	struct snapshot_progress p;
 
 	vmem_snap_get_stats(vm->mem.vmem, &m);
-	snapshot_status((struct vm *)vm, &p);
+	snapshot_status((struct vm *)vm, 0, &p);
 	return json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 			 "s:I, s:I, s:I, s:I}, s:I, s:I}",
 			 "write_protect", m.wp_via, "state", stats_snap_states[m.state], "taken",
@@ -307,39 +308,61 @@ static json_t *stats_fork_frames(const struct vmem_stats *v)
 			 stats_int(v->cow_pages), "remapped_pages", stats_int(v->remapped_pages));
 }
 
-static json_t *stats_fork_child(struct vm *c)
+/* A child's state: "stopped" once it has been released (fleet.h), and
+ * "stopping" while it is being: its frames, threads and fds are then on
+ * their way back. */
+static const char *stats_child_state(const struct fleet_child *c)
 {
-	struct vmem_stats v;
+	const char *state = c->vm ? vm_state_name(c->vm) : "stopping";
+
+	if (c->released)
+		return "stopped";
+	return strcmp(state, "stopped") ? state : "stopping";
+}
+
+static json_t *stats_fork_child(const struct fleet_child *c)
+{
+	struct vmem_stats v = {0};
 	char id[16];
 	json_t *o;
 
-	snprintf(id, sizeof(id), "%u.%u", c->fork_generation, c->fork_index);
-	vmem_get_stats(c->mem.vmem, &v);
+	if (c->vm) {
+		snprintf(id, sizeof(id), "%u.%u", c->vm->fork_generation, c->vm->fork_index);
+		vmem_get_stats(c->vm->mem.vmem, &v);
+	} else {
+		snprintf(id, sizeof(id), "%u.%u", c->generation, c->index);
+	}
 	o = stats_fork_frames(&v);
 	if (o && json_object_update_new(
-		     o, json_pack("{s:s, s:s, s:i, s:I}", "id", id, "state", vm_state_name(c),
-				  "status", c->status, "first_run_monotonic_ns",
-				  stats_int(__atomic_load_n(&c->stats.first_run_ns,
-							    __ATOMIC_RELAXED))))) {
+		     o, json_pack("{s:s, s:s, s:i, s:s, s:I}", "id", id, "state",
+				  stats_child_state(c), "status", c->vm ? c->vm->status : c->status,
+				  "reason", c->vm ? "" : c->reason, "first_run_monotonic_ns",
+				  stats_int(c->vm ? __atomic_load_n(&c->vm->stats.first_run_ns,
+								    __ATOMIC_RELAXED)
+						  : c->first_run_ns)))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
+static void stats_add_child(void *arg, const struct fleet_child *c)
+{
+	json_t **children = arg;
+
+	if (*children && json_array_append_new(*children, stats_fork_child(c))) {
+		json_decref(*children);
+		*children = NULL;
+	}
+}
+
 /* The VM's fork identity and frames, and its children's. */
 static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
 {
 	json_t *o = stats_fork_frames(v), *children = json_array();
-	unsigned n = vm->fleet ? fleet_count(vm->fleet) : 0;
 
-	for (unsigned i = 0; children && i < n; i++) {
-		if (!json_array_append_new(children,
-					   stats_fork_child(fleet_child_vm(vm->fleet, i))))
-			continue;
-		json_decref(children);
-		children = NULL;
-	}
+	if (vm->fleet)
+		fleet_visit(vm->fleet, stats_add_child, &children);
 	if (!o || !children || json_object_set_new(o, "children", children) ||
 	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->fork_generation,
 						"index", vm->fork_index))) {
@@ -507,26 +530,16 @@ json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager)
 			 stats_kvm_all(vm));
 }
 
-/* -EINVAL if path is a directory or names the same file as one of inputs
- * (compared by device and inode, so links count); a path or input that
- * does not exist yet names nothing. */
+/* -EINVAL if path is a directory or names the same file as one of inputs. */
 static int stats_check_target(const char *path, const char *const *inputs)
 {
-	struct stat target, in;
+	struct stat target;
 
 	if (stat(path, &target) < 0)
 		return 0;
 	if (S_ISDIR(target.st_mode))
 		return err_input("--stats-json", "%s is a directory: expected a file name", path);
-	for (; inputs && *inputs; inputs++) {
-		if (stat(*inputs, &in) == 0 && in.st_dev == target.st_dev &&
-		    in.st_ino == target.st_ino)
-			return err_input("--stats-json",
-					 "%s is %s, an input of this run: expected another path "
-					 "for the report",
-					 path, *inputs);
-	}
-	return 0;
+	return cli_check_not_input("--stats-json", path, inputs);
 }
 
 /* A temporary file beside path: ".NAME.XXXXXX" in path's directory. */

@@ -37,6 +37,8 @@ uint64_t vm_now_ns(void)
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
+	char reason[sizeof(vm->reason)];
+	bool print = false;
 	va_list ap;
 
 	pthread_mutex_lock(&vm->stop_lock);
@@ -46,12 +48,16 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		va_end(ap);
 		vm->status = status;
 		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
-		if (status != VMM_STATUS_OK)
-			fprintf(stderr, "vmm: %s%s\n", vm->name, vm->reason);
+		print = status != VMM_STATUS_OK;
+		memcpy(reason, vm->reason, sizeof(reason));
 	}
 	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
 	vm_kick(vm);
+	/* Not under the lock: a stderr that blocks must not hold whoever
+	 * waits on the run state. */
+	if (print)
+		fprintf(stderr, "vmm: %s%s\n", vm->name, reason);
 }
 
 void vm_init_sync(struct vm *vm)
@@ -198,6 +204,8 @@ static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 {
 	struct swapfile *swap;
 
+	if (guest_ram_check_manager(cfg->manager))
+		return VMM_STATUS_INTERNAL;
 	if (vm_open_swap(cfg, &swap))
 		return VMM_STATUS_USAGE;
 	if (vm_run_init_signal()) {
@@ -242,6 +250,30 @@ static int vm_pick_machine(struct vm_config *cfg, const struct kernel *k)
 	       VMM_STATUS_USAGE;
 }
 
+/* The console's watcher: each line that matches pauses the VM. */
+static void vm_pause_at_line(void *arg, const char *line, size_t len)
+{
+	char buf[VMM_LINE_MAX + 1];
+	struct vm *vm = arg;
+
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (!regexec(&vm->pause_re, buf, 0, NULL, 0))
+		vm_pause_self(vm);
+}
+
+/* --pause-at-line: checked by the command line already. */
+static int vm_watch_console(struct vm *vm, const char *regex)
+{
+	int ret = regcomp(&vm->pause_re, regex, REG_EXTENDED | REG_NOSUB);
+
+	if (ret)
+		return err_input("--pause-at-line", "'%s': not a valid extended regex", regex);
+	vm->pause_re_set = true;
+	console_watch(&vm->con, vm_pause_at_line, vm);
+	return 0;
+}
+
 int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -253,9 +285,14 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->machine = machine_get(cfg->machine == MACHINE_AUTO ? MACHINE_VMM : cfg->machine);
 	vm->cfg.machine = vm->machine->id;
 	vm_init_sync(vm);
+	/* Paused before its first instruction: its vCPU parks at once. */
+	vm->pause_req = cfg->start_paused;
+	vm->paused_at_ns = vm->stats.start_ns;
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	conin_init(&vm->conin);
+	if (cfg->pause_at_line && vm_watch_console(vm, cfg->pause_at_line))
+		return VMM_STATUS_USAGE;
 	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;
 }
 
@@ -492,6 +529,8 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
 	serial_destroy(&vm->uart);
+	if (vm->pause_re_set)
+		regfree(&vm->pause_re);
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_mutex_destroy(&vm->snap_lock);
 	pthread_cond_destroy(&vm->state_cond);

@@ -8,6 +8,7 @@
 #define VMM_VM_H
 
 #include <pthread.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,11 +53,13 @@ struct vm_config {
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum guest_ram_manager manager;
-	unsigned fault_around; /* max pages per second-level fault */
-	bool pin;	       /* vCPU and fault thread share one CPU */
-	const char *cmdline;	 /* NULL: the machine's default */
-	unsigned timeout_sec;	 /* 0: none */
-	unsigned stats_interval; /* seconds between stats lines on stderr; 0: none */
+	unsigned fault_around;	   /* max pages per second-level fault */
+	bool pin;		   /* vCPU and fault thread share one CPU */
+	const char *cmdline;	   /* NULL: the machine's default */
+	const char *pause_at_line; /* a POSIX extended regex: each console line
+				    * matching it pauses the VM; NULL: none */
+	unsigned timeout_sec;	   /* 0: none */
+	unsigned stats_interval;   /* seconds between stats lines on stderr; 0: none */
 	int console_fd;
 	bool console_input;    /* stdin feeds the UART, if the machine has input (conin.h) */
 	const char *swap_path; /* overcommit: see guest_ram.h; NULL: none */
@@ -66,6 +69,7 @@ struct vm_config {
 	unsigned wss_period_ms, wss_samples;
 	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
 	struct vm *fork_parent;	 /* vm_create_forked: RAM from its fork image */
+	bool start_paused;	 /* paused from the start: vm_resume runs it */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
@@ -119,9 +123,10 @@ struct vm {
 	/* Run state, under stop_lock; state_cond wakes whoever waits on it. */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t state_cond;
-	bool pause_req; /* vCPUs are to park, or are parked */
-	int nr_parked;	/* vCPUs parked */
-	int nr_running; /* vCPU threads not yet returned */
+	bool pause_req;			 /* vCPUs are to park, or are parked */
+	int nr_parked;			 /* vCPUs parked */
+	uint64_t unparks, resume_target; /* parks left, and how many a resume waits for */
+	int nr_running;			 /* vCPU threads not yet returned */
 	uint64_t paused_at_ns;
 	struct vm_pause_stats pause;
 	int status;	  /* enum vmm_status, once done */
@@ -130,8 +135,10 @@ struct vm {
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
 
 	struct vm_config cfg; /* what it was made from: its children's too */
-	char name[24];	      /* "[G.I] " for a fork child, before its messages; else "" */
-	struct fleet *fleet;  /* the VMs of this vmm process (fleet.h), NULL: none */
+	regex_t pause_re;     /* cfg.pause_at_line, compiled */
+	bool pause_re_set;
+	char name[24];	     /* "[G.I] " for a fork child, before its messages; else "" */
+	struct fleet *fleet; /* the VMs of this vmm process (fleet.h), NULL: none */
 
 	/* The snapshot being written, or the last one (snapshot.h). */
 	pthread_mutex_t snap_lock;
@@ -168,6 +175,10 @@ int vm_run(struct vm *vm);
  * -EALREADY if paused, -ESRCH if the VM has stopped, -ETIMEDOUT if a vCPU
  * did not park within VM_PAUSE_TIMEOUT_MS (the pause is then undone). */
 int vm_pause(struct vm *vm);
+/* From a vCPU thread, in the middle of an exit: every vCPU parks before
+ * the guest runs on (this one once its exit is complete), as if vm_pause
+ * had been called. Counted as a pause; no latency recorded. */
+void vm_pause_self(struct vm *vm);
 /* Release the parked vCPUs: 0, -EINVAL if not paused, -ESRCH if stopped. */
 int vm_resume(struct vm *vm);
 /* "running", "paused" or "stopped". */

@@ -68,6 +68,7 @@ static void vm_vcpu_park(struct vm *vm)
 	while (vm->pause_req && !vm->done)
 		pthread_cond_wait(&vm->state_cond, &vm->stop_lock);
 	vm->nr_parked--;
+	vm->unparks++;
 	pthread_cond_broadcast(&vm->state_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
 }
@@ -153,9 +154,11 @@ static bool vm_all_parked(struct vm *vm)
 	return vm->done || vm->nr_parked == vm->nr_running;
 }
 
-static bool vm_none_parked(struct vm *vm)
+/* Every vCPU parked when resume was asked has left its park once (it may
+ * have parked again since: --pause-at-line pauses from inside). */
+static bool vm_all_left_park(struct vm *vm)
 {
-	return vm->done || vm->nr_parked == 0;
+	return vm->done || vm->unparks >= vm->resume_target;
 }
 
 int vm_pause(struct vm *vm)
@@ -165,7 +168,12 @@ int vm_pause(struct vm *vm)
 
 	pthread_mutex_lock(&vm->stop_lock);
 	if (vm->done || vm->pause_req) {
-		ret = vm->done ? -ESRCH : -EALREADY;
+		/* Paused by someone else: returns once every vCPU has parked
+		 * too, so that the caller may save them either way. */
+		ret = vm->done
+			  ? -ESRCH
+			  : vm_wait_locked(vm, vm_all_parked, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
+		ret = vm->done ? -ESRCH : ret ? ret : -EALREADY;
 		goto out;
 	}
 	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
@@ -186,6 +194,18 @@ out:
 	return ret;
 }
 
+void vm_pause_self(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->done && !vm->pause_req) {
+		__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+		vm->paused_at_ns = vm_now_ns();
+		vm->pause.pauses++;
+		vm_kick(vm);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
 int vm_resume(struct vm *vm)
 {
 	uint64_t t0 = vm_now_ns();
@@ -197,8 +217,9 @@ int vm_resume(struct vm *vm)
 		goto out;
 	}
 	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+	vm->resume_target = vm->unparks + vm->nr_parked;
 	pthread_cond_broadcast(&vm->state_cond);
-	ret = vm_wait_locked(vm, vm_none_parked, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
+	ret = vm_wait_locked(vm, vm_all_left_park, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
 	vm->pause.resumes++;
 	vm->pause.paused_ns += t0 - vm->paused_at_ns;
 	histo_add(&vm->pause.resume_ns, vm_now_ns() - t0);

@@ -79,6 +79,22 @@ static int snap_fixture_pages(struct snap_writer *w, char *err, size_t errlen)
 	return ret;
 }
 
+/* A "memory-hash" section of the given version, its bytes framed as the
+ * current version's (its hash is no one's: a version test). */
+static int snap_fixture_hash(struct snap_writer *w, uint32_t version, uint64_t mem, char *err,
+			     size_t errlen)
+{
+	struct devstate_writer dw;
+	uint8_t buf[64];
+	size_t used;
+
+	devstate_begin(&dw, buf, sizeof(buf), SNAPSHOT_MEMORY_HASH_VERSION);
+	devstate_put_u64(&dw, 0);
+	devstate_put_u64(&dw, mem);
+	devstate_end(&dw, &used);
+	return snap_writer_device(w, SNAPSHOT_DEV_MEMORY_HASH, version, buf, used, err, errlen);
+}
+
 static bool snap_fixture_has(const struct snap_fixture *f, const char *name)
 {
 	return !f->omit || strcmp(f->omit, name);
@@ -98,6 +114,8 @@ int snap_fixture_write(const char *dir, const struct snap_fixture *f, char *err,
 		ret = snap_fixture_vcpu(w, err, errlen);
 	if (!ret && snap_fixture_has(f, SNAPSHOT_DEV_DEVICES))
 		ret = snap_fixture_devices(w, err, errlen);
+	if (!ret && f->hash_version)
+		ret = snap_fixture_hash(w, f->hash_version, mem, err, errlen);
 	if (!ret)
 		ret = snap_fixture_pages(w, err, errlen);
 	if (ret) {

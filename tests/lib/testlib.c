@@ -32,3 +32,12 @@ bool testlib_uffd_permitted(void)
 	       strerror((int)-r));
 	return false;
 }
+
+unsigned testlib_seed(const char *test, const char *env)
+{
+	const char *v = getenv(env);
+	unsigned seed = v ? strtoul(v, NULL, 0) : 20261123;
+
+	fprintf(stderr, "%s: seed %u (%s)\n", test, seed, env);
+	return seed;
+}

@@ -12,5 +12,8 @@ int testlib_run(Suite *s);
 /* Whether this process may use userfaultfd; if not, prints why on stdout
  * (a "SKIP:" line for the log) and returns false. */
 bool testlib_uffd_permitted(void);
+/* The seed of a randomized test: $env if set, else a fixed one; printed
+ * with the test's name so that a failure can be replayed. */
+unsigned testlib_seed(const char *test, const char *env);
 
 #endif

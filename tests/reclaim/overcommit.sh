@@ -6,11 +6,18 @@ need_kvm
 json=$TMPDIR_TEST/stats.json
 swap=$TMPDIR_TEST/guest.swap
 
-# run_overcommitted BUDGET CMDLINE: 128M of guest RAM over BUDGET.
+# Half the sizes in the test VM, where everything is emulated: the same
+# ratios, the same assertions.
+mem=128 heap=96
+[ -z "${VMM_TESTVM:-}" ] || mem=64 heap=48
+
+# run_overcommitted DIVISOR CMDLINE: $mem MiB of guest RAM over a budget
+# of mem / DIVISOR.
 run_overcommitted() {
 	rm -f "$swap"
-	run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --mem 128M --host-mem "$1" \
-		--swap "$swap" --swap-size 256M --stats-json "$json" --cmdline "$2"
+	run_vmm 0 run --kernel "$KERNEL" --timeout "$TIMEOUT" --mem ${mem}M \
+		--host-mem $((mem / $1))M --swap "$swap" --swap-size $((mem * 2))M \
+		--stats-json "$json" --cmdline "$2"
 	expect "$OUT" "RESULT .*ok=1"
 	local r="s['vmm']['second_level']"
 	[ "$(json_get "$json" "$r['reclaim']['swap']['checksum_failures']")" = 0 ] || fail "checksum failures"
@@ -24,15 +31,16 @@ swapped() { # the last run swapped pages out and read them back
 	[ "$(json_get "$json" "$r['faults']['major'] > 0")" = True ] || fail "no major fault"
 }
 
-run_overcommitted 32M "workload=verify size=96M passes=2"
+run_overcommitted 4 "workload=verify size=${heap}M passes=2"
 swapped
 # verify's second pass reads first: pages it evicts unchanged go clean.
 [ "$(json_get "$json" "s['vmm']['second_level']['reclaim']['clean_drops'] > 0")" = True ] ||
 	fail "a second pass over unchanged pages should drop some clean"
-# phases releases each quarter after use: at 4:1 a phase (24M) fits in
-# 32M; at 16M it does not, and the phase's own pages go to swap.
-run_overcommitted 32M "workload=phases size=96M passes=3"
-run_overcommitted 16M "workload=phases size=96M passes=3"
+# phases releases each quarter after use: at 4:1 a phase (a quarter of
+# the heap) fits in the budget; at 8:1 it does not, and the phase's own
+# pages go to swap.
+run_overcommitted 4 "workload=phases size=${heap}M passes=3"
+run_overcommitted 8 "workload=phases size=${heap}M passes=3"
 swapped
-run_overcommitted 32M "workload=hotset size=96M passes=2 hot=20"
+run_overcommitted 4 "workload=hotset size=${heap}M passes=2 hot=20"
 swapped

@@ -9,7 +9,7 @@ json=$TMPDIR_TEST/stat.json
 swap=$TMPDIR_TEST/guest.swap
 
 start_vm --mem 64M --host-mem 16M --swap "$swap" --swap-size 128M \
-	--cmdline "workload=verify size=48M passes=1000"
+	--cmdline "workload=verify size=48M passes=1000000"
 # Wait for pages to be in swap, then overwrite the whole file.
 for _ in $(seq 1200); do
 	ctl 0 stat

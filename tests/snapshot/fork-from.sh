@@ -9,9 +9,11 @@ need_kvm
 sock=$TMPDIR_TEST/vm0.sock
 snap=$TMPDIR_TEST/snap0
 
-start_vm --mem 64M --cmdline "workload=verify size=8M passes=400 progress=10"
+start_vm --mem 64M --pause-at-line "^PASS workload=verify pass=10$" \
+	--cmdline "workload=verify size=8M passes=400 progress=10"
 wait_line "$OUT" "^PASS workload=verify pass=10$"
 ctl 0 snapshot --out "$snap" --hash-memory
+ctl 0 resume
 wait_vm 0
 run_vmm 0 fork-from "$snap" --count 3 --check-hash --timeout "$TIMEOUT" \
 	--stats-json "$TMPDIR_TEST/stats.json"
@@ -29,3 +31,17 @@ expect "$ERR" "--count N is needed"
 run_vmm 2 fork-from "$snap" --count 66
 run_vmm 2 fork-from "$snap" --count 2 --lazy
 expect "$ERR" "read once"
+
+# A FIFO named like a child's console file is refused, not opened: it
+# held the fork, and with vmm fork the control thread too (issue 16, 8).
+cons=$TMPDIR_TEST/consoles
+mkdir "$cons"
+mkfifo "$cons/vm-1.1.log"
+run_vmm 2 fork-from "$snap" --count 2 --console-dir "$cons"
+expect "$ERR" "vm-1.1.log exists and is not a regular file"
+start_vm --paused --mem 64M --console-dir "$cons" --cmdline "workload=verify size=8M passes=4"
+ctl 1 fork --count 1
+expect "$TMPDIR_TEST/ctl.err" "vm-1.1.log exists and is not a regular file"
+ctl 0 stat # the control thread serves on
+ctl 0 stop
+wait_vm 3

@@ -1,8 +1,8 @@
 /* vmm/boot/devtree.h: the flattened device tree handed to the guest.
  *
  * Built with libfdt: /memory@0 with one reg pair per RAM region,
- * /chosen/bootargs (and the initrd's range, as Linux names it), /cpus with the TSC frequency, and the /vmm node that
- * names the VMM's ports and page services (include/vmm_abi.h).
+ * /chosen/bootargs (and the initrd's range, as Linux names it), /cpus with the TSC frequency, and
+ * the /vmm node that names the VMM's ports and page services (include/vmm_abi.h).
  */
 #ifndef VMM_DEVTREE_H
 #define VMM_DEVTREE_H

@@ -305,8 +305,14 @@ int loader_read_file(const char *path, struct loader_file *f)
 	int fd, ret = 0;
 
 	*f = (struct loader_file){.path = path};
-	/* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* Looked at first, and opened without blocking (nothing to a regular
+	 * file's reads): a FIFO would hold open() until a writer came. */
+	if (stat(path, &st) < 0)
+		return err_sys(path, "open");
+	if (!S_ISREG(st.st_mode))
+		return err_input(path, "expected a regular file of at most %u MiB",
+				 LOADER_MAX_IMAGE >> 20);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(path, "open");
 	if (fstat(fd, &st) < 0) {

@@ -30,12 +30,18 @@ struct vm;
 
 struct control_client {
 	int fd;
+	bool refused; /* its line was refused: the rest is read and dropped */
 	size_t len;
 	char buf[CONTROL_MAX_REQUEST + 1];
 };
 
 struct control {
 	const char *path;
+	char *lock_path; /* PATH.lock */
+	int lock_fd;	 /* flock'ed while this vmm serves PATH */
+	dev_t lock_dev;	 /* of the lock file, so that only ours is removed */
+	ino_t lock_ino;
+	bool bound; /* the socket file at path is ours */
 	int listen_fd;
 	int stop_fd; /* eventfd: tells the thread to leave */
 	dev_t dev;   /* of the socket file, so that only ours is removed */
@@ -48,14 +54,27 @@ struct control {
 	char error[512]; /* the last refusal that needed words of its own */
 };
 
-/* Bind and listen at path: 0, or -EEXIST (a live socket or another file
- * is there), -errno; the message says which. A socket file that no one
- * listens on (left by a killed vmm) is replaced. */
-int control_open(struct control *c, const char *path);
+/* A vmm that is exiting holds PATH.lock for a moment more. */
+#define CONTROL_LOCK_WAIT_MS 3000
+
+/* Bind and listen at path: 0, or -EEXIST (another vmm holds PATH.lock,
+ * or a file that is not a socket is at path), -errno; the message says
+ * which. PATH.lock, beside the socket, is locked (flock) for as long as
+ * the socket is served; a held lock is waited for up to wait_ms. With the
+ * lock taken, a socket file at path is stale (left by a killed vmm) and is
+ * replaced. */
+int control_open(struct control *c, const char *path, unsigned wait_ms);
 /* Serve requests for vm from a thread of its own. */
 int control_start(struct control *c, struct vm *vm, enum guest_ram_manager manager);
-/* Stop serving, close every connection, remove the socket file. */
+/* Stop serving, close every connection, remove the socket file and the
+ * lock file, and release the lock. */
 void control_close(struct control *c);
+
+/* Read what client cl sent and serve each whole line: the serving
+ * thread's step for a client whose fd polled readable (and the fuzz
+ * target's). A client that has gone, or does not read its replies, is
+ * closed (cl->fd -1). */
+void control_serve(struct control *c, struct control_client *cl);
 
 /* One request line in, one reply line out (without the newline); for the
  * serving thread and the unit tests. The reply is malloc'ed. */

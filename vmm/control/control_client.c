@@ -3,6 +3,7 @@
 #include "control_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,39 +19,67 @@
 
 #define CONTROL_CLIENT_TIMEOUT_MS 60000 /* a pause waits for its vCPUs at most 10 s */
 
-static int control_client_connect(const char *path)
+/* A connection on a listener whose backlog is full: again until deadline
+ * (CLOCK_MONOTONIC ns). AF_UNIX has no connect in progress to poll for. */
+static int control_client_connect_by(int fd, const char *path, const struct sockaddr_un *a,
+				     unsigned timeout_ms)
+{
+	uint64_t deadline = vm_now_ns() + timeout_ms * 1000000ULL;
+
+	while (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return err_errno(errno, path,
+					 "--control: connect: %s (is a vmm run serving it?)",
+					 strerror(errno));
+		if (vm_now_ns() >= deadline)
+			return err_errno(ETIMEDOUT, path,
+					 "--control: connect: the socket did not take the "
+					 "connection (its backlog stayed full) within %u ms",
+					 timeout_ms);
+		usleep(10000);
+	}
+	return 0;
+}
+
+int control_client_connect(const char *path, unsigned timeout_ms)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return err_input(path, "--control: path longer than %zu bytes",
 				 sizeof(a.sun_path) - 1);
 	memcpy(a.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking, so that a listener that never accepts cannot hold
+	 * connect(); blocking again once connected. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_sys(path, "socket");
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int ret =
-		    err_errno(errno, path, "--control: connect: %s (is a vmm run serving it?)",
-			      strerror(errno));
-
+	ret = control_client_connect_by(fd, path, &a, timeout_ms);
+	if (!ret && fcntl(fd, F_SETFL, 0) < 0)
+		ret = err_sys(path, "fcntl");
+	if (ret) {
 		close(fd);
 		return ret;
 	}
 	return fd;
 }
 
-/* Read one reply line into buf; 0 or -errno. */
-static int control_client_read_line(int fd, const char *path, char *buf, size_t size)
+/* Read one reply line into buf by deadline (CLOCK_MONOTONIC ns); 0 or
+ * -errno. */
+static int control_client_read_line(int fd, const char *path, char *buf, size_t size,
+				    uint64_t deadline)
 {
 	size_t len = 0;
 
 	while (len < size - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint64_t now = vm_now_ns();
 		ssize_t n;
 
-		if (poll(&p, 1, CONTROL_CLIENT_TIMEOUT_MS) == 0)
+		if (now >= deadline || poll(&p, 1, (int)((deadline - now + 999999) / 1000000)) == 0)
 			return err_errno(ETIMEDOUT, path, "no reply within %d s",
 					 CONTROL_CLIENT_TIMEOUT_MS / 1000);
 		n = read(fd, buf + len, size - 1 - len);
@@ -87,7 +116,8 @@ static json_t *control_client_ask(int fd, const char *path, json_t *req)
 	text[len] = '\n'; /* json_dumps left room: the NUL */
 	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		err_sys(path, "send");
-	else if (!control_client_read_line(fd, path, reply, CONTROL_REPLY_MAX) &&
+	else if (!control_client_read_line(fd, path, reply, CONTROL_REPLY_MAX,
+					   vm_now_ns() + CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL) &&
 		 !(r = json_loads(reply, 0, NULL)))
 		err_input(path, "reply is not JSON: %.80s", reply);
 	free(text);
@@ -174,10 +204,12 @@ static int control_client_lost(const char *dir)
 	return VMM_STATUS_INTERNAL;
 }
 
-/* Poll the snapshot until it is on disk; its summary goes to stdout. */
-static int control_client_follow(int fd, const char *path, const char *dir)
+/* Poll snapshot number id, the one this client started (another client
+ * may start the next), until it is on disk; its summary goes to stdout. */
+static int control_client_follow(int fd, const char *path, const char *dir, json_int_t id)
 {
-	json_t *req = json_pack("{s:i, s:s}", "id", 2, "cmd", "snapshot-status");
+	json_t *req =
+	    json_pack("{s:i, s:s, s:I}", "id", 2, "cmd", "snapshot-status", "snapshot", id);
 	uint64_t t0 = vm_now_ns(), last = 0;
 	int status = VMM_STATUS_INTERNAL;
 
@@ -228,7 +260,8 @@ static int control_client_abs(const char *out, char *buf, size_t size)
 static int control_client_snapshot(int fd, const char *path, const char *out, bool hash)
 {
 	char dir[4096];
-	json_t *req, *r;
+	json_t *req, *r, *result;
+	json_int_t id;
 	int status = VMM_STATUS_INTERNAL, ret = control_client_abs(out, dir, sizeof(dir));
 
 	if (ret)
@@ -236,8 +269,14 @@ static int control_client_snapshot(int fd, const char *path, const char *out, bo
 	req = json_pack("{s:i, s:s, s:s, s:b}", "id", 1, "cmd", "snapshot", "out", dir,
 			"hash_memory", hash);
 	r = req ? control_client_ask(fd, path, req) : NULL;
-	if (r && control_client_result(r, "snapshot", &status))
-		status = control_client_follow(fd, path, dir);
+	result = r ? control_client_result(r, "snapshot", &status) : NULL;
+	id = json_integer_value(json_object_get(result, "snapshot"));
+	if (result && id < 1) {
+		err_input(path, "the snapshot reply gives no snapshot number");
+		status = VMM_STATUS_INTERNAL;
+	} else if (result) {
+		status = control_client_follow(fd, path, dir, id);
+	}
 	json_decref(r);
 	json_decref(req);
 	return status;
@@ -246,10 +285,12 @@ static int control_client_snapshot(int fd, const char *path, const char *out, bo
 int control_client_run(const struct ctl_opts *o)
 {
 	const char *path = o->control, *cmd = o->cmd;
-	int fd = control_client_connect(path), status;
+	int fd = control_client_connect(path, CONTROL_CLIENT_CONNECT_MS), status;
 
+	/* No socket there, no one serving it, or not ours to use: usage. */
 	if (fd < 0)
-		return fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK || fd == -EINVAL
+		return fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK || fd == -EINVAL ||
+			       fd == -EACCES || fd == -EPERM || fd == -ENOTDIR
 			   ? VMM_STATUS_USAGE
 			   : VMM_STATUS_INTERNAL;
 	if (!strcmp(cmd, "snapshot"))

@@ -100,16 +100,30 @@ static void console_out(struct console *c, const char *s, size_t len, bool end)
 	}
 }
 
-static void console_emit(struct console *c, const char *s, size_t len)
+/* The line, after the prefix, to out_fd; counted as lost if it cannot be. */
+static void console_output(struct console *c, const char *s, size_t len)
 {
-	if (!c->lines++)
-		c->first_line_ns = console_now_ns();
-	console_keep_result(c, s, len);
 	if (c->out_fd < 0) {
 		c->lost_lines++;
 		return;
 	}
 	console_out(c, s, len, true);
+}
+
+static void console_emit(struct console *c, const char *s, size_t len)
+{
+	if (!c->lines++)
+		c->first_line_ns = console_now_ns();
+	console_keep_result(c, s, len);
+	console_output(c, s, len);
+	if (c->watch)
+		c->watch(c->watch_arg, s, len);
+}
+
+void console_watch(struct console *c, console_watch_fn fn, void *arg)
+{
+	c->watch = fn;
+	c->watch_arg = arg;
 }
 
 void console_write_line(struct console *c, const char *s, size_t len)
@@ -240,8 +254,11 @@ static void console_restore_results(struct devstate_reader *r, struct console *n
 int console_restore(struct console *c, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct devstate_reader r;
-	struct console n = {
-	    .out_fd = c->out_fd, .lost_lines = c->lost_lines, .first_line_ns = c->first_line_ns};
+	struct console n = {.out_fd = c->out_fd,
+			    .watch = c->watch,
+			    .watch_arg = c->watch_arg,
+			    .lost_lines = c->lost_lines,
+			    .first_line_ns = c->first_line_ns};
 
 	devstate_open(&r, "console", CONSOLE_STATE_VERSION, buf, len, err, errlen);
 	console_restore_line(&r, &n);

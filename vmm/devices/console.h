@@ -22,8 +22,13 @@
 #define CONSOLE_MAX_RESULTS 32
 #define CONSOLE_PREFIX_MAX  24
 
+/* Told of each line the guest ends, once it is written out (vCPU thread). */
+typedef void (*console_watch_fn)(void *arg, const char *line, size_t len);
+
 struct console {
 	int out_fd;
+	console_watch_fn watch; /* NULL: nobody */
+	void *watch_arg;
 	char prefix[CONSOLE_PREFIX_MAX]; /* put before each line (a fork child's id) */
 	bool keep_cr;			 /* out_fd is a terminal: '\r' goes out too */
 	bool mid_line;			 /* part of the line is out already */
@@ -43,6 +48,8 @@ void console_putc(struct console *c, char ch);
 void console_write_line(struct console *c, const char *s, size_t len);
 /* Lines go to out_fd from now on, each after prefix (NULL: none). */
 void console_set_output(struct console *c, int out_fd, const char *prefix);
+/* Call fn(arg, line, len) for each line from now on (NULL: stop). */
+void console_watch(struct console *c, console_watch_fn fn, void *arg);
 /* Emit a partial line left at exit. */
 void console_flush(struct console *c);
 /* Write what there is of the line now, without ending it. */

@@ -265,33 +265,30 @@ static size_t devstate_extent(const uint8_t *buf, size_t len, size_t pos)
 	return n + DEVSTATE_HEADER <= len - pos ? n + DEVSTATE_HEADER : 0;
 }
 
-int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, char *err,
-			 size_t errlen)
+static int devstate_restore_from(struct devstate_table *t, const uint8_t *p, size_t len,
+				 size_t *pos, char *err, size_t errlen)
 {
 	bool seen[DEVSTATE_MAX_DEVS] = {false};
-	const uint8_t *p = buf;
-	size_t pos = 0, n;
+	size_t n = 0;
 	int i, ret;
 
-	while (pos < len) {
-		i = devstate_find(t, p, len, pos, err, errlen);
+	for (; *pos < len; *pos += 1 + p[*pos] + n) {
+		i = devstate_find(t, p, len, *pos, err, errlen);
 		if (i < 0)
 			return -EINVAL;
 		if (seen[i])
 			return devstate_all_fail(err, errlen,
-						 "device section at byte %zu: '%s' again", pos,
+						 "device section at byte %zu: '%s' again", *pos,
 						 t->row[i].ops->name);
 		seen[i] = true;
-		pos += 1 + p[pos];
-		n = devstate_extent(p, len, pos);
+		n = devstate_extent(p, len, *pos + 1 + p[*pos]);
 		if (!n)
 			return devstate_all_fail(
 			    err, errlen, "%s state at byte %zu: runs past the end (%zu bytes)",
-			    t->row[i].ops->name, pos, len);
-		ret = t->row[i].ops->restore(t->row[i].dev, p + pos, n, err, errlen);
+			    t->row[i].ops->name, *pos + 1 + p[*pos], len);
+		ret = t->row[i].ops->restore(t->row[i].dev, p + *pos + 1 + p[*pos], n, err, errlen);
 		if (ret)
 			return ret;
-		pos += n;
 	}
 	for (i = 0; i < t->nr; i++)
 		if (!seen[i])
@@ -301,12 +298,22 @@ int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, 
 	return 0;
 }
 
+int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, size_t *at,
+			 char *err, size_t errlen)
+{
+	size_t pos = 0;
+	int ret = devstate_restore_from(t, buf, len, &pos, err, errlen);
+
+	if (at)
+		*at = pos;
+	return ret;
+}
+
 int devstate_commit_all(struct devstate_table *t, char *err, size_t errlen)
 {
 	for (int i = 0; i < t->nr; i++) {
-		int ret = t->row[i].ops->commit
-			      ? t->row[i].ops->commit(t->row[i].dev, err, errlen)
-			      : 0;
+		int ret =
+		    t->row[i].ops->commit ? t->row[i].ops->commit(t->row[i].dev, err, errlen) : 0;
 
 		if (ret)
 			return ret;

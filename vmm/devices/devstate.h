@@ -86,9 +86,11 @@ int devstate_register(struct devstate_table *t, const struct devstate_ops *ops, 
  * bytes. 0 or -ENOSPC, *used as for a device's save. */
 int devstate_save_all(const struct devstate_table *t, void *buf, size_t len, size_t *used);
 /* Sections in any order; each registered device exactly once. A refused
- * section leaves the devices before it restored: do not run the VM then. */
-int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, char *err,
-			 size_t errlen);
+ * section leaves the devices before it restored: do not run the VM then.
+ * On -EINVAL, *at (if not NULL) is the byte of buf where the refused
+ * section starts (or len, for a device missing from it). */
+int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, size_t *at,
+			 char *err, size_t errlen);
 
 /* Every row's commit, in table order, once the VM and its vCPUs are
  * restored: 0 or the first failure (err says which device). */

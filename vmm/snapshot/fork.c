@@ -106,9 +106,11 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 			ret == -ESRCH ? "the VM is stopping" : strerror(-ret));
 }
 
-/* Child index of vm: its configuration, console and identity. */
+/* Child index of vm: its configuration, console and identity. NULL with
+ * *ret: -EINVAL for a console file that cannot be used (bad input), else
+ * -errno. */
 static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *m, uint16_t gen,
-				  uint16_t index, int *owned, char *err, size_t errlen)
+				  uint16_t index, int *owned, int *ret, char *err, size_t errlen)
 {
 	struct vm_config cfg = vm->cfg;
 	struct vm *child = calloc(1, sizeof(*child));
@@ -117,17 +119,22 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 
 	snprintf(id, sizeof(id), "%u.%u", gen, index);
 	*owned = -1;
+	*ret = -EIO;
 	if (!child) {
-		err_into(err, errlen, -ENOMEM, "child %s: out of memory", id);
+		*ret = err_into(err, errlen, -ENOMEM, "child %s: out of memory", id);
 		return NULL;
 	}
-	if (fleet_console(vm->fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen)) {
+	*ret = fleet_console(vm->fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen);
+	if (*ret) {
 		free(child);
 		return NULL;
 	}
+	*ret = -EIO;
 	cfg.fork_parent = vm;
 	cfg.swap_path = NULL;
 	cfg.console_input = false; /* stdin is the first VM's */
+	cfg.pause_at_line = NULL;  /* the forked VM's: its children run free */
+	cfg.start_paused = false;  /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	status = vm_create_forked(child, &cfg, m, gen, index);
@@ -151,10 +158,10 @@ static int fork_children(struct vm *vm, unsigned count, const struct snapshot_ma
 
 	for (unsigned i = 1; i <= count; i++) {
 		int owned, ret;
-		struct vm *child = fork_make_child(vm, m, gen, i, &owned, why, sizeof(why));
+		struct vm *child = fork_make_child(vm, m, gen, i, &owned, &ret, why, sizeof(why));
 
 		if (!child)
-			return err_into(err, errlen, -EIO, "%s (%u of %u children run)", why, i - 1,
+			return err_into(err, errlen, ret, "%s (%u of %u children run)", why, i - 1,
 					count);
 		ret = fleet_start(vm->fleet, child, owned);
 		if (ret)
@@ -184,9 +191,10 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 		return err_into(err, errlen, -EINVAL, "generation %u is the last",
 				vm->fork_generation);
 	res->generation = vm->fork_generation + 1;
+	fleet_fork_begin(vm->fleet);
 	ret = fork_arm(vm, err, errlen);
 	if (ret)
-		return ret;
+		goto out;
 	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
 	vmem_snap_get_stats(vm->mem.vmem, &s);
 	res->arm_ns = s.arm_ns;
@@ -194,12 +202,14 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	if (ret) {
 		vmem_snap_end(vm->mem.vmem);
 		fork_free_machine(&m);
-		return ret;
+		goto out;
 	}
 	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
 	resumed = vm_now_ns();
 	ret = fork_children(vm, count, &m, res->generation, err, errlen);
 	res->children_ns = vm_now_ns() - resumed;
 	fork_free_machine(&m);
+out:
+	fleet_fork_end(vm->fleet);
 	return ret;
 }

@@ -13,19 +13,33 @@
 #include "vcpu_state.h"
 #include "vm.h"
 
-/* Section name of r, of the given version (0: any). */
+const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off, const char *name,
+			   size_t byte)
+{
+	if (path)
+		snprintf(buf, len, "%s: offset %llu (section \"%s\", byte %zu)", path,
+			 (unsigned long long)(off + byte), name, byte);
+	else
+		snprintf(buf, len, "section \"%s\", byte %zu", name, byte);
+	return buf;
+}
+
+/* Section name of r, of the given version (0: any); *off: where its bytes are. */
 static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
-			   const void **buf, size_t *len, char *err, size_t errlen)
+			   const void **buf, size_t *len, uint64_t *off, char *err, size_t errlen)
 {
 	uint32_t found;
 
-	if (snap_reader_device(r, name, &found, buf, len))
+	if (snap_reader_device(r, name, &found, buf, len) ||
+	    snap_reader_device_offset(r, name, off))
 		return err_into(err, errlen, -EINVAL,
 				"%s: no section \"%s\": not a snapshot of a vmm VM",
 				snap_reader_path(r), name);
 	if (version && found != version)
-		return err_into(err, errlen, -EINVAL, "%s: section \"%s\": version %u, expected %u",
-				snap_reader_path(r), name, found, version);
+		return err_into(
+		    err, errlen, -EINVAL,
+		    "%s: offset %llu (section \"%s\"'s header): version %u, expected %u",
+		    snap_reader_path(r), (unsigned long long)(*off - 16), name, found, version);
 	return 0;
 }
 
@@ -36,18 +50,21 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 {
 	struct devstate_reader dr;
 	uint32_t version, machine = MACHINE_VMM;
-	char why[256];
+	char why[256], at[300];
 	const void *buf;
+	uint64_t off;
 	size_t len;
-	int ret = restore_section(r, SNAPSHOT_DEV_VM, 0, &buf, &len, err, errlen);
+	int ret = restore_section(r, SNAPSHOT_DEV_VM, 0, &buf, &len, &off, err, errlen);
 
 	if (ret)
 		return ret;
 	snap_reader_device(r, SNAPSHOT_DEV_VM, &version, &buf, &len);
 	if (version != 1 && version != SNAPSHOT_VM_VERSION)
-		return err_into(err, errlen, -EINVAL,
-				"%s: section \"vm\": version %u, expected 1 or %u",
-				snap_reader_path(r), version, SNAPSHOT_VM_VERSION);
+		return err_into(
+		    err, errlen, -EINVAL,
+		    "%s: offset %llu (section \"vm\"'s header): version %u, expected 1 or %u",
+		    snap_reader_path(r), (unsigned long long)(off - 16), version,
+		    SNAPSHOT_VM_VERSION);
 	devstate_open(&dr, SNAPSHOT_DEV_VM, version, buf, len, why, sizeof(why));
 	m->mem_bytes = devstate_get_u64(&dr, "mem_bytes");
 	m->tsc_hz = devstate_get_u64(&dr, "tsc_hz");
@@ -56,7 +73,9 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 	if (!dr.ret && !machine_from_saved(machine))
 		devstate_fail(&dr, "machine %u: expected 0 (vmm) or 1 (linux)", machine);
 	if (devstate_close(&dr))
-		return err_into(err, errlen, -EINVAL, "%s: section \"vm\": %s", snap_reader_path(r),
+		return err_into(err, errlen, -EINVAL, "%s: %s",
+				snapshot_where(at, sizeof(at), snap_reader_path(r), off,
+					       SNAPSHOT_DEV_VM, dr.pos),
 				why);
 	m->machine = (enum machine_id)machine;
 	if (m->mem_bytes != snap_reader_mem_bytes(r))
@@ -74,8 +93,8 @@ static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machin
 	char why[256];
 	const void *buf;
 	size_t len;
-	int ret =
-	    restore_section(r, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, &buf, &len, err, errlen);
+	int ret = restore_section(r, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, &buf, &len,
+				  &m->vcpu_off, err, errlen);
 
 	if (ret)
 		return ret;
@@ -83,7 +102,8 @@ static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machin
 	if (!m->vcpu)
 		return err_into(err, errlen, -ENOMEM, "%s: out of memory", snap_reader_path(r));
 	if (vcpu_state_from_bytes(m->vcpu, buf, len, why, sizeof(why)))
-		return err_into(err, errlen, -EINVAL, "%s: section \"%s\": %s", snap_reader_path(r),
+		return err_into(err, errlen, -EINVAL, "%s: offset %llu (section \"%s\"): %s",
+				snap_reader_path(r), (unsigned long long)m->vcpu_off,
 				SNAPSHOT_DEV_VCPU, why);
 	return 0;
 }
@@ -93,13 +113,13 @@ int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *
 {
 	int ret;
 
-	*m = (struct snapshot_machine){0};
+	*m = (struct snapshot_machine){.path = snap_reader_path(r)};
 	ret = restore_read_vm(r, m, err, errlen);
 	if (!ret)
 		ret = restore_read_vcpu(r, m, err, errlen);
 	if (!ret)
 		ret = restore_section(r, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
-				      &m->devices, &m->devices_len, err, errlen);
+				      &m->devices, &m->devices_len, &m->devices_off, err, errlen);
 	return ret;
 }
 
@@ -112,10 +132,13 @@ void snapshot_machine_free(struct snapshot_machine *m)
 int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
 			     size_t errlen)
 {
-	char why[256];
+	char why[256], where[300];
+	size_t at;
 
-	if (devstate_restore_all(&vm->states, m->devices, m->devices_len, why, sizeof(why)))
-		return err_into(err, errlen, -EINVAL, "section \"%s\": %s", SNAPSHOT_DEV_DEVICES,
+	if (devstate_restore_all(&vm->states, m->devices, m->devices_len, &at, why, sizeof(why)))
+		return err_into(err, errlen, -EINVAL, "%s: %s",
+				snapshot_where(where, sizeof(where), m->path, m->devices_off,
+					       SNAPSHOT_DEV_DEVICES, at),
 				why);
 	return 0;
 }
@@ -146,6 +169,12 @@ int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char 
 	quiet = err_set_quiet(true);
 	ret = vcpu_state_restore(&vm->vcpu, &vm->kvm, m->vcpu);
 	err_set_quiet(quiet);
+	if (ret && m->path)
+		return err_into(err, errlen, ret,
+				"%s: offset %llu (section \"%s\"): %s: expected a vCPU state this "
+				"host's KVM takes (one saved on the same kind of host)",
+				m->path, (unsigned long long)m->vcpu_off, SNAPSHOT_DEV_VCPU,
+				last_error());
 	if (ret)
 		return err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
 				last_error());

@@ -39,7 +39,17 @@ struct snapshot_machine {
 	struct vcpu_state *vcpu;    /* section "vcpu0", parsed (allocated) */
 	const void *devices;	    /* section "devices": devstate_save_all's bytes, in r */
 	size_t devices_len;
+	/* For messages: the file (NULL for a fork's machine, made in
+	 * memory) and where its sections' bytes are in it. */
+	const char *path;
+	uint64_t vcpu_off, devices_off;
 };
+
+/* Where a message about a section's bytes points: "FILE: offset N
+ * (section "name", byte B)", or without a file (path NULL) the section
+ * and byte alone. Into buf (len bytes); returns buf. */
+const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off, const char *name,
+			   size_t byte);
 
 /* 0, -EINVAL naming the section and what was wrong (missing, another
  * version, bad framing, a mem_bytes other than the file's), -ENOMEM.
@@ -47,13 +57,15 @@ struct snapshot_machine {
 int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
 			  size_t errlen);
 void snapshot_machine_free(struct snapshot_machine *m);
-/* devstate_restore_all on the VM's table: 0 or -EINVAL. */
+/* devstate_restore_all on the VM's table: 0 or -EINVAL, naming the
+ * file's offset, the section and the device. */
 int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
 			     size_t errlen);
 /* On a created vCPU that has not run, memory in place: the saved state and
  * vm->tsc_hz, then the devices whose state lives in KVM (devstate.h's
  * commit: the irqchip, PIT and kvm-clock of a Linux machine). 0, or
- * -errno (-EINVAL: KVM refused a value). */
+ * -errno (-EINVAL: KVM refused a value), naming the file's offset and the
+ * section. */
 int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
 			  size_t errlen);
 

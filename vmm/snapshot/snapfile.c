@@ -955,7 +955,7 @@ static int snap_reader_load(struct snap_reader *r, uint8_t *block, char *err, si
 
 	if (fstat(r->fd, &st) < 0)
 		return snap_fail_sys(err, errlen, r->path, "fstat");
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode)) /* replaced since it was looked at */
 		return snap_fail(err, errlen, -EINVAL, r->path, "expected a regular file");
 	n = snap_pread_full(r->fd, block, SNAP_HEADER_BYTES, 0);
 	if (n < 0)
@@ -981,6 +981,24 @@ static int snap_reader_load(struct snap_reader *r, uint8_t *block, char *err, si
 	return 0;
 }
 
+/* A regular file, looked at before it is opened and opened without
+ * blocking: a FIFO would hold open() until a writer came. */
+static int snap_reader_open_file(struct snap_reader *r, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(r->path, &st) < 0)
+		return snap_fail_sys(err, errlen, r->path, "open");
+	if (!S_ISREG(st.st_mode))
+		return snap_fail(err, errlen, -EINVAL, r->path, "expected a regular file, found %s",
+				 S_ISFIFO(st.st_mode)  ? "a FIFO"
+				 : S_ISDIR(st.st_mode) ? "a directory"
+						       : "a device or socket");
+	/* O_NONBLOCK does nothing to a regular file's reads. */
+	r->fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	return r->fd < 0 ? snap_fail_sys(err, errlen, r->path, "open") : 0;
+}
+
 int snap_reader_open(struct snap_reader **out, const char *dir, char *err, size_t errlen)
 {
 	struct snap_reader *r;
@@ -1000,11 +1018,9 @@ int snap_reader_open(struct snap_reader **out, const char *dir, char *err, size_
 		ret = snap_fail(err, errlen, -ENOMEM, dir, "out of memory");
 		goto fail;
 	}
-	r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		ret = snap_fail_sys(err, errlen, r->path, "open");
+	ret = snap_reader_open_file(r, err, errlen);
+	if (ret)
 		goto fail;
-	}
 	ret = snap_reader_load(r, block, err, errlen);
 	if (!ret)
 		ret = snap_check_devices(r, err, errlen);
@@ -1072,6 +1088,16 @@ int snap_reader_device(const struct snap_reader *r, const char *name, uint32_t *
 	for (unsigned i = 0; i < r->h.nr_devices; i++)
 		if (!strcmp(r->dev[i].name, name))
 			return snap_reader_device_at(r, i, NULL, version, buf, len);
+	return -ENOENT;
+}
+
+int snap_reader_device_offset(const struct snap_reader *r, const char *name, uint64_t *off)
+{
+	for (unsigned i = 0; i < r->h.nr_devices; i++)
+		if (!strcmp(r->dev[i].name, name)) {
+			*off = r->h.dev_off + (uint64_t)(r->dev[i].buf - r->meta);
+			return 0;
+		}
 	return -ENOENT;
 }
 

@@ -139,6 +139,9 @@ int snap_reader_device_at(const struct snap_reader *r, unsigned i, const char **
 /* The device called name: 0, or -ENOENT if the snapshot has none. */
 int snap_reader_device(const struct snap_reader *r, const char *name, uint32_t *version,
 		       const void **buf, size_t *len);
+/* Where the device called name has its bytes in the file (after its
+ * 48-byte header), for messages: 0, or -ENOENT. */
+int snap_reader_device_offset(const struct snap_reader *r, const char *name, uint64_t *off);
 
 /* Page entries, sorted by GPA. */
 uint64_t snap_reader_nr_pages(const struct snap_reader *r);

@@ -10,6 +10,7 @@
 
 #include "devstate.h"
 #include "guest_ram.h"
+#include "restore.h"
 #include "vcpu_state.h"
 #include "vm.h"
 
@@ -17,10 +18,13 @@
 
 struct snapshot_job {
 	struct vm *vm;
+	struct snapshot_job *older; /* the VM's snapshot before this one */
 	struct snap_writer *w;
 	pthread_t thread;
 	bool thread_started;
-	bool hash; /* memory's hash into the file, in the pause */
+	bool hash;	    /* memory's hash into the file, in the pause */
+	bool abort;	    /* atomic: the writer gives up at its next batch */
+	char abort_why[64]; /* set before abort */
 	uint64_t resumed_ns;
 	struct snapshot_progress p; /* under vm->snap_lock */
 };
@@ -101,7 +105,7 @@ int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_
 	return ret;
 }
 
-int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash)
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa)
 {
 	XXH3_state_t *h = XXH3_createState();
 	static __thread uint8_t page[GUEST_RAM_PAGE_SIZE];
@@ -112,6 +116,8 @@ int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash)
 			ret = guest_ram_read(m, m->region[i].gpa + off, page, sizeof(page));
 			if (!ret)
 				XXH3_64bits_update(h, page, sizeof(page));
+			else if (bad_gpa)
+				*bad_gpa = m->region[i].gpa + off;
 		}
 	if (!ret)
 		*hash = XXH3_64bits_digest(h);
@@ -133,44 +139,77 @@ static int snapshot_fill_hash(const void *p, void *buf, size_t len, size_t *used
 /* In the pause, after the freeze: what memory is, to check a restore by. */
 static int snapshot_save_hash(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
-	uint64_t v[2] = {0, vm->mem.size};
-	int ret = snapshot_memory_hash(&vm->mem, &v[0]);
+	uint64_t v[2] = {0, vm->mem.size}, gpa = 0;
+	int ret = snapshot_memory_hash(&vm->mem, &v[0], &gpa);
 
 	if (ret)
-		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+		return snprintf(err, errlen, "hashing memory: the page at GPA %#llx: %s",
+				(unsigned long long)gpa, strerror(-ret)),
+		       ret;
 	return snapshot_device(w, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION,
 			       snapshot_fill_hash, v, err, errlen);
 }
 
-int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
-			       size_t errlen)
+/* The "memory-hash" section of r: the hash and the bytes it covers. */
+static int snapshot_read_hash(const struct snap_reader *r, uint64_t *hash, uint64_t *bytes,
+			      char *err, size_t errlen)
 {
 	struct devstate_reader rd;
 	const void *buf;
 	uint32_t version;
-	uint64_t want, bytes, got;
+	uint64_t off;
 	size_t len;
-	int ret = snap_reader_device(r, SNAPSHOT_DEV_MEMORY_HASH, &version, &buf, &len);
+	char why[256], where[300];
 
-	if (ret)
+	if (snap_reader_device(r, SNAPSHOT_DEV_MEMORY_HASH, &version, &buf, &len) ||
+	    snap_reader_device_offset(r, SNAPSHOT_DEV_MEMORY_HASH, &off))
 		return snprintf(err, errlen,
 				"%s: no \"%s\" section: the snapshot was taken without "
 				"--hash-memory",
 				snap_reader_path(r), SNAPSHOT_DEV_MEMORY_HASH),
 		       -ENOENT;
-	devstate_open(&rd, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION, buf, len, err,
-		      errlen);
-	want = devstate_get_u64(&rd, "hash");
-	bytes = devstate_get_u64(&rd, "bytes");
-	ret = devstate_close(&rd);
-	if (!ret && bytes != m->size)
-		ret = devstate_fail(&rd, "%llu bytes hashed, expected %llu",
-				    (unsigned long long)bytes, (unsigned long long)m->size);
+	if (version != SNAPSHOT_MEMORY_HASH_VERSION)
+		return snprintf(
+			   err, errlen,
+			   "%s: offset %llu (section \"%s\"'s header): version %u, expected %u",
+			   snap_reader_path(r), (unsigned long long)(off - 16),
+			   SNAPSHOT_DEV_MEMORY_HASH, version, SNAPSHOT_MEMORY_HASH_VERSION),
+		       -EINVAL;
+	devstate_open(&rd, SNAPSHOT_DEV_MEMORY_HASH, SNAPSHOT_MEMORY_HASH_VERSION, buf, len, why,
+		      sizeof(why));
+	*hash = devstate_get_u64(&rd, "hash");
+	*bytes = devstate_get_u64(&rd, "bytes");
+	if (devstate_close(&rd))
+		return snprintf(err, errlen, "%s: %s",
+				snapshot_where(where, sizeof(where), snap_reader_path(r), off,
+					       SNAPSHOT_DEV_MEMORY_HASH, rd.pos),
+				why),
+		       -EINVAL;
+	return 0;
+}
+
+int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
+			       size_t errlen)
+{
+	uint64_t want, bytes, got, gpa = 0;
+	int ret = snapshot_read_hash(r, &want, &bytes, err, errlen);
+
 	if (ret)
 		return ret;
-	ret = snapshot_memory_hash(m, &got);
+	if (bytes != m->size)
+		return snprintf(err, errlen,
+				"%s: section \"%s\": %llu bytes hashed, expected %llu (the "
+				"guest's memory)",
+				snap_reader_path(r), SNAPSHOT_DEV_MEMORY_HASH,
+				(unsigned long long)bytes, (unsigned long long)m->size),
+		       -EINVAL;
+	ret = snapshot_memory_hash(m, &got, &gpa);
 	if (ret)
-		return snprintf(err, errlen, "hashing memory: %s", strerror(-ret)), ret;
+		return snprintf(err, errlen,
+				"%s: --check-hash: the page at GPA %#llx cannot be read: %s (the "
+				"message above says where in the file)",
+				snap_reader_path(r), (unsigned long long)gpa, strerror(-ret)),
+		       ret;
 	if (got != want)
 		return snprintf(err, errlen,
 				"%s: restored memory hashes to %016llx, the snapshot recorded "
@@ -207,18 +246,33 @@ static void snapshot_report(const struct snapshot_progress *p)
 		p->pause_ns / 1e6);
 }
 
+/* Save every page as of the pause, a batch at a time: 0, 1 (aborted) or
+ * -errno with msg. */
+static int snapshot_save_all(struct snapshot_job *job, char *msg, size_t len)
+{
+	struct vm *vm = job->vm;
+	int ret;
+
+	while ((ret = vmem_snap_save(vm->mem.vmem, SNAPSHOT_BATCH, msg, len)) == 1) {
+		pthread_mutex_lock(&vm->snap_lock);
+		snapshot_update(job);
+		pthread_mutex_unlock(&vm->snap_lock);
+		if (__atomic_load_n(&job->abort, __ATOMIC_ACQUIRE)) {
+			snprintf(msg, len, "aborted: %s", job->abort_why);
+			return -ECANCELED;
+		}
+	}
+	return ret;
+}
+
 static void *snapshot_thread(void *arg)
 {
 	struct snapshot_job *job = arg;
 	struct vm *vm = job->vm;
+	struct snapshot_progress p;
 	char msg[400] = "";
-	int ret;
+	int ret = snapshot_save_all(job, msg, sizeof(msg));
 
-	while ((ret = vmem_snap_save(vm->mem.vmem, SNAPSHOT_BATCH, msg, sizeof(msg))) == 1) {
-		pthread_mutex_lock(&vm->snap_lock);
-		snapshot_update(job);
-		pthread_mutex_unlock(&vm->snap_lock);
-	}
 	pthread_mutex_lock(&vm->snap_lock);
 	snapshot_update(job);
 	pthread_mutex_unlock(&vm->snap_lock);
@@ -226,14 +280,17 @@ static void *snapshot_thread(void *arg)
 	if (!ret)
 		ret = snap_writer_commit(job->w, msg, sizeof(msg));
 	else
-		snap_writer_abort(job->w);
+		snap_writer_abort(job->w); /* DIR.tmp goes */
 	pthread_mutex_lock(&vm->snap_lock);
 	job->w = NULL;
 	job->p.write_ns = vm_now_ns() - job->resumed_ns;
 	job->p.phase = ret ? SNAPSHOT_FAILED : SNAPSHOT_DONE;
 	snprintf(job->p.error, sizeof(job->p.error), "%s", ret ? msg : "");
-	snapshot_report(&job->p);
+	p = job->p;
 	pthread_mutex_unlock(&vm->snap_lock);
+	/* No I/O under the lock: a stderr that blocks would hold every
+	 * snapshot-status, stop and the exit behind it. */
+	snapshot_report(&p);
 	return NULL;
 }
 
@@ -335,15 +392,31 @@ static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t 
 	return ret;
 }
 
-/* With vm->snap_lock: the last snapshot's job goes once a new one starts. */
-static void snapshot_drop_job(struct vm *vm)
+static void snapshot_free_job(struct snapshot_job *job)
 {
-	if (!vm->snap)
-		return;
-	if (vm->snap->thread_started)
-		pthread_join(vm->snap->thread, NULL);
-	free(vm->snap);
-	vm->snap = NULL;
+	if (job->thread_started)
+		pthread_join(job->thread, NULL);
+	free(job);
+}
+
+/* With vm->snap_lock: job becomes the newest, and those past
+ * SNAPSHOT_HISTORY go (only the newest can be being written). */
+static void snapshot_push_job(struct vm *vm, struct snapshot_job *job)
+{
+	struct snapshot_job *j = job, *old;
+
+	job->older = vm->snap;
+	vm->snap = job;
+	for (int n = 1; j && n < SNAPSHOT_HISTORY; n++)
+		j = j->older;
+	old = j ? j->older : NULL;
+	if (j)
+		j->older = NULL;
+	while (old) {
+		j = old->older;
+		snapshot_free_job(old);
+		old = j;
+	}
 }
 
 static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *dir, bool hash,
@@ -382,7 +455,8 @@ static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *d
 	return 0;
 }
 
-int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen)
+int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, uint64_t *id, char *err,
+		   size_t errlen)
 {
 	struct snapshot_job *job = calloc(1, sizeof(*job));
 	int ret;
@@ -391,26 +465,46 @@ int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, 
 		return snapshot_fail(err, errlen, -ENOMEM, "snapshot");
 	job->vm = vm;
 	pthread_mutex_lock(&vm->snap_lock);
+	job->p.id = vm->snap ? vm->snap->p.id + 1 : 1;
 	ret = snapshot_begin(vm, job, dir, hash_memory, err, errlen);
 	if (ret) {
 		free(job);
 	} else {
-		snapshot_drop_job(vm);
-		vm->snap = job;
+		snapshot_push_job(vm, job);
+		if (id)
+			*id = job->p.id;
 	}
 	pthread_mutex_unlock(&vm->snap_lock);
 	return ret;
 }
 
-void snapshot_status(struct vm *vm, struct snapshot_progress *out)
+int snapshot_status(struct vm *vm, uint64_t id, struct snapshot_progress *out)
 {
+	struct snapshot_job *j;
+	int ret = 0;
+
 	pthread_mutex_lock(&vm->snap_lock);
-	if (vm->snap) {
-		if (vm->snap->p.phase == SNAPSHOT_WRITING)
-			snapshot_update(vm->snap);
-		*out = vm->snap->p;
+	for (j = vm->snap; id && j && j->p.id != id;)
+		j = j->older;
+	if (j) {
+		if (j->p.phase == SNAPSHOT_WRITING)
+			snapshot_update(j);
+		*out = j->p;
 	} else {
 		memset(out, 0, sizeof(*out));
+		ret = id ? -ENOENT : 0;
+	}
+	pthread_mutex_unlock(&vm->snap_lock);
+	return ret;
+}
+
+void snapshot_abort(struct vm *vm, const char *why)
+{
+	pthread_mutex_lock(&vm->snap_lock);
+	if (vm->snap && vm->snap->p.phase == SNAPSHOT_WRITING &&
+	    !__atomic_load_n(&vm->snap->abort, __ATOMIC_ACQUIRE)) {
+		snprintf(vm->snap->abort_why, sizeof(vm->snap->abort_why), "%s", why);
+		__atomic_store_n(&vm->snap->abort, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&vm->snap_lock);
 }
@@ -433,8 +527,13 @@ void snapshot_wait(struct vm *vm)
 
 void snapshot_finish(struct vm *vm)
 {
+	struct snapshot_job *j;
+
 	snapshot_wait(vm);
 	pthread_mutex_lock(&vm->snap_lock);
-	snapshot_drop_job(vm);
+	while ((j = vm->snap)) {
+		vm->snap = j->older;
+		snapshot_free_job(j);
+	}
 	pthread_mutex_unlock(&vm->snap_lock);
 }

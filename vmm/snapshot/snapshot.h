@@ -57,9 +57,13 @@ int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t
 		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
 		      struct snapshot_pause *p, char *err, size_t errlen);
 
+/* Snapshots of a VM whose status stays readable by number. */
+#define SNAPSHOT_HISTORY 8
+
 /* What a snapshot of a VM is doing, or did last (vmm snapshot polls it). */
 enum snapshot_phase { SNAPSHOT_NONE, SNAPSHOT_WRITING, SNAPSHOT_DONE, SNAPSHOT_FAILED };
 struct snapshot_progress {
+	uint64_t id; /* its number: a VM's snapshots count from 1; 0: none yet */
 	enum snapshot_phase phase;
 	char dir[4096];
 	char error[400];
@@ -74,12 +78,20 @@ struct snapshot_progress {
 
 /* Snapshot the running VM into dir: arm, pause, save the machine, freeze,
  * resume, then write in a thread of the VM's own. Returns once the guest
- * runs again: 0, or -errno with err: -EBUSY (a snapshot is being
- * written), -EEXIST (dir or dir.tmp exists), -ENOTSUP (no write-protect,
- * or the kernel memory manager), -ESRCH (the VM has stopped). */
-int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, char *err, size_t errlen);
-/* The current or last snapshot's progress. */
-void snapshot_status(struct vm *vm, struct snapshot_progress *out);
+ * runs again: 0 with the snapshot's id in *id (if not NULL), or -errno
+ * with err: -EBUSY (a snapshot is being written), -EEXIST (dir or dir.tmp
+ * exists), -ENOTSUP (no write-protect, or the kernel memory manager),
+ * -ESRCH (the VM has stopped). */
+int snapshot_start(struct vm *vm, const char *dir, bool hash_memory, uint64_t *id, char *err,
+		   size_t errlen);
+/* The progress of snapshot id, or with id 0 of the current or last one
+ * (all zeros if none): 0, or -ENOENT if the VM has no snapshot id (never
+ * had, or it is older than the last SNAPSHOT_HISTORY, which are kept). */
+int snapshot_status(struct vm *vm, uint64_t id, struct snapshot_progress *out);
+/* Make a snapshot being written give up at its next batch of pages: it
+ * fails with "aborted: why" and its DIR.tmp is removed (one whose last
+ * page is written is committed). Returns at once; snapshot_wait waits. */
+void snapshot_abort(struct vm *vm, const char *why);
 /* Wait until a snapshot being written is on disk (or has failed); its
  * status stays readable. */
 void snapshot_wait(struct vm *vm);
@@ -89,10 +101,11 @@ void snapshot_finish(struct vm *vm);
 struct guest_ram;
 /* XXH3-64 of all of guest RAM in GPA order, read as the VMM reads it
  * (pages in swap or still in a snapshot count with their content): 0 or
- * -errno. */
-int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash);
-/* Compare RAM with r's "memory-hash": 0, -ENOENT (none), -EBADMSG
- * (differs); err says. */
+ * -errno, with the page that could not be read in *bad_gpa (if not NULL). */
+int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa);
+/* Compare RAM with r's "memory-hash": 0, -ENOENT (none), -EINVAL (the
+ * section is bad: another version, bad framing, another size), -EBADMSG
+ * (differs, or a page cannot be read: the GPA named); err says. */
 int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
 			       size_t errlen);
 
