@@ -38,8 +38,8 @@ struct serial_fixture {
  * host, with its state saved. */
 static void serial_fixture_init(struct serial_fixture *f)
 {
-	static const uint8_t setup[][2] = {{3, DLAB}, {0, 0x01}, {1, 0x0c}, {3, 0x03}, {1, 0x05},
-					   {2, 0x41}, {4, 0x0b}, {7, 0x5a}};
+	static const uint8_t setup[][2] = {{3, DLAB}, {0, 0x01}, {1, 0x0c}, {3, 0x03},
+					   {1, 0x05}, {2, 0x41}, {4, 0x0b}, {7, 0x5a}};
 
 	memset(f, 0, sizeof(*f));
 	console_init(&f->con, open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -212,8 +212,8 @@ END_TEST
 /* What a polled UART saved before it had a FIFO. */
 START_TEST(serial_restore_reads_version_1)
 {
-	static const uint8_t v1[] = {1, 0, 0, 0, 14, 0, 0, 0, 0x05, 0x03, 0x0b,
-				     0x5a, 0x01, 0x0c, 7, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t v1[] = {1,	   0,	 0,    0, 14, 0, 0, 0, 0x05, 0x03, 0x0b,
+				     0x5a, 0x01, 0x0c, 7, 0,  0, 0, 0, 0,    0,	   0};
 	struct serial s;
 	char err[128];
 
@@ -407,7 +407,8 @@ static Suite *serial_suite(void)
 	tcase_add_test(uart, serial_holds_host_input_until_the_fifo_has_room);
 	tcase_add_test(uart, serial_thre_interrupt_comes_back_after_each_byte);
 	tcase_add_test(uart, serial_loopback_drives_modem_status_from_mcr);
-	tcase_add_test(uart, serial_shows_a_partial_line_on_a_terminal_when_the_driver_stops_sending);
+	tcase_add_test(uart,
+		       serial_shows_a_partial_line_on_a_terminal_when_the_driver_stops_sending);
 	tcase_add_test(uart, serial_keeps_lines_whole_in_a_pipe);
 	suite_add_tcase(s, uart);
 	return s;

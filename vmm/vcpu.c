@@ -170,9 +170,9 @@ int vcpu_reset_long(struct vcpu *v, const struct vcpu_long_entry *e)
 	sregs.gdt.base = e->gdt_base;
 	sregs.gdt.limit = e->gdt_limit;
 	sregs.cr3 = e->cr3;
-	sregs.cr4 = 0x20;	     /* PAE */
-	sregs.cr0 = 0x80000011;	     /* PG | ET | PE */
-	sregs.efer = 0x500;	     /* LMA | LME */
+	sregs.cr4 = 0x20;	/* PAE */
+	sregs.cr0 = 0x80000011; /* PG | ET | PE */
+	sregs.efer = 0x500;	/* LMA | LME */
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return err_sys("vcpu", "KVM_SET_SREGS");
 	memset(&regs, 0, sizeof(regs));

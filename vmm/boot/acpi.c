@@ -74,9 +74,9 @@ _Static_assert(offsetof(struct acpi_fadt, x_pm1a_evt) == 148, "FADT X_PM1a_EVT_B
 
 /* Name (_S5_, Package (4) { 5, 5, 0, 0 }) in AML. */
 static const uint8_t acpi_dsdt_aml[] = {
-    0x08, '_',	'S',	     '5', '_', /* NameOp "_S5_" */
-    0x12, 0x08, 0x04,			       /* PackageOp, PkgLength 8, 4 elements */
-    0x0a, ACPI_S5_TYP, 0x0a, ACPI_S5_TYP, /* BytePrefix 5, BytePrefix 5 */
+    0x08, '_',	       'S',  '5',	  '_', /* NameOp "_S5_" */
+    0x12, 0x08,	       0x04,		       /* PackageOp, PkgLength 8, 4 elements */
+    0x0a, ACPI_S5_TYP, 0x0a, ACPI_S5_TYP,      /* BytePrefix 5, BytePrefix 5 */
     0x00, 0x00,				       /* ZeroOp, ZeroOp */
 };
 
@@ -113,8 +113,10 @@ static void acpi_seal(void *p)
 
 static struct acpi_gas acpi_port(uint16_t port, uint8_t bits)
 {
-	return (struct acpi_gas){
-	    .space = 1, .bit_width = bits, .access_size = bits >= 32 ? 3 : bits / 8, .address = port};
+	return (struct acpi_gas){.space = 1,
+				 .bit_width = bits,
+				 .access_size = bits >= 32 ? 3 : bits / 8,
+				 .address = port};
 }
 
 static void acpi_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
@@ -132,11 +134,11 @@ static void acpi_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->pm1_cnt_len = 2;
 	f->x_pm1a_evt = acpi_port(ACPI_PM1A_EVT_PORT, 32);
 	f->x_pm1a_cnt = acpi_port(ACPI_PM1A_CNT_PORT, 16);
-	f->p_lvl2_lat = 101;  /* > 100: no C2 */
-	f->p_lvl3_lat = 1001; /* > 1000: no C3 */
+	f->p_lvl2_lat = 101;					      /* > 100: no C2 */
+	f->p_lvl3_lat = 1001;					      /* > 1000: no C3 */
 	f->iapc_boot_arch = ACPI_BOOT_NO_VGA | ACPI_BOOT_NO_CMOS_RTC; /* and no 8042 (bit 1) */
-	f->flags =
-	    ACPI_FADT_WBINVD | ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON | ACPI_FADT_RESET_REG_SUP;
+	f->flags = ACPI_FADT_WBINVD | ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON |
+		   ACPI_FADT_RESET_REG_SUP;
 	f->reset_reg = acpi_port(ACPI_RESET_PORT, 8);
 	f->reset_value = ACPI_RESET_VALUE;
 	f->minor_version = 0;
@@ -149,8 +151,8 @@ size_t acpi_build(uint8_t *buf, uint64_t base)
 	 * aligned), DSDT. */
 	size_t xsdt = 64, fadt = xsdt + sizeof(struct acpi_header) + 8,
 	       facs = (fadt + sizeof(struct acpi_fadt) + 63) & ~(size_t)63,
-	       dsdt = facs + ACPI_FACS_LEN, end = dsdt + sizeof(struct acpi_header) +
-						 sizeof(acpi_dsdt_aml);
+	       dsdt = facs + ACPI_FACS_LEN,
+	       end = dsdt + sizeof(struct acpi_header) + sizeof(acpi_dsdt_aml);
 	struct acpi_rsdp *rsdp = (struct acpi_rsdp *)buf;
 	uint64_t fadt_gpa = base + fadt;
 

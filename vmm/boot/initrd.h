@@ -26,8 +26,8 @@ struct initrd {
 /* Read path and place it in the RAM layout m above kernel_end (the
  * highest GPA the kernel occupies + 1), ending at or below ceiling (0:
  * none): 0 or -errno, the message naming the file and why it does not fit. */
-int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end,
-		uint64_t ceiling, struct initrd *rd);
+int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end, uint64_t ceiling,
+		struct initrd *rd);
 /* Where a file of size bytes goes in m, above kernel_end and at or below
  * ceiling (0: none): 0 or -EINVAL. */
 int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uint64_t kernel_end,

@@ -128,7 +128,7 @@ int acpi_pm_register(struct acpi_pm *pm, struct ioport_bus *bus, struct devstate
 	int ret = ioport_register(bus, ACPI_PM1A_EVT_PORT, 4, "acpi-pm1-evt", acpi_pm_evt_io, pm);
 
 	if (!ret)
-		ret = ioport_register(bus, ACPI_PM1A_CNT_PORT, 2, "acpi-pm1-cnt", acpi_pm_cnt_io,
-				      pm);
+		ret =
+		    ioport_register(bus, ACPI_PM1A_CNT_PORT, 2, "acpi-pm1-cnt", acpi_pm_cnt_io, pm);
 	return ret ? ret : devstate_register(states, &acpi_pm_state_ops, pm);
 }

@@ -40,8 +40,8 @@ static void conin_signal(int sig)
  * VMs, whose conin_stop restores the terminal). */
 static void conin_install_once(void)
 {
-	static const int sigs[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGABRT,
-				   SIGBUS,  SIGFPE,  SIGSEGV, SIGTERM};
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT,
+				   SIGBUS, SIGFPE, SIGSEGV, SIGTERM};
 	struct sigaction sa = {.sa_handler = conin_signal, .sa_flags = SA_RESETHAND | SA_NODEFER};
 	struct sigaction old;
 

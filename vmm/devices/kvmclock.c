@@ -52,7 +52,8 @@ int kvmclock_commit(struct kvmclock *c, char *err, size_t errlen)
 	if (!c->restored)
 		return 0;
 	if (ioctl(c->vm_fd, KVM_SET_CLOCK, &d) < 0)
-		return err_into(err, errlen, -errno, "kvmclock: KVM_SET_CLOCK: %s", strerror(errno));
+		return err_into(err, errlen, -errno, "kvmclock: KVM_SET_CLOCK: %s",
+				strerror(errno));
 	c->restored = false;
 	return 0;
 }

@@ -35,10 +35,9 @@ int pit_save(const struct pit *p, void *buf, size_t len, size_t *used)
 	devstate_begin(&w, buf, len, PIT_STATE_VERSION);
 	for (int i = 0; i < 3; i++) {
 		const struct kvm_pit_channel_state *c = &s.channels[i];
-		const uint8_t f[] = {c->count_latched, c->status_latched, c->status,
-				     c->read_state,    c->write_state,	  c->write_latch,
-				     c->rw_mode,       c->mode,		  c->bcd,
-				     c->gate};
+		const uint8_t f[] = {
+		    c->count_latched, c->status_latched, c->status, c->read_state, c->write_state,
+		    c->write_latch,   c->rw_mode,	 c->mode,   c->bcd,	   c->gate};
 
 		devstate_put_u32(&w, c->count);
 		devstate_put_u32(&w, c->latched_count);
@@ -72,8 +71,7 @@ static void pit_get_channel(struct devstate_reader *r, int i, struct kvm_pit_cha
 					    .gate = f[9]};
 	/* KVM gives a channel never programmed mode 0xff. */
 	if (c->count > 0x10000 || latched > 0xffff || (c->mode > 5 && c->mode != 0xff) ||
-	    c->rw_mode > 3 ||
-	    c->read_state > 4 || c->write_state > 4 || c->count_latched > 3)
+	    c->rw_mode > 3 || c->read_state > 4 || c->write_state > 4 || c->count_latched > 3)
 		devstate_fail(r,
 			      "channel %d: count %#x, latched_count %#x, mode %u, rw_mode %u, "
 			      "read_state %u, write_state %u, count_latched %u: expected at most "
@@ -96,7 +94,8 @@ int pit_restore(struct pit *p, const void *buf, size_t len, char *err, size_t er
 		pit_get_channel(&r, i, &s.channels[i]);
 	s.flags = devstate_get_u32(&r, "flags");
 	if (s.flags & ~PIT_FLAGS)
-		devstate_fail(&r, "flags %#x: expected only HPET_LEGACY (1) and SPEAKER_DATA_ON (2)",
+		devstate_fail(&r,
+			      "flags %#x: expected only HPET_LEGACY (1) and SPEAKER_DATA_ON (2)",
 			      s.flags);
 	if (devstate_close(&r))
 		return r.ret;

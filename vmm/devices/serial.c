@@ -5,35 +5,35 @@
 
 enum { UART_RBR_THR, UART_IER, UART_IIR_FCR, UART_LCR, UART_MCR, UART_LSR, UART_MSR, UART_SCR };
 
-#define UART_LCR_DLAB	  0x80
-#define UART_IER_RDI	  0x01
-#define UART_IER_THRI	  0x02
-#define UART_IER_RLSI	  0x04
-#define UART_IER_MSI	  0x08
-#define UART_IER_MASK	  0x0f /* bits 4-7 are reserved: never kept */
-#define UART_IIR_NO_INT	  0x01
-#define UART_IIR_MSI	  0x00
-#define UART_IIR_THRI	  0x02
-#define UART_IIR_RDI	  0x04
-#define UART_IIR_RLSI	  0x06
-#define UART_IIR_CTI	  0x0c
-#define UART_IIR_ID	  0x0e
-#define UART_IIR_FIFO	  0xc0 /* both bits: FIFOs enabled (a 16550A) */
-#define UART_FCR_FE	  0x01
-#define UART_FCR_RFR	  0x02
-#define UART_FCR_XFR	  0x04
-#define UART_FCR_KEPT	  0xc9 /* enable, DMA mode, trigger level */
-#define UART_LSR_DR	  0x01
-#define UART_LSR_OE	  0x02
-#define UART_LSR_BI	  0x10
-#define UART_LSR_THRE	  0x20
-#define UART_LSR_TEMT	  0x40
-#define UART_LSR_INT_ANY  0x1e /* OE, PE, FE, BI */
-#define UART_MCR_OUT2	  0x08
-#define UART_MCR_LOOP	  0x10
-#define UART_MCR_MASK	  0x1f
+#define UART_LCR_DLAB	   0x80
+#define UART_IER_RDI	   0x01
+#define UART_IER_THRI	   0x02
+#define UART_IER_RLSI	   0x04
+#define UART_IER_MSI	   0x08
+#define UART_IER_MASK	   0x0f /* bits 4-7 are reserved: never kept */
+#define UART_IIR_NO_INT	   0x01
+#define UART_IIR_MSI	   0x00
+#define UART_IIR_THRI	   0x02
+#define UART_IIR_RDI	   0x04
+#define UART_IIR_RLSI	   0x06
+#define UART_IIR_CTI	   0x0c
+#define UART_IIR_ID	   0x0e
+#define UART_IIR_FIFO	   0xc0 /* both bits: FIFOs enabled (a 16550A) */
+#define UART_FCR_FE	   0x01
+#define UART_FCR_RFR	   0x02
+#define UART_FCR_XFR	   0x04
+#define UART_FCR_KEPT	   0xc9 /* enable, DMA mode, trigger level */
+#define UART_LSR_DR	   0x01
+#define UART_LSR_OE	   0x02
+#define UART_LSR_BI	   0x10
+#define UART_LSR_THRE	   0x20
+#define UART_LSR_TEMT	   0x40
+#define UART_LSR_INT_ANY   0x1e /* OE, PE, FE, BI */
+#define UART_MCR_OUT2	   0x08
+#define UART_MCR_LOOP	   0x10
+#define UART_MCR_MASK	   0x1f
 #define UART_MSR_ANY_DELTA 0x0f
-#define UART_MSR_LINE	  0xb0 /* DCD, DSR, CTS: a connected line */
+#define UART_MSR_LINE	   0xb0 /* DCD, DSR, CTS: a connected line */
 
 static const uint8_t serial_itl[4] = {1, 4, 8, 14}; /* FCR bits 6-7 */
 
@@ -85,7 +85,7 @@ static void serial_update(struct serial *s)
 		/* Below the trigger level a 16550 reports a timeout after four
 		 * character times; here the timeout is at once. */
 		id = serial_fifo_on(s) && s->fifo_count < serial_itl[s->fcr >> 6] ? UART_IIR_CTI
-										 : UART_IIR_RDI;
+										  : UART_IIR_RDI;
 	else if ((s->ier & UART_IER_THRI) && s->thr_ipending)
 		id = UART_IIR_THRI;
 	else if ((s->ier & UART_IER_MSI) && (s->msr & UART_MSR_ANY_DELTA))
@@ -444,7 +444,8 @@ static uint32_t serial_version(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
-	return len < 4 ? 0 : p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return len < 4 ? 0
+		       : p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 int serial_restore(struct serial *s, const void *buf, size_t len, char *err, size_t errlen)

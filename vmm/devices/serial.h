@@ -39,8 +39,8 @@
 #include "devstate.h"
 #include "ioport.h"
 
-#define SERIAL_NR_PORTS	 8
-#define SERIAL_FIFO	 16
+#define SERIAL_NR_PORTS	  8
+#define SERIAL_FIFO	  16
 #define SERIAL_HOST_QUEUE 4096
 
 struct serial {
@@ -48,17 +48,17 @@ struct serial {
 	pthread_mutex_t lock;
 	/* Registers (IIR is computed from the rest). */
 	uint8_t ier, iir, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
-	bool thr_ipending;   /* THRE interrupt pending: set when THR empties, cleared by
-				reading IIR while it is the one shown, or writing THR */
+	bool thr_ipending;	   /* THRE interrupt pending: set when THR empties, cleared by
+				      reading IIR while it is the one shown, or writing THR */
 	uint8_t fifo[SERIAL_FIFO]; /* receive FIFO: count bytes from head (at most 1,
 				      RBR, with the FIFO off) */
 	unsigned fifo_head, fifo_count;
 	/* Host input not yet in the FIFO (not guest state: never saved). */
 	uint8_t queue[SERIAL_HOST_QUEUE];
 	size_t queue_head, queue_count;
-	uint64_t bytes;	    /* transmitted */
-	uint64_t received;  /* read by the guest */
-	int irq_level;	    /* the line as last driven: 0, 1, -1 not yet */
+	uint64_t bytes;	   /* transmitted */
+	uint64_t received; /* read by the guest */
+	int irq_level;	   /* the line as last driven: 0, 1, -1 not yet */
 	void (*irq)(void *arg, bool level);
 	void *irq_arg;
 	struct console *con;
