@@ -16,8 +16,9 @@
  *          ISA bus does (Linux probes for devices that way)
  *
  * The kernel image says which: a bzImage boots a Linux machine, an ELF
- * with a PVH note the vmm machine, unless --machine says otherwise (an
- * ELF vmlinux boots a Linux machine through PVH with --machine linux).
+ * with a PVH note the vmm machine; --machine may name it, and a machine
+ * the image does not boot is refused (an ELF vmlinux through PVH on a
+ * Linux machine would need Linux's PVH conventions: not wired).
  */
 #ifndef VMM_MACHINE_H
 #define VMM_MACHINE_H
