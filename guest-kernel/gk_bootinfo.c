@@ -6,10 +6,9 @@
 #include <pvh.h>
 #include <vmm_abi.h>
 #include "gk_bootinfo.h"
+#include "gk_cpio.h"
 #include "gk_lib.h"
 #include "gk_paging.h"
-
-#define EINVAL 22
 
 static void gk_bootinfo_reserve(struct gk_bootinfo *bi, uint64_t start, uint64_t len)
 {
@@ -138,6 +137,8 @@ static void gk_bootinfo_vmm_prop(struct gk_bootinfo *bi, const char *name, const
 		bi->forkid_port = (uint16_t)gk_bootinfo_u32(data, len, bi->forkid_port);
 	} else if (!gk_strcmp(name, VMM_DT_FEATURES)) {
 		gk_bootinfo_features(bi, data, len);
+	} else if (!gk_strcmp(name, VMM_DT_GUEST_COUNTERS) && len == 8) {
+		bi->counters_gpa = gk_bootinfo_cells(data, 2);
 	}
 }
 
@@ -247,21 +248,29 @@ static bool gk_bootinfo_fdt_ok(const char *fdt, uint64_t size)
 	       fdt[str + str_size - 1] == '\0';
 }
 
-/* Module 0 is our device tree if it carries the FDT magic and checks out. */
-static const char *gk_bootinfo_find_fdt(struct gk_bootinfo *bi, struct gk_paging *pg,
-					const struct hvm_start_info *si)
+/* The modules: the first that carries the FDT magic and checks out is our
+ * device tree, the first with the cpio magic the archive. */
+static const char *gk_bootinfo_modules(struct gk_bootinfo *bi, struct gk_paging *pg,
+				       const struct hvm_start_info *si)
 {
 	const struct hvm_modlist_entry *mod;
-	const char *fdt;
+	const char *fdt = NULL, *m;
+	uint32_t i, n = si->nr_modules < BOOT_MODULES_MAX ? si->nr_modules : BOOT_MODULES_MAX;
 
-	if (!si->nr_modules || !si->modlist_paddr)
+	if (!n || !si->modlist_paddr)
 		return NULL;
-	mod = gk_bootinfo_map(bi, pg, si->modlist_paddr, sizeof(*mod));
-	if (!mod || mod->size < sizeof(struct gk_bootinfo_fdt_header))
-		return NULL;
-	fdt = gk_bootinfo_map(bi, pg, mod->paddr, mod->size);
-	if (!fdt || !gk_bootinfo_fdt_ok(fdt, mod->size))
-		return NULL;
+	mod = gk_bootinfo_map(bi, pg, si->modlist_paddr, n * sizeof(*mod));
+	for (i = 0; mod && i < n; i++) {
+		if (!mod[i].size || !(m = gk_bootinfo_map(bi, pg, mod[i].paddr, mod[i].size)))
+			continue;
+		if (!fdt && mod[i].size >= sizeof(struct gk_bootinfo_fdt_header) &&
+		    gk_bootinfo_fdt_ok(m, mod[i].size)) {
+			fdt = m;
+		} else if (!bi->archive && gk_cpio_magic((const uint8_t *)m, mod[i].size)) {
+			bi->archive = (const uint8_t *)m;
+			bi->archive_len = mod[i].size;
+		}
+	}
 	return fdt;
 }
 
@@ -296,7 +305,7 @@ int gk_bootinfo_parse(struct gk_bootinfo *bi, struct gk_paging *pg, uint64_t sta
 		bi->error = "%ebx does not point at a PVH hvm_start_info (bad magic)";
 		return -EINVAL;
 	}
-	fdt = gk_bootinfo_find_fdt(bi, pg, si);
+	fdt = gk_bootinfo_modules(bi, pg, si);
 	if (fdt)
 		gk_bootinfo_fdt(bi, fdt);
 	/* The tree's /chosen/bootargs wins: then the PVH command line is

@@ -95,7 +95,9 @@ long_entry:
 
 /* Trap stubs: push a dummy error code where the CPU pushes none, then the
  * vector, so every frame has the layout of struct gk_trap_frame. Each has a
- * 16-byte slot from gk_trap_stubs_base on, for the prebuilt IDT below. */
+ * 16-byte slot from gk_trap_stubs_base on, for the prebuilt IDT below:
+ * slots 0-31 are vectors 0-31, then 0x80 (system calls), 0x20 (the LAPIC
+ * timer) and 0xff (its spurious vector). */
 	.text
 	.macro trap_stub n
 	.p2align 4
@@ -110,15 +112,17 @@ trap_stub_\n:
 	.p2align 10
 	.globl gk_trap_stubs_base
 gk_trap_stubs_base:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128,32,255
 	trap_stub \n
 	.endr
 	.globl gk_trap_stubs_end
 gk_trap_stubs_end:			/* kernel.ld checks the 16-byte slots */
 
+/* Every register goes into the frame: a trap from user mode may end in
+ * another process (gk_sched.c), whose registers are then popped instead.
+ * 15 pushes after the 7 words of the CPU and the stub keep %rsp 16-byte
+ * aligned. */
 trap_common:
-	/* Only what the C handler may clobber: it preserves %rbx, %rbp and
-	 * %r12-%r15 itself (SysV ABI). 9 pushes keep %rsp 16-byte aligned. */
 	push %rax
 	push %rcx
 	push %rdx
@@ -128,8 +132,21 @@ trap_common:
 	push %r9
 	push %r10
 	push %r11
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
 	mov %rsp, %rdi
 	call gk_trap_dispatch
+trap_pop:
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
 	pop %r11
 	pop %r10
 	pop %r9
@@ -142,57 +159,49 @@ trap_common:
 	add $16, %rsp			/* vector, error code */
 	iretq
 
-/* uint64_t gk_task_enter_user(uint64_t *ksp, uint64_t rip, uint64_t rsp, uint64_t arg)
- * Saves the callee-saved registers and %rsp in *ksp, then iretq to CPL3
- * with IF=0 (nothing may interrupt) and %rdi = arg. Returns, with the
- * status, when gk_task_resume_kernel switches back. */
-	.globl gk_task_enter_user
-gk_task_enter_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, (%rdi)
-	pushq $SEG_USER_DS
-	push %rdx
-	pushq $0x2			/* RFLAGS: reserved bit only */
-	pushq $SEG_USER_CS
-	push %rsi
-	mov %rcx, %rdi
-	/* Hand the task no kernel values. */
-	xor %eax, %eax
-	xor %ebx, %ebx
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %esi, %esi
-	xor %ebp, %ebp
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
-	xor %r12d, %r12d
-	xor %r13d, %r13d
-	xor %r14d, %r14d
-	xor %r15d, %r15d
-	iretq
+#define FRAME_WORDS 22			/* struct gk_trap_frame */
 
-/* void gk_task_resume_kernel(uint64_t ksp, uint64_t status): back into
- * gk_task_enter_user's caller, from whatever stack the trap left us on. */
-	.globl gk_task_resume_kernel
-gk_task_resume_kernel:
-	mov %rdi, %rsp
-	mov %rsi, %rax
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
+/* void gk_trap_return(const struct gk_trap_frame *f, void *stack_top):
+ * copy *f to the top of the trap stack and return from it as from a trap.
+ * Whatever was on the stack is abandoned: the kernel keeps no state on it
+ * between traps, so this is how a process is entered, or left for good. */
+	.globl gk_trap_return
+gk_trap_return:
+	lea -FRAME_WORDS * 8(%rsi), %rsp
+	mov %rdi, %rsi
+	mov %rsp, %rdi
+	mov $FRAME_WORDS, %ecx
+	rep movsq
+	jmp trap_pop
+
+/* int gk_arch_rdmsr_safe(uint32_t msr, uint64_t *v) and
+ * int gk_arch_wrmsr_safe(uint32_t msr, uint64_t v): 0, or -1 when the
+ * instruction raised #GP (gk_trap.c resumes at the fixup). */
+	.globl gk_arch_rdmsr_safe, gk_arch_wrmsr_safe, gk_arch_msr_insn_rd, gk_arch_msr_insn_wr
+	.globl gk_arch_msr_fixup
+gk_arch_rdmsr_safe:
+	mov %edi, %ecx
+gk_arch_msr_insn_rd:
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, (%rsi)
+	xor %eax, %eax
+	ret
+gk_arch_wrmsr_safe:
+	mov %edi, %ecx
+	mov %esi, %eax
+	mov %rsi, %rdx
+	shr $32, %rdx
+gk_arch_msr_insn_wr:
+	wrmsr
+	xor %eax, %eax
+	ret
+gk_arch_msr_fixup:
+	mov $-1, %eax
 	ret
 
-/* The IDT as initialized data: vectors 0-31 and 0x80 (DPL 3) point at
+/* The IDT as initialized data: vectors 0-32, 0x80 (DPL 3) and 0xff point at
  * their stubs, 16 bytes apart from gk_trap_stubs_base; the rest are absent.
  * kernel.ld provides the base's low 16 bits and bits 16-31 (the kernel
  * lies below 4 GiB, so bits 32-63 are 0). */
@@ -210,8 +219,11 @@ gk_idt:
 	.irp slot, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	idt_gate \slot, 0x8e		/* interrupt gate, DPL 0 */
 	.endr
-	.org gk_idt + 0x80 * 16		/* vectors 32-0x7f: not present */
+	idt_gate 33, 0x8e		/* vector 0x20: the LAPIC timer */
+	.org gk_idt + 0x80 * 16		/* vectors 0x21-0x7f: not present */
 	idt_gate 32, 0xee		/* vector 0x80: interrupt gate, DPL 3 */
+	.org gk_idt + 0xff * 16		/* vectors 0x81-0xfe: not present */
+	idt_gate 34, 0x8e		/* vector 0xff: the LAPIC's spurious vector */
 idt_end:
 	.p2align 3
 	.word 0, 0, 0			/* gk_idt_desc's base 8-byte aligned */

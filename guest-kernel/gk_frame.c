@@ -34,10 +34,11 @@ static void gk_frame_exclude(struct gk_frames *f, const struct gk_mem_range *r)
 	}
 }
 
-void gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
-		   struct gk_hcall *hc)
+int gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
+		  struct gk_hcall *hc)
 {
 	struct gk_mem_range low = {0, ALIGN_UP(kernel_end, PAGE_SIZE)};
+	uint64_t top = low.end, table, pages;
 	unsigned i;
 
 	if (low.end < VMM_RESERVED_END)
@@ -52,6 +53,20 @@ void gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t k
 	f->hc = hc;
 	f->discard = hc && bi->page_discard;
 	f->copy = hc && bi->page_copy;
+	/* Counts for every frame up to the highest free one: 2 bytes each,
+	 * 0.05% of RAM, in one run of fresh (zero) frames. */
+	for (i = 0; i < f->nr_fresh; i++)
+		top = f->fresh[i].end > top ? f->fresh[i].end : top;
+	pages = ALIGN_UP((top - low.end) / PAGE_SIZE * sizeof(uint16_t), PAGE_SIZE) / PAGE_SIZE;
+	for (i = 0; i < f->nr_fresh && f->fresh[i].end - f->fresh[i].start < pages * PAGE_SIZE; i++)
+		;
+	if (i == f->nr_fresh)
+		return -ENOMEM;
+	table = f->fresh[i].start;
+	f->fresh[i].start += pages * PAGE_SIZE;
+	f->free = f->total = gk_frame_fresh_pages(f);
+	gk_fref_init(&f->ref, (uint16_t *)(uintptr_t)table, low.end, top);
+	return 0;
 }
 
 uint64_t gk_frame_fresh_pages(const struct gk_frames *f)
@@ -128,8 +143,10 @@ uint64_t gk_frame_alloc(struct gk_frames *f)
 			f->pending = NULL;
 		}
 	}
-	if (pa)
+	if (pa) {
 		f->stats.allocs++;
+		f->free--;
+	}
 	return pa;
 }
 
@@ -148,12 +165,14 @@ uint64_t gk_frame_alloc_run(struct gk_frames *f, uint64_t n, uint64_t *pa)
 	*pa = r->start;
 	r->start += n * PAGE_SIZE;
 	f->stats.allocs += n;
+	f->free -= n;
 	return n;
 }
 
 void gk_frame_free(struct gk_frames *f, uint64_t pa)
 {
 	f->stats.frees++;
+	f->free++;
 	if (!f->pending) {
 		uint64_t b = gk_frame_take(f);
 

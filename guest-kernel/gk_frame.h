@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <vmm_abi.h>
 #include "gk_bootinfo.h"
+#include "gk_fref.h"
 #include "gk_hcall.h"
 #include "gk_lib.h"
 
@@ -36,6 +37,9 @@ struct gk_frame_stats {
 };
 
 struct gk_frames {
+	struct gk_fref ref; /* per-frame reference counts, for user memory */
+	uint64_t total;	    /* frames the allocator manages */
+	uint64_t free;	    /* of which not handed out (fresh, pending or ready) */
 	struct gk_mem_range fresh[FRAME_RANGES_MAX]; /* never handed out, so zero */
 	unsigned nr_fresh, cur;
 	struct gk_frame_batch *pending; /* freed, not yet zero */
@@ -48,9 +52,10 @@ struct gk_frames {
 };
 
 /* Free RAM: bi's RAM minus [0, kernel_end), below VMM_RESERVED_END, and
- * bi's boot data. hc may be NULL (no hypercalls). */
-void gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
-		   struct gk_hcall *hc);
+ * bi's boot data; the reference-count table is taken from it. hc may be
+ * NULL (no hypercalls). -ENOMEM if the table does not fit. */
+int gk_frame_init(struct gk_frames *f, const struct gk_bootinfo *bi, uint64_t kernel_end,
+		  struct gk_hcall *hc);
 uint64_t gk_frame_fresh_pages(const struct gk_frames *f);
 uint64_t gk_frame_alloc(struct gk_frames *f); /* 0: out of memory */
 /* Up to n zero frames at consecutive GPAs from *pa on; returns how many
@@ -73,8 +78,27 @@ static inline void gk_frame_run_take(struct gk_frames *f, uint64_t used)
 {
 	f->fresh[f->cur].start += used * PAGE_SIZE;
 	f->stats.allocs += used;
+	f->free -= used;
 }
 void gk_frame_free(struct gk_frames *f, uint64_t pa);
+/* A user frame has one more mapping (or cache reference): 0, or
+ * -EOVERFLOW. Frames outside the allocator (image pages) are not counted. */
+static inline int gk_frame_share(struct gk_frames *f, uint64_t pa)
+{
+	return gk_fref_managed(&f->ref, pa) ? gk_fref_get(&f->ref, pa) : 0;
+}
+/* One reference less; the last frees the frame. */
+static inline void gk_frame_put(struct gk_frames *f, uint64_t pa)
+{
+	if (gk_fref_managed(&f->ref, pa) && gk_fref_put(&f->ref, pa))
+		gk_frame_free(f, pa);
+}
+/* Whether a write may take the frame over without a copy: it is a user
+ * frame and this is its only reference. */
+static inline bool gk_frame_exclusive(const struct gk_frames *f, uint64_t pa)
+{
+	return gk_fref_managed(&f->ref, pa) && gk_fref_count(&f->ref, pa) == 1;
+}
 void gk_frame_flush(struct gk_frames *f);
 /* Queue a copy of page src to page dst; done by gk_frame_copy_flush at the latest. */
 void gk_frame_copy(struct gk_frames *f, uint64_t dst, uint64_t src);

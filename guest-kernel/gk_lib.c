@@ -27,13 +27,19 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
-/* rep movsb and rep stosb: what the CPU's fast-string microcode is for, and
- * a loop here could be turned back into a call to this very function. */
+/* rep movsq then rep movsb for the tail, and the same with stos: what the
+ * CPU's fast-string microcode is for, a loop here could be turned back
+ * into a call to this very function, and where kernel mode is emulated
+ * (PVM) each iteration costs about what an instruction does: 8 bytes an
+ * iteration is 8 times faster than 1 (a 4 KiB rep stosb took 2 ms there,
+ * rep stosq 0.28 ms). */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, bytes = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(bytes) : : "memory");
 	return dst;
 }
 
@@ -53,8 +59,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, bytes = n % 8;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ULL;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(v) : "memory");
 	return dst;
 }
 

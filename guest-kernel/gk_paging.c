@@ -8,7 +8,6 @@
 #include "gk_lib.h"
 #include "uapi.h"
 
-#define ERANGE	34
 #define PAGE_2M (1ULL << 21)
 
 extern uint64_t gk_boot_pml4[512], gk_boot_pdpt[512];
@@ -53,27 +52,6 @@ int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end)
 	for (a = ALIGN_DOWN(start, PAGE_2M); a < end; a += PAGE_2M)
 		gk_paging_pd(pg, a)[(a / PAGE_2M) % 512] = a | PTE_P | PTE_W | PTE_PS;
 	return 0;
-}
-
-uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc)
-{
-	uint64_t *t = pml4;
-	int shift;
-
-	for (shift = 39; shift > 12; shift -= 9) {
-		uint64_t *e = &t[(va >> shift) & 511];
-
-		if (!(*e & PTE_P)) {
-			uint64_t pa = alloc ? gk_frame_alloc(f) : 0;
-
-			if (!pa)
-				return NULL;
-			/* Permissions live in the leaf; upper levels allow everything. */
-			*e = pa | PTE_P | PTE_W | PTE_U | PTE_A;
-		}
-		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
-	}
-	return &t[(va >> 12) & 511];
 }
 
 uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f)

@@ -2,8 +2,8 @@
  *
  * PML4 slot 0 identity-maps RAM for the kernel only (U=0), with 1 GiB
  * pages when CPUID says pdpe1gb, else 2 MiB pages; gk_entry.S already mapped
- * the first GiB (1 GiB pages) or 8 MiB (2 MiB pages). Slot 1 (uapi.h USER_BASE) is each task's user
- * space in 4 KiB pages. RAM above the identity map's limit is left unused.
+ * the first GiB (1 GiB pages) or 8 MiB (2 MiB pages). Slot 1 (uapi.h USER_BASE) is each process's
+ * user space in 4 KiB pages (gk_mm.h). RAM above the identity map's limit is left unused.
  */
 #ifndef GK_PAGING_H
 #define GK_PAGING_H
@@ -39,10 +39,8 @@ struct gk_paging {
 void gk_paging_init(struct gk_paging *pg);
 /* Identity-maps [start, end) for the kernel. -ERANGE beyond pg->limit. */
 int gk_paging_identity_map(struct gk_paging *pg, uint64_t start, uint64_t end);
-/* The 4 KiB PTE for user va in the tables under pml4; with alloc, missing
- * tables come from f (zero). NULL if absent (or out of frames). */
-uint64_t *gk_paging_pte(struct gk_frames *f, uint64_t *pml4, uint64_t va, bool alloc);
-/* A new PML4 sharing the kernel's slot 0; 0 if out of frames. */
+/* A new PML4 sharing the kernel's slot 0; 0 if out of frames. Its user
+ * half is gk_mm.c's. */
 uint64_t gk_paging_new_space(const struct gk_paging *pg, struct gk_frames *f);
 
 #endif

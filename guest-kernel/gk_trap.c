@@ -6,6 +6,7 @@
 #include "gk_kernel.h"
 #include "gk_segment.h"
 #include "gk_syscall.h"
+#include "uapi.h"
 
 struct gk_trap_desc {
 	uint16_t limit;
@@ -38,19 +39,33 @@ void gk_trap_init(struct gk_kernel *k)
 	gk_trap_load_tss(&k->traps);
 }
 
-/* PVM (a paravirtualized KVM this kernel once ran on) does not deliver
- * `int $0x80` from user mode through the IDT: it raises #UD at the
- * instruction. Accept that #UD as the system call, so one user ABI works
- * there too. */
+extern char _user_text_size[];
+
+/* PVM (the build hosts' KVM) does not deliver `int $0x80` from user mode
+ * through the IDT: it raises #UD at the instruction. Accept that #UD as
+ * the system call, so one user ABI works there too; only from the image's
+ * code, mapped in every process: a range check, not an area lookup, on a
+ * path every system call takes there. */
 static int gk_trap_is_int80(struct gk_kernel *k, struct gk_trap_frame *tf)
 {
-	const struct gk_vma *v;
 	const uint8_t *insn = (const uint8_t *)(uintptr_t)tf->rip;
 
-	if (!(tf->cs & 3) || !k->current)
+	if (!(tf->cs & 3) || !k->current || tf->rip < USER_BASE ||
+	    tf->rip + 2 > USER_BASE + (uint64_t)(uintptr_t)_user_text_size)
 		return 0;
-	v = gk_vma_find_range(&k->current->vmas, tf->rip, 2);
-	return v && (v->flags & VMA_EXEC) && insn[0] == 0xcd && insn[1] == TRAP_SYSCALL;
+	return insn[0] == 0xcd && insn[1] == TRAP_SYSCALL;
+}
+
+extern const char gk_arch_msr_insn_rd[], gk_arch_msr_insn_wr[], gk_arch_msr_fixup[];
+
+/* A #GP from gk_arch_rdmsr_safe or gk_arch_wrmsr_safe: resume at their fixup. */
+static int gk_trap_msr_probe(struct gk_trap_frame *tf)
+{
+	if (tf->cs & 3 || (tf->rip != (uint64_t)(uintptr_t)gk_arch_msr_insn_rd &&
+			   tf->rip != (uint64_t)(uintptr_t)gk_arch_msr_insn_wr))
+		return 0;
+	tf->rip = (uint64_t)(uintptr_t)gk_arch_msr_fixup;
+	return 1;
 }
 
 void gk_trap_dispatch(struct gk_trap_frame *tf)
@@ -64,9 +79,15 @@ void gk_trap_dispatch(struct gk_trap_frame *tf)
 	} else if (tf->vector == TRAP_UD && gk_trap_is_int80(k, tf)) {
 		tf->rip += 2;
 		gk_syscall_handle(k, tf);
-	} else {
+	} else if (tf->vector == TRAP_TIMER) {
+		gk_sched_tick(k);
+	} else if (tf->vector == TRAP_SPURIOUS) {
+		/* no EOI for the spurious vector */
+	} else if (!(tf->vector == TRAP_GP && gk_trap_msr_probe(tf))) {
 		gk_trap_crash(tf);
 	}
+	if (tf->cs & 3)
+		gk_sched_trap_end(k, tf);
 }
 
 void gk_trap_crash(struct gk_trap_frame *tf)

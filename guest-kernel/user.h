@@ -23,7 +23,24 @@ struct u_outcome {
 void user_main(const struct user_args *a) __attribute__((noreturn));
 
 int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
+int64_t u_syscall6(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		   uint64_t a5);
 void u_exit(int64_t status) __attribute__((noreturn));
+int64_t u_fork(void);
+/* The pid of the child that ended (pid -1: any), its status in *status. */
+int64_t u_wait(int64_t pid, int *status);
+void u_yield(void);
+int64_t u_spawn(const char *name);
+uint64_t u_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int64_t fd,
+		uint64_t off); /* > -4096 as signed: -errno */
+int64_t u_munmap(uint64_t addr, uint64_t len);
+int64_t u_mprotect(uint64_t addr, uint64_t len, uint64_t prot);
+void u_stat(struct user_stat *st);
+/* Whether v, as a system call returned it, is an error. */
+static inline bool u_failed(uint64_t v)
+{
+	return (int64_t)v < 0 && (int64_t)v > -4096;
+}
 uint64_t u_rdtsc(void);
 uint64_t u_xorshift(uint64_t *state);
 
@@ -58,6 +75,25 @@ void u_pass_line(const struct user_args *a, const char *name, uint64_t pass);
 uint64_t u_forkid(void);
 /* `FORK generation=G index=I` of the identity id. */
 void u_fork_line(uint64_t id);
+/* A file of the boot archive as its "manifest" lists it (user_mmapfile.c):
+ * one line each, "<FNV-1a 64 in hex> <size> <name>". */
+#define U_NAME_MAX 64
+struct u_file {
+	char name[U_NAME_MAX];
+	uint64_t len, size, sum;
+};
+/* The manifest line at *p (below end) into f, *p moved past it; false at
+ * the end or if the line is malformed. */
+bool u_manifest_next(const char **p, const char *end, struct u_file *f);
+/* SYS_OPEN: the descriptor of the file called name, its size in *size. */
+int64_t u_open(const char *name, uint64_t len, uint64_t *size);
+
+/* A line `WHAT` then " key=value" pairs, n of them, values in decimal. */
+void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values);
+/* Wait for every child of this process; false (after a line naming the
+ * child and its status) if one did not exit with want, or, the child
+ * odd, with odd_want. */
+bool u_wait_all(int want, int64_t odd, int odd_want);
 
 struct u_outcome u_touch(const struct user_args *a);
 struct u_outcome u_random(const struct user_args *a);
@@ -67,5 +103,12 @@ struct u_outcome u_verify(const struct user_args *a);
 struct u_outcome u_segv(const struct user_args *a);
 struct u_outcome u_churn(const struct user_args *a);
 struct u_outcome u_oob(const struct user_args *a);
+struct u_outcome u_forktree(const struct user_args *a);
+struct u_outcome u_mmapfile(const struct user_args *a);
+struct u_outcome u_shm(const struct user_args *a);
+struct u_outcome u_stack(const struct user_args *a);
+struct u_outcome u_oom(const struct user_args *a);
+struct u_outcome u_tlb(const struct user_args *a);
+struct u_outcome u_cost(const struct user_args *a);
 
 #endif

@@ -9,6 +9,126 @@ int64_t u_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 	return ret;
 }
 
+int64_t u_syscall6(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		   uint64_t a5)
+{
+	register uint64_t r10 __asm__("r10") = a3, r8 __asm__("r8") = a4, r9 __asm__("r9") = a5;
+	int64_t ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+			 : "memory");
+	return ret;
+}
+
+int64_t u_fork(void)
+{
+	return u_syscall(SYS_FORK, 0, 0, 0);
+}
+
+int64_t u_wait(int64_t pid, int *status)
+{
+	return u_syscall(SYS_WAIT, (uint64_t)pid, (uint64_t)(uintptr_t)status, 0);
+}
+
+void u_yield(void)
+{
+	u_syscall(SYS_YIELD, 0, 0, 0);
+}
+
+int64_t u_spawn(const char *name)
+{
+	uint64_t n = 0;
+
+	while (name[n])
+		n++;
+	return u_syscall(SYS_SPAWN, (uint64_t)(uintptr_t)name, n, 0);
+}
+
+uint64_t u_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int64_t fd,
+		uint64_t off)
+{
+	return (uint64_t)u_syscall6(SYS_MMAP, addr, len, prot, flags, (uint64_t)fd, off);
+}
+
+int64_t u_munmap(uint64_t addr, uint64_t len)
+{
+	return u_syscall(SYS_MUNMAP, addr, len, 0);
+}
+
+int64_t u_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
+{
+	return u_syscall(SYS_MPROTECT, addr, len, prot);
+}
+
+void u_stat(struct user_stat *st)
+{
+	u_syscall(SYS_STAT, (uint64_t)(uintptr_t)st, 0, 0);
+}
+
+bool u_manifest_next(const char **p, const char *end, struct u_file *f)
+{
+	const char *s = *p;
+	unsigned d;
+
+	f->sum = f->size = f->len = 0;
+	for (; s < end && *s != ' '; s++) {
+		d = *s >= 'a' ? (unsigned)(*s - 'a' + 10) : (unsigned)(*s - '0');
+		if (d > 15)
+			return false;
+		f->sum = f->sum * 16 + d;
+	}
+	for (s++; s < end && *s >= '0' && *s <= '9'; s++)
+		f->size = f->size * 10 + (uint64_t)(*s - '0');
+	for (s++; s < end && *s != '\n' && f->len < U_NAME_MAX - 1; s++)
+		f->name[f->len++] = *s;
+	f->name[f->len] = '\0';
+	*p = s + 1;
+	return s < end && *s == '\n' && f->len;
+}
+
+int64_t u_open(const char *name, uint64_t len, uint64_t *size)
+{
+	return u_syscall(SYS_OPEN, (uint64_t)(uintptr_t)name, len, (uint64_t)(uintptr_t)size);
+}
+
+void u_report(const char *what, unsigned n, const char *const *keys, const uint64_t *values)
+{
+	struct u_line l;
+	unsigned i;
+
+	l.len = 0;
+	u_line_str(&l, what);
+	for (i = 0; i < n; i++) {
+		u_line_str(&l, " ");
+		u_line_str(&l, keys[i]);
+		u_line_str(&l, "=");
+		u_line_dec(&l, values[i]);
+	}
+	u_line_send(&l);
+}
+
+bool u_wait_all(int want, int64_t odd, int odd_want)
+{
+	static const char *const keys[] = {"pid", "status", "want"};
+	uint64_t v[3];
+	int64_t pid;
+	int status;
+	bool ok = true;
+
+	while ((pid = u_wait(-1, &status)) > 0) {
+		v[2] = (uint64_t)(pid == odd ? odd_want : want);
+		if ((uint64_t)status != v[2]) {
+			v[0] = (uint64_t)pid;
+			v[1] = (uint64_t)status;
+			u_report("CHILD", 3, keys, v);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 void u_exit(int64_t status)
 {
 	u_syscall(SYS_EXIT, (uint64_t)status, 0, 0);

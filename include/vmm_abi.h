@@ -73,19 +73,53 @@ struct vmm_page_pair {
  *                   "forkid-port"  u32   VMM_PORT_FORKID (absent: no such port,
  *                                        the guest is generation 0, index 0)
  *                   "features"     string list of VMM_FEAT_*
+ *                   "guest-counters" u64 GPA of the guest-counters page
+ *                                  (absent: the VMM reads no counters)
  */
-#define VMM_DT_NODE	   "/vmm"
-#define VMM_DT_COMPATIBLE  "vmm,devices"
-#define VMM_DT_SERIAL_PORT "serial-port"
-#define VMM_DT_EXIT_PORT   "exit-port"
-#define VMM_DT_HCALL_PORT  "hcall-port"
-#define VMM_DT_FORKID_PORT "forkid-port"
-#define VMM_DT_FEATURES	   "features"
-#define VMM_DT_TSC_FREQ	   "tsc-frequency"
+#define VMM_DT_NODE	      "/vmm"
+#define VMM_DT_COMPATIBLE     "vmm,devices"
+#define VMM_DT_SERIAL_PORT    "serial-port"
+#define VMM_DT_EXIT_PORT      "exit-port"
+#define VMM_DT_HCALL_PORT     "hcall-port"
+#define VMM_DT_FORKID_PORT    "forkid-port"
+#define VMM_DT_FEATURES	      "features"
+#define VMM_DT_TSC_FREQ	      "tsc-frequency"
+#define VMM_DT_GUEST_COUNTERS "guest-counters"
 
 #define VMM_FEAT_LINE_CONSOLE "line-console" /* VMM_HC_LINE */
 #define VMM_FEAT_PAGE_DISCARD "page-discard" /* VMM_HC_DISCARD */
 #define VMM_FEAT_PAGE_COPY    "page-copy"    /* VMM_HC_COPY */
+
+/* --- Guest counters ----------------------------------------------------
+ * The page the device tree names holds one struct vmm_guest_counters,
+ * written by the guest kernel (its first-level counters) and read by the
+ * VMM with no exit on the guest's side. The guest writes it as a seqlock:
+ * seq odd, the fields, check, seq even again. check is
+ *     c = 0; for each 64-bit word w from magic up to resident_pages:
+ *         c = ((c << 7) | (c >> 57)) ^ w
+ * and seq, being among the words, must read the same before and after.
+ * The VMM trusts nothing there: it takes a copy, and a copy with the
+ * wrong magic, version or size, an odd or moving seq, a wrong check or
+ * impossible values is counted as bad and not shown.
+ */
+#define VMM_GC_MAGIC   0x31544e43544b47ULL /* "GKTCNT1", little-endian */
+#define VMM_GC_VERSION 1
+
+struct vmm_guest_counters {
+	uint64_t magic;	  /* VMM_GC_MAGIC */
+	uint32_t version; /* VMM_GC_VERSION */
+	uint32_t size;	  /* sizeof(struct vmm_guest_counters) */
+	uint64_t seq;	  /* odd while the guest writes */
+	/* First-level page faults by class (docs/guest-kernel.md). */
+	uint64_t fault_anon, fault_cow, fault_file, fault_stack, fault_protection, fault_invalid;
+	uint64_t cow_copies, cow_reuses; /* how COW faults ended */
+	uint64_t cache_hits, cache_misses;
+	uint64_t procs_live, procs_created, oom_kills;
+	uint64_t tlb_cr3_loads, tlb_flush_page, tlb_flush_pcid, tlb_flush_all;
+	uint64_t total_pages;	 /* frames the guest's allocator manages */
+	uint64_t resident_pages; /* of which in use (processes, page cache, kernel) */
+	uint64_t check;
+};
 
 /* --- Guest physical layout ------------------------------------------------
  * [0, VMM_RESERVED_END) belongs to the VMM (start info, memory map, command

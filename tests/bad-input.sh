@@ -45,7 +45,7 @@ k += bytes(off + (5 << 20) - len(k))
 open(sys.argv[2], "wb").write(k)
 PY
 run_vmm 2 run --kernel "$d/big.elf" --host-mem 4M
-expect "$ERR" "--host-mem: 4096K: expected at least 5[0-9]{3}K, for the kernel's 128[0-9] pages and [0-9]+ pages of boot data"
+expect "$ERR" "--host-mem: 4096K: expected at least 5[0-9]{3}K, for the kernel's 1[0-9]{3} pages and [0-9]+ pages of boot data"
 
 # An initrd that is not a regular file, is empty, does not fit under the
 # kernel, or does not fit the budget: refused before the guest runs.

@@ -220,6 +220,24 @@ START_TEST(devtree_without_initrd_names_none)
 }
 END_TEST
 
+START_TEST(devtree_names_the_guest_counters_page)
+{
+	struct guest_ram_region r[GUEST_RAM_MAX_REGIONS];
+	struct devtree_params p = {.regions = r,
+				   .nr_regions = guest_ram_layout(64 << 20, r),
+				   .hcall_services = true,
+				   .counters_gpa = 0x3000};
+	int node;
+
+	ck_assert_int_eq(devtree_build(buf, sizeof(buf), &p), 0);
+	node = fdt_path_offset(buf, VMM_DT_NODE);
+	ck_assert_uint_eq(read_u64(fdt_getprop(buf, node, VMM_DT_GUEST_COUNTERS, NULL)), 0x3000);
+	build(64 << 20, "", 0, true); /* none asked for: none named */
+	node = fdt_path_offset(buf, VMM_DT_NODE);
+	ck_assert_ptr_null(fdt_getprop(buf, node, VMM_DT_GUEST_COUNTERS, NULL));
+}
+END_TEST
+
 static Suite *devtree_suite(void)
 {
 	Suite *s = suite_create("devtree");
@@ -235,6 +253,7 @@ static Suite *devtree_suite(void)
 	tcase_add_test(tc, devtree_too_small_buffer_is_enospc);
 	tcase_add_test(tc, devtree_names_and_reserves_the_initrd);
 	tcase_add_test(tc, devtree_without_initrd_names_none);
+	tcase_add_test(tc, devtree_names_the_guest_counters_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -267,7 +267,7 @@ bool guest_ram_contains(const struct guest_ram *m, uint64_t gpa, uint64_t len)
 	return guest_ram_region_of(m, gpa, len) != NULL;
 }
 
-int guest_ram_read(struct guest_ram *m, uint64_t gpa, void *buf, size_t len)
+int guest_ram_read(const struct guest_ram *m, uint64_t gpa, void *buf, size_t len)
 {
 	const uint8_t *p;
 

@@ -99,7 +99,7 @@ void guest_ram_destroy(struct guest_ram *m);
 
 bool guest_ram_contains(const struct guest_ram *m, uint64_t gpa, uint64_t len);
 /* 0, -EFAULT outside RAM (or across a region end), -ENOMEM over budget. */
-int guest_ram_read(struct guest_ram *m, uint64_t gpa, void *buf, size_t len);
+int guest_ram_read(const struct guest_ram *m, uint64_t gpa, void *buf, size_t len);
 int guest_ram_write(struct guest_ram *m, uint64_t gpa, const void *buf, size_t len);
 /* Drop whole pages: their next read returns zeros. */
 int guest_ram_discard(struct guest_ram *m, uint64_t gpa, uint64_t len);

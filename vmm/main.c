@@ -216,6 +216,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	struct control ctl;
 	struct fleet fleet;
 	struct vm vm;
+	/* The signal thread's: it lives until sigstop_end, below. */
+	struct main_stop stop = {&vm, &fleet};
 	int status;
 
 	/* Before any thread is made: they all inherit the mask. */
@@ -239,7 +241,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	vm.fleet = &fleet;
 	if (!status)
 		status = main_fork_before_run(&vm, children);
-	if (!status && sigstop_start(&sig, main_on_signal, &(struct main_stop){&vm, &fleet}))
+	if (!status && sigstop_start(&sig, main_on_signal, &stop))
 		status = VMM_STATUS_INTERNAL;
 	if (!status && o->control && control_start(&ctl, &vm, cfg->manager))
 		status = VMM_STATUS_INTERNAL;

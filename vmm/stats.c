@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "cli.h"
 #include "err.h"
 #include "fleet.h"
@@ -416,13 +417,21 @@ static void stats_print_reclaim(const struct vm *vm, const struct vmem_stats *v,
 			(unsigned long)w.wss.hi);
 }
 
+/* The reader's tallies change with each report, whoever asks for it. */
+static struct guest_counters *stats_gc(const struct vm *vm)
+{
+	return (struct guest_counters *)&vm->counters;
+}
+
 void stats_print_line(const struct vm *vm, FILE *f)
 {
 	double t = (vm_now_ns() - vm->stats.start_ns) / 1e9;
 	struct sl_stats s;
 
 	if (!sl_gather(vm, &s)) {
-		fprintf(f, "vmm-stats t=%.1fs manager=kernel rss_kb=%ld\n", t, stats_peak_rss_kb());
+		fprintf(f, "vmm-stats t=%.1fs manager=kernel rss_kb=%ld", t, stats_peak_rss_kb());
+		guest_counters_print(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA, f);
+		fputc('\n', f);
 		return;
 	}
 	fprintf(f,
@@ -435,6 +444,7 @@ void stats_print_line(const struct vm *vm, FILE *f)
 		(unsigned long)s.fdb.resident, (unsigned long)s.fdb.free_in_budget,
 		(unsigned long)s.fdb.shared, s.metadata >> 10, stats_peak_rss_kb());
 	stats_print_reclaim(vm, &s.v, f);
+	guest_counters_print(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA, f);
 	fputc('\n', f);
 }
 
@@ -524,10 +534,11 @@ static json_t *stats_kvm_all(const struct vm *vm)
 /* The whole report; NULL only without memory. */
 json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager)
 {
-	return json_pack("{s:i, s:o, s:{s:o}, s:o, s:o}", "status", vm->status, "reason",
+	return json_pack("{s:i, s:o, s:{s:o, s:o*}, s:o, s:o}", "status", vm->status, "reason",
 			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
-			 stats_results(&vm->con), "vmm", stats_vmm(vm, manager), "kvm",
-			 stats_kvm_all(vm));
+			 stats_results(&vm->con), "first_level",
+			 guest_counters_json(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA), "vmm",
+			 stats_vmm(vm, manager), "kvm", stats_kvm_all(vm));
 }
 
 /* -EINVAL if path is a directory or names the same file as one of inputs. */

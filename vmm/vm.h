@@ -16,6 +16,7 @@
 #include "conin.h"
 #include "console.h"
 #include "devstate.h"
+#include "guest_counters.h"
 #include "guest_ram.h"
 #include "histo.h"
 #include "ioport.h"
@@ -114,6 +115,7 @@ struct vm {
 	struct ioport_bus io;	      /* ports, claimed by each device at creation */
 	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct vm_stats stats;
+	struct guest_counters counters; /* reads of the guest's counters page */
 	/* Which VM this is among a fork's (forkid.h): 0 and 0 if booted. */
 	uint16_t fork_generation, fork_index;
 	uint64_t tsc_hz;

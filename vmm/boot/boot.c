@@ -46,6 +46,7 @@ int boot_setup(struct guest_ram *m, const struct boot_params *bp)
 	    .bootargs = bp->cmdline,
 	    .tsc_hz = bp->tsc_hz,
 	    .hcall_services = bp->hcall_services,
+	    .counters_gpa = bp->hcall_services ? BOOT_COUNTERS_GPA : 0,
 	    .initrd_start = bp->initrd_gpa,
 	    .initrd_end = bp->initrd_gpa + bp->initrd_size,
 	};

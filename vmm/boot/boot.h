@@ -3,6 +3,7 @@
  * Everything lives in the VMM's area [0, VMM_RESERVED_END):
  *   0x1000   struct hvm_start_info, then the memory map and module list
  *   0x2000   command line (NUL-terminated, at most BOOT_CMDLINE_MAX bytes)
+ *   0x3000   the guest-counters page, written by the guest (guest_counters.h)
  *   0x10000  device tree (module 0), at most BOOT_FDT_MAX bytes
  * An initrd, if any, is module 1 wherever initrd.h placed it.
  */
@@ -17,6 +18,7 @@
 #define BOOT_START_INFO_GPA 0x1000ULL
 #define BOOT_CMDLINE_GPA    0x2000ULL
 #define BOOT_CMDLINE_MAX    4095
+#define BOOT_COUNTERS_GPA   0x3000ULL
 #define BOOT_FDT_GPA	    0x10000ULL
 #define BOOT_FDT_MAX	    0x10000ULL
 

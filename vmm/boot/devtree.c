@@ -67,6 +67,8 @@ static int devtree_vmm(void *fdt, const struct devtree_params *p)
 		FDT_TRY(fdt_property_u32(fdt, VMM_DT_FORKID_PORT, VMM_PORT_FORKID));
 		FDT_TRY(fdt_property(fdt, VMM_DT_FEATURES, features, sizeof(features)));
 	}
+	if (p->counters_gpa)
+		FDT_TRY(fdt_property_u64(fdt, VMM_DT_GUEST_COUNTERS, p->counters_gpa));
 	return fdt_end_node(fdt);
 }
 

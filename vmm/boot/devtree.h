@@ -17,9 +17,10 @@ struct devtree_params {
 	const struct guest_ram_region *regions;
 	int nr_regions;
 	const char *bootargs;
-	uint64_t tsc_hz;     /* 0: unknown, property left out */
-	unsigned nr_cpus;    /* cpu@0 .. cpu@(nr_cpus - 1); 0 counts as 1 */
-	bool hcall_services; /* advertise the hypercall and fork identity ports, the features */
+	uint64_t tsc_hz;       /* 0: unknown, property left out */
+	unsigned nr_cpus;      /* cpu@0 .. cpu@(nr_cpus - 1); 0 counts as 1 */
+	bool hcall_services;   /* advertise the hypercall and fork identity ports, the features */
+	uint64_t counters_gpa; /* the guest-counters page (vmm_abi.h); 0: none */
 	/* The initrd's GPA range: /chosen's linux,initrd-start and -end, and a
 	 * reserve-map entry; start == end: none. */
 	uint64_t initrd_start, initrd_end;

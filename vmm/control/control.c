@@ -605,10 +605,11 @@ static void control_unlink(struct control *c)
 {
 	struct stat st;
 
-	if (c->bound && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+	if (c->bound && c->path && stat(c->path, &st) == 0 && st.st_dev == c->dev &&
+	    st.st_ino == c->ino)
 		unlink(c->path);
-	if (c->lock_fd >= 0 && stat(c->lock_path, &st) == 0 && st.st_dev == c->lock_dev &&
-	    st.st_ino == c->lock_ino)
+	if (c->lock_fd >= 0 && c->lock_path && stat(c->lock_path, &st) == 0 &&
+	    st.st_dev == c->lock_dev && st.st_ino == c->lock_ino)
 		unlink(c->lock_path);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
