@@ -76,8 +76,10 @@ vmlinuz=$kroot/boot/vmlinuz-$kver
 
 # The initramfs: busybox, the modules KVM and 9p need (in load order), /init.
 MODULES="kvm-amd virtio_pci virtio_blk 9pnet_virtio 9p"
-initrd=$cache/initrd-$kver.cpio
-if [ ! -f "$initrd" ] || [ "$0" -nt "$initrd" ]; then
+# Named by this script's own hash: worktrees that share the cache each get
+# the initramfs their testvm.sh writes (an mtime test let another's win).
+initrd=$cache/initrd-$kver-$(sha256sum "$0" | cut -c1-12).cpio
+if [ ! -f "$initrd" ]; then
 	ird=$(mktemp -d "$cache/ird.XXXXXX")
 	mkdir -p "$ird"/{bin,dev,proc,sys,mnt/root,modules}
 	cp "$kroot/bin/busybox" "$ird/bin/busybox"
@@ -117,8 +119,8 @@ sync
 poweroff -f
 EOF
 	chmod +x "$ird/init"
-	(cd "$ird" && find . | cpio -o -H newc --quiet) >"$initrd.tmp"
-	mv "$initrd.tmp" "$initrd"
+	(cd "$ird" && find . | cpio -o -H newc --quiet) >"$ird.cpio"
+	mv "$ird.cpio" "$initrd"
 	rm -rf "$ird"
 fi
 
