@@ -4,9 +4,12 @@ Imported by the bench/ scripts, which sit beside it; they set
 sys.dont_write_bytecode first so that nothing is written to the source tree.
 """
 
+import json
 import os
+import queue
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -201,3 +204,75 @@ def wait_socket(sock, p, timeout):
             return False
         time.sleep(0.002)
     return True
+
+
+# ---- QEMU's machine protocol ---------------------------------------------
+
+
+class QMP:
+    """A QMP client: commands in order, events kept with the time they came."""
+
+    def __init__(self, path, timeout):
+        deadline = now() + timeout
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.s.connect(path)
+                break
+            except OSError:
+                self.s.close()
+                if now() > deadline:
+                    raise RuntimeError(f"QMP socket {path}: no QEMU listening after {timeout} s")
+                time.sleep(0.005)
+        self.f = self.s.makefile("rb")
+        self.replies = queue.Queue()
+        self.events = []
+        self.cv = threading.Condition()
+        json.loads(self.f.readline())  # the greeting
+        threading.Thread(target=self._read, daemon=True).start()
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        try:
+            for raw in iter(self.f.readline, b""):
+                self._one(json.loads(raw))
+        except (OSError, ValueError):
+            pass  # QEMU went away: the waiters time out or get the error below
+        self.replies.put({"error": {"desc": "QMP connection closed"}})
+
+    def _one(self, msg):
+        if "event" in msg:
+            with self.cv:
+                self.events.append((now(), msg))
+                self.cv.notify_all()
+        else:
+            self.replies.put(msg)
+
+    def cmd(self, name, timeout=600, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        r = self.replies.get(timeout=timeout)
+        if "error" in r:
+            raise RuntimeError(f"QMP {name}: {r['error'].get('desc')}")
+        return r["return"]
+
+    def hmp(self, line, timeout=600):
+        return self.cmd("human-monitor-command", timeout=timeout, **{"command-line": line})
+
+    def event(self, name, after, timeout, pred=lambda m: True):
+        """Time of the first event called name received after `after`, or None."""
+        deadline = now() + timeout
+        with self.cv:
+            while True:
+                for t, m in self.events:
+                    if t >= after and m["event"] == name and pred(m):
+                        return t
+                left = deadline - now()
+                if left <= 0:
+                    return None
+                self.cv.wait(left)
+
+    def close(self):
+        self.s.close()

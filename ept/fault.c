@@ -371,7 +371,7 @@ static int fault_image(struct vmem *v, const struct fault_ctx *f)
 	if (vmem_page_fetch(v, &f->page, "reading it from the fork image failed"))
 		return 0;
 	in = (struct vmem_install){
-	    .fill = VMEM_FILL_COPY, .content = v->back.page_buf, .record = true, .wake = true};
+	    .fill = VMEM_FILL_BREAK, .content = v->back.page_buf, .record = true, .wake = true};
 	ret = vmem_install(v, &f->page, &in);
 	if (ret == -ENOMEM)
 		return fault_no_frame(v, f, ret);

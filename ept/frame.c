@@ -234,6 +234,13 @@ void frame_db_destroy(struct frame_db *db)
 	free(db);
 }
 
+int frame_store_zero(struct frame_db *db, uint64_t f)
+{
+	int ret = frame_store_release(db, f, 1);
+
+	return ret == -EOPNOTSUPP ? 0 : ret;
+}
+
 int frame_db_fd(const struct frame_db *db)
 {
 	return db->fd;

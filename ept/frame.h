@@ -56,6 +56,9 @@ int frame_db_create(struct frame_db **out, uint64_t max_frames, uint64_t budget_
 void frame_db_destroy(struct frame_db *db);
 
 int frame_db_fd(const struct frame_db *db); /* the memfd, for mapping views */
+/* Give store page f back to the host (or zero it), with no bookkeeping:
+ * for a page written ahead of a frame_map_new that failed. 0 or -errno. */
+int frame_store_zero(struct frame_db *db, uint64_t f);
 /* The record of f, for tests: read it while no other thread changes f. */
 struct frame *frame_get(struct frame_db *db, uint64_t f);
 

@@ -395,6 +395,8 @@ static int vmem_fill(struct vmem *v, const struct vmem_page *p, const struct vme
 	switch (in->fill) {
 	case VMEM_FILL_COPY:
 		return vmem_copy(v, p->idx, in->content, in->wake);
+	case VMEM_FILL_BREAK: /* in the store already (vmem_install) */
+		return vmem_continue(v, p->idx, in->wake);
 	case VMEM_FILL_STORE:
 		return vmem_store(v, p->idx, in->content);
 	case VMEM_FILL_CONTINUE:
@@ -421,8 +423,20 @@ int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install 
 		vmem_page_drop(v, p);
 		return 0;
 	}
-	if (in->record && (ret = vmem_populate(v, p->idx, false)))
+	/* A page broken out of a fork image goes into the store before the
+	 * view maps its own frame there: between that MAP_FIXED and its
+	 * registration (vmem_view_map_own) a touch of the page is no
+	 * userfault, and the kernel maps what the store holds (a Linux
+	 * guest's KVM touches its pages from more places than the vCPU's
+	 * fault: kvm-clock, steal time). A COPY then found the page mapped,
+	 * with zeros. */
+	if (in->fill == VMEM_FILL_BREAK && (ret = vmem_store(v, p->idx, in->content)))
 		return ret;
+	if (in->record && (ret = vmem_populate(v, p->idx, false))) {
+		if (in->fill == VMEM_FILL_BREAK) /* no frame keeps data it was not given */
+			frame_store_zero(v->db, vmem_own_frame(v, p->idx));
+		return ret;
+	}
 	ret = vmem_fill(v, p, in);
 	if (ret && in->record)
 		vmem_page_unpopulated(v, p->idx, p->entry);
@@ -430,8 +444,8 @@ int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install 
 		return ret;
 	if (in->record)
 		vmem_forget_old(v, p);
-	if (in->fill == VMEM_FILL_COPY || in->fill == VMEM_FILL_CONTINUE ||
-	    in->fill == VMEM_FILL_UNPROTECT)
+	if (in->fill == VMEM_FILL_COPY || in->fill == VMEM_FILL_BREAK ||
+	    in->fill == VMEM_FILL_CONTINUE || in->fill == VMEM_FILL_UNPROTECT)
 		vmem_observe_mapped(v, p->idx, 1);
 	return 0;
 }

@@ -242,6 +242,8 @@ enum vmem_fill {
 	VMEM_FILL_ZERO,	     /* a fresh page of zeros: the faulting page mapped, the window's
 				stored (or all of it mapped, for a stream) */
 	VMEM_FILL_COPY,	     /* map content into the view (UFFDIO_COPY) */
+	VMEM_FILL_BREAK,     /* a page broken out of a fork image: content into its own
+				frame, then mapped over the image's (CONTINUE; wakes) */
 	VMEM_FILL_STORE,     /* write content into the page's frame, the view left alone */
 	VMEM_FILL_CONTINUE,  /* the frame holds it already: map it again (UFFDIO_CONTINUE) */
 	VMEM_FILL_UNPROTECT, /* mapped already: lift write-protection (wakes the writer) */
@@ -253,7 +255,7 @@ enum vmem_fill {
 /* What vmem_install does to a page (and, for ZERO, the window around it). */
 struct vmem_install {
 	enum vmem_fill fill;
-	const void *content; /* COPY, STORE: the page's new 4 KiB */
+	const void *content; /* COPY, BREAK, STORE: the page's new 4 KiB */
 	bool record;	     /* give the page a frame of its own first */
 	bool wake;	     /* COPY, CONTINUE: wake the thread waiting on the page */
 	/* ZERO: the window [lo, hi) around the page, shrunk to what could be

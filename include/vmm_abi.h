@@ -22,8 +22,10 @@
 /* Fork identity: a 32-bit IN reads (generation << 16) | index, both u16.
  * The VM that was booted is generation 0, index 0; the N children forked
  * from a VM of generation g are generation g + 1, indices 1 to N. A
- * restored VM reads what its snapshot's VM read. Nothing else is served:
- * an OUT or another size stops the VM as an unhandled port. */
+ * restored VM reads what its snapshot's VM read. An 8-bit IN at
+ * VMM_PORT_FORKID + k (k = 0..3) reads byte k of the same value: what
+ * Linux's /dev/port makes of a 4-byte read from user space. Nothing else
+ * is served: an OUT or another size stops the VM as an unhandled port. */
 #define VMM_PORT_FORKID 0x514
 
 /* Values written to VMM_PORT_EXIT; the VMM's exit status follows them. */

@@ -66,31 +66,9 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 # The kernel that linux-image-amd64 names, and busybox, unpacked once.
-fetch_packages() {
-	local kpkg
-	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1)
-	if [ -z "$kpkg" ]; then
-		apt-get update -qq || die "apt-get update failed"
-		kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1)
-	fi
-	[ -n "$kpkg" ] || die "apt-cache names no kernel package for linux-image-amd64"
-	if [ ! -f "$cache/$kpkg.ready" ]; then
-		echo "testvm: fetching $kpkg and busybox-static into $cache" >&2
-		local dl
-		dl=$(mktemp -d "$cache/dl.XXXXXX")
-		(cd "$dl" && apt-get download "$kpkg" busybox-static >/dev/null 2>&1) ||
-			{ rm -rf "$dl"; die "apt-get download $kpkg busybox-static failed"; }
-		rm -rf "$cache/$kpkg" && mkdir -p "$cache/$kpkg"
-		dpkg -x "$dl"/linux-image-*.deb "$cache/$kpkg" && dpkg -x "$dl"/busybox-static*.deb "$cache/$kpkg" ||
-			{ rm -rf "$dl"; die "dpkg -x of the downloaded packages failed"; }
-		rm -rf "$dl"
-		touch "$cache/$kpkg.ready"
-	fi
-	echo "$kpkg"
-}
-
-kpkg=$(fetch_packages)
-kroot=$cache/$kpkg
+. "$(dirname "$0")/linux-packages.sh"
+kroot=$(linux_packages_fetch "$cache") || exit 125
+kpkg=$(basename "$kroot")
 kver=$(ls "$kroot/lib/modules" | head -n1)
 vmlinuz=$kroot/boot/vmlinuz-$kver
 [ -f "$vmlinuz" ] || die "no kernel image in $kroot/boot"
@@ -98,8 +76,10 @@ vmlinuz=$kroot/boot/vmlinuz-$kver
 
 # The initramfs: busybox, the modules KVM and 9p need (in load order), /init.
 MODULES="kvm-amd virtio_pci virtio_blk 9pnet_virtio 9p"
-initrd=$cache/initrd-$kver.cpio
-if [ ! -f "$initrd" ] || [ "$0" -nt "$initrd" ]; then
+# Named by this script's own hash: worktrees that share the cache each get
+# the initramfs their testvm.sh writes (an mtime test let another's win).
+initrd=$cache/initrd-$kver-$(sha256sum "$0" | cut -c1-12).cpio
+if [ ! -f "$initrd" ]; then
 	ird=$(mktemp -d "$cache/ird.XXXXXX")
 	mkdir -p "$ird"/{bin,dev,proc,sys,mnt/root,modules}
 	cp "$kroot/bin/busybox" "$ird/bin/busybox"
@@ -122,6 +102,7 @@ eval "$(cat /proc/cmdline | tr ' ' '\n' | grep '^testvm_')"
 R=/mnt/root
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot $R || { echo "testvm-init: no host root"; poweroff -f; }
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
+mkdir -p $R/dev/pts; mount -t devpts devpts $R/dev/pts # ptys: the interactive-console test
 mount -t tmpfs -o size=50% tmp $R/tmp; mount -t tmpfs run $R/run 2>/dev/null
 # The source tree, read-only, at its own path: under /tmp it would be
 # hidden by the tmpfs. The work share goes on top (it may lie inside).
@@ -138,8 +119,8 @@ sync
 poweroff -f
 EOF
 	chmod +x "$ird/init"
-	(cd "$ird" && find . | cpio -o -H newc --quiet) >"$initrd.tmp"
-	mv "$initrd.tmp" "$initrd"
+	(cd "$ird" && find . | cpio -o -H newc --quiet) >"$ird.cpio"
+	mv "$ird.cpio" "$initrd"
 	rm -rf "$ird"
 fi
 
@@ -155,6 +136,9 @@ truncate -s 4G "$scratch"
 {
 	# CK_TIMEOUT_MULTIPLIER: Check's hang guards, not assertions, stretched for TCG.
 	echo "export VMM_TESTVM=1 VMM_TESTVM_SCRATCH=/dev/vda VMM_REQUIRE_KVM=1 HOME=/tmp CK_TIMEOUT_MULTIPLIER=5"
+	# The kernel and busybox the Linux-guest tests use: the test VM's own
+	# (HOME is /tmp in there, so the cache is named, read-only).
+	echo "export VMM_LINUX_ROOT='$kroot'"
 	echo "export PATH='$PATH'"
 	# make's command-line variables (make bench BENCH=...), without the
 	# jobserver's descriptors, which do not cross into the VM; and the

@@ -6,7 +6,7 @@ d=$TMPDIR_TEST
 
 echo "not a kernel" >"$d/text"
 run_vmm 2 run --kernel "$d/text"
-expect "$ERR" "$d/text: not an ELF file"
+expect "$ERR" "$d/text: neither an ELF .* nor a bzImage"
 
 cp "$KERNEL" "$d/elf32"
 printf '\001' | dd of="$d/elf32" bs=1 seek=4 conv=notrunc status=none

@@ -3,6 +3,7 @@
  * the exit port, which has no state, still has its versioned section. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devstate.h"
@@ -180,15 +181,53 @@ END_TEST
 
 START_TEST(devstate_table_refuses_a_name_twice_or_a_row_too_many)
 {
-	static const struct devstate_ops ops[DEVSTATE_MAX_DEVS + 1] = {
-	    {.name = "d0"}, {.name = "d1"}, {.name = "d2"}, {.name = "d3"}, {.name = "d4"},
-	    {.name = "d5"}, {.name = "d6"}, {.name = "d7"}, {.name = "d8"}};
+	static char names[DEVSTATE_MAX_DEVS + 1][8];
+	static struct devstate_ops ops[DEVSTATE_MAX_DEVS + 1];
 	struct devstate_table t = {0};
 
+	for (int i = 0; i <= DEVSTATE_MAX_DEVS; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		ops[i].name = names[i];
+	}
 	for (int i = 0; i < DEVSTATE_MAX_DEVS; i++)
 		ck_assert_int_eq(devstate_register(&t, &ops[i], NULL), 0);
 	ck_assert_int_eq(devstate_register(&t, &ops[0], NULL), -EEXIST);
 	ck_assert_int_eq(devstate_register(&t, &ops[DEVSTATE_MAX_DEVS], NULL), -ENOSPC);
+}
+END_TEST
+
+/* A Linux machine's table: what vm_create_begin registers for it. */
+START_TEST(devstate_linux_machine_round_trips_and_a_vmm_machine_refuses_it)
+{
+	static struct vm lx, lx2, own;
+	static uint8_t buf[2048];
+	struct vm_config cfg = {.console_fd = -1, .machine = MACHINE_LINUX};
+	const char *names[] = {"serial",   "console", "exit",  "irqchip", "pit",
+			       "kvmclock", "acpi-pm", "reset", "forkid"};
+	size_t n;
+	char err[256];
+
+	ck_assert_int_eq(vm_create_begin(&lx, &cfg), 0);
+	ck_assert_int_eq(vm_create_begin(&lx2, &cfg), 0);
+	ck_assert_int_eq(vm_create_begin(&own, &(struct vm_config){.console_fd = -1}), 0);
+	ck_assert_int_eq(lx.states.nr, 9);
+	for (int i = 0; i < 9; i++)
+		ck_assert_str_eq(lx.states.row[i].ops->name, names[i]);
+	lx.clock.ns = 987654321;
+	lx.pit.state.channels[0].count = 0x2e9c;
+	lx.pit.state.channels[0].mode = 2;
+	ck_assert_int_eq(devstate_save_all(&lx.states, buf, sizeof(buf), &n), 0);
+	ck_assert_msg(devstate_restore_all(&lx2.states, buf, n, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(lx2.clock.ns, 987654321);
+	ck_assert(lx2.clock.restored && lx2.pit.restored && lx2.irqchip.restored);
+	ck_assert_uint_eq(lx2.pit.state.channels[0].count, 0x2e9c);
+	ck_assert_int_eq(devstate_restore_all(&own.states, buf, n, NULL, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "'irqchip' is no device of this VM"));
+	vm_destroy(&lx);
+	vm_destroy(&lx2);
+	vm_destroy(&own);
 }
 END_TEST
 
@@ -207,6 +246,7 @@ static Suite *devstate_suite(void)
 	tcase_add_test(tc, devstate_refuses_a_section_past_the_end);
 	tcase_add_test(tc, devstate_exit_port_has_a_version_and_no_fields);
 	tcase_add_test(tc, devstate_table_refuses_a_name_twice_or_a_row_too_many);
+	tcase_add_test(tc, devstate_linux_machine_round_trips_and_a_vmm_machine_refuses_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -54,14 +54,28 @@ START_TEST(forkid_child_reads_generation_high_index_low)
 }
 END_TEST
 
+/* What Linux's /dev/port does with a 4-byte read: 4 byte INs. */
+START_TEST(forkid_reads_a_byte_at_a_time)
+{
+	uint32_t v = 0;
+
+	forkid_set(&vm, 3, 0x1234);
+	for (uint16_t k = 0; k < 4; k++) {
+		ck_assert(port_in(VMM_PORT_FORKID + k, 1, 1, &v));
+		ck_assert_uint_eq(v & 0xff, (0x00031234u >> (8 * k)) & 0xff);
+	}
+	ck_assert(!port_in(VMM_PORT_FORKID, 1, 2, &v)); /* not as a string */
+}
+END_TEST
+
 START_TEST(forkid_refuses_out_other_sizes_and_strings)
 {
 	uint32_t v = 0x00010001;
 
 	ck_assert(!ioport_dispatch(
 	    &vm.io, &(struct ioport_access){VMM_PORT_FORKID, true, 4, 1, (void *)&v}));
-	ck_assert(!port_in(VMM_PORT_FORKID, 1, 1, &v));
 	ck_assert(!port_in(VMM_PORT_FORKID, 2, 1, &v));
+	ck_assert(!port_in(VMM_PORT_FORKID + 2, 2, 1, &v));
 	ck_assert(!port_in(VMM_PORT_FORKID, 4, 2, &v));
 	ck_assert(!port_in(VMM_PORT_FORKID + 1, 4, 1, &v));
 }
@@ -144,6 +158,7 @@ static Suite *forkid_suite(void)
 	tcase_add_test(tc, forkid_booted_vm_reads_generation_0_index_0);
 	tcase_add_test(tc, forkid_child_reads_generation_high_index_low);
 	tcase_add_test(tc, forkid_refuses_out_other_sizes_and_strings);
+	tcase_add_test(tc, forkid_reads_a_byte_at_a_time);
 	tcase_add_test(tc, forkid_state_round_trip_keeps_the_identity);
 	tcase_add_test(tc, forkid_restore_refuses_an_identity_no_fork_makes);
 	tcase_add_test(tc, forkid_restore_refuses_a_short_state_or_another_version);

@@ -362,7 +362,7 @@ START_TEST(initrd_goes_at_the_top_of_low_ram)
 {
 	uint64_t gpa;
 
-	ck_assert_int_eq(initrd_place("rd", 0x10123, &mem, 0x200000, &gpa), 0);
+	ck_assert_int_eq(initrd_place("rd", 0x10123, &mem, 0x200000, 0, &gpa), 0);
 	ck_assert_uint_eq(gpa, (16ULL << 20) - 0x11000);
 	ck_assert_uint_eq(gpa % 4096, 0);
 	ck_assert_uint_eq(initrd_pages(0x10123), 0x11);
@@ -373,13 +373,13 @@ START_TEST(initrd_that_would_cover_the_kernel_is_refused)
 {
 	uint64_t gpa = 0;
 
-	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000, &mem, 0x200000, &gpa), 0);
+	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000, &mem, 0x200000, 0, &gpa), 0);
 	ck_assert_uint_eq(gpa, 0x200000);
-	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000 + 1, &mem, 0x200000, &gpa),
+	ck_assert_int_eq(initrd_place("rd", (16ULL << 20) - 0x200000 + 1, &mem, 0x200000, 0, &gpa),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(last_error(), "rd: "));
 	ck_assert_ptr_nonnull(strstr(last_error(), "kernel's end (GPA 0x200000)"));
-	ck_assert_int_eq(initrd_place("rd", 32ULL << 20, &mem, 0x200000, &gpa), -EINVAL);
+	ck_assert_int_eq(initrd_place("rd", 32ULL << 20, &mem, 0x200000, 0, &gpa), -EINVAL);
 }
 END_TEST
 
@@ -391,7 +391,7 @@ START_TEST(initrd_load_writes_its_bytes_at_its_gpa)
 
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		bytes[i] = i * 7 + 1;
-	ck_assert_int_eq(initrd_place("rd", sizeof(bytes), &mem, 0x200000, &rd.gpa), 0);
+	ck_assert_int_eq(initrd_place("rd", sizeof(bytes), &mem, 0x200000, 0, &rd.gpa), 0);
 	ck_assert_int_eq(initrd_load(&rd, &mem), 0);
 	ck_assert_int_eq(guest_ram_read(&mem, rd.gpa, back, sizeof(back)), 0);
 	ck_assert_mem_eq(back, bytes, sizeof(bytes));
@@ -402,7 +402,7 @@ START_TEST(initrd_empty_is_refused)
 {
 	uint64_t gpa;
 
-	ck_assert_int_eq(initrd_place("rd", 0, &mem, 0x200000, &gpa), -EINVAL);
+	ck_assert_int_eq(initrd_place("rd", 0, &mem, 0x200000, 0, &gpa), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(last_error(), "empty file"));
 }
 END_TEST

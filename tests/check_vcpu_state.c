@@ -70,7 +70,7 @@ static void test_vm_create(struct test_vm *t, bool irqchip)
 	r.userspace_addr = (uintptr_t)t->mem;
 	ck_assert_int_eq(ioctl(t->fd, KVM_SET_USER_MEMORY_REGION, &r), 0);
 	ck_assert_int_eq(vcpu_create(&t->vcpu, &t->kvm, t->fd, 0), 0);
-	ck_assert_int_eq(vcpu_set_cpuid(&t->vcpu, &t->kvm), 0);
+	ck_assert_int_eq(vcpu_set_cpuid(&t->vcpu, &t->kvm, false), 0);
 }
 
 static void test_vm_destroy(struct test_vm *t)

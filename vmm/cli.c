@@ -298,6 +298,7 @@ static int cli_pause_at_line(const char *s, const char **out)
 static const struct option cli_vm_opts[] = {
     {"kernel", required_argument, NULL, 'k'},
     {"initrd", required_argument, NULL, 'I'},
+    {"machine", required_argument, NULL, 'G'},
     {"mem", required_argument, NULL, 'm'},
     {"host-mem", required_argument, NULL, 'H'},
     {"memory-manager", required_argument, NULL, 'M'},
@@ -335,6 +336,8 @@ static int cli_run_guest(int c, struct run_opts *o)
 		return 0;
 	case 'I':
 		return cli_path("--initrd", optarg, &o->initrd);
+	case 'G':
+		return machine_parse(optarg, &o->machine);
 	case 'M':
 		return cli_manager(optarg, &o->kernel_manager);
 	case 'c':
@@ -380,7 +383,7 @@ static int cli_run_common(int c, struct run_opts *o)
 static void cli_run_defaults(struct run_opts *o)
 {
 	*o = (struct run_opts){.mem_bytes = CLI_DEFAULT_MEM,
-			       .cmdline = CLI_DEFAULT_CMDLINE,
+			       .machine = MACHINE_AUTO,
 			       .fault_around = CLI_DEFAULT_FAULT_AROUND,
 			       .pin = true,
 			       .wss_period_ms = CLI_DEFAULT_WSS_MS,
@@ -434,6 +437,8 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_f
 		return err_input("--kernel", "not an option of restore: %s", why);
 	case 'I':
 		return err_input("--initrd", "not an option of restore: %s", why);
+	case 'G':
+		return err_input("--machine", "not an option of restore: %s", why);
 	case 'c':
 		return err_input("--cmdline", "not an option of restore: %s", why);
 	case 'M':
@@ -557,7 +562,8 @@ void cli_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: vmm run [--kernel PATH] [--initrd PATH] [--mem SIZE] [--host-mem SIZE]\n"
+	    "usage: vmm run [--kernel PATH] [--initrd PATH] [--machine auto|vmm|linux]\n"
+	    "               [--mem SIZE] [--host-mem SIZE]\n"
 	    "               [--cmdline STR] [--memory-manager vmm|kernel] [--fault-around N]\n"
 	    "               [--no-pin]\n"
 	    "               [--timeout SECS] [--stats-interval SECS] [--stats-json PATH]\n"
@@ -566,7 +572,8 @@ void cli_usage(FILE *f)
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "               [--console-dir DIR] [--paused] [--pause-at-line REGEX]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
-	    "               options but --kernel, --initrd, --cmdline and --memory-manager]\n"
+	    "               options but --kernel, --initrd, --machine, --cmdline and\n"
+	    "               --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
 	    "       vmm snapshot --control PATH --out DIR [--hash-memory]\n"
 	    "       vmm fork --control PATH [--count N]\n"
@@ -574,10 +581,18 @@ void cli_usage(FILE *f)
 	    "       vmm dtb [--mem SIZE] [--cmdline STR] [--services] -o PATH\n"
 	    "       vmm --help | --version\n"
 	    "\n"
-	    "run: boot a guest kernel (PVH ELF) and run it until it reports a result.\n"
-	    "  --kernel PATH      guest kernel (default: the built-in guest kernel)\n"
+	    "run: boot a guest kernel (PVH ELF or Linux bzImage) and run it until it\n"
+	    "  reports a result, powers off or stops.\n"
+	    "  --kernel PATH      guest kernel (default: the built-in guest kernel); a\n"
+	    "                     bzImage boots through the 64-bit Linux boot protocol\n"
 	    "  --initrd PATH      an archive loaded at the top of low RAM, handed to the\n"
-	    "                     kernel as its initrd (PVH module 1, /chosen in the tree)\n"
+	    "                     kernel as its initrd (PVH module 1 and /chosen in the\n"
+	    "                     tree; a bzImage's boot_params)\n"
+	    "  --machine M        vmm: the project's guest kernel (hypercalls, polled\n"
+	    "                     UART); linux: a stock Linux kernel (in-kernel PIC,\n"
+	    "                     IOAPIC, LAPIC and PIT, kvm-clock, the UART on IRQ 4 fed\n"
+	    "                     from stdin, ACPI power off); auto (default): linux for a\n"
+	    "                     bzImage, vmm for an ELF (docs/linux-guest.md)\n"
 	    "  --mem SIZE         guest RAM, K/M/G suffixes (default 64M, %lluM to %lluG)\n"
 	    "  --host-mem SIZE    host memory budget for guest frames (default: --mem);\n"
 	    "                     past it the guest stops (exit 3), or with --swap the\n"
@@ -587,7 +602,8 @@ void cli_usage(FILE *f)
 	    "  --fault-around N   at most N pages (power of two, 1 to 512) per fault (default "
 	    "512)\n"
 	    "  --no-pin           do not pin the vCPU and fault threads to one CPU\n"
-	    "  --cmdline STR      guest command line (default \"%s\")\n"
+	    "  --cmdline STR      guest command line (default \"%s\"; linux:\n"
+	    "                     \"%s\"; linux gets panic=-1 unless it says panic=)\n"
 	    "  --timeout SECS     stop the guest after SECS (1 or more) seconds (default: none)\n"
 	    "  --stats-interval S print a statistics line on stderr every S seconds\n"
 	    "  --stats-json PATH  write statistics as JSON at exit (\"-\" for stdout)\n"
@@ -642,15 +658,21 @@ void cli_usage(FILE *f)
 	    "dtb: write the device tree a guest would get, e.g. for QEMU's -initrd;\n"
 	    "  without --services it advertises no hypercalls and no fork identity port.\n"
 	    "\n"
+	    "A Linux guest with a terminal on stdin is an interactive console (raw mode;\n"
+	    "Ctrl-a x ends it, exit 3; Ctrl-a Ctrl-a sends Ctrl-a); other input is fed to\n"
+	    "it as it comes.\n"
+	    "\n"
 	    "exit status:\n"
-	    "  0  the guest reported success\n"
+	    "  0  the guest reported success, or powered off (ACPI S5)\n"
 	    "  1  the guest reported failure\n"
 	    "  2  bad usage or bad input (the message names the file and the problem)\n"
-	    "  3  the guest crashed: triple fault, unhandled exception, access outside RAM,\n"
-	    "     unhandled port, or timeout (the message gives RIP, GPA or port); or it\n"
-	    "     was stopped: vmm stop, or SIGTERM or SIGINT (\"stopped by signal\")\n"
+	    "  3  the guest crashed: triple fault, reset (a reboot, a Linux panic),\n"
+	    "     unhandled exception, access outside RAM, unhandled port, or timeout\n"
+	    "     (the message gives RIP, GPA or port); or it was stopped: vmm stop,\n"
+	    "     SIGTERM or SIGINT (\"stopped by signal\"), Ctrl-a x on a Linux console\n"
 	    "  4  internal VMM error\n",
-	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, CLI_DEFAULT_CMDLINE);
+	    CLI_MIN_MEM >> 20, GUEST_RAM_MAX_SIZE >> 30, MACHINE_VMM_CMDLINE,
+	    MACHINE_LINUX_CMDLINE);
 }
 
 /* --out: snapshot's alone, and snapshot needs it; --count: fork's. */

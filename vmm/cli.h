@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "machine.h"
+
 #define CLI_DEFAULT_MEM	    (64ULL << 20)
-#define CLI_DEFAULT_CMDLINE "workload=touch size=512K"
+#define CLI_DEFAULT_CMDLINE MACHINE_VMM_CMDLINE /* vmm dtb's */
 #define CLI_MIN_MEM	    (4ULL << 20)
 #define CLI_MAX_TIMEOUT	    (7 * 24 * 3600)
 
@@ -23,14 +25,15 @@
 #define CLI_DEFAULT_READAHEAD	 16
 
 struct run_opts {
-	const char *kernel; /* NULL: the built-in guest kernel */
-	const char *initrd; /* --initrd PATH; NULL: none */
+	const char *kernel;	 /* NULL: the built-in guest kernel */
+	const char *initrd;	 /* --initrd PATH; NULL: none */
+	enum machine_id machine; /* --machine; MACHINE_AUTO: from the kernel image */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* 0: same as mem_bytes */
 	bool kernel_manager;	 /* --memory-manager=kernel */
 	unsigned fault_around;
 	bool pin;
-	const char *cmdline;
+	const char *cmdline;	   /* NULL: the machine's default */
 	const char *pause_at_line; /* --pause-at-line REGEX; NULL: none */
 	unsigned timeout_sec;
 	unsigned stats_interval;
@@ -48,8 +51,8 @@ struct run_opts {
 	bool paused;		 /* --paused: start paused (needs --control) */
 };
 
-/* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --cmdline
- * and --memory-manager] */
+/* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --initrd,
+ * --machine, --cmdline and --memory-manager] */
 struct restore_opts {
 	struct run_opts run; /* its kernel, cmdline and kernel_manager unused */
 	bool mem_given;	     /* --mem: must equal the snapshot's size */

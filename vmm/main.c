@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "bzimage.h"
 #include "cli.h"
 #include "control.h"
 #include "control_client.h"
@@ -22,6 +23,7 @@
 #include "fork.h"
 #include "guest_ram.h"
 #include "initrd.h"
+#include "kernel.h"
 #include "sigstop.h"
 #include "snapfile.h"
 #include "snapshot.h"
@@ -68,21 +70,31 @@ static uint64_t main_pages(uint64_t gpa, uint64_t len)
 	       gpa / GUEST_RAM_PAGE_SIZE;
 }
 
-/* Pages of boot data (boot.h): the start info page, the command line and
- * the device tree, built as boot_setup will (a TSC frequency present). */
-static int main_boot_pages(const struct run_opts *o, uint64_t *pages)
+/* Pages of boot data: for a PVH kernel (boot.h) the start info page, the
+ * command line and the device tree, built as boot_setup will (a TSC
+ * frequency present); for a bzImage (bzimage.h) the zero page, GDT, page
+ * tables and command line, and the ACPI tables' page. */
+static int main_boot_pages(const struct run_opts *o, const struct kernel *k, uint64_t *pages)
 {
+	const char *cmdline =
+	    o->cmdline ? o->cmdline : machine_get(kernel_machine(k))->default_cmdline;
 	struct guest_ram_region regions[GUEST_RAM_MAX_REGIONS];
 	struct devtree_params p = {.regions = regions,
 				   .nr_regions = guest_ram_layout(o->mem_bytes, regions),
-				   .bootargs = o->cmdline,
+				   .bootargs = cmdline,
 				   .tsc_hz = 1,
 				   .hcall_services = true};
-	void *fdt = malloc(BOOT_FDT_MAX);
-	int ret = fdt ? devtree_build(fdt, BOOT_FDT_MAX, &p) : -ENOMEM;
+	void *fdt;
+	int ret;
 
+	if (k->format == KERNEL_BZIMAGE) {
+		*pages = bzimage_boot_pages(strlen(cmdline) + sizeof(" panic=-1")) + 1;
+		return 0;
+	}
+	fdt = malloc(BOOT_FDT_MAX);
+	ret = fdt ? devtree_build(fdt, BOOT_FDT_MAX, &p) : -ENOMEM;
 	if (!ret)
-		*pages = 1 + main_pages(BOOT_CMDLINE_GPA, strlen(o->cmdline) + 1) +
+		*pages = 1 + main_pages(BOOT_CMDLINE_GPA, strlen(cmdline) + 1) +
 			 main_pages(BOOT_FDT_GPA, fdt_totalsize(fdt));
 	free(fdt);
 	return ret;
@@ -106,18 +118,17 @@ static uint64_t main_initrd_pages(const struct run_opts *o)
 static int main_check_host_mem(const struct run_opts *o)
 {
 	struct guest_ram layout = {.size = o->mem_bytes};
-	struct loader_file k;
+	struct kernel k;
 	uint64_t boot = 0, kernel, min;
 	bool quiet = err_set_quiet(true);
-	int ret = loader_read_file(o->kernel, &k);
+	int ret;
 
 	layout.nr_regions = guest_ram_layout(o->mem_bytes, layout.region);
+	ret = kernel_read(o->kernel, &layout, &k);
 	if (!ret)
-		ret = loader_check_image(k.path, k.buf, k.size, &layout);
-	if (!ret)
-		ret = main_boot_pages(o, &boot);
-	kernel = ret ? 0 : loader_image_pages(k.buf) + main_initrd_pages(o);
-	loader_file_free(&k);
+		ret = main_boot_pages(o, &k, &boot);
+	kernel = ret ? 0 : kernel_pages(&k) + main_initrd_pages(o);
+	kernel_free(&k);
 	err_set_quiet(quiet);
 	min = (kernel + boot) * GUEST_RAM_PAGE_SIZE;
 	if (ret || o->host_mem_bytes >= min)
@@ -136,6 +147,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	return (struct vm_config){
 	    .kernel = o->kernel,
 	    .initrd = o->initrd,
+	    .machine = o->machine,
 	    .mem_bytes = o->mem_bytes,
 	    .host_mem_bytes = o->host_mem_bytes,
 	    .manager = o->kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
@@ -146,6 +158,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .timeout_sec = o->timeout_sec,
 	    .stats_interval = o->stats_interval,
 	    .console_fd = STDOUT_FILENO,
+	    .console_input = true,
 	    .swap_path = o->swap_path,
 	    .swap_bytes = o->swap_bytes,
 	    .swap_sync = o->swap_sync,

@@ -185,12 +185,12 @@ static json_t *stats_fault_classes(const struct vmem_stats *v)
 	for (int c = 0; o && c < FAULT_NR_CLASSES; c++) {
 		const struct vmem_class_stats *cs = &v->cls[c];
 		json_t *j = json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", stats_int(cs->events), "pages",
-		    stats_int(cs->pages), "p50_ns", stats_int(histo_quantile(&cs->ns, 0.5)),
-		    "p99_ns", stats_int(histo_quantile(&cs->ns, 0.99)), "max_ns",
-		    stats_int(cs->ns.max), "p50_ns_per_page",
-		    stats_int(histo_quantile(&cs->ns_per_page, 0.5)), "p99_ns_per_page",
-		    stats_int(histo_quantile(&cs->ns_per_page, 0.99)));
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", stats_int(cs->events),
+		    "pages", stats_int(cs->pages), "total_ns", stats_int(cs->ns.sum), "p50_ns",
+		    stats_int(histo_quantile(&cs->ns, 0.5)), "p99_ns",
+		    stats_int(histo_quantile(&cs->ns, 0.99)), "max_ns", stats_int(cs->ns.max),
+		    "p50_ns_per_page", stats_int(histo_quantile(&cs->ns_per_page, 0.5)),
+		    "p99_ns_per_page", stats_int(histo_quantile(&cs->ns_per_page, 0.99)));
 
 		if (json_object_set_new(o, fault_class_name(c), j)) {
 			json_decref(o);
@@ -423,6 +423,21 @@ static struct guest_counters *stats_gc(const struct vm *vm)
 	return (struct guest_counters *)&vm->counters;
 }
 
+/* Only a guest that publishes the page has it read: on another machine
+ * that GPA is the guest's own memory (and reading it could fault it in). */
+static void stats_print_first_level(const struct vm *vm, FILE *f)
+{
+	if (vm->machine && vm->machine->counters_page)
+		guest_counters_print(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA, f);
+}
+
+static json_t *stats_first_level_json(const struct vm *vm)
+{
+	if (!vm->machine || !vm->machine->counters_page)
+		return NULL;
+	return guest_counters_json(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA);
+}
+
 void stats_print_line(const struct vm *vm, FILE *f)
 {
 	double t = (vm_now_ns() - vm->stats.start_ns) / 1e9;
@@ -430,7 +445,7 @@ void stats_print_line(const struct vm *vm, FILE *f)
 
 	if (!sl_gather(vm, &s)) {
 		fprintf(f, "vmm-stats t=%.1fs manager=kernel rss_kb=%ld", t, stats_peak_rss_kb());
-		guest_counters_print(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA, f);
+		stats_print_first_level(vm, f);
 		fputc('\n', f);
 		return;
 	}
@@ -444,7 +459,7 @@ void stats_print_line(const struct vm *vm, FILE *f)
 		(unsigned long)s.fdb.resident, (unsigned long)s.fdb.free_in_budget,
 		(unsigned long)s.fdb.shared, s.metadata >> 10, stats_peak_rss_kb());
 	stats_print_reclaim(vm, &s.v, f);
-	guest_counters_print(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA, f);
+	stats_print_first_level(vm, f);
 	fputc('\n', f);
 }
 
@@ -463,14 +478,15 @@ static json_t *stats_counters(const struct vm *vm)
 	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
 
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, "
-	    "s:I}",
-	    "guest_mem_bytes", stats_int(vm->mem.size), "start_monotonic_ns",
-	    stats_int(s->start_ns), "first_run_ns", run ? stats_since(s->start_ns, run) : 0,
-	    "wall_ns", stats_since(s->start_ns, s->end_ns), "first_line_ns",
-	    first ? stats_since(s->start_ns, first) : 0, "io_exits", stats_int(s->io_exits),
-	    "mmio_exits", stats_int(s->mmio_exits), "serial_bytes", stats_int(vm->uart.bytes),
-	    "console_lines", stats_int(vm->con.lines), "hcalls", "line",
+	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, "
+	    "s:I, s:I, s:I}",
+	    "machine", vm->machine ? vm->machine->name : "vmm", "open_bus_io",
+	    stats_int(s->open_bus_io), "guest_mem_bytes", stats_int(vm->mem.size),
+	    "start_monotonic_ns", stats_int(s->start_ns), "first_run_ns",
+	    run ? stats_since(s->start_ns, run) : 0, "wall_ns", stats_since(s->start_ns, s->end_ns),
+	    "first_line_ns", first ? stats_since(s->start_ns, first) : 0, "io_exits",
+	    stats_int(s->io_exits), "mmio_exits", stats_int(s->mmio_exits), "serial_bytes",
+	    stats_int(vm->uart.bytes), "console_lines", stats_int(vm->con.lines), "hcalls", "line",
 	    stats_int(s->hcalls[VMM_HC_LINE]), "discard", stats_int(s->hcalls[VMM_HC_DISCARD]),
 	    "copy", stats_int(s->hcalls[VMM_HC_COPY]), "errors", stats_int(s->hcall_errors),
 	    "pages_discarded", stats_int(s->pages_discarded), "pages_copied",
@@ -535,8 +551,7 @@ json_t *stats_report_json(const struct vm *vm, enum guest_ram_manager manager)
 {
 	return json_pack("{s:i, s:o, s:{s:o, s:o*}, s:o, s:o}", "status", vm->status, "reason",
 			 stats_string(vm->reason, strlen(vm->reason)), "guest", "results",
-			 stats_results(&vm->con), "first_level",
-			 guest_counters_json(stats_gc(vm), &vm->mem, BOOT_COUNTERS_GPA), "vmm",
+			 stats_results(&vm->con), "first_level", stats_first_level_json(vm), "vmm",
 			 stats_vmm(vm, manager), "kvm", stats_kvm_all(vm));
 }
 

@@ -44,10 +44,42 @@ void vcpu_destroy(struct vcpu *v)
 	v->fd = v->stats_fd = -1;
 }
 
-int vcpu_set_cpuid(struct vcpu *v, const struct kvm *k)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR	 (1u << 31)
+#define KVM_CPUID_FEATURES_LEAF	 0x40000001
+#define KVM_FEATURE_ASYNC_PF_ALL ((1u << 4) | (1u << 10) | (1u << 14)) /* and _VMEXIT, _INT */
+
+static void vcpu_normalise_leaf(struct kvm_cpuid_entry2 *e, const struct vcpu *v,
+				const struct kvm *k)
 {
-	struct kvm_cpuid2 *cpuid = NULL;
-	int nent = 128, ret; /* 75 leaves here: one ioctl, not two */
+	switch (e->function) {
+	case 1:
+		e->ebx = (e->ebx & 0xffff) | (uint32_t)v->id << 24 | 1u << 16;
+		e->ecx |= CPUID_1_ECX_HYPERVISOR;
+		if (kvm_check(k, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+			e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+		break;
+	case 4: /* cache: shared by one thread, one core per package */
+		e->eax &= 0x3fff;
+		break;
+	case 0xb:
+	case 0x1f:
+		e->edx = (uint32_t)v->id;
+		break;
+	case KVM_CPUID_FEATURES_LEAF:
+		e->eax &= ~KVM_FEATURE_ASYNC_PF_ALL;
+		break;
+	case 0x80000008:
+		e->ecx &= ~0xffu; /* one core */
+		break;
+	}
+}
+
+/* KVM's supported leaves, as many as there are: allocated, 0 or -errno. */
+static int vcpu_supported_cpuid(const struct kvm *k, struct kvm_cpuid2 **out)
+{
+	struct kvm_cpuid2 *cpuid;
+	int nent = 128; /* 75 leaves here: one ioctl, not two */
 
 	for (;;) {
 		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
@@ -61,7 +93,19 @@ int vcpu_set_cpuid(struct vcpu *v, const struct kvm *k)
 			return err_sys("/dev/kvm", "KVM_GET_SUPPORTED_CPUID");
 		nent *= 2;
 	}
-	ret = 0;
+	*out = cpuid;
+	return 0;
+}
+
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm *k, bool normalise)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int ret = vcpu_supported_cpuid(k, &cpuid);
+
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; normalise && i < cpuid->nent; i++)
+		vcpu_normalise_leaf(&cpuid->entries[i], v, k);
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
 		ret = err_sys("vcpu", "KVM_SET_CPUID2");
 	free(cpuid);
@@ -105,6 +149,35 @@ int vcpu_reset_pvh(struct vcpu *v, uint64_t entry, uint64_t start_info)
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = entry;
 	regs.rbx = start_info;
+	regs.rflags = 0x2;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return err_sys("vcpu", "KVM_SET_REGS");
+	return 0;
+}
+
+int vcpu_reset_long(struct vcpu *v, const struct vcpu_long_entry *e)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return err_sys("vcpu", "KVM_GET_SREGS");
+	vcpu_flat_segment(&sregs.cs, e->code_sel, 0xb);
+	sregs.cs.db = 0;
+	sregs.cs.l = 1;
+	vcpu_flat_segment(&sregs.ds, e->data_sel, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.gdt.base = e->gdt_base;
+	sregs.gdt.limit = e->gdt_limit;
+	sregs.cr3 = e->cr3;
+	sregs.cr4 = 0x20;	/* PAE */
+	sregs.cr0 = 0x80000011; /* PG | ET | PE */
+	sregs.efer = 0x500;	/* LMA | LME */
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return err_sys("vcpu", "KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = e->rip;
+	regs.rsi = e->rsi;
 	regs.rflags = 0x2;
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		return err_sys("vcpu", "KVM_SET_REGS");

@@ -11,11 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "boot.h"
+#include "bzimage.h"
 #include "err.h"
 #include "forkid.h"
-#include "hcall.h"
 #include "initrd.h"
+#include "kernel.h"
 #include "restore.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -162,6 +164,8 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swap
 	if (!ret && vm->kvm.has_identity_map_addr &&
 	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){VM_IDENTITY_MAP_GPA}) < 0)
 		ret = err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+	if (!ret)
+		ret = machine_create_kvm(vm);
 	if (ret) {
 		swapfile_close(swap);
 		return ret;
@@ -171,7 +175,7 @@ static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swap
 	ret = vm_create_ram(vm, cfg, swap, source, source_arg);
 	if (!ret)
 		ret = vcpu_create(&vm->vcpu, &vm->kvm, vm->fd, 0);
-	return ret ? ret : vcpu_set_cpuid(&vm->vcpu, &vm->kvm);
+	return ret ? ret : vcpu_set_cpuid(&vm->vcpu, &vm->kvm, vm->machine->normalise_cpuid);
 }
 
 static int vm_register_devices(struct vm *vm);
@@ -213,21 +217,37 @@ static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 
 /* Read the kernel image and the initrd, if any, and check them against
  * the RAM layout of cfg. */
-static int vm_read_kernel(const struct vm_config *cfg, struct loader_file *kernel,
-			  struct initrd *rd)
+static int vm_read_kernel(const struct vm_config *cfg, struct kernel *kernel, struct initrd *rd)
 {
 	struct guest_ram layout = {.size = cfg->mem_bytes};
+	uint64_t floor, ceiling;
 
 	memset(rd, 0, sizeof(*rd));
 	layout.nr_regions = guest_ram_layout(cfg->mem_bytes, layout.region);
-	if (loader_read_file(cfg->kernel, kernel))
+	if (kernel_read(cfg->kernel, &layout, kernel))
 		return VMM_STATUS_USAGE;
-	if (loader_check_image(kernel->path, kernel->buf, kernel->size, &layout) ||
-	    (cfg->initrd && initrd_read(cfg->initrd, &layout, loader_image_end(kernel->buf), rd))) {
-		loader_file_free(kernel);
+	kernel_initrd_bounds(kernel, &floor, &ceiling);
+	if (cfg->initrd && initrd_read(cfg->initrd, &layout, floor, ceiling, rd)) {
+		kernel_free(kernel);
 		return VMM_STATUS_USAGE;
 	}
 	return 0;
+}
+
+/* The machine the image boots, or the one asked for if the image boots it. */
+static int vm_pick_machine(struct vm_config *cfg, const struct kernel *k)
+{
+	enum machine_id own = kernel_machine(k);
+
+	if (cfg->machine == MACHINE_AUTO)
+		cfg->machine = own;
+	if (cfg->machine == own)
+		return 0;
+	return err_input("--machine",
+			 "%s: a %s boots the %s machine (docs/linux-guest.md), not the %s one",
+			 cfg->kernel, k->format == KERNEL_BZIMAGE ? "bzImage" : "PVH ELF",
+			 machine_get(own)->name, machine_get(cfg->machine)->name),
+	       VMM_STATUS_USAGE;
 }
 
 /* The console's watcher: each line that matches pauses the VM. */
@@ -262,36 +282,62 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
+	vm->machine = machine_get(cfg->machine == MACHINE_AUTO ? MACHINE_VMM : cfg->machine);
+	vm->cfg.machine = vm->machine->id;
 	vm_init_sync(vm);
 	/* Paused before its first instruction: its vCPU parks at once. */
 	vm->pause_req = cfg->start_paused;
 	vm->paused_at_ns = vm->stats.start_ns;
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
+	conin_init(&vm->conin);
 	if (cfg->pause_at_line && vm_watch_console(vm, cfg->pause_at_line))
 		return VMM_STATUS_USAGE;
 	return vm_register_devices(vm) ? VMM_STATUS_INTERNAL : 0;
 }
 
-/* The kernel and initrd loaded, the boot data written and the vCPU at
- * its entry. */
-static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_file *kernel,
-		   const struct initrd *rd)
+/* The command line the guest gets: cfg's or the machine's default; a
+ * Linux kernel is told to reset at once on a panic (panic=-1, first: what
+ * follows "--" is init's) unless the line says otherwise, so that a panic
+ * ends the run instead of hanging it. */
+static void vm_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	struct boot_params bp = {.cmdline = cfg->cmdline,
+	const struct machine_kind *mk = machine_get(cfg->machine);
+	const char *c = cfg->cmdline ? cfg->cmdline : mk->default_cmdline;
+
+	snprintf(buf, len, "%s%s",
+		 mk->id == MACHINE_LINUX && !strstr(c, "panic=") ? "panic=-1 " : "", c);
+}
+
+/* The command line against what the kernel takes, before KVM. */
+static int vm_check_cmdline(const struct vm_config *cfg, const struct kernel *k)
+{
+	char cmdline[BOOT_CMDLINE_MAX + 16];
+
+	vm_cmdline(cfg, cmdline, sizeof(cmdline));
+	if (k->format == KERNEL_BZIMAGE && bzimage_check_cmdline(&k->bz, cmdline))
+		return VMM_STATUS_USAGE;
+	return 0;
+}
+
+/* The PVH kernel and its initrd loaded, the boot data written and the
+ * vCPU at its entry. */
+static int vm_boot_pvh(struct vm *vm, const char *cmdline, struct kernel *k,
+		       const struct initrd *rd)
+{
+	struct boot_params bp = {.cmdline = cmdline,
 				 .hcall_services = true,
 				 .initrd_gpa = rd->gpa,
 				 .initrd_size = rd->file.size};
 	struct load_info li;
 	int ret;
 
-	ret = loader_load_image(kernel->path, kernel->buf, kernel->size, &vm->mem, &li);
+	ret = loader_load_image(k->file.path, k->file.buf, k->file.size, &vm->mem, &li);
 	if (ret)
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
 	if (rd->file.path && initrd_load(rd, &vm->mem))
 		return VMM_STATUS_INTERNAL;
 	vm->stats.loader_pages = li.pages + (rd->file.path ? initrd_pages(rd->file.size) : 0);
-	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
 	bp.tsc_hz = vm->tsc_hz;
 	ret = boot_setup(&vm->mem, &bp);
 	if (ret)
@@ -299,22 +345,68 @@ static int vm_boot(struct vm *vm, const struct vm_config *cfg, struct loader_fil
 	return vcpu_reset_pvh(&vm->vcpu, li.entry, BOOT_START_INFO_GPA) ? VMM_STATUS_INTERNAL : 0;
 }
 
+/* A bzImage: the 64-bit boot protocol, with the ACPI tables. */
+static int vm_boot_bzimage(struct vm *vm, const char *cmdline, struct kernel *k,
+			   const struct initrd *rd)
+{
+	const struct bzimage *bz = &k->bz;
+	struct bzimage_boot b = {.cmdline = cmdline,
+				 .initrd_gpa = rd->gpa,
+				 .initrd_size = rd->file.size,
+				 .rsdp_gpa = BZIMAGE_ACPI_GPA};
+	struct vcpu_long_entry e = {.rip = bzimage_entry(bz),
+				    .rsi = BZIMAGE_BOOT_PARAMS_GPA,
+				    .cr3 = BZIMAGE_PML4_GPA,
+				    .gdt_base = BZIMAGE_GDT_GPA,
+				    .gdt_limit = 4 * 8 - 1,
+				    .code_sel = BZIMAGE_CODE_SEL,
+				    .data_sel = BZIMAGE_DATA_SEL};
+	uint8_t acpi[ACPI_TABLES_MAX];
+	int ret;
+
+	if (bzimage_load(k->file.path, k->file.buf, bz, &vm->mem) ||
+	    (rd->file.path && initrd_load(rd, &vm->mem)) ||
+	    guest_ram_write(&vm->mem, BZIMAGE_ACPI_GPA, acpi, acpi_build(acpi, BZIMAGE_ACPI_GPA)))
+		return VMM_STATUS_INTERNAL;
+	vm->stats.loader_pages =
+	    bzimage_pages(bz) + (rd->file.path ? initrd_pages(rd->file.size) : 0);
+	ret = bzimage_setup(&vm->mem, k->file.buf, bz, &b);
+	if (ret)
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	return vcpu_reset_long(&vm->vcpu, &e) ? VMM_STATUS_INTERNAL : 0;
+}
+
+static int vm_boot(struct vm *vm, struct kernel *k, const struct initrd *rd)
+{
+	char cmdline[BOOT_CMDLINE_MAX + 16];
+
+	vm_cmdline(&vm->cfg, cmdline, sizeof(cmdline));
+	vm->tsc_hz = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
+	return k->format == KERNEL_BZIMAGE ? vm_boot_bzimage(vm, cmdline, k, rd)
+					   : vm_boot_pvh(vm, cmdline, k, rd);
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
-	struct loader_file kernel;
-	struct initrd rd;
-	int ret = vm_create_begin(vm, cfg);
-
+	struct vm_config c = *cfg;
+	struct kernel kernel = {0};
+	struct initrd rd = {0};
 	/* Every input is read and checked before /dev/kvm is opened, so that a
 	 * bad image is a usage error (2) on any host, with KVM or without. */
+	int ret = vm_read_kernel(cfg, &kernel, &rd), begun;
+
 	if (!ret)
-		ret = vm_read_kernel(cfg, &kernel, &rd);
-	if (ret)
-		return ret;
-	ret = vm_create_machine(vm, cfg, NULL, NULL);
+		ret = vm_pick_machine(&c, &kernel);
 	if (!ret)
-		ret = vm_boot(vm, cfg, &kernel, &rd);
-	loader_file_free(&kernel);
+		ret = vm_check_cmdline(&c, &kernel);
+	begun = vm_create_begin(vm, &c); /* whatever happened: the caller reports on it */
+	if (!ret)
+		ret = begun;
+	if (!ret)
+		ret = vm_create_machine(vm, &c, NULL, NULL);
+	if (!ret)
+		ret = vm_boot(vm, &kernel, &rd);
+	kernel_free(&kernel);
 	initrd_free(&rd);
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
@@ -323,13 +415,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 /* What a snapshot can get wrong but its pages' data, before KVM. */
 static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
-			    bool lazy, struct snapshot_machine *m)
+			    bool lazy, const struct snapshot_machine *m)
 {
 	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
 	char err[512];
 
-	if (snapshot_read_machine(r, m, err, sizeof(err)) ||
-	    snapshot_restore_devices(vm, m, err, sizeof(err)))
+	if (snapshot_restore_devices(vm, m, err, sizeof(err)))
 		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
 	/* Without swap, an eager restore must fit the budget: it makes every
 	 * data page resident before the guest runs. */
@@ -360,6 +451,11 @@ static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, boo
 			   ? VMM_STATUS_USAGE
 			   : VMM_STATUS_INTERNAL;
 	}
+	/* Faults are served from here on: setting the vCPU's paravirtual MSRs
+	 * (kvm-clock, steal time) makes KVM map the guest pages they name,
+	 * and a lazily restored one is a fault. */
+	if (guest_ram_start(&vm->mem))
+		return VMM_STATUS_INTERNAL;
 	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
@@ -371,16 +467,25 @@ static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, boo
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r, bool lazy)
 {
 	struct snapshot_machine m = {0};
-	int ret = vm_create_begin(vm, cfg);
+	struct vm_config c = *cfg;
+	char err[512];
+	int ret = 0, begun;
 
+	/* The machine first: it says which devices the VM has. */
+	if (snapshot_read_machine(r, &m, err, sizeof(err))) {
+		err_input("restore", "%s", err);
+		ret = VMM_STATUS_USAGE;
+	}
+	c.machine = ret ? MACHINE_AUTO : m.machine;
+	begun = vm_create_begin(vm, &c); /* whatever happened: the caller reports on it */
+	if (!ret)
+		ret = begun;
 	if (!ret)
 		ret = vm_check_restore(vm, cfg, r, lazy, &m);
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
 		ret = vm_restore_state(vm, r, lazy, cfg->restore_check_hash, &m);
-	if (!ret && guest_ram_start(&vm->mem))
-		ret = VMM_STATUS_INTERNAL;
 	snapshot_machine_free(&m);
 	return ret;
 }
@@ -399,12 +504,13 @@ int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct sn
 	forkid_set(vm, generation, index);
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, NULL, NULL);
+	/* Faults served first, as for a restore (vm_restore_state). */
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
 	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
 		err_input("fork", "%s", err);
 		ret = VMM_STATUS_INTERNAL;
 	}
-	if (!ret && guest_ram_start(&vm->mem))
-		ret = VMM_STATUS_INTERNAL;
 	return ret;
 }
 
@@ -414,6 +520,7 @@ void vm_destroy(struct vm *vm)
 	snapshot_finish(vm);
 	/* The fault thread next: its fatal path writes the vCPU's kvm_run. */
 	guest_ram_destroy(&vm->mem);
+	conin_stop(&vm->conin);
 	vcpu_destroy(&vm->vcpu);
 	if (vm->stats_fd >= 0)
 		close(vm->stats_fd);
@@ -421,6 +528,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
+	serial_destroy(&vm->uart);
 	if (vm->pause_re_set)
 		regfree(&vm->pause_re);
 	pthread_mutex_destroy(&vm->stop_lock);
@@ -490,7 +598,7 @@ static int vm_register_devices(struct vm *vm)
 	if (!ret)
 		ret = vm_exit_register(vm);
 	if (!ret)
-		ret = hcall_register(vm);
+		ret = vm->machine->add_devices(vm);
 	if (!ret)
 		ret = forkid_register(vm);
 	return ret ? err_errno(-ret, "vm", "cannot register the devices' ports: %s", strerror(-ret))
@@ -510,6 +618,13 @@ static void vm_handle_io(struct vm *vm, struct kvm_run *run)
 	vm->stats.io_exits++;
 	if (ioport_dispatch(&vm->io, &a))
 		return;
+	if (vm->machine->open_bus) {
+		/* What a PC's ISA bus does where no device answers. */
+		if (!a.out)
+			memset(a.data, 0xff, (size_t)a.size * a.count);
+		vm->stats.open_bus_io++;
+		return;
+	}
 	vm_stop(vm, VMM_STATUS_CRASH, "unhandled port %s: port %#x, %u bytes, rip %#lx",
 		a.out ? "write" : "read", a.port, a.size, (unsigned long)vcpu_rip(&vm->vcpu));
 }

@@ -12,14 +12,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acpi_pm.h"
+#include "conin.h"
 #include "console.h"
 #include "devstate.h"
 #include "guest_counters.h"
 #include "guest_ram.h"
 #include "histo.h"
 #include "ioport.h"
+#include "irqchip.h"
 #include "kvm.h"
+#include "kvmclock.h"
 #include "loader.h"
+#include "machine.h"
+#include "pit.h"
+#include "reset.h"
 #include "serial.h"
 #include "vcpu.h"
 
@@ -42,18 +49,20 @@ struct snapshot_machine;
 
 struct vm_config {
 	const char *kernel;
-	const char *initrd; /* NULL: none (boot/initrd.h) */
+	const char *initrd;	 /* NULL: none (boot/initrd.h) */
+	enum machine_id machine; /* MACHINE_AUTO: from the kernel image (machine.h) */
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum guest_ram_manager manager;
-	unsigned fault_around; /* max pages per second-level fault */
-	bool pin;	       /* vCPU and fault thread share one CPU */
-	const char *cmdline;
+	unsigned fault_around;	   /* max pages per second-level fault */
+	bool pin;		   /* vCPU and fault thread share one CPU */
+	const char *cmdline;	   /* NULL: the machine's default */
 	const char *pause_at_line; /* a POSIX extended regex: each console line
 				    * matching it pauses the VM; NULL: none */
 	unsigned timeout_sec;	   /* 0: none */
 	unsigned stats_interval;   /* seconds between stats lines on stderr; 0: none */
 	int console_fd;
+	bool console_input;    /* stdin feeds the UART, if the machine has input (conin.h) */
 	const char *swap_path; /* overcommit: see guest_ram.h; NULL: none */
 	uint64_t swap_bytes;
 	bool swap_sync, oom_protect;
@@ -67,6 +76,7 @@ struct vm_config {
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
 struct vm_stats {
 	uint64_t io_exits;
+	uint64_t open_bus_io; /* port accesses no device claimed (open_bus machines) */
 	uint64_t mmio_exits;
 	uint64_t hcalls[4]; /* indexed by VMM_HC_* */
 	uint64_t hcall_errors;
@@ -92,8 +102,16 @@ struct vm {
 	struct guest_ram mem;
 	struct vcpu vcpu;
 	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
+	const struct machine_kind *machine;
 	struct console con;
 	struct serial uart;
+	struct conin conin;
+	/* A Linux machine's (machine.h); unused by the others. */
+	struct irqchip irqchip;
+	struct pit pit;
+	struct kvmclock clock;
+	struct acpi_pm acpi_pm;
+	struct reset_dev reset;
 	struct ioport_bus io;	      /* ports, claimed by each device at creation */
 	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct vm_stats stats;
@@ -142,7 +160,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
 		       bool lazy);
 /* The first step of both, and all a test needs for a VM's devices: the
- * run state, the console and every device registered; nothing opened. */
+ * run state, the console and every device of cfg->machine (MACHINE_AUTO:
+ * the vmm machine) registered; nothing opened. */
 int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 /* A fork child of parent (snapshot/fork.h): memory from parent's fork
  * image, vCPU and devices from m, the identity (generation, index) on the

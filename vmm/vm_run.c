@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "stats.h"
@@ -262,6 +263,20 @@ static bool vm_no_vcpu_running(struct vm *vm)
 	return vm->nr_running == 0;
 }
 
+static void vm_console_quit(void *arg)
+{
+	vm_stop(arg, VMM_STATUS_CRASH, "stopped from the console (Ctrl-a x)");
+}
+
+/* stdin into the UART, for a machine that takes input (conin.h). */
+static void vm_console_input(struct vm *vm)
+{
+	if (!vm->machine->console_input || !vm->cfg.console_input)
+		return;
+	if (conin_start(&vm->conin, STDIN_FILENO, &vm->uart, vm_console_quit, vm))
+		fprintf(stderr, "vmm: the guest gets no console input: %s\n", last_error());
+}
+
 int vm_run(struct vm *vm)
 {
 	uint64_t next_stats = vm->stats.start_ns + vm->stats_interval * 1000000000ULL;
@@ -275,6 +290,7 @@ int vm_run(struct vm *vm)
 		return vm->status;
 	}
 	vm->vcpu.thread_started = true;
+	vm_console_input(vm);
 	pthread_mutex_lock(&vm->stop_lock);
 	while (vm_wait_locked(vm, vm_no_vcpu_running, VM_TICK_NS) == -ETIMEDOUT) {
 		pthread_mutex_unlock(&vm->stop_lock);
@@ -284,6 +300,7 @@ int vm_run(struct vm *vm)
 	pthread_mutex_unlock(&vm->stop_lock);
 	pthread_join(vm->vcpu.thread, NULL);
 	vm->vcpu.thread_started = false;
+	conin_stop(&vm->conin); /* the terminal back as it was, on every way out */
 	if (vm->timed_out)
 		fprintf(stderr, "vmm: timeout: the vCPU stopped at rip %#lx\n",
 			(unsigned long)vcpu_rip(&vm->vcpu));

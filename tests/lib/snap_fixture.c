@@ -24,6 +24,8 @@ static int snap_fixture_vm(struct snap_writer *w, const struct snap_fixture *f, 
 	devstate_begin(&dw, buf, sizeof(buf), version);
 	devstate_put_u64(&dw, f->vm_mem_bytes ? f->vm_mem_bytes : mem);
 	devstate_put_u64(&dw, f->tsc_hz);
+	if (version >= 2)
+		devstate_put_u32(&dw, f->machine);
 	devstate_end(&dw, &used);
 	return snap_writer_device(w, SNAPSHOT_DEV_VM, version, buf, used, err, errlen);
 }

@@ -21,6 +21,7 @@ struct snap_fixture {
 	uint32_t vm_version;   /* of section "vm"; 0: SNAPSHOT_VM_VERSION */
 	const char *omit;      /* a section to leave out, or NULL */
 	uint64_t tsc_hz;
+	uint32_t machine;      /* of section "vm" (version 2 on): machine.h's id */
 	uint32_t hash_version; /* a "memory-hash" section of this version (its bytes
 				* framed as the current one); 0: none */
 };

@@ -13,10 +13,10 @@ uint64_t initrd_pages(uint64_t size)
 }
 
 int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uint64_t kernel_end,
-		 uint64_t *gpa)
+		 uint64_t ceiling, uint64_t *gpa)
 {
 	/* Region 0 starts at GPA 0 and ends at or below VMM_LOW_RAM_END. */
-	uint64_t top = m->region[0].size;
+	uint64_t top = ceiling && ceiling < m->region[0].size ? ceiling : m->region[0].size;
 	uint64_t floor = kernel_end > VMM_RESERVED_END ? kernel_end : VMM_RESERVED_END;
 
 	floor = (floor + GUEST_RAM_PAGE_SIZE - 1) & ~(GUEST_RAM_PAGE_SIZE - 1);
@@ -32,7 +32,8 @@ int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uin
 	return 0;
 }
 
-int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end, struct initrd *rd)
+int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end, uint64_t ceiling,
+		struct initrd *rd)
 {
 	int ret;
 
@@ -40,7 +41,7 @@ int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end
 	ret = loader_read_file(path, &rd->file);
 	if (ret)
 		return ret;
-	ret = initrd_place(path, rd->file.size, m, kernel_end, &rd->gpa);
+	ret = initrd_place(path, rd->file.size, m, kernel_end, ceiling, &rd->gpa);
 	if (ret)
 		initrd_free(rd);
 	return ret;

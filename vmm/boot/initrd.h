@@ -4,9 +4,11 @@
  * one is a usage error on any host: a regular file of 1 byte to
  * LOADER_MAX_IMAGE, put page-aligned at the top of low RAM (below
  * VMM_LOW_RAM_END, where every boot protocol can reach it), above the
- * kernel's last byte. What the guest learns of it depends on the kernel:
+ * kernel's last byte, and below the ceiling the kernel sets (a bzImage's
+ * initrd_addr_max). What the guest learns of it depends on the kernel:
  * a PVH kernel of this tree finds it as start-info module 1 and in the
- * device tree's /chosen (linux,initrd-start, linux,initrd-end).
+ * device tree's /chosen (linux,initrd-start, linux,initrd-end); a bzImage
+ * in boot_params (ramdisk_image, ramdisk_size).
  */
 #ifndef VMM_INITRD_H
 #define VMM_INITRD_H
@@ -22,13 +24,14 @@ struct initrd {
 };
 
 /* Read path and place it in the RAM layout m above kernel_end (the
- * highest GPA the kernel occupies + 1): 0 or -errno, the message naming
- * the file and why it does not fit. */
-int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end,
+ * highest GPA the kernel occupies + 1), ending at or below ceiling (0:
+ * none): 0 or -errno, the message naming the file and why it does not fit. */
+int initrd_read(const char *path, const struct guest_ram *m, uint64_t kernel_end, uint64_t ceiling,
 		struct initrd *rd);
-/* Where a file of size bytes goes in m, above kernel_end: 0 or -EINVAL. */
+/* Where a file of size bytes goes in m, above kernel_end and at or below
+ * ceiling (0: none): 0 or -EINVAL. */
 int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uint64_t kernel_end,
-		 uint64_t *gpa);
+		 uint64_t ceiling, uint64_t *gpa);
 /* Write it into guest RAM at rd->gpa: 0 or -errno (-ENOMEM over budget). */
 int initrd_load(const struct initrd *rd, struct guest_ram *m);
 /* Guest pages it fills (each a frame of the host memory budget). */

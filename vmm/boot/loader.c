@@ -301,7 +301,7 @@ int loader_check_image(const char *name, const uint8_t *buf, size_t size, const 
 int loader_read_file(const char *path, struct loader_file *f)
 {
 	struct stat st;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd, ret = 0;
 
 	*f = (struct loader_file){.path = path};
@@ -329,13 +329,20 @@ int loader_read_file(const char *path, struct loader_file *f)
 		ret = err_errno(ENOMEM, path, "cannot allocate %ld bytes", (long)st.st_size);
 		goto out_close;
 	}
-	n = pread(fd, f->buf, st.st_size, 0);
+	/* In pieces: a network filesystem (9p) returns a read at a time. */
+	while (f->size < (size_t)st.st_size) {
+		n = pread(fd, f->buf + f->size, st.st_size - f->size, f->size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		f->size += n;
+	}
 	if (n < 0) {
 		ret = err_sys(path, "read");
 		loader_file_free(f);
 		goto out_close;
 	}
-	f->size = n;
 out_close:
 	close(fd);
 	return ret;

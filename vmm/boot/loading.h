@@ -9,13 +9,21 @@
  *              TSC frequency, and the VMM's ports and page services
  *   initrd.h   the initial RAM disk (--initrd): read, placed at the top of
  *              low RAM and checked before /dev/kvm is opened
+ *   kernel.h   a kernel image, whichever protocol boots it: PVH (loader.h)
+ *              or a bzImage (bzimage.h), told apart by the file
+ *   bzimage.h  the 64-bit Linux boot protocol: the setup header checked,
+ *              boot_params, E820, page tables and GDT
+ *   acpi.h     a Linux machine's ACPI tables (RSDP, XSDT, FADT, FACS, DSDT)
  */
 #ifndef VMM_BOOT_LOADING_H
 #define VMM_BOOT_LOADING_H
 
+#include "acpi.h"
 #include "boot.h"
+#include "bzimage.h"
 #include "devtree.h"
 #include "initrd.h"
+#include "kernel.h"
 #include "loader.h"
 
 #endif

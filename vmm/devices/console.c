@@ -15,6 +15,7 @@ void console_init(struct console *c, int out_fd)
 {
 	memset(c, 0, sizeof(*c));
 	c->out_fd = out_fd;
+	c->keep_cr = out_fd >= 0 && isatty(out_fd);
 }
 
 void console_destroy(struct console *c)
@@ -79,25 +80,34 @@ static int console_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The line, after the prefix, to out_fd; counted as lost if it cannot be. */
-static void console_output(struct console *c, const char *s, size_t len)
+/* Write s (len bytes), after the prefix if a line starts, and a newline
+ * if end: one write. */
+static void console_out(struct console *c, const char *s, size_t len, bool end)
 {
 	char buf[CONSOLE_PREFIX_MAX + VMM_LINE_MAX + 1];
-	size_t pre = strlen(c->prefix);
+	size_t pre = c->mid_line ? 0 : strlen(c->prefix);
 	int err;
 
-	if (c->out_fd < 0) {
-		c->lost_lines++;
-		return;
-	}
 	memcpy(buf, c->prefix, pre);
 	memcpy(buf + pre, s, len);
-	buf[pre + len] = '\n';
-	err = console_write_all(c->out_fd, buf, pre + len + 1);
+	if (end)
+		buf[pre + len++] = '\n';
+	c->mid_line = !end;
+	err = console_write_all(c->out_fd, buf, pre + len);
 	if (err) {
 		console_write_failed(c, err);
 		c->lost_lines++;
 	}
+}
+
+/* The line, after the prefix, to out_fd; counted as lost if it cannot be. */
+static void console_output(struct console *c, const char *s, size_t len)
+{
+	if (c->out_fd < 0) {
+		c->lost_lines++;
+		return;
+	}
+	console_out(c, s, len, true);
 }
 
 static void console_emit(struct console *c, const char *s, size_t len)
@@ -126,7 +136,7 @@ void console_write_line(struct console *c, const char *s, size_t len)
 
 void console_putc(struct console *c, char ch)
 {
-	if (ch == '\r')
+	if (ch == '\r' && !c->keep_cr)
 		return;
 	if (ch == '\n') {
 		console_emit(c, c->line, c->len);
@@ -138,6 +148,16 @@ void console_putc(struct console *c, char ch)
 		console_emit(c, c->line, c->len);
 		c->len = 0;
 	}
+}
+
+void console_flush_partial(struct console *c)
+{
+	/* Only a terminal's reader waits for a prompt; in a pipe or a file,
+	 * shared by fork children, lines stay whole. */
+	if (!c->len || c->out_fd < 0 || !c->keep_cr || c->prefix[0])
+		return;
+	console_out(c, c->line, c->len, false);
+	c->len = 0;
 }
 
 void console_flush(struct console *c)
@@ -180,7 +200,7 @@ static void console_restore_line(struct devstate_reader *r, struct console *n)
 	p = devstate_get_bytes(r, len, "partial line");
 	if (!p)
 		return;
-	if (memchr(p, '\n', len) || memchr(p, '\r', len)) {
+	if (memchr(p, '\n', len)) {
 		devstate_fail(r, "partial line holds a line end: expected none (it would have "
 				 "ended the line)");
 		return;
@@ -263,5 +283,6 @@ int console_register(struct console *c, struct devstate_table *states)
 void console_set_output(struct console *c, int out_fd, const char *prefix)
 {
 	c->out_fd = out_fd;
+	c->keep_cr = out_fd >= 0 && isatty(out_fd);
 	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix ? prefix : "");
 }

@@ -3,11 +3,16 @@
  * Bytes from the 16550 and whole lines from the line-console hypercall meet
  * here and leave as whole lines on the output fd, one write() per line, so
  * that a reader of a pipe sees each line as soon as the guest ends it.
- * RESULT lines are also kept for the statistics report.
+ * RESULT lines are also kept for the statistics report. On a terminal a
+ * line may also go out in parts (console_flush_partial: a prompt, an
+ * echo); elsewhere (a pipe, a file, output shared by fork children) lines
+ * stay whole. Carriage returns are dropped, except for a terminal, which
+ * needs them once the console puts it in raw mode (conin.h).
  */
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +30,8 @@ struct console {
 	console_watch_fn watch; /* NULL: nobody */
 	void *watch_arg;
 	char prefix[CONSOLE_PREFIX_MAX]; /* put before each line (a fork child's id) */
+	bool keep_cr;			 /* out_fd is a terminal: '\r' goes out too */
+	bool mid_line;			 /* part of the line is out already */
 	size_t len;			 /* bytes pending in line[] */
 	char line[VMM_LINE_MAX + 1];
 	uint64_t lines;
@@ -45,11 +52,14 @@ void console_set_output(struct console *c, int out_fd, const char *prefix);
 void console_watch(struct console *c, console_watch_fn fn, void *arg);
 /* Emit a partial line left at exit. */
 void console_flush(struct console *c);
+/* Write what there is of the line now, without ending it. */
+void console_flush_partial(struct console *c);
 
 /* State (devstate.h), version CONSOLE_STATE_VERSION, what the guest's
  * output and its report need to go on as if there had been no snapshot:
  *   u32 len, len bytes   the partial line: a line the guest began before
- *                        the snapshot ends after it, whole
+ *                        the snapshot ends after it, whole; no '\n' in it
+ *                        ('\r' only if the saving console kept them)
  *   u64 lines            lines the guest has printed (console_lines)
  *   u32 nr_results, then each: u32 len, len bytes   the RESULT lines kept,
  *                        which the guest reported and the report shows

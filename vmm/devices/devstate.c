@@ -308,3 +308,15 @@ int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, 
 		*at = pos;
 	return ret;
 }
+
+int devstate_commit_all(struct devstate_table *t, char *err, size_t errlen)
+{
+	for (int i = 0; i < t->nr; i++) {
+		int ret =
+		    t->row[i].ops->commit ? t->row[i].ops->commit(t->row[i].dev, err, errlen) : 0;
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -18,6 +18,12 @@
  * is given to the device's init, never saved. A VM's devices add a row to
  * its devstate_table as they register their ports, so that saving every
  * device is a walk over the table.
+ *
+ * A device whose state lives in KVM (the in-kernel irqchip, the PIT, the
+ * clock) saves it from KVM, but its restore runs before the VM exists (a
+ * bad file is refused before /dev/kvm is opened): restore only parses and
+ * checks into the device's structure, and its commit puts that state into
+ * KVM once the VM and its vCPUs are restored (devstate_commit_all).
  */
 #ifndef VMM_DEVSTATE_H
 #define VMM_DEVSTATE_H
@@ -26,13 +32,15 @@
 #include <stdint.h>
 
 #define DEVSTATE_HEADER	  8  /* version and length */
-#define DEVSTATE_MAX_DEVS 8  /* rows of a VM's table */
+#define DEVSTATE_MAX_DEVS 16 /* rows of a VM's table */
 #define DEVSTATE_NAME_MAX 32 /* bytes of a device's name in a section */
 
 struct devstate_ops {
 	const char *name; /* the section's name; unique in a VM */
 	int (*save)(const void *dev, void *buf, size_t len, size_t *used);
 	int (*restore)(void *dev, const void *buf, size_t len, char *err, size_t errlen);
+	/* NULL, or: the restored state into KVM, 0 or -errno with err. */
+	int (*commit)(void *dev, char *err, size_t errlen);
 };
 
 struct devstate_table {
@@ -46,6 +54,23 @@ struct devstate_table {
 /* The row of a device whose save and restore take its own type: the casts
  * from void * are written once, here. Defines static ops. */
 #define DEVSTATE_OPS(ops, dev_name, type, save_fn, restore_fn)                                     \
+	DEVSTATE_OPS_WRAP(ops, type, save_fn, restore_fn)                                          \
+	static const struct devstate_ops ops = {                                                   \
+	    .name = dev_name, .save = ops##_save, .restore = ops##_restore}
+
+/* The same, with a commit (a device whose state lives in KVM). */
+#define DEVSTATE_OPS_COMMIT(ops, dev_name, type, save_fn, restore_fn, commit_fn)                   \
+	DEVSTATE_OPS_WRAP(ops, type, save_fn, restore_fn)                                          \
+	static int ops##_commit(void *dev, char *err, size_t errlen)                               \
+	{                                                                                          \
+		return commit_fn((type *)dev, err, errlen);                                        \
+	}                                                                                          \
+	static const struct devstate_ops ops = {.name = dev_name,                                  \
+						.save = ops##_save,                                \
+						.restore = ops##_restore,                          \
+						.commit = ops##_commit}
+
+#define DEVSTATE_OPS_WRAP(ops, type, save_fn, restore_fn)                                          \
 	static int ops##_save(const void *dev, void *buf, size_t len, size_t *used)                \
 	{                                                                                          \
 		return save_fn((const type *)dev, buf, len, used);                                 \
@@ -53,9 +78,7 @@ struct devstate_table {
 	static int ops##_restore(void *dev, const void *buf, size_t len, char *err, size_t errlen) \
 	{                                                                                          \
 		return restore_fn((type *)dev, buf, len, err, errlen);                             \
-	}                                                                                          \
-	static const struct devstate_ops ops = {                                                   \
-	    .name = dev_name, .save = ops##_save, .restore = ops##_restore}
+	}
 
 /* 0, -EEXIST if the name is taken, -ENOSPC if the table is full. */
 int devstate_register(struct devstate_table *t, const struct devstate_ops *ops, void *dev);
@@ -68,6 +91,10 @@ int devstate_save_all(const struct devstate_table *t, void *buf, size_t len, siz
  * section starts (or len, for a device missing from it). */
 int devstate_restore_all(struct devstate_table *t, const void *buf, size_t len, size_t *at,
 			 char *err, size_t errlen);
+
+/* Every row's commit, in table order, once the VM and its vCPUs are
+ * restored: 0 or the first failure (err says which device). */
+int devstate_commit_all(struct devstate_table *t, char *err, size_t errlen);
 
 /* Writing a device's bytes: put past the end only counts, so that one pass
  * both sizes and writes. */

@@ -19,12 +19,14 @@ uint32_t forkid_value(const struct vm *vm)
 
 static bool forkid_io(void *dev, const struct ioport_access *a)
 {
-	uint32_t v;
+	uint32_t v = forkid_value(dev), k = a->port - VMM_PORT_FORKID;
 
-	if (a->port != VMM_PORT_FORKID || a->out || a->size != 4 || a->count != 1)
+	if (a->out || a->count != 1 || !((a->size == 4 && !k) || a->size == 1))
 		return false;
-	v = forkid_value(dev);
-	memcpy(a->data, &v, sizeof(v));
+	if (a->size == 1)
+		a->data[0] = (uint8_t)(v >> (8 * k));
+	else
+		memcpy(a->data, &v, sizeof(v));
 	return true;
 }
 

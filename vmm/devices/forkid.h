@@ -5,8 +5,10 @@
  * is generation 0, index 0 and stays so; whoever forks a VM of generation
  * g into N children gives them generation g + 1 and indices 1 to N with
  * forkid_set, before they run. The identity is the device's state: a
- * restored VM keeps its snapshot's. Any other access (an OUT, another
- * size, a rep string) is refused, and the VM reports the unhandled port.
+ * restored VM keeps its snapshot's. A 1-byte IN at VMM_PORT_FORKID + k
+ * reads byte k of it (Linux's /dev/port reads a byte at a time). Any
+ * other access (an OUT, another size, a rep string) is refused, and the
+ * VM reports the unhandled port.
  */
 #ifndef VMM_FORKID_H
 #define VMM_FORKID_H

@@ -22,7 +22,8 @@ static int fork_save_machine(struct vm *vm, struct snapshot_machine *m, char *er
 	void *devices;
 	int ret;
 
-	*m = (struct snapshot_machine){.mem_bytes = vm->mem.size, .tsc_hz = vm->tsc_hz};
+	*m = (struct snapshot_machine){
+	    .mem_bytes = vm->mem.size, .tsc_hz = vm->tsc_hz, .machine = vm->machine->id};
 	m->vcpu = malloc(sizeof(*m->vcpu));
 	if (!m->vcpu)
 		return err_into(err, errlen, -ENOMEM, "saving vCPU 0: out of memory");
@@ -131,8 +132,9 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 	*ret = -EIO;
 	cfg.fork_parent = vm;
 	cfg.swap_path = NULL;
-	cfg.pause_at_line = NULL; /* the forked VM's: its children run free */
-	cfg.start_paused = false; /* a child runs at once: nothing could resume it */
+	cfg.console_input = false; /* stdin is the first VM's */
+	cfg.pause_at_line = NULL;  /* the forked VM's: its children run free */
+	cfg.start_paused = false;  /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	status = vm_create_forked(child, &cfg, m, gen, index);

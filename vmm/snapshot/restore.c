@@ -24,7 +24,7 @@ const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off
 	return buf;
 }
 
-/* Section name of r, of the given version; *off: where its bytes are. */
+/* Section name of r, of the given version (0: any); *off: where its bytes are. */
 static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
 			   const void **buf, size_t *len, uint64_t *off, char *err, size_t errlen)
 {
@@ -35,7 +35,7 @@ static int restore_section(const struct snap_reader *r, const char *name, uint32
 		return err_into(err, errlen, -EINVAL,
 				"%s: no section \"%s\": not a snapshot of a vmm VM",
 				snap_reader_path(r), name);
-	if (found != version)
+	if (version && found != version)
 		return err_into(
 		    err, errlen, -EINVAL,
 		    "%s: offset %llu (section \"%s\"'s header): version %u, expected %u",
@@ -43,28 +43,41 @@ static int restore_section(const struct snap_reader *r, const char *name, uint32
 	return 0;
 }
 
-/* "vm": devstate framing, u64 mem_bytes, u64 tsc_hz. */
+/* "vm": devstate framing, u64 mem_bytes, u64 tsc_hz; version 2 then u32
+ * machine. */
 static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine *m, char *err,
 			   size_t errlen)
 {
 	struct devstate_reader dr;
+	uint32_t version, machine = MACHINE_VMM;
 	char why[256], at[300];
 	const void *buf;
 	uint64_t off;
 	size_t len;
-	int ret =
-	    restore_section(r, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, &buf, &len, &off, err, errlen);
+	int ret = restore_section(r, SNAPSHOT_DEV_VM, 0, &buf, &len, &off, err, errlen);
 
 	if (ret)
 		return ret;
-	devstate_open(&dr, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, buf, len, why, sizeof(why));
+	snap_reader_device(r, SNAPSHOT_DEV_VM, &version, &buf, &len);
+	if (version != 1 && version != SNAPSHOT_VM_VERSION)
+		return err_into(
+		    err, errlen, -EINVAL,
+		    "%s: offset %llu (section \"vm\"'s header): version %u, expected 1 or %u",
+		    snap_reader_path(r), (unsigned long long)(off - 16), version,
+		    SNAPSHOT_VM_VERSION);
+	devstate_open(&dr, SNAPSHOT_DEV_VM, version, buf, len, why, sizeof(why));
 	m->mem_bytes = devstate_get_u64(&dr, "mem_bytes");
 	m->tsc_hz = devstate_get_u64(&dr, "tsc_hz");
+	if (version >= 2)
+		machine = devstate_get_u32(&dr, "machine");
+	if (!dr.ret && !machine_from_saved(machine))
+		devstate_fail(&dr, "machine %u: expected 0 (vmm) or 1 (linux)", machine);
 	if (devstate_close(&dr))
 		return err_into(err, errlen, -EINVAL, "%s: %s",
 				snapshot_where(at, sizeof(at), snap_reader_path(r), off,
 					       SNAPSHOT_DEV_VM, dr.pos),
 				why);
+	m->machine = (enum machine_id)machine;
 	if (m->mem_bytes != snap_reader_mem_bytes(r))
 		return err_into(err, errlen, -EINVAL,
 				"%s: section \"vm\": mem_bytes %llu, but the file holds %llu "
@@ -148,6 +161,7 @@ static void restore_tsc(struct vm *vm, uint64_t tsc_hz)
 
 int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err, size_t errlen)
 {
+	char why[256];
 	bool quiet;
 	int ret;
 
@@ -161,8 +175,11 @@ int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char 
 				"host's KVM takes (one saved on the same kind of host)",
 				m->path, (unsigned long long)m->vcpu_off, SNAPSHOT_DEV_VCPU,
 				last_error());
-	return ret ? err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
-			      last_error())
+	if (ret)
+		return err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
+				last_error());
+	ret = devstate_commit_all(&vm->states, why, sizeof(why));
+	return ret ? err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_DEVICES, why)
 		   : 0;
 }
 

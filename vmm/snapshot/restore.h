@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "guest_ram.h"
+#include "machine.h"
 #include "snapfile.h"
 #include "vmem.h"
 
@@ -34,6 +35,7 @@ struct vcpu_state;
 /* The machine of a snapshot, as read from its sections. */
 struct snapshot_machine {
 	uint64_t mem_bytes, tsc_hz; /* section "vm" */
+	enum machine_id machine;    /* section "vm" (version 1: MACHINE_VMM) */
 	struct vcpu_state *vcpu;    /* section "vcpu0", parsed (allocated) */
 	const void *devices;	    /* section "devices": devstate_save_all's bytes, in r */
 	size_t devices_len;
@@ -60,8 +62,10 @@ void snapshot_machine_free(struct snapshot_machine *m);
 int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
 			     size_t errlen);
 /* On a created vCPU that has not run, memory in place: the saved state and
- * vm->tsc_hz. 0, or -errno (-EINVAL: KVM refused a value), naming the
- * file's offset and the section. */
+ * vm->tsc_hz, then the devices whose state lives in KVM (devstate.h's
+ * commit: the irqchip, PIT and kvm-clock of a Linux machine). 0, or
+ * -errno (-EINVAL: KVM refused a value), naming the file's offset and the
+ * section. */
 int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
 			  size_t errlen);
 

@@ -81,6 +81,7 @@ static int snapshot_fill_vm(const void *p, void *buf, size_t len, size_t *used)
 	devstate_begin(&w, buf, len, SNAPSHOT_VM_VERSION);
 	devstate_put_u64(&w, vm->mem.size);
 	devstate_put_u64(&w, vm->tsc_hz);
+	devstate_put_u32(&w, (uint32_t)vm->machine->id);
 	return devstate_end(&w, used);
 }
 

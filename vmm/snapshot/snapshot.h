@@ -9,11 +9,15 @@
  * one is written is refused.
  *
  * The machine's sections in the file (snapfile.h names them devices):
- *   "vm"       SNAPSHOT_VM_VERSION, devstate framing: u64 mem_bytes,
- *              u64 tsc_hz (what the guest was told at boot)
+ *   "vm"       SNAPSHOT_VM_VERSION (2), devstate framing: u64 mem_bytes,
+ *              u64 tsc_hz (what the guest was told at boot), u32 machine
+ *              (machine.h: 0 vmm, 1 linux); version 1, without machine,
+ *              is read as the vmm machine
  *   "vcpu0"    VCPU_STATE_VERSION: vcpu_state_to_bytes()
  *   "devices"  SNAPSHOT_DEVICES_VERSION: devstate_save_all() of the VM's
- *              device table (serial, console, exit, hypercalls, forkid)
+ *              device table (serial, console, exit, then the machine's:
+ *              hypercalls for the vmm machine; irqchip, pit, kvmclock,
+ *              acpi-pm and reset for a Linux machine; then forkid)
  *   "memory-hash"  only with --hash-memory: SNAPSHOT_MEMORY_HASH_VERSION,
  *              devstate framing: u64 XXH3-64 of all of guest RAM at the
  *              pause (snapshot_memory_hash), u64 the bytes hashed; a test
@@ -31,7 +35,7 @@
 #define SNAPSHOT_DEV_VM		     "vm"
 #define SNAPSHOT_DEV_VCPU	     "vcpu0"
 #define SNAPSHOT_DEV_DEVICES	     "devices"
-#define SNAPSHOT_VM_VERSION	     1
+#define SNAPSHOT_VM_VERSION	     2
 #define SNAPSHOT_DEVICES_VERSION     1
 #define SNAPSHOT_DEV_MEMORY_HASH     "memory-hash"
 #define SNAPSHOT_MEMORY_HASH_VERSION 1

@@ -1,0 +1,112 @@
+/* vmm/machine.c: the kinds of machine, see machine.h. */
+#include "machine.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "err.h"
+#include "hcall.h"
+#include "vm.h"
+
+#define MACHINE_LINUX_SERIAL_IRQ 4
+
+static int machine_vmm_devices(struct vm *vm)
+{
+	return hcall_register(vm);
+}
+
+static void machine_irq4(void *arg, bool level)
+{
+	irqchip_set_line(arg, MACHINE_LINUX_SERIAL_IRQ, level);
+}
+
+static void machine_power_off(void *arg)
+{
+	vm_stop(arg, VMM_STATUS_OK, "guest powered off (ACPI S5)");
+}
+
+/* vmm restarts nothing: a reset ends the run, as a triple fault does. */
+static void machine_reset(void *arg, const char *how)
+{
+	vm_stop(arg, VMM_STATUS_CRASH, "guest reset %s", how);
+}
+
+static int machine_linux_devices(struct vm *vm)
+{
+	int ret;
+
+	irqchip_init(&vm->irqchip);
+	pit_init(&vm->pit);
+	kvmclock_init(&vm->clock);
+	acpi_pm_init(&vm->acpi_pm, machine_power_off, vm);
+	reset_init(&vm->reset, machine_reset, vm);
+	serial_set_irq(&vm->uart, machine_irq4, &vm->irqchip);
+	ret = irqchip_register(&vm->irqchip, &vm->states);
+	if (!ret)
+		ret = pit_register(&vm->pit, &vm->states);
+	if (!ret)
+		ret = kvmclock_register(&vm->clock, &vm->states);
+	if (!ret)
+		ret = acpi_pm_register(&vm->acpi_pm, &vm->io, &vm->states);
+	return ret ? ret : reset_register(&vm->reset, &vm->io, &vm->states);
+}
+
+static const struct machine_kind machine_kinds[] = {
+    {
+	.id = MACHINE_VMM,
+	.name = "vmm",
+	.counters_page = true,
+	.default_cmdline = MACHINE_VMM_CMDLINE,
+	.add_devices = machine_vmm_devices,
+    },
+    {
+	.id = MACHINE_LINUX,
+	.name = "linux",
+	.irqchip = true,
+	.open_bus = true,
+	.normalise_cpuid = true,
+	.console_input = true,
+	.default_cmdline = MACHINE_LINUX_CMDLINE,
+	.add_devices = machine_linux_devices,
+    },
+};
+
+#define MACHINE_NR (sizeof(machine_kinds) / sizeof(machine_kinds[0]))
+
+const struct machine_kind *machine_from_saved(unsigned id)
+{
+	return id < MACHINE_NR ? &machine_kinds[id] : NULL;
+}
+
+const struct machine_kind *machine_get(enum machine_id id)
+{
+	return machine_from_saved((unsigned)id);
+}
+
+int machine_parse(const char *s, enum machine_id *out)
+{
+	if (!strcmp(s, "auto")) {
+		*out = MACHINE_AUTO;
+		return 0;
+	}
+	for (unsigned i = 0; i < MACHINE_NR; i++)
+		if (!strcmp(s, machine_kinds[i].name)) {
+			*out = machine_kinds[i].id;
+			return 0;
+		}
+	return err_input("--machine", "'%s': expected auto, vmm or linux", s);
+}
+
+int machine_create_kvm(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->machine->irqchip)
+		return 0;
+	ret = irqchip_create(&vm->irqchip, vm->fd);
+	if (!ret)
+		ret = pit_create(&vm->pit, vm->fd);
+	if (!ret)
+		kvmclock_attach(&vm->clock, vm->fd);
+	return ret;
+}
