@@ -22,8 +22,9 @@ static void devstate_vm(struct vm *vm)
 	ck_assert_int_eq(serial_register(&vm->uart, &vm->io, &vm->states), 0);
 	ck_assert_int_eq(console_register(&vm->con, &vm->states), 0);
 	ck_assert_int_eq(vm_exit_register(vm), 0);
-	ck_assert_int_eq(hcall_register(vm), 0);
-	ck_assert_int_eq(forkid_register(vm), 0);
+	hcall_init(&vm->hcall, &vm->mem, &vm->con, NULL, NULL);
+	ck_assert_int_eq(hcall_register(&vm->hcall, &vm->io, &vm->states), 0);
+	ck_assert_int_eq(forkid_register(&vm->forkid, &vm->io, &vm->states), 0);
 }
 
 static struct vm a, b;
@@ -37,8 +38,8 @@ static void setup(void)
 	serial_out(&a.uart, VMM_PORT_SERIAL + 7, 0x42);
 	for (const char *p = "RESULT x=1\nhal"; *p; p++)
 		serial_out(&a.uart, VMM_PORT_SERIAL, (uint8_t)*p);
-	a.stats.hcalls[VMM_HC_LINE] = 4;
-	forkid_set(&a, 1, 2);
+	a.hcall.stats.calls[VMM_HC_LINE] = 4;
+	forkid_set(&a.forkid, 1, 2);
 	ck_assert_int_eq(devstate_save_all(&a.states, st, sizeof(st), &len), 0);
 }
 
@@ -60,8 +61,8 @@ START_TEST(devstate_every_device_round_trips)
 	ck_assert_uint_eq(b.uart.bytes, 14);
 	ck_assert_str_eq(b.con.results[0], "x=1");
 	ck_assert_uint_eq(b.con.len, 3);
-	ck_assert_uint_eq(b.stats.hcalls[VMM_HC_LINE], 4);
-	ck_assert_uint_eq(forkid_value(&b), 0x00010002);
+	ck_assert_uint_eq(b.hcall.stats.calls[VMM_HC_LINE], 4);
+	ck_assert_uint_eq(forkid_value(&b.forkid), 0x00010002);
 	ck_assert_int_eq(devstate_save_all(&b.states, again, sizeof(again), &len2), 0);
 	ck_assert_uint_eq(len2, len);
 	ck_assert_mem_eq(again, st, len);
@@ -114,7 +115,7 @@ START_TEST(devstate_sections_may_come_in_any_order)
 	memcpy(swapped + exit_at, st + hc, len - hc);
 	memcpy(swapped + exit_at + (len - hc), st + exit_at, hc - exit_at);
 	ck_assert_int_eq(devstate_restore_all(&b.states, swapped, len, NULL, err, sizeof(err)), 0);
-	ck_assert_uint_eq(b.stats.hcalls[VMM_HC_LINE], 4);
+	ck_assert_uint_eq(b.hcall.stats.calls[VMM_HC_LINE], 4);
 }
 END_TEST
 

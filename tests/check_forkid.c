@@ -7,17 +7,25 @@
 
 #include "forkid.h"
 #include "testlib.h"
-#include "vm.h"
+#include "devstate.h"
+#include "ioport.h"
 #include "vmm_abi.h"
 
-static struct vm vm, fresh;
+/* The device on a bus of its own, as a VM would have it; fresh: another's. */
+static struct forkid id, fresh;
+static struct ioport_bus io, fresh_io;
+static struct devstate_table states, fresh_states;
 
 static void setup(void)
 {
-	memset(&vm, 0, sizeof(vm));
+	memset(&id, 0, sizeof(id));
 	memset(&fresh, 0, sizeof(fresh));
-	ck_assert_int_eq(forkid_register(&vm), 0);
-	ck_assert_int_eq(forkid_register(&fresh), 0);
+	memset(&io, 0, sizeof(io));
+	memset(&fresh_io, 0, sizeof(fresh_io));
+	memset(&states, 0, sizeof(states));
+	memset(&fresh_states, 0, sizeof(fresh_states));
+	ck_assert_int_eq(forkid_register(&id, &io, &states), 0);
+	ck_assert_int_eq(forkid_register(&fresh, &fresh_io, &fresh_states), 0);
 }
 
 /* One IN of size bytes at port: whether the bus served it, and what it read. */
@@ -26,7 +34,7 @@ static bool port_in(uint16_t port, uint8_t size, uint32_t count, uint32_t *out)
 	uint8_t data[16];
 
 	memset(data, 0xee, sizeof(data));
-	if (!ioport_dispatch(&vm.io, &(struct ioport_access){port, false, size, count, data}))
+	if (!ioport_dispatch(&io, &(struct ioport_access){port, false, size, count, data}))
 		return false;
 	memcpy(out, data, sizeof(*out));
 	return true;
@@ -45,10 +53,10 @@ START_TEST(forkid_child_reads_generation_high_index_low)
 {
 	uint32_t v = 0;
 
-	forkid_set(&vm, 3, 0x1234);
+	forkid_set(&id, 3, 0x1234);
 	ck_assert(port_in(VMM_PORT_FORKID, 4, 1, &v));
 	ck_assert_uint_eq(v, 0x00031234);
-	forkid_set(&vm, UINT16_MAX, UINT16_MAX);
+	forkid_set(&id, UINT16_MAX, UINT16_MAX);
 	ck_assert(port_in(VMM_PORT_FORKID, 4, 1, &v));
 	ck_assert_uint_eq(v, 0xffffffff);
 }
@@ -59,7 +67,7 @@ START_TEST(forkid_reads_a_byte_at_a_time)
 {
 	uint32_t v = 0;
 
-	forkid_set(&vm, 3, 0x1234);
+	forkid_set(&id, 3, 0x1234);
 	for (uint16_t k = 0; k < 4; k++) {
 		ck_assert(port_in(VMM_PORT_FORKID + k, 1, 1, &v));
 		ck_assert_uint_eq(v & 0xff, (0x00031234u >> (8 * k)) & 0xff);
@@ -73,7 +81,7 @@ START_TEST(forkid_refuses_out_other_sizes_and_strings)
 	uint32_t v = 0x00010001;
 
 	ck_assert(!ioport_dispatch(
-	    &vm.io, &(struct ioport_access){VMM_PORT_FORKID, true, 4, 1, (void *)&v}));
+	    &io, &(struct ioport_access){VMM_PORT_FORKID, true, 4, 1, (void *)&v}));
 	ck_assert(!port_in(VMM_PORT_FORKID, 2, 1, &v));
 	ck_assert(!port_in(VMM_PORT_FORKID + 2, 2, 1, &v));
 	ck_assert(!port_in(VMM_PORT_FORKID, 4, 2, &v));
@@ -87,8 +95,8 @@ START_TEST(forkid_state_round_trip_keeps_the_identity)
 	size_t len, len2;
 	char err[128];
 
-	forkid_set(&vm, 2, 5);
-	ck_assert_int_eq(forkid_save(&vm, st, sizeof(st), &len), 0);
+	forkid_set(&id, 2, 5);
+	ck_assert_int_eq(forkid_save(&id, st, sizeof(st), &len), 0);
 	ck_assert_uint_eq(len, DEVSTATE_HEADER + 8);
 	ck_assert_int_eq(forkid_restore(&fresh, st, len, err, sizeof(err)), 0);
 	ck_assert_uint_eq(forkid_value(&fresh), 0x00020005);

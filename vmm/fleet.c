@@ -81,8 +81,8 @@ static void fleet_release(struct fleet_child *c)
 	pthread_mutex_lock(&f->lock);
 	snprintf(c->reason, sizeof(c->reason), "%s", vm->reason);
 	snprintf(c->name, sizeof(c->name), "%s", vm->name);
-	c->generation = vm->fork_generation;
-	c->index = vm->fork_index;
+	c->generation = vm->forkid.generation;
+	c->index = vm->forkid.index;
 	c->first_run_ns = __atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED);
 	c->vm = NULL;
 	pthread_mutex_unlock(&f->lock);

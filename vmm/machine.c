@@ -10,9 +10,16 @@
 
 #define MACHINE_LINUX_SERIAL_IRQ 4
 
+/* A hypercall that cannot be answered: the guest cannot go on. */
+static void machine_hcall_stop(void *arg, const char *reason)
+{
+	vm_stop(arg, VMM_STATUS_CRASH, "%s", reason);
+}
+
 static int machine_vmm_devices(struct vm *vm)
 {
-	return hcall_register(vm);
+	hcall_init(&vm->hcall, &vm->mem, &vm->con, machine_hcall_stop, vm);
+	return hcall_register(&vm->hcall, &vm->io, &vm->states);
 }
 
 static void machine_irq4(void *arg, bool level)

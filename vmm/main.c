@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "histo.h"
 #include "bzimage.h"
 #include "cli.h"
 #include "control.h"
@@ -60,7 +61,7 @@ static void main_set_up_failed(struct vm *vm, int status)
 	vm->status = status;
 	snprintf(vm->reason, sizeof(vm->reason), "set-up failed: %s",
 		 *last_error() ? last_error() : "see the messages above");
-	vm->stats.end_ns = vm_now_ns();
+	vm->stats.end_ns = histo_now_ns();
 }
 
 /* Pages spanned by [gpa, gpa + len). */

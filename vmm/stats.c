@@ -1,5 +1,6 @@
 /* vmm/stats.c: the --stats-json report, built with jansson, see stats.h. */
 #include "stats.h"
+#include "histo.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -328,7 +329,7 @@ static json_t *stats_fork_child(const struct fleet_child *c)
 	json_t *o;
 
 	if (c->vm) {
-		snprintf(id, sizeof(id), "%u.%u", c->vm->fork_generation, c->vm->fork_index);
+		snprintf(id, sizeof(id), "%u.%u", c->vm->forkid.generation, c->vm->forkid.index);
 		vmem_get_stats(c->vm->mem.vmem, &v);
 	} else {
 		snprintf(id, sizeof(id), "%u.%u", c->generation, c->index);
@@ -365,8 +366,8 @@ static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
 	if (vm->fleet)
 		fleet_visit(vm->fleet, stats_add_child, &children);
 	if (!o || !children || json_object_set_new(o, "children", children) ||
-	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->fork_generation,
-						"index", vm->fork_index))) {
+	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->forkid.generation,
+						"index", vm->forkid.index))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -440,7 +441,7 @@ static json_t *stats_first_level_json(const struct vm *vm)
 
 void stats_print_line(const struct vm *vm, FILE *f)
 {
-	double t = (vm_now_ns() - vm->stats.start_ns) / 1e9;
+	double t = (histo_now_ns() - vm->stats.start_ns) / 1e9;
 	struct sl_stats s;
 
 	if (!sl_gather(vm, &s)) {
@@ -473,6 +474,7 @@ static json_int_t stats_since(uint64_t start, uint64_t t)
 static json_t *stats_counters(const struct vm *vm)
 {
 	const struct vm_stats *s = &vm->stats;
+	const struct hcall_stats *h = &vm->hcall.stats;
 	uint64_t first = vm->con.first_line_ns;
 
 	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
@@ -487,10 +489,10 @@ static json_t *stats_counters(const struct vm *vm)
 	    "first_line_ns", first ? stats_since(s->start_ns, first) : 0, "io_exits",
 	    stats_int(s->io_exits), "mmio_exits", stats_int(s->mmio_exits), "serial_bytes",
 	    stats_int(vm->uart.bytes), "console_lines", stats_int(vm->con.lines), "hcalls", "line",
-	    stats_int(s->hcalls[VMM_HC_LINE]), "discard", stats_int(s->hcalls[VMM_HC_DISCARD]),
-	    "copy", stats_int(s->hcalls[VMM_HC_COPY]), "errors", stats_int(s->hcall_errors),
-	    "pages_discarded", stats_int(s->pages_discarded), "pages_copied",
-	    stats_int(s->pages_copied), "loader_pages", stats_int(s->loader_pages), "peak_rss_kb",
+	    stats_int(h->calls[VMM_HC_LINE]), "discard", stats_int(h->calls[VMM_HC_DISCARD]),
+	    "copy", stats_int(h->calls[VMM_HC_COPY]), "errors", stats_int(h->errors),
+	    "pages_discarded", stats_int(h->discarded_pages), "pages_copied",
+	    stats_int(h->copied_pages), "loader_pages", stats_int(s->loader_pages), "peak_rss_kb",
 	    (json_int_t)stats_peak_rss_kb());
 }
 

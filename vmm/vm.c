@@ -1,5 +1,6 @@
 /* vmm/vm.c: VM set-up and run loop, see vm.h. */
 #include "vm.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -26,14 +27,6 @@
 /* Outside guest RAM and below 4 GiB: KVM's real-mode TSS and identity map (Intel). */
 #define VM_TSS_GPA	    0xfffbd000ULL
 #define VM_IDENTITY_MAP_GPA 0xfffbc000ULL
-
-uint64_t vm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
@@ -278,7 +271,7 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm.fd = vm->fd = vm->stats_fd = vm->vcpu.fd = vm->vcpu.stats_fd = -1;
-	vm->stats.start_ns = vm_now_ns();
+	vm->stats.start_ns = histo_now_ns();
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
@@ -501,7 +494,7 @@ int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct sn
 		err_input("fork", "%s", err);
 		ret = VMM_STATUS_INTERNAL;
 	}
-	forkid_set(vm, generation, index);
+	forkid_set(&vm->forkid, generation, index);
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, NULL, NULL);
 	/* Faults served first, as for a restore (vm_restore_state). */
@@ -600,7 +593,7 @@ static int vm_register_devices(struct vm *vm)
 	if (!ret)
 		ret = vm->machine->add_devices(vm);
 	if (!ret)
-		ret = forkid_register(vm);
+		ret = forkid_register(&vm->forkid, &vm->io, &vm->states);
 	return ret ? err_errno(-ret, "vm", "cannot register the devices' ports: %s", strerror(-ret))
 		   : 0;
 }

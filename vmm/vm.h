@@ -16,8 +16,10 @@
 #include "conin.h"
 #include "console.h"
 #include "devstate.h"
+#include "forkid.h"
 #include "guest_counters.h"
 #include "guest_ram.h"
+#include "hcall.h"
 #include "histo.h"
 #include "ioport.h"
 #include "irqchip.h"
@@ -78,10 +80,6 @@ struct vm_stats {
 	uint64_t io_exits;
 	uint64_t open_bus_io; /* port accesses no device claimed (open_bus machines) */
 	uint64_t mmio_exits;
-	uint64_t hcalls[4]; /* indexed by VMM_HC_* */
-	uint64_t hcall_errors;
-	uint64_t pages_discarded;
-	uint64_t pages_copied;
 	uint64_t loader_pages;
 	uint64_t start_ns;     /* CLOCK_MONOTONIC, as every time here */
 	uint64_t first_run_ns; /* the first KVM_RUN (atomic: the vCPU thread sets it) */
@@ -112,12 +110,13 @@ struct vm {
 	struct kvmclock clock;
 	struct acpi_pm acpi_pm;
 	struct reset_dev reset;
+	/* The vmm machine's (machine.h). */
+	struct hcall hcall;
 	struct ioport_bus io;	      /* ports, claimed by each device at creation */
 	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct vm_stats stats;
 	struct guest_counters counters; /* reads of the guest's counters page */
-	/* Which VM this is among a fork's (forkid.h): 0 and 0 if booted. */
-	uint16_t fork_generation, fork_index;
+	struct forkid forkid;		/* which VM this is among a fork's (forkid.h) */
 	uint64_t tsc_hz;
 	unsigned timeout_sec;
 	unsigned stats_interval;
@@ -193,8 +192,6 @@ int vm_run_init_signal(void);
 void vm_handle_exit(struct vm *vm, struct kvm_run *run);
 /* Stop the VM with a status and a reason (printed and kept for stats). */
 void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-uint64_t vm_now_ns(void);
 
 /* The exit port's state (devstate.h): it has none, since a write to it
  * stops the VM at once. Version VM_EXIT_STATE_VERSION and no fields. */

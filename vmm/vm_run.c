@@ -10,6 +10,7 @@
  * it: see ept/fault.c), so a pause waits at most for one fault.
  */
 #include "vm.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -103,7 +104,7 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 			continue;
 		}
 		if (!__atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED))
-			__atomic_store_n(&vm->stats.first_run_ns, vm_now_ns(), __ATOMIC_RELAXED);
+			__atomic_store_n(&vm->stats.first_run_ns, histo_now_ns(), __ATOMIC_RELAXED);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -163,7 +164,7 @@ static bool vm_all_left_park(struct vm *vm)
 
 int vm_pause(struct vm *vm)
 {
-	uint64_t t0 = vm_now_ns();
+	uint64_t t0 = histo_now_ns();
 	int ret;
 
 	pthread_mutex_lock(&vm->stop_lock);
@@ -186,7 +187,7 @@ int vm_pause(struct vm *vm)
 		pthread_cond_broadcast(&vm->state_cond);
 		goto out;
 	}
-	vm->paused_at_ns = vm_now_ns();
+	vm->paused_at_ns = histo_now_ns();
 	vm->pause.pauses++;
 	histo_add(&vm->pause.pause_ns, vm->paused_at_ns - t0);
 out:
@@ -199,7 +200,7 @@ void vm_pause_self(struct vm *vm)
 	pthread_mutex_lock(&vm->stop_lock);
 	if (!vm->done && !vm->pause_req) {
 		__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
-		vm->paused_at_ns = vm_now_ns();
+		vm->paused_at_ns = histo_now_ns();
 		vm->pause.pauses++;
 		vm_kick(vm);
 	}
@@ -208,7 +209,7 @@ void vm_pause_self(struct vm *vm)
 
 int vm_resume(struct vm *vm)
 {
-	uint64_t t0 = vm_now_ns();
+	uint64_t t0 = histo_now_ns();
 	int ret = 0;
 
 	pthread_mutex_lock(&vm->stop_lock);
@@ -222,7 +223,7 @@ int vm_resume(struct vm *vm)
 	ret = vm_wait_locked(vm, vm_all_left_park, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
 	vm->pause.resumes++;
 	vm->pause.paused_ns += t0 - vm->paused_at_ns;
-	histo_add(&vm->pause.resume_ns, vm_now_ns() - t0);
+	histo_add(&vm->pause.resume_ns, histo_now_ns() - t0);
 out:
 	pthread_mutex_unlock(&vm->stop_lock);
 	return ret;
@@ -241,7 +242,7 @@ const char *vm_state_name(struct vm *vm)
 /* The clock: --timeout and --stats-interval, checked every tick. */
 static void vm_tick(struct vm *vm, uint64_t *next_stats)
 {
-	uint64_t now = vm_now_ns();
+	uint64_t now = histo_now_ns();
 
 	/* No vCPU ioctl here: KVM holds a running vCPU's mutex, and a guest
 	 * that never exits to user space would hold this thread before the
@@ -305,6 +306,6 @@ int vm_run(struct vm *vm)
 		fprintf(stderr, "vmm: timeout: the vCPU stopped at rip %#lx\n",
 			(unsigned long)vcpu_rip(&vm->vcpu));
 	console_flush(&vm->con);
-	vm->stats.end_ns = vm_now_ns();
+	vm->stats.end_ns = histo_now_ns();
 	return vm->status;
 }

@@ -16,38 +16,28 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "console.h"
+#include "guest_ram.h"
 #include "hcall.h"
-#include "vm.h"
 
 #define FUZZ_RAM       (4 << 20)
 #define FUZZ_BUDGET    (64 << 12) /* small, so that COPY can run out of it */
 #define FUZZ_BLOCK_GPA 0x10000
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void fuzz_check_frames(const struct vm *vm)
+/* The guest stopping is an answer too: the handler said why. */
+static void fuzz_stop(void *ctx, const char *reason)
 {
-	struct frame_db_stats st;
-	char why[256];
-
-	if (!vm->mem.db)
-		return;
-	if (frame_db_check(vm->mem.db, why, sizeof(why))) {
-		fprintf(stderr, "frame database invariant broken: %s\n", why);
+	(void)ctx;
+	if (!reason[0])
 		abort();
-	}
-	frame_db_stats(vm->mem.db, &st);
-	if (st.resident > FUZZ_BUDGET >> 12) {
-		fprintf(stderr, "%lu frames resident, budget %d\n", (unsigned long)st.resident,
-			FUZZ_BUDGET >> 12);
-		abort();
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int console_fd = -1;
-	struct vm vm;
+	struct guest_ram mem;
+	struct console con;
+	struct hcall dev;
 	struct guest_ram_params p = {
 	    .size = FUZZ_RAM, .host_mem = FUZZ_BUDGET, .fault_around = 16, .handler_cpu = -1};
 
@@ -59,19 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	p.manager = data[0] & 1 ? GUEST_RAM_MANAGER_VMM : GUEST_RAM_MANAGER_KERNEL;
 	data++, size--;
-	memset(&vm, 0, sizeof(vm));
-	if (guest_ram_init(&vm.mem, &p))
+	memset(&mem, 0, sizeof(mem));
+	if (guest_ram_init(&mem, &p))
 		abort();
-	console_init(&vm.con, console_fd);
-	vm_init_sync(&vm);
+	console_init(&con, console_fd);
+	hcall_init(&dev, &mem, &con, fuzz_stop, NULL);
+	dev.log = NULL;
 	if (size > FUZZ_RAM - FUZZ_BLOCK_GPA)
 		size = FUZZ_RAM - FUZZ_BLOCK_GPA;
 	/* Block first, then the rest of the input right after it: the lists. */
-	if (!guest_ram_write(&vm.mem, FUZZ_BLOCK_GPA, data, size))
-		hcall_handle(&vm, FUZZ_BLOCK_GPA);
-	fuzz_check_frames(&vm);
-	console_destroy(&vm.con);
-	guest_ram_destroy(&vm.mem);
-	pthread_mutex_destroy(&vm.stop_lock);
+	if (!guest_ram_write(&mem, FUZZ_BLOCK_GPA, data, size))
+		hcall_handle(&dev, FUZZ_BLOCK_GPA);
+	fuzz_check_frames(&mem);
+	console_destroy(&con);
+	guest_ram_destroy(&mem);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* vmm/control/control.c: the control socket, see control.h. */
 #include "control.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -364,14 +365,14 @@ static int control_try_lock(struct control *c, long *owner)
  * wait_ms before PATH is refused. */
 static int control_lock(struct control *c, unsigned wait_ms)
 {
-	uint64_t deadline = vm_now_ns() + wait_ms * 1000000ULL;
+	uint64_t deadline = histo_now_ns() + wait_ms * 1000000ULL;
 	long owner = 0;
 	int ret;
 
 	while ((ret = control_try_lock(c, &owner)) <= 0) {
 		if (ret < 0 && ret != -EAGAIN)
 			return ret;
-		if (!ret && vm_now_ns() >= deadline)
+		if (!ret && histo_now_ns() >= deadline)
 			return err_errno(EEXIST, c->path,
 					 "--control: in use by a running vmm (pid %ld holds %s); "
 					 "refusing it",

@@ -1,6 +1,7 @@
 /* vmm/control/control_client.c: vmm stat|pause|resume|stop, the client side of the
  * control socket (see control.h for the protocol). */
 #include "control_client.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@
 static int control_client_connect_by(int fd, const char *path, const struct sockaddr_un *a,
 				     unsigned timeout_ms)
 {
-	uint64_t deadline = vm_now_ns() + timeout_ms * 1000000ULL;
+	uint64_t deadline = histo_now_ns() + timeout_ms * 1000000ULL;
 
 	while (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
 		if (errno == EINTR)
@@ -33,7 +34,7 @@ static int control_client_connect_by(int fd, const char *path, const struct sock
 			return err_errno(errno, path,
 					 "--control: connect: %s (is a vmm run serving it?)",
 					 strerror(errno));
-		if (vm_now_ns() >= deadline)
+		if (histo_now_ns() >= deadline)
 			return err_errno(ETIMEDOUT, path,
 					 "--control: connect: the socket did not take the "
 					 "connection (its backlog stayed full) within %u ms",
@@ -76,7 +77,7 @@ static int control_client_read_line(int fd, const char *path, char *buf, size_t 
 
 	while (len < size - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		uint64_t now = vm_now_ns();
+		uint64_t now = histo_now_ns();
 		ssize_t n;
 
 		if (now >= deadline || poll(&p, 1, (int)((deadline - now + 999999) / 1000000)) == 0)
@@ -117,7 +118,8 @@ static json_t *control_client_ask(int fd, const char *path, json_t *req)
 	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		err_sys(path, "send");
 	else if (!control_client_read_line(fd, path, reply, CONTROL_REPLY_MAX,
-					   vm_now_ns() + CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL) &&
+					   histo_now_ns() +
+					       CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL) &&
 		 !(r = json_loads(reply, 0, NULL)))
 		err_input(path, "reply is not JSON: %.80s", reply);
 	free(text);
@@ -210,7 +212,7 @@ static int control_client_follow(int fd, const char *path, const char *dir, json
 {
 	json_t *req =
 	    json_pack("{s:i, s:s, s:I}", "id", 2, "cmd", "snapshot-status", "snapshot", id);
-	uint64_t t0 = vm_now_ns(), last = 0;
+	uint64_t t0 = histo_now_ns(), last = 0;
 	int status = VMM_STATUS_INTERNAL;
 
 	for (bool done = false; !done;) {
@@ -225,16 +227,16 @@ static int control_client_follow(int fd, const char *path, const char *dir, json
 		phase = json_string_value(json_object_get(st, "phase"));
 		done = !st || !phase || strcmp(phase, "writing");
 		if (done && phase) {
-			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
+			control_client_progress(st, (histo_now_ns() - t0) / 1e9);
 			status = !strcmp(phase, "done") ? VMM_STATUS_OK : VMM_STATUS_INTERNAL;
 			if (status)
 				err_input(dir, "snapshot failed: %s",
 					  json_string_value(json_object_get(st, "error")));
 			json_dumpf(st, stdout, JSON_COMPACT);
 			putchar('\n');
-		} else if (!done && vm_now_ns() - last >= 1000000000ULL) {
-			control_client_progress(st, (vm_now_ns() - t0) / 1e9);
-			last = vm_now_ns();
+		} else if (!done && histo_now_ns() - last >= 1000000000ULL) {
+			control_client_progress(st, (histo_now_ns() - t0) / 1e9);
+			last = histo_now_ns();
 		}
 		json_decref(r);
 		if (!done)

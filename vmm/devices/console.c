@@ -1,5 +1,6 @@
 /* vmm/devices/console.c: guest console output, see console.h. */
 #include "console.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -23,14 +24,6 @@ void console_destroy(struct console *c)
 	for (int i = 0; i < c->nr_results; i++)
 		free(c->results[i]);
 	c->nr_results = 0;
-}
-
-static uint64_t console_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void console_keep_result(struct console *c, const char *s, size_t len)
@@ -113,7 +106,7 @@ static void console_output(struct console *c, const char *s, size_t len)
 static void console_emit(struct console *c, const char *s, size_t len)
 {
 	if (!c->lines++)
-		c->first_line_ns = console_now_ns();
+		c->first_line_ns = histo_now_ns();
 	console_keep_result(c, s, len);
 	console_output(c, s, len);
 	if (c->watch)

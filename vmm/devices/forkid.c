@@ -3,18 +3,19 @@
 
 #include <string.h>
 
-#include "vm.h"
+#include "devstate.h"
+#include "ioport.h"
 #include "vmm_abi.h"
 
-void forkid_set(struct vm *vm, uint16_t generation, uint16_t index)
+void forkid_set(struct forkid *id, uint16_t generation, uint16_t index)
 {
-	vm->fork_generation = generation;
-	vm->fork_index = index;
+	id->generation = generation;
+	id->index = index;
 }
 
-uint32_t forkid_value(const struct vm *vm)
+uint32_t forkid_value(const struct forkid *id)
 {
-	return (uint32_t)vm->fork_generation << 16 | vm->fork_index;
+	return (uint32_t)id->generation << 16 | id->index;
 }
 
 static bool forkid_io(void *dev, const struct ioport_access *a)
@@ -30,17 +31,17 @@ static bool forkid_io(void *dev, const struct ioport_access *a)
 	return true;
 }
 
-int forkid_save(const struct vm *vm, void *buf, size_t len, size_t *used)
+int forkid_save(const struct forkid *id, void *buf, size_t len, size_t *used)
 {
 	struct devstate_writer w;
 
 	devstate_begin(&w, buf, len, FORKID_STATE_VERSION);
-	devstate_put_u32(&w, vm->fork_generation);
-	devstate_put_u32(&w, vm->fork_index);
+	devstate_put_u32(&w, id->generation);
+	devstate_put_u32(&w, id->index);
 	return devstate_end(&w, used);
 }
 
-int forkid_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t errlen)
+int forkid_restore(struct forkid *id, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct devstate_reader r;
 	uint32_t generation, index;
@@ -60,15 +61,15 @@ int forkid_restore(struct vm *vm, const void *buf, size_t len, char *err, size_t
 			      generation);
 	if (devstate_close(&r))
 		return r.ret;
-	forkid_set(vm, (uint16_t)generation, (uint16_t)index);
+	forkid_set(id, (uint16_t)generation, (uint16_t)index);
 	return 0;
 }
 
-DEVSTATE_OPS(forkid_state_ops, "forkid", struct vm, forkid_save, forkid_restore);
+DEVSTATE_OPS(forkid_state_ops, "forkid", struct forkid, forkid_save, forkid_restore);
 
-int forkid_register(struct vm *vm)
+int forkid_register(struct forkid *id, struct ioport_bus *io, struct devstate_table *states)
 {
-	int ret = ioport_register(&vm->io, VMM_PORT_FORKID, 4, "forkid", forkid_io, vm);
+	int ret = ioport_register(io, VMM_PORT_FORKID, 4, "forkid", forkid_io, id);
 
-	return ret ? ret : devstate_register(&vm->states, &forkid_state_ops, vm);
+	return ret ? ret : devstate_register(states, &forkid_state_ops, id);
 }

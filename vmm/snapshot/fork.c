@@ -1,5 +1,6 @@
 /* vmm/snapshot/fork.c: fork a running VM, see fork.h. */
 #include "fork.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -179,7 +180,7 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	uint64_t resumed;
 	int ret;
 
-	*res = (struct fork_result){.request_ns = vm_now_ns(), .count = count};
+	*res = (struct fork_result){.request_ns = histo_now_ns(), .count = count};
 	if (!count || count > GUEST_RAM_FORK_MAX)
 		return err_into(err, errlen, -EINVAL, "count %u: expected 1 to %u", count,
 				GUEST_RAM_FORK_MAX);
@@ -187,10 +188,10 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 		return err_into(err, errlen, -ENOTSUP, "%s",
 				!vm->fleet ? "this VM cannot have children here"
 					   : "fork needs --memory-manager=vmm");
-	if (vm->fork_generation == UINT16_MAX)
+	if (vm->forkid.generation == UINT16_MAX)
 		return err_into(err, errlen, -EINVAL, "generation %u is the last",
-				vm->fork_generation);
-	res->generation = vm->fork_generation + 1;
+				vm->forkid.generation);
+	res->generation = vm->forkid.generation + 1;
 	fleet_fork_begin(vm->fleet);
 	ret = fork_arm(vm, err, errlen);
 	if (ret)
@@ -205,9 +206,9 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 		goto out;
 	}
 	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
-	resumed = vm_now_ns();
+	resumed = histo_now_ns();
 	ret = fork_children(vm, count, &m, res->generation, err, errlen);
-	res->children_ns = vm_now_ns() - resumed;
+	res->children_ns = histo_now_ns() - resumed;
 	fork_free_machine(&m);
 out:
 	fleet_fork_end(vm->fleet);

@@ -1,5 +1,6 @@
 /* vmm/snapshot/snapshot.c: snapshots of a running VM, see snapshot.h. */
 #include "snapshot.h"
+#include "histo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -283,7 +284,7 @@ static void *snapshot_thread(void *arg)
 		snap_writer_abort(job->w); /* DIR.tmp goes */
 	pthread_mutex_lock(&vm->snap_lock);
 	job->w = NULL;
-	job->p.write_ns = vm_now_ns() - job->resumed_ns;
+	job->p.write_ns = histo_now_ns() - job->resumed_ns;
 	job->p.phase = ret ? SNAPSHOT_FAILED : SNAPSHOT_DONE;
 	snprintf(job->p.error, sizeof(job->p.error), "%s", ret ? msg : "");
 	p = job->p;
@@ -304,7 +305,7 @@ int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t
 		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
 		      struct snapshot_pause *p, char *err, size_t errlen)
 {
-	uint64_t t0 = vm_now_ns(), t1, t2, t3;
+	uint64_t t0 = histo_now_ns(), t1, t2, t3;
 	int ret = vm_pause(vm);
 	bool was_paused = ret == -EALREADY;
 
@@ -312,15 +313,15 @@ int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t
 		return snapshot_fail(err, errlen, ret,
 				     ret == -ESRCH ? "pausing the VM: it has stopped"
 						   : "pausing the VM: a vCPU did not park");
-	t1 = vm_now_ns();
+	t1 = histo_now_ns();
 	ret = machine(arg, err, errlen);
-	t2 = vm_now_ns();
+	t2 = histo_now_ns();
 	if (!ret)
 		ret = freeze(arg, err, errlen);
-	t3 = vm_now_ns();
+	t3 = histo_now_ns();
 	if (!was_paused)
 		vm_resume(vm);
-	p->resumed_ns = vm_now_ns();
+	p->resumed_ns = histo_now_ns();
 	p->park_ns = t1 - t0;
 	p->machine_ns = t2 - t1;
 	p->freeze_ns = t3 - t2;
