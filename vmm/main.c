@@ -142,6 +142,12 @@ static int main_check_host_mem(const struct run_opts *o)
 			 (unsigned long long)boot);
 }
 
+/* --stats-interval: a line on stderr. */
+static void main_stats_line(struct vm *vm)
+{
+	stats_print_line(vm, stderr);
+}
+
 /* The VM's configuration from the options run and restore share. */
 static struct vm_config main_vm_config(const struct run_opts *o)
 {
@@ -158,6 +164,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .pause_at_line = o->pause_at_line,
 	    .timeout_sec = o->timeout_sec,
 	    .stats_interval = o->stats_interval,
+	    .on_interval = main_stats_line,
 	    .console_fd = STDOUT_FILENO,
 	    .console_input = true,
 	    .swap_path = o->swap_path,

@@ -56,13 +56,14 @@ struct vm_config {
 	uint64_t mem_bytes;
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum guest_ram_manager manager;
-	unsigned fault_around;	   /* max pages per second-level fault */
-	bool pin;		   /* vCPU and fault thread share one CPU */
-	const char *cmdline;	   /* NULL: the machine's default */
-	const char *pause_at_line; /* a POSIX extended regex: each console line
-				    * matching it pauses the VM; NULL: none */
-	unsigned timeout_sec;	   /* 0: none */
-	unsigned stats_interval;   /* seconds between stats lines on stderr; 0: none */
+	unsigned fault_around;		    /* max pages per second-level fault */
+	bool pin;			    /* vCPU and fault thread share one CPU */
+	const char *cmdline;		    /* NULL: the machine's default */
+	const char *pause_at_line;	    /* a POSIX extended regex: each console line
+					     * matching it pauses the VM; NULL: none */
+	unsigned timeout_sec;		    /* 0: none */
+	unsigned stats_interval;	    /* seconds between on_interval calls; 0: none */
+	void (*on_interval)(struct vm *vm); /* from vm_run's thread (main: a stats line) */
 	int console_fd;
 	bool console_input;    /* stdin feeds the UART, if the machine has input (conin.h) */
 	const char *swap_path; /* overcommit: see guest_ram.h; NULL: none */

@@ -21,34 +21,9 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "stats.h"
 #include "vcpu_state.h"
 
-#define VM_KICK_SIGNAL SIGRTMIN
-#define VM_TICK_NS     100000000ULL /* the clock's period: timeout and stats lines */
-
-static void vm_kick_signal(int sig)
-{
-	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
-}
-
-int vm_run_init_signal(void)
-{
-	/* SA_RESTART for the VMM's own writes; KVM_RUN still returns EINTR. */
-	struct sigaction sa = {.sa_handler = vm_kick_signal, .sa_flags = SA_RESTART};
-
-	return sigaction(VM_KICK_SIGNAL, &sa, NULL) < 0 ? err_sys("vm", "sigaction") : 0;
-}
-
-void vm_kick(struct vm *vm)
-{
-	struct vcpu *v = &vm->vcpu;
-
-	if (v->run)
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (v->thread_started)
-		pthread_kill(v->thread, VM_KICK_SIGNAL);
-}
+#define VM_TICK_NS 100000000ULL /* the clock's period: timeout and stats lines */
 
 static bool vm_is_done(struct vm *vm)
 {
@@ -229,17 +204,8 @@ out:
 	return ret;
 }
 
-const char *vm_state_name(struct vm *vm)
-{
-	const char *name;
-
-	pthread_mutex_lock(&vm->stop_lock);
-	name = vm->done ? "stopped" : vm->pause_req ? "paused" : "running";
-	pthread_mutex_unlock(&vm->stop_lock);
-	return name;
-}
-
-/* The clock: --timeout and --stats-interval, checked every tick. */
+/* The clock: --timeout, and the owner's periodic call (--stats-interval),
+ * checked every tick. */
 static void vm_tick(struct vm *vm, uint64_t *next_stats)
 {
 	uint64_t now = histo_now_ns();
@@ -253,8 +219,8 @@ static void vm_tick(struct vm *vm, uint64_t *next_stats)
 		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s",
 			vm->timeout_sec);
 	}
-	if (vm->stats_interval && now >= *next_stats) {
-		stats_print_line(vm, stderr);
+	if (vm->stats_interval && vm->cfg.on_interval && now >= *next_stats) {
+		vm->cfg.on_interval(vm);
 		*next_stats = now + vm->stats_interval * 1000000000ULL;
 	}
 }
