@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "histo.h"
+
 #define SWAPFILE_RUN_MAX   256	 /* pages a request: well under IOV_MAX (1024) */
 #define SWAPFILE_DEPTH_MAX 32768 /* io_uring's IORING_MAX_ENTRIES */
 
@@ -82,14 +84,6 @@ static int swapfile_fail(char *err, size_t errlen, int ret, const char *path, co
 		va_end(ap);
 	}
 	return ret;
-}
-
-static uint64_t swapfile_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void swapfile_note(struct swapfile *s, const char *fmt, ...)
@@ -532,7 +526,7 @@ static void swapfile_run_sync(struct swapfile *s, struct swapfile_batch *b, unsi
 {
 	for (unsigned i = from; i < b->nreq; i++) {
 		struct swapfile_req *r = &b->req[i];
-		uint64_t t0 = swapfile_now_ns();
+		uint64_t t0 = histo_now_ns();
 		ssize_t got;
 
 		do {
@@ -540,7 +534,7 @@ static void swapfile_run_sync(struct swapfile *s, struct swapfile_batch *b, unsi
 				       : preadv(s->fd, r->iov, r->iovcnt, r->off);
 		} while (got < 0 && errno == EINTR);
 		r->res = got < 0 ? -errno : got;
-		r->ns = swapfile_now_ns() - t0;
+		r->ns = histo_now_ns() - t0;
 		s->st.submissions++;
 	}
 }
@@ -576,7 +570,7 @@ static unsigned swapfile_uring_chunk(struct swapfile *s, struct swapfile_batch *
 			io_uring_prep_readv(sqe, s->fd, r->iov, r->iovcnt, r->off);
 		io_uring_sqe_set_data64(sqe, i);
 	}
-	t0 = swapfile_now_ns();
+	t0 = histo_now_ns();
 	while (sent < queued) {
 		int got = io_uring_submit(&s->ring);
 
@@ -609,7 +603,7 @@ static unsigned swapfile_uring_chunk(struct swapfile *s, struct swapfile_batch *
 		}
 		r = &b->req[cqe->user_data];
 		r->res = cqe->res;
-		r->ns = swapfile_now_ns() - t0;
+		r->ns = histo_now_ns() - t0;
 		r->done = true;
 		io_uring_cqe_seen(&s->ring, cqe);
 		seen++;
@@ -806,9 +800,9 @@ int64_t swapfile_probe_read_ns(struct swapfile *s, uint32_t slot)
 		return -ENOMEM;
 	if (!s->direct)
 		posix_fadvise(s->fd, swapfile_off(slot), SWAPFILE_PAGE, POSIX_FADV_DONTNEED);
-	t0 = swapfile_now_ns();
+	t0 = histo_now_ns();
 	got = pread(s->fd, buf, SWAPFILE_PAGE, swapfile_off(slot));
-	t1 = swapfile_now_ns();
+	t1 = histo_now_ns();
 	ret = got < 0 ? -errno : got != SWAPFILE_PAGE ? -EIO : 0;
 	free(buf);
 	if (ret)

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "boot.h"
-#include "histo.h"
 #include "bzimage.h"
 #include "cli.h"
 #include "control.h"
@@ -23,8 +22,10 @@
 #include "fleet.h"
 #include "fork.h"
 #include "guest_ram.h"
+#include "histo.h"
 #include "initrd.h"
 #include "kernel.h"
+#include "restore.h"
 #include "sigstop.h"
 #include "snapfile.h"
 #include "snapshot.h"
@@ -245,7 +246,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 		return VMM_STATUS_USAGE;
 	}
 	fleet_init(&fleet, cfg->console_fd, o->console_dir);
-	status = r ? vm_create_restored(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
+	status = r ? snapshot_restore_vm(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
 	vm.fleet = &fleet;
 	if (!status)
 		status = main_fork_before_run(&vm, children);
@@ -266,6 +267,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	fleet_destroy(&fleet); /* the children first: they map vm's memory */
+	snapshot_finish(&vm);  /* its jobs read guest memory */
 	vm_destroy(&vm);
 	return status;
 }

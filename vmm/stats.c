@@ -1,6 +1,5 @@
 /* vmm/stats.c: the --stats-json report, built with jansson, see stats.h. */
 #include "stats.h"
-#include "histo.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +17,7 @@
 #include "cli.h"
 #include "err.h"
 #include "fleet.h"
+#include "histo.h"
 #include "kstats.h"
 #include "snapshot.h"
 #include "vm.h"

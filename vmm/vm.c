@@ -1,6 +1,5 @@
 /* vmm/vm.c: VM set-up and run loop, see vm.h. */
 #include "vm.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -17,6 +16,7 @@
 #include "bzimage.h"
 #include "err.h"
 #include "forkid.h"
+#include "histo.h"
 #include "initrd.h"
 #include "kernel.h"
 #include "restore.h"
@@ -152,10 +152,8 @@ static int vm_open_swap(const struct vm_config *cfg, struct swapfile **out)
 	return ret ? err_errno(-ret, "--swap", "%s", why) : 0;
 }
 
-/* Once every other input is checked: the swap file (input as well, so
- * first), then KVM, guest RAM and the vCPU. An enum vmm_status. */
-static int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
-			     const struct vmem_source_ops *source, void *source_arg)
+int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
+		      const struct vmem_source_ops *source, void *source_arg)
 {
 	struct swapfile *swap;
 
@@ -368,112 +366,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return ret;
 }
 
-/* What a snapshot can get wrong but its pages' data, before KVM. */
-static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
-			    bool lazy, const struct snapshot_machine *m)
-{
-	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
-	char err[512];
-
-	if (snapshot_restore_devices(vm, m, err, sizeof(err)))
-		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
-	/* Without swap, an eager restore must fit the budget: it makes every
-	 * data page resident before the guest runs. */
-	if (!lazy && !cfg->swap_path && cfg->host_mem_bytes && cfg->host_mem_bytes < need)
-		return err_input("--host-mem",
-				 "%lluK: an eager restore of %s makes %lluK resident (use --lazy "
-				 "or --swap)",
-				 (unsigned long long)cfg->host_mem_bytes >> 10, snap_reader_path(r),
-				 (unsigned long long)need >> 10),
-		       VMM_STATUS_USAGE;
-	return 0;
-}
-
-/* Guest memory from r, eagerly or lazily, then the vCPU's state. */
-static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
-			    const struct snapshot_machine *m)
-{
-	char err[512];
-	int ret;
-
-	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
-		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
-	if (!ret && check_hash)
-		ret = snapshot_check_memory_hash(&vm->mem, r, err, sizeof(err));
-	if (ret) {
-		err_errno(-ret, "restore", "%s", err);
-		return ret == -EBADMSG || ret == -EIO || ret == -ENOENT || ret == -EINVAL
-			   ? VMM_STATUS_USAGE
-			   : VMM_STATUS_INTERNAL;
-	}
-	/* Faults are served from here on: setting the vCPU's paravirtual MSRs
-	 * (kvm-clock, steal time) makes KVM map the guest pages they name,
-	 * and a lazily restored one is a fault. */
-	if (guest_ram_start(&vm->mem))
-		return VMM_STATUS_INTERNAL;
-	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
-	if (ret) {
-		err_errno(-ret, "restore", "%s", err);
-		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
-	}
-	return 0;
-}
-
-int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r, bool lazy)
-{
-	struct snapshot_machine m = {0};
-	struct vm_config c = *cfg;
-	char err[512];
-	int ret = 0, begun;
-
-	/* The machine first: it says which devices the VM has. */
-	if (snapshot_read_machine(r, &m, err, sizeof(err))) {
-		err_input("restore", "%s", err);
-		ret = VMM_STATUS_USAGE;
-	}
-	c.machine = ret ? MACHINE_AUTO : m.machine;
-	begun = vm_create_begin(vm, &c); /* whatever happened: the caller reports on it */
-	if (!ret)
-		ret = begun;
-	if (!ret)
-		ret = vm_check_restore(vm, cfg, r, lazy, &m);
-	if (!ret)
-		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
-	if (!ret)
-		ret = vm_restore_state(vm, r, lazy, cfg->restore_check_hash, &m);
-	snapshot_machine_free(&m);
-	return ret;
-}
-
-int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct snapshot_machine *m,
-		     uint16_t generation, uint16_t index)
-{
-	char err[512];
-	int ret = vm_create_begin(vm, cfg);
-
-	snprintf(vm->name, sizeof(vm->name), "[%u.%u] ", generation, index);
-	if (!ret && snapshot_restore_devices(vm, m, err, sizeof(err))) {
-		err_input("fork", "%s", err);
-		ret = VMM_STATUS_INTERNAL;
-	}
-	forkid_set(&vm->forkid, generation, index);
-	if (!ret)
-		ret = vm_create_machine(vm, cfg, NULL, NULL);
-	/* Faults served first, as for a restore (vm_restore_state). */
-	if (!ret && guest_ram_start(&vm->mem))
-		ret = VMM_STATUS_INTERNAL;
-	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
-		err_input("fork", "%s", err);
-		ret = VMM_STATUS_INTERNAL;
-	}
-	return ret;
-}
-
 void vm_destroy(struct vm *vm)
 {
-	/* A snapshot being written still reads guest memory: it ends first. */
-	snapshot_finish(vm);
-	/* The fault thread next: its fatal path writes the vCPU's kvm_run. */
+	/* The fault thread first: its fatal path writes the vCPU's kvm_run. */
 	guest_ram_destroy(&vm->mem);
 	conin_stop(&vm->conin);
 	vcpu_destroy(&vm->vcpu);

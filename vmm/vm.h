@@ -71,8 +71,8 @@ struct vm_config {
 	bool swap_sync, oom_protect;
 	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
-	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
-	struct vm *fork_parent;	 /* vm_create_forked: RAM from its fork image */
+	bool restore_check_hash; /* snapshot_restore_vm: memory against the snapshot's hash */
+	struct vm *fork_parent;	 /* a fork child's (fork.h): RAM from its fork image */
 	bool start_paused;	 /* paused from the start: vm_resume runs it */
 };
 
@@ -151,23 +151,18 @@ struct vm {
 void vm_init_sync(struct vm *vm);
 /* 0, or an enum vmm_status describing why the VM could not be built. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
-/* A VM from the snapshot r instead of a kernel (snapshot/restore.h):
- * cfg->mem_bytes is the snapshot's, cfg->kernel and cfg->cmdline unused.
- * No kernel is loaded and no boot data written: guest memory, the vCPU
- * and the devices come from r, which must stay open while the VM lives
- * (lazy: its pages are read as the guest touches them; eager: all before
- * the guest runs). 0 or an enum vmm_status, as vm_create. */
-int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
-		       bool lazy);
-/* The first step of both, and all a test needs for a VM's devices: the
- * run state, the console and every device of cfg->machine (MACHINE_AUTO:
- * the vmm machine) registered; nothing opened. */
+/* A VM is built in two steps, by vm_create here and by the restore and
+ * fork constructors (snapshot/restore.h, snapshot/fork.h). The first,
+ * and all a test needs for a VM's devices: the run state, the console
+ * and every device of cfg->machine (MACHINE_AUTO: the vmm machine)
+ * registered; nothing opened. */
 int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
-/* A fork child of parent (snapshot/fork.h): memory from parent's fork
- * image, vCPU and devices from m, the identity (generation, index) on the
- * fork-id port. cfg->fork_parent is parent. 0 or an enum vmm_status. */
-int vm_create_forked(struct vm *vm, const struct vm_config *cfg, const struct snapshot_machine *m,
-		     uint16_t generation, uint16_t index);
+/* The second, once every other input is checked: the swap file (input
+ * as well, so first), then KVM, guest RAM (its pages from source if not
+ * NULL, or from cfg->fork_parent's fork image) and the vCPU. An enum
+ * vmm_status. */
+int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
+		      const struct vmem_source_ops *source, void *source_arg);
 void vm_destroy(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,

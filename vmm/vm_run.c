@@ -10,7 +10,6 @@
  * it: see ept/fault.c), so a pause waits at most for one fault.
  */
 #include "vm.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "histo.h"
 #include "vcpu_state.h"
 
 #define VM_TICK_NS 100000000ULL /* the clock's period: timeout and stats lines */

@@ -1,6 +1,5 @@
 /* vmm/control/control.c: the control socket, see control.h. */
 #include "control.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +19,7 @@
 #include "err.h"
 #include "fleet.h"
 #include "fork.h"
+#include "histo.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "vm.h"

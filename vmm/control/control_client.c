@@ -1,7 +1,6 @@
 /* vmm/control/control_client.c: vmm stat|pause|resume|stop, the client side of the
  * control socket (see control.h for the protocol). */
 #include "control_client.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +15,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "histo.h"
 #include "vm.h"
 
 #define CONTROL_CLIENT_TIMEOUT_MS 60000 /* a pause waits for its vCPUs at most 10 s */

@@ -1,6 +1,5 @@
 /* vmm/devices/console.c: guest console output, see console.h. */
 #include "console.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "histo.h"
 
 void console_init(struct console *c, int out_fd)
 {

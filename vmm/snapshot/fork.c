@@ -1,6 +1,5 @@
 /* vmm/snapshot/fork.c: fork a running VM, see fork.h. */
 #include "fork.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,42 +10,37 @@
 #include "devstate.h"
 #include "err.h"
 #include "fleet.h"
+#include "histo.h"
 #include "restore.h"
 #include "snapshot.h"
 #include "vcpu_state.h"
 #include "vm.h"
 
-/* The machine of the paused vm, as a restore reads it from a file. */
-static int fork_save_machine(struct vm *vm, struct snapshot_machine *m, char *err, size_t errlen)
+/* A child, in the two steps of vm.h: memory from cfg->fork_parent's fork
+ * image, vCPU and devices from m, the identity (generation, index) on the
+ * fork-id port. 0 or an enum vmm_status. */
+static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
+			     const struct snapshot_machine *m, uint16_t generation, uint16_t index)
 {
-	size_t n = 0;
-	void *devices;
-	int ret;
+	char err[512];
+	int ret = vm_create_begin(vm, cfg);
 
-	*m = (struct snapshot_machine){
-	    .mem_bytes = vm->mem.size, .tsc_hz = vm->tsc_hz, .machine = vm->machine->id};
-	m->vcpu = malloc(sizeof(*m->vcpu));
-	if (!m->vcpu)
-		return err_into(err, errlen, -ENOMEM, "saving vCPU 0: out of memory");
-	ret = vcpu_state_save(&vm->vcpu, &vm->kvm, m->vcpu);
-	if (ret)
-		return err_into(err, errlen, ret, "saving vCPU 0: %s", strerror(-ret));
-	ret = devstate_save_all(&vm->states, NULL, 0, &n);
-	devices = ret && ret != -ENOSPC ? NULL : malloc(n ? n : 1);
-	if (!devices)
-		return err_into(err, errlen, ret ? ret : -ENOMEM, "saving the devices: %s",
-				strerror(ret ? -ret : ENOMEM));
-	m->devices = devices;
-	m->devices_len = n;
-	ret = devstate_save_all(&vm->states, devices, n, &n);
-	return ret ? err_into(err, errlen, ret, "saving the devices: %s", strerror(-ret)) : 0;
-}
-
-static void fork_free_machine(struct snapshot_machine *m)
-{
-	free((void *)m->devices);
-	m->devices = NULL;
-	snapshot_machine_free(m);
+	snprintf(vm->name, sizeof(vm->name), "[%u.%u] ", generation, index);
+	if (!ret && snapshot_restore_devices(vm, m, err, sizeof(err))) {
+		err_input("fork", "%s", err);
+		ret = VMM_STATUS_INTERNAL;
+	}
+	forkid_set(&vm->forkid, generation, index);
+	if (!ret)
+		ret = vm_create_machine(vm, cfg, NULL, NULL);
+	/* Faults served first, as for a restore (vm_restore_state). */
+	if (!ret && guest_ram_start(&vm->mem))
+		ret = VMM_STATUS_INTERNAL;
+	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
+		err_input("fork", "%s", err);
+		ret = VMM_STATUS_INTERNAL;
+	}
+	return ret;
 }
 
 struct fork_pause {
@@ -58,7 +52,7 @@ static int fork_machine_cb(void *arg, char *err, size_t errlen)
 {
 	struct fork_pause *fp = arg;
 
-	return fork_save_machine(fp->vm, fp->m, err, errlen);
+	return snapshot_capture_machine(fp->vm, fp->m, err, errlen);
 }
 
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
@@ -138,7 +132,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 	cfg.start_paused = false;  /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
-	status = vm_create_forked(child, &cfg, m, gen, index);
+	status = fork_create_child(child, &cfg, m, gen, index);
 	console_set_output(&child->con, fd, prefix);
 	if (!status)
 		return child;
@@ -202,14 +196,14 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	res->reprotected = s.reprotected;
 	if (ret) {
 		vmem_snap_end(vm->mem.vmem);
-		fork_free_machine(&m);
+		snapshot_machine_free(&m);
 		goto out;
 	}
 	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
 	resumed = histo_now_ns();
 	ret = fork_children(vm, count, &m, res->generation, err, errlen);
 	res->children_ns = histo_now_ns() - resumed;
-	fork_free_machine(&m);
+	snapshot_machine_free(&m);
 out:
 	fleet_fork_end(vm->fleet);
 	return ret;

@@ -13,17 +13,6 @@
 #include "vcpu_state.h"
 #include "vm.h"
 
-const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off, const char *name,
-			   size_t byte)
-{
-	if (path)
-		snprintf(buf, len, "%s: offset %llu (section \"%s\", byte %zu)", path,
-			 (unsigned long long)(off + byte), name, byte);
-	else
-		snprintf(buf, len, "section \"%s\", byte %zu", name, byte);
-	return buf;
-}
-
 /* Section name of r, of the given version (0: any); *off: where its bytes are. */
 static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
 			   const void **buf, size_t *len, uint64_t *off, char *err, size_t errlen)
@@ -123,12 +112,6 @@ int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *
 	return ret;
 }
 
-void snapshot_machine_free(struct snapshot_machine *m)
-{
-	free(m->vcpu);
-	m->vcpu = NULL;
-}
-
 int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
 			     size_t errlen)
 {
@@ -181,19 +164,6 @@ int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char 
 	ret = devstate_commit_all(&vm->states, why, sizeof(why));
 	return ret ? err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_DEVICES, why)
 		   : 0;
-}
-
-int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
-{
-	struct snapshot_machine m;
-	int ret = snapshot_read_machine(r, &m, err, errlen);
-
-	if (!ret)
-		ret = snapshot_restore_devices(vm, &m, err, errlen);
-	if (!ret)
-		ret = snapshot_restore_vcpu(vm, &m, err, errlen);
-	snapshot_machine_free(&m);
-	return ret;
 }
 
 uint64_t snapshot_data_pages(const struct snap_reader *r)
@@ -257,3 +227,82 @@ static int snapshot_source_load(void *arg, uint64_t index, void *page, char *msg
 }
 
 const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load};
+
+/* What a snapshot can get wrong but its pages' data, before KVM. */
+static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+			    bool lazy, const struct snapshot_machine *m)
+{
+	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
+	char err[512];
+
+	if (snapshot_restore_devices(vm, m, err, sizeof(err)))
+		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
+	/* Without swap, an eager restore must fit the budget: it makes every
+	 * data page resident before the guest runs. */
+	if (!lazy && !cfg->swap_path && cfg->host_mem_bytes && cfg->host_mem_bytes < need)
+		return err_input("--host-mem",
+				 "%lluK: an eager restore of %s makes %lluK resident (use --lazy "
+				 "or --swap)",
+				 (unsigned long long)cfg->host_mem_bytes >> 10, snap_reader_path(r),
+				 (unsigned long long)need >> 10),
+		       VMM_STATUS_USAGE;
+	return 0;
+}
+
+/* Guest memory from r, eagerly or lazily, then the vCPU's state. An enum
+ * vmm_status. */
+static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
+			    const struct snapshot_machine *m)
+{
+	char err[512];
+	int ret;
+
+	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
+		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
+	if (!ret && check_hash)
+		ret = snapshot_check_memory_hash(&vm->mem, r, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EBADMSG || ret == -EIO || ret == -ENOENT || ret == -EINVAL
+			   ? VMM_STATUS_USAGE
+			   : VMM_STATUS_INTERNAL;
+	}
+	/* Faults are served from here on: setting the vCPU's paravirtual MSRs
+	 * (kvm-clock, steal time) makes KVM map the guest pages they name,
+	 * and a lazily restored one is a fault. */
+	if (guest_ram_start(&vm->mem))
+		return VMM_STATUS_INTERNAL;
+	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
+	if (ret) {
+		err_errno(-ret, "restore", "%s", err);
+		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+int snapshot_restore_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+			bool lazy)
+{
+	struct snapshot_machine m = {0};
+	struct vm_config c = *cfg;
+	char err[512];
+	int ret = 0, begun;
+
+	/* The machine first: it says which devices the VM has. */
+	if (snapshot_read_machine(r, &m, err, sizeof(err))) {
+		err_input("restore", "%s", err);
+		ret = VMM_STATUS_USAGE;
+	}
+	c.machine = ret ? MACHINE_AUTO : m.machine;
+	begun = vm_create_begin(vm, &c); /* whatever happened: the caller reports on it */
+	if (!ret)
+		ret = begun;
+	if (!ret)
+		ret = restore_check_vm(vm, cfg, r, lazy, &m);
+	if (!ret)
+		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
+	if (!ret)
+		ret = restore_vm_state(vm, r, lazy, cfg->restore_check_hash, &m);
+	snapshot_machine_free(&m);
+	return ret;
+}

@@ -1,6 +1,6 @@
 /* vmm/snapshot/restore.h: a new VM from a snapshot (vmm restore DIR).
  *
- * vm_create_restored (vm.h) puts the pieces together, in this order:
+ * snapshot_restore_vm (below) puts the pieces together, in this order:
  *   snapshot_read_machine     the sections "vm", "vcpu0" and "devices"
  *                             (snapshot.h) read and checked, no VM needed
  *   snapshot_restore_devices  the devices set to their saved state: plain
@@ -25,38 +25,18 @@
 #include <stdint.h>
 
 #include "guest_ram.h"
-#include "machine.h"
+#include "machine_state.h"
 #include "snapfile.h"
 #include "vmem.h"
 
 struct vm;
 struct vcpu_state;
 
-/* The machine of a snapshot, as read from its sections. */
-struct snapshot_machine {
-	uint64_t mem_bytes, tsc_hz; /* section "vm" */
-	enum machine_id machine;    /* section "vm" (version 1: MACHINE_VMM) */
-	struct vcpu_state *vcpu;    /* section "vcpu0", parsed (allocated) */
-	const void *devices;	    /* section "devices": devstate_save_all's bytes, in r */
-	size_t devices_len;
-	/* For messages: the file (NULL for a fork's machine, made in
-	 * memory) and where its sections' bytes are in it. */
-	const char *path;
-	uint64_t vcpu_off, devices_off;
-};
-
-/* Where a message about a section's bytes points: "FILE: offset N
- * (section "name", byte B)", or without a file (path NULL) the section
- * and byte alone. Into buf (len bytes); returns buf. */
-const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off, const char *name,
-			   size_t byte);
-
 /* 0, -EINVAL naming the section and what was wrong (missing, another
  * version, bad framing, a mem_bytes other than the file's), -ENOMEM.
  * snapshot_machine_free releases m whatever the outcome. */
 int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
 			  size_t errlen);
-void snapshot_machine_free(struct snapshot_machine *m);
 /* devstate_restore_all on the VM's table: 0 or -EINVAL, naming the
  * file's offset, the section and the device. */
 int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
@@ -80,5 +60,15 @@ int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char
 int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err, size_t errlen);
 /* The source of a lazy restore: arg is the struct snap_reader. */
 extern const struct vmem_source_ops snapshot_source_ops;
+
+struct vm_config;
+/* A VM from the snapshot r instead of a kernel, in the two steps of vm.h:
+ * cfg->mem_bytes is the snapshot's, cfg->kernel and cfg->cmdline unused.
+ * No kernel is loaded and no boot data written: guest memory, the vCPU
+ * and the devices come from r, which must stay open while the VM lives
+ * (lazy: its pages are read as the guest touches them; eager: all before
+ * the guest runs). 0 or an enum vmm_status, as vm_create. */
+int snapshot_restore_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
+			bool lazy);
 
 #endif

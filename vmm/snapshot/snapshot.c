@@ -1,6 +1,5 @@
 /* vmm/snapshot/snapshot.c: snapshots of a running VM, see snapshot.h. */
 #include "snapshot.h"
-#include "histo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +9,10 @@
 #include <xxhash.h>
 
 #include "devstate.h"
+#include "err.h"
 #include "guest_ram.h"
-#include "restore.h"
+#include "histo.h"
+#include "machine_state.h"
 #include "vcpu_state.h"
 #include "vm.h"
 
@@ -69,40 +70,33 @@ static int snapshot_fill_vcpu(const void *st, void *buf, size_t len, size_t *use
 	return vcpu_state_to_bytes(st, buf, len, used);
 }
 
-static int snapshot_fill_devices(const void *vm, void *buf, size_t len, size_t *used)
-{
-	return devstate_save_all(&((const struct vm *)vm)->states, buf, len, used);
-}
-
 static int snapshot_fill_vm(const void *p, void *buf, size_t len, size_t *used)
 {
-	const struct vm *vm = p;
+	const struct snapshot_machine *m = p;
 	struct devstate_writer w;
 
 	devstate_begin(&w, buf, len, SNAPSHOT_VM_VERSION);
-	devstate_put_u64(&w, vm->mem.size);
-	devstate_put_u64(&w, vm->tsc_hz);
-	devstate_put_u32(&w, (uint32_t)vm->machine->id);
+	devstate_put_u64(&w, m->mem_bytes);
+	devstate_put_u64(&w, m->tsc_hz);
+	devstate_put_u32(&w, (uint32_t)m->machine);
 	return devstate_end(&w, used);
 }
 
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
-	struct vcpu_state *st = malloc(sizeof(*st));
-	int ret = st ? vcpu_state_save(&vm->vcpu, &vm->kvm, st) : -ENOMEM;
+	struct snapshot_machine m;
+	int ret = snapshot_capture_machine(vm, &m, err, errlen);
 
-	if (ret)
-		snprintf(err, errlen, "saving vCPU 0: %s", strerror(-ret));
 	if (!ret)
-		ret = snapshot_device(w, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, snapshot_fill_vm, vm,
+		ret = snapshot_device(w, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, snapshot_fill_vm, &m,
 				      err, errlen);
 	if (!ret)
 		ret = snapshot_device(w, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, snapshot_fill_vcpu,
-				      st, err, errlen);
+				      m.vcpu, err, errlen);
 	if (!ret)
-		ret = snapshot_device(w, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
-				      snapshot_fill_devices, vm, err, errlen);
-	free(st);
+		ret = snap_writer_device(w, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
+					 m.devices, m.devices_len, err, errlen);
+	snapshot_machine_free(&m);
 	return ret;
 }
 

@@ -109,10 +109,8 @@ int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa)
 int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
 			       size_t errlen);
 
-/* Write the machine's sections of a paused VM into w: 0 or -errno, err says. */
+/* The machine's sections of a paused VM into w (snapshot_capture_machine,
+ * written): 0 or -errno, err says. */
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
-/* Set a created, not yet run VM to the machine of r: vCPU, devices. 0, or
- * -EINVAL naming the section and what was wrong. */
-int snapshot_restore_machine(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen);
 
 #endif
