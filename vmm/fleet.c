@@ -10,6 +10,17 @@
 
 #include "vm.h"
 
+static void fleet_read_cpus(struct fleet *f)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			f->cpus[f->nr_cpus++] = cpu;
+}
+
 void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 {
 	memset(f, 0, sizeof(*f));
@@ -17,6 +28,21 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 	pthread_cond_init(&f->forks_done, NULL);
 	f->out_fd = out_fd;
 	f->console_dir = console_dir;
+	fleet_read_cpus(f);
+}
+
+int fleet_next_cpu(struct fleet *f, int parent_cpu)
+{
+	unsigned turn, at = 0;
+
+	if (!f->nr_cpus)
+		return -1;
+	while (at < f->nr_cpus && f->cpus[at] != parent_cpu)
+		at++;
+	pthread_mutex_lock(&f->lock);
+	turn = ++f->cpu_turn;
+	pthread_mutex_unlock(&f->lock);
+	return f->cpus[(at + turn) % f->nr_cpus];
 }
 
 /* A child's console file is a regular file, checked before it is opened
@@ -121,7 +147,7 @@ int fleet_start(struct fleet *f, struct vm *child, int owned)
 	}
 	c = &f->child[f->n];
 	*c = (struct fleet_child){
-	    .fleet = f, .vm = child, .fd = owned, .status = VMM_STATUS_INTERNAL};
+	    .fleet = f, .vm = child, .fd = owned, .status = VMM_STATUS_INTERNAL, .cpu = child->cpu};
 	if (f->stopping)
 		vm_stop(child, f->stop_status, "%s", f->stop_reason);
 	ret = pthread_create(&c->thread, NULL, fleet_child_thread, c);

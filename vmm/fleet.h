@@ -19,6 +19,7 @@
 #define VMM_FLEET_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct fleet_child {
 	char reason[256];
 	uint16_t generation, index;
 	uint64_t first_run_ns;
+	int cpu; /* its vCPU's and fault thread's, -1: not pinned */
 };
 
 struct fleet {
@@ -55,6 +57,9 @@ struct fleet {
 	bool stopping;
 	int stop_status;
 	char stop_reason[128];
+	/* The CPUs this process may run on, in order, for its children. */
+	int cpus[CPU_SETSIZE];
+	unsigned nr_cpus, cpu_turn;
 };
 
 void fleet_init(struct fleet *f, int out_fd, const char *console_dir);
@@ -64,6 +69,11 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir);
  * (err). */
 int fleet_console(struct fleet *f, const char *id, int *fd, int *owned, char *prefix, size_t len,
 		  char *err, size_t errlen);
+/* The CPU for the next child pinned to one: the process's CPUs in turn,
+ * starting after parent_cpu, so that a fork's children spread over the
+ * host instead of sharing the CPU of the thread that builds them. -1 if
+ * the process's CPUs are not known. */
+int fleet_next_cpu(struct fleet *f, int parent_cpu);
 /* Run child on a thread of its own; the fleet owns it (and owned, its
  * console file) from here on, whatever the outcome. 0 or -errno. */
 int fleet_start(struct fleet *f, struct vm *child, int owned);

@@ -161,6 +161,7 @@ static struct vm_config main_vm_config(const struct run_opts *o)
 	    .manager = o->kernel_manager ? GUEST_RAM_MANAGER_KERNEL : GUEST_RAM_MANAGER_VMM,
 	    .fault_around = o->fault_around,
 	    .pin = o->pin,
+	    .pin_cpu = -1,
 	    .cmdline = o->cmdline,
 	    .pause_at_line = o->pause_at_line,
 	    .timeout_sec = o->timeout_sec,

@@ -336,9 +336,10 @@ static json_t *stats_fork_child(const struct fleet_child *c)
 	}
 	o = stats_fork_frames(&v);
 	if (o && json_object_update_new(
-		     o, json_pack("{s:s, s:s, s:i, s:s, s:I}", "id", id, "state",
-				  stats_child_state(c), "status", c->vm ? c->vm->status : c->status,
-				  "reason", c->vm ? "" : c->reason, "first_run_monotonic_ns",
+		     o, json_pack("{s:s, s:s, s:i, s:i, s:s, s:I}", "id", id, "state",
+				  stats_child_state(c), "cpu", c->cpu, "status",
+				  c->vm ? c->vm->status : c->status, "reason",
+				  c->vm ? "" : c->reason, "first_run_monotonic_ns",
 				  stats_int(c->vm ? __atomic_load_n(&c->vm->stats.first_run_ns,
 								    __ATOMIC_RELAXED)
 						  : c->first_run_ns)))) {

@@ -52,16 +52,15 @@ static int vm_set_memory(struct vm *vm)
 
 /* Pin the calling (vCPU) thread to the CPU it runs on and return it: a
  * fault handler on the same CPU avoids a cross-CPU wake-up per fault. */
-static int vm_pin_cpu(void)
+/* The VM's CPU: its threads pin themselves there when they start (the
+ * fault thread in ept/, the vCPU's in vm_run.c); the thread that builds
+ * it stays where it was, so that a fork's children, all built on one
+ * thread, need not share its CPU. */
+static int vm_pick_cpu(const struct vm_config *cfg)
 {
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	if (cpu < 0)
+	if (!cfg->pin)
 		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
+	return cfg->pin_cpu >= 0 ? cfg->pin_cpu : sched_getcpu();
 }
 
 /* Guest RAM of cfg->mem_bytes, with source behind it (lazy restore) or
@@ -69,7 +68,7 @@ static int vm_pin_cpu(void)
 static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap,
 			 const struct vmem_source_ops *source, void *source_arg)
 {
-	struct guest_ram_params child = {.handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+	struct guest_ram_params child = {.handler_cpu = vm->cpu,
 					 .fault_around = cfg->fault_around,
 					 .on_fatal = vm_on_fatal,
 					 .arg = vm,
@@ -85,7 +84,7 @@ static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swap
 					   .size = cfg->mem_bytes,
 					   .manager = cfg->manager,
 					   .host_mem = cfg->host_mem_bytes,
-					   .handler_cpu = cfg->pin ? vm_pin_cpu() : -1,
+					   .handler_cpu = vm->cpu,
 					   .fault_around = cfg->fault_around,
 					   .on_fatal = vm_on_fatal,
 					   .arg = vm,
@@ -235,6 +234,7 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->timeout_sec = cfg->timeout_sec;
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
+	vm->cpu = vm_pick_cpu(cfg);
 	vm->machine = machine_get(cfg->machine == MACHINE_AUTO ? MACHINE_VMM : cfg->machine);
 	vm->cfg.machine = vm->machine->id;
 	vm_init_sync(vm);

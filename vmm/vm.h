@@ -57,7 +57,8 @@ struct vm_config {
 	uint64_t host_mem_bytes; /* budget of the VMM manager; 0: mem_bytes */
 	enum guest_ram_manager manager;
 	unsigned fault_around;		    /* max pages per second-level fault */
-	bool pin;			    /* vCPU and fault thread share one CPU */
+	bool pin;			    /* vCPU and fault thread share one CPU: */
+	int pin_cpu;			    /* that one; -1: the one the builder runs on */
 	const char *cmdline;		    /* NULL: the machine's default */
 	const char *pause_at_line;	    /* a POSIX extended regex: each console line
 					     * matching it pauses the VM; NULL: none */
@@ -102,6 +103,7 @@ struct vm {
 	struct vcpu vcpu;
 	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
 	const struct machine_kind *machine;
+	int cpu; /* of the vCPU and fault threads, -1: not pinned */
 	struct console con;
 	struct serial uart;
 	struct conin conin;

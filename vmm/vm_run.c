@@ -12,6 +12,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,10 +92,27 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 	}
 }
 
+/* Where the VM was given a CPU (vm.h), and under a name that says whose
+ * vCPU this is (ps -L, /proc/PID/task/). Both best effort: hints. */
+static void vm_vcpu_place(struct vm *vm)
+{
+	char name[16];
+	cpu_set_t set;
+
+	snprintf(name, sizeof(name), "vcpu%hu.%hu", vm->forkid.generation, vm->forkid.index);
+	pthread_setname_np(pthread_self(), name);
+	if (vm->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(vm->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *vm_vcpu_thread(void *arg)
 {
 	struct vm *vm = arg;
 
+	vm_vcpu_place(vm);
 	vm_vcpu_loop(vm, &vm->vcpu);
 	pthread_mutex_lock(&vm->stop_lock);
 	vm->nr_running--;
