@@ -55,7 +55,7 @@ int cli_parse_mem(const char *s, uint64_t *out)
 	if (v < CLI_MIN_MEM || v > GUEST_RAM_MAX_SIZE)
 		return err_input("--mem", "%s: expected %lluM to %lluG", s, CLI_MIN_MEM >> 20,
 				 GUEST_RAM_MAX_SIZE >> 30);
-	if (v % GUEST_RAM_PAGE_SIZE)
+	if (v % EPT_PAGE_SIZE)
 		return err_input("--mem", "%s: expected a multiple of 4K", s);
 	*out = v;
 	return 0;
@@ -153,7 +153,7 @@ static int cli_host_mem(const char *s, uint64_t *out)
 {
 	int ret = cli_parse_size("--host-mem", s, out);
 
-	if (!ret && (*out < CLI_MIN_MEM || *out % GUEST_RAM_PAGE_SIZE))
+	if (!ret && (*out < CLI_MIN_MEM || *out % EPT_PAGE_SIZE))
 		ret = err_input("--host-mem", "%s: expected a multiple of 4K, at least %lluM", s,
 				CLI_MIN_MEM >> 20);
 	return ret;
@@ -222,7 +222,7 @@ static int cli_run_check(const struct run_opts *o)
 	if (!o->swap_path && (o->swap_bytes || o->swap_sync))
 		return err_input(o->swap_bytes ? "--swap-size" : "--swap-sync",
 				 "needs --swap PATH");
-	if (o->swap_bytes && (o->swap_bytes % GUEST_RAM_PAGE_SIZE || o->swap_bytes < (1 << 20)))
+	if (o->swap_bytes && (o->swap_bytes % EPT_PAGE_SIZE || o->swap_bytes < (1 << 20)))
 		return err_input("--swap-size",
 				 "%llu bytes: expected a multiple of 4K, at least 1M",
 				 (unsigned long long)o->swap_bytes);

@@ -72,7 +72,7 @@ static uint64_t guest_counters_ram_pages(const struct guest_ram *m)
 
 	for (int i = 0; i < m->nr_regions; i++)
 		bytes += m->region[i].size;
-	return bytes / GUEST_RAM_PAGE_SIZE;
+	return bytes / EPT_PAGE_SIZE;
 }
 
 enum guest_counters_state guest_counters_read(struct guest_counters *gc, const struct guest_ram *m,

@@ -110,8 +110,8 @@ static uint64_t guest_ram_store_frames(uint64_t pages)
 static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
-	uint64_t pages = m->size / GUEST_RAM_PAGE_SIZE;
-	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / GUEST_RAM_PAGE_SIZE;
+	uint64_t pages = m->size / EPT_PAGE_SIZE;
+	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / EPT_PAGE_SIZE;
 	struct vmem_config cfg = {
 	    .ranges = ranges,
 	    .nr_ranges = m->nr_regions,
@@ -297,7 +297,7 @@ int guest_ram_discard(struct guest_ram *m, uint64_t gpa, uint64_t len)
 {
 	void *p;
 
-	if ((gpa | len) % GUEST_RAM_PAGE_SIZE)
+	if ((gpa | len) % EPT_PAGE_SIZE)
 		return -EINVAL;
 	if (m->vmem)
 		return vmem_discard(m->vmem, gpa, len);
@@ -311,15 +311,15 @@ int guest_ram_copy_page(struct guest_ram *m, uint64_t dst, uint64_t src)
 {
 	uint8_t *d, *s;
 
-	if ((dst | src) % GUEST_RAM_PAGE_SIZE)
+	if ((dst | src) % EPT_PAGE_SIZE)
 		return -EINVAL;
 	if (m->vmem)
 		return vmem_copy_page(m->vmem, dst, src);
-	d = guest_ram_hva(m, dst, GUEST_RAM_PAGE_SIZE);
-	s = guest_ram_hva(m, src, GUEST_RAM_PAGE_SIZE);
+	d = guest_ram_hva(m, dst, EPT_PAGE_SIZE);
+	s = guest_ram_hva(m, src, EPT_PAGE_SIZE);
 	if (!d || !s)
 		return -EFAULT;
 	if (d != s)
-		memcpy(d, s, GUEST_RAM_PAGE_SIZE);
+		memcpy(d, s, EPT_PAGE_SIZE);
 	return 0;
 }

@@ -23,13 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ept.h"
 #include "frame.h"
 #include "host.h"
 #include "reclaim.h"
 #include "vmem.h"
 
 #define GUEST_RAM_MAX_REGIONS 2
-#define GUEST_RAM_PAGE_SIZE   4096ULL
 #define GUEST_RAM_MAX_SIZE    (256ULL << 30) /* the guest identity-maps RAM below 512 GiB */
 /* Fork children of one VM, at most: the frame store has room for the VM's
  * region, its image and one region per child (records cost nothing until

@@ -68,8 +68,7 @@ static void main_set_up_failed(struct vm *vm, int status)
 /* Pages spanned by [gpa, gpa + len). */
 static uint64_t main_pages(uint64_t gpa, uint64_t len)
 {
-	return (gpa + len + GUEST_RAM_PAGE_SIZE - 1) / GUEST_RAM_PAGE_SIZE -
-	       gpa / GUEST_RAM_PAGE_SIZE;
+	return (gpa + len + EPT_PAGE_SIZE - 1) / EPT_PAGE_SIZE - gpa / EPT_PAGE_SIZE;
 }
 
 /* Pages of boot data: for a PVH kernel (boot.h) the start info page, the
@@ -132,7 +131,7 @@ static int main_check_host_mem(const struct run_opts *o)
 	kernel = ret ? 0 : kernel_pages(&k) + main_initrd_pages(o);
 	kernel_free(&k);
 	err_set_quiet(quiet);
-	min = (kernel + boot) * GUEST_RAM_PAGE_SIZE;
+	min = (kernel + boot) * EPT_PAGE_SIZE;
 	if (ret || o->host_mem_bytes >= min)
 		return 0;
 	return err_input("--host-mem",

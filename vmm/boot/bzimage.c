@@ -18,7 +18,7 @@
 #define BZ_MAGIC	 0x53726448 /* "HdrS" */
 #define BZ_DEFAULT_SECTS 4	    /* setup_sects 0 means 4 */
 #define BZ_HIGH_LOAD	 0x100000ULL
-#define BZ_PAGE		 GUEST_RAM_PAGE_SIZE
+#define BZ_PAGE		 EPT_PAGE_SIZE
 #define BZ_E820_RAM	 1
 #define BZ_E820_RESERVED 2
 #define BZ_PT_PAGES	 6 /* PML4, PDPT, 4 PDs: [0, 4 GiB) in 2 MiB pages */

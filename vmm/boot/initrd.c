@@ -9,7 +9,7 @@
 
 uint64_t initrd_pages(uint64_t size)
 {
-	return (size + GUEST_RAM_PAGE_SIZE - 1) / GUEST_RAM_PAGE_SIZE;
+	return (size + EPT_PAGE_SIZE - 1) / EPT_PAGE_SIZE;
 }
 
 int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uint64_t kernel_end,
@@ -19,16 +19,16 @@ int initrd_place(const char *path, uint64_t size, const struct guest_ram *m, uin
 	uint64_t top = ceiling && ceiling < m->region[0].size ? ceiling : m->region[0].size;
 	uint64_t floor = kernel_end > VMM_RESERVED_END ? kernel_end : VMM_RESERVED_END;
 
-	floor = (floor + GUEST_RAM_PAGE_SIZE - 1) & ~(GUEST_RAM_PAGE_SIZE - 1);
+	floor = (floor + EPT_PAGE_SIZE - 1) & ~(EPT_PAGE_SIZE - 1);
 	if (!size)
 		return err_input("--initrd", "%s: empty file: expected an archive", path);
-	if (size > top || ((top - size) & ~(GUEST_RAM_PAGE_SIZE - 1)) < floor)
+	if (size > top || ((top - size) & ~(EPT_PAGE_SIZE - 1)) < floor)
 		return err_input("--initrd",
 				 "%s: %llu bytes do not fit in low RAM between the kernel's end "
 				 "(GPA %#llx) and GPA %#llx: give a larger --mem",
 				 path, (unsigned long long)size, (unsigned long long)floor,
 				 (unsigned long long)top);
-	*gpa = (top - size) & ~(GUEST_RAM_PAGE_SIZE - 1);
+	*gpa = (top - size) & ~(EPT_PAGE_SIZE - 1);
 	return 0;
 }
 

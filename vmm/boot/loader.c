@@ -249,9 +249,8 @@ int loader_load_image(const char *name, const uint8_t *buf, size_t size, struct 
 		if (ret)
 			return err_errno(-ret, name, "segment %u: cannot write it to GPA %#lx: %s",
 					 i, (unsigned long)ph[i].p_paddr, strerror(-ret));
-		out->pages += (ph[i].p_paddr % GUEST_RAM_PAGE_SIZE + ph[i].p_filesz +
-			       GUEST_RAM_PAGE_SIZE - 1) /
-			      GUEST_RAM_PAGE_SIZE;
+		out->pages += (ph[i].p_paddr % EPT_PAGE_SIZE + ph[i].p_filesz + EPT_PAGE_SIZE - 1) /
+			      EPT_PAGE_SIZE;
 		if (ph[i].p_paddr + ph[i].p_memsz > out->load_end)
 			out->load_end = ph[i].p_paddr + ph[i].p_memsz;
 	}
@@ -269,9 +268,8 @@ uint64_t loader_image_pages(const uint8_t *buf)
 
 		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz || !ph[i].p_filesz)
 			continue;
-		first = ph[i].p_paddr / GUEST_RAM_PAGE_SIZE;
-		end = (ph[i].p_paddr + ph[i].p_filesz + GUEST_RAM_PAGE_SIZE - 1) /
-		      GUEST_RAM_PAGE_SIZE;
+		first = ph[i].p_paddr / EPT_PAGE_SIZE;
+		end = (ph[i].p_paddr + ph[i].p_filesz + EPT_PAGE_SIZE - 1) / EPT_PAGE_SIZE;
 		/* Segments in file order (the ELF rule) share at most a page at a seam. */
 		pages += end - first - (first == last);
 		last = end - 1;

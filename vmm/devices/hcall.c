@@ -47,7 +47,7 @@ static int hcall_array(struct hcall *h, const struct vmm_hcall *hc, void *out, s
 
 static int hcall_check_page(struct hcall *h, const char *what, uint64_t gpa, char *why)
 {
-	if (gpa % GUEST_RAM_PAGE_SIZE || !guest_ram_contains(h->mem, gpa, GUEST_RAM_PAGE_SIZE))
+	if (gpa % EPT_PAGE_SIZE || !guest_ram_contains(h->mem, gpa, EPT_PAGE_SIZE))
 		return err_into(why, HCALL_WHY, -EINVAL,
 				"%s: page GPA %#lx: expected a page-aligned GPA in guest RAM", what,
 				(unsigned long)gpa);
@@ -59,8 +59,8 @@ static uint32_t hcall_run(struct hcall *h, const uint64_t *list, uint32_t i, uin
 {
 	uint32_t run = 1;
 
-	while (i + run < count && list[i + run] == list[i] + run * GUEST_RAM_PAGE_SIZE &&
-	       guest_ram_contains(h->mem, list[i], (run + 1) * GUEST_RAM_PAGE_SIZE))
+	while (i + run < count && list[i + run] == list[i] + run * EPT_PAGE_SIZE &&
+	       guest_ram_contains(h->mem, list[i], (run + 1) * EPT_PAGE_SIZE))
 		run++;
 	return run;
 }
@@ -79,7 +79,7 @@ static int hcall_discard(struct hcall *h, const struct vmm_hcall *hc, char *why)
 	/* Neighbouring pages go in one call: a syscall per page would dominate. */
 	for (i = 0; i < hc->count; i += run) {
 		run = hcall_run(h, list, i, hc->count);
-		ret = guest_ram_discard(h->mem, list[i], run * GUEST_RAM_PAGE_SIZE);
+		ret = guest_ram_discard(h->mem, list[i], run * EPT_PAGE_SIZE);
 		if (ret)
 			return err_into(why, HCALL_WHY, ret, "hypercall DISCARD: GPA %#lx: %s",
 					(unsigned long)list[i], strerror(-ret));

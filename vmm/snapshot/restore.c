@@ -232,7 +232,7 @@ const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load
 static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
 			    bool lazy, const struct snapshot_machine *m)
 {
-	uint64_t need = snapshot_data_pages(r) * GUEST_RAM_PAGE_SIZE;
+	uint64_t need = snapshot_data_pages(r) * EPT_PAGE_SIZE;
 	char err[512];
 
 	if (snapshot_restore_devices(vm, m, err, sizeof(err)))

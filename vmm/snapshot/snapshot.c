@@ -103,7 +103,7 @@ int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_
 int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa)
 {
 	XXH3_state_t *h = XXH3_createState();
-	static __thread uint8_t page[GUEST_RAM_PAGE_SIZE];
+	static __thread uint8_t page[EPT_PAGE_SIZE];
 	int ret = !h ? -ENOMEM : XXH3_64bits_reset(h) == XXH_OK ? 0 : -EINVAL;
 
 	for (int i = 0; !ret && i < m->nr_regions; i++)
