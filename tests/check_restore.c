@@ -19,7 +19,7 @@
 static char base[96], dir[128], file[160];
 static char err[1024];
 static struct snap_reader *r;
-static struct snapshot_machine m;
+static struct machine_state m;
 
 static void setup(void)
 {
@@ -30,14 +30,14 @@ static void setup(void)
 	snprintf(file, sizeof(file), "%s/snap0/snapshot", base);
 	err[0] = 0;
 	r = NULL;
-	m = (struct snapshot_machine){0};
+	m = (struct machine_state){0};
 }
 
 static void teardown(void)
 {
 	char cmd[160];
 
-	snapshot_machine_free(&m);
+	machine_state_free(&m);
 	snap_reader_close(r);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	ck_assert_int_eq(system(cmd), 0);
@@ -88,7 +88,7 @@ START_TEST(read_machine_names_a_missing_section)
 		snprintf(want, sizeof(want), "no section \"%s\"", names[i]);
 		assert_error(want);
 		assert_error(snap_reader_path(r));
-		snapshot_machine_free(&m);
+		machine_state_free(&m);
 		snap_reader_close(r);
 		r = NULL;
 	}
@@ -120,7 +120,7 @@ START_TEST(devices_restore_onto_a_new_vm)
 	open_fixture(&(struct snap_fixture){0});
 	ck_assert_int_eq(snapshot_read_machine(r, &m, err, sizeof(err)), 0);
 	ck_assert_int_eq(vm_create_begin(&vm, &(struct vm_config){.console_fd = -1}), 0);
-	ck_assert_msg(snapshot_restore_devices(&vm, &m, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(machine_state_restore_devices(&vm, &m, err, sizeof(err)) == 0, "%s", err);
 	vm_destroy(&vm);
 }
 END_TEST
@@ -155,7 +155,7 @@ START_TEST(devices_restore_refusal_names_the_file_and_offset)
 	bytes[m.devices_len - 1] ^= 0xff; /* the last device's last byte */
 	m.devices = bytes;
 	ck_assert_int_eq(vm_create_begin(&vm, &(struct vm_config){.console_fd = -1}), 0);
-	ck_assert_int_eq(snapshot_restore_devices(&vm, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(machine_state_restore_devices(&vm, &m, err, sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s: offset ", snap_reader_path(r));
 	assert_error(want);
 	assert_error("(section \"devices\", byte ");
@@ -185,7 +185,7 @@ START_TEST(devices_restore_refuses_a_missing_device)
 	ck_assert_int_eq(snapshot_read_machine(r, &m, err, sizeof(err)), 0);
 	m.devices_len = 0;
 	ck_assert_int_eq(vm_create_begin(&vm, &(struct vm_config){.console_fd = -1}), 0);
-	ck_assert_int_eq(snapshot_restore_devices(&vm, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(machine_state_restore_devices(&vm, &m, err, sizeof(err)), -EINVAL);
 	assert_error("section \"devices\"");
 	assert_error("missing");
 	vm_destroy(&vm);

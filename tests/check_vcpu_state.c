@@ -17,7 +17,11 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "forkid.h"
+#include "machine_state.h"
 #include "restore.h"
+#include "snapfile.h"
+#include "snapshot.h"
 #include "testlib.h"
 #include "vcpu_state.h"
 #include "vm.h"
@@ -271,17 +275,92 @@ END_TEST
 START_TEST(vcpu_state_refused_in_a_restore_names_the_file_and_offset)
 {
 	static struct vm vm;
-	struct snapshot_machine m = {.vcpu = saved, .path = "snap0/snapshot", .vcpu_off = 12345};
+	struct machine_state m = {.vcpu = saved, .path = "snap0/snapshot", .vcpu_off = 12345};
 	char err[512];
 
 	test_vm_create(&b, false);
 	vm.kvm = b.kvm;
 	vm.vcpu = b.vcpu;
-	ck_assert_int_eq(snapshot_restore_vcpu(&vm, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(machine_state_restore_vcpu(&vm, &m, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "snap0/snapshot: offset 12345 (section \"vcpu0\"): ") &&
 			  strstr(err, "no in-kernel irqchip") && strstr(err, "expected"),
 		      "message: %s", err);
 	test_vm_destroy(&b);
+}
+END_TEST
+
+/* A VM of vm_create_begin's devices around test VM t's vCPU. */
+static void machine_vm(struct vm *vm, struct test_vm *t)
+{
+	ck_assert_int_eq(vm_create_begin(vm, &(struct vm_config){.console_fd = -1}), 0);
+	vm->kvm = t->kvm;
+	vm->vcpu = t->vcpu;
+	vm->mem.size = MEM_SIZE;
+}
+
+/* What machine_vm lent it goes back to t (test_vm_destroy frees it). */
+static void machine_vm_destroy(struct vm *vm)
+{
+	vm->kvm = (struct kvm){.fd = -1};
+	vm->vcpu = (struct vcpu){.fd = -1, .stats_fd = -1};
+	vm->mem.size = 0;
+	vm_destroy(vm);
+}
+
+static void assert_same_machine(const struct machine_state *x, const struct machine_state *y)
+{
+	ck_assert_uint_eq(y->mem_bytes, x->mem_bytes);
+	ck_assert_uint_eq(y->tsc_hz, x->tsc_hz);
+	ck_assert_int_eq(y->machine, x->machine);
+	ck_assert_uint_eq(y->devices_len, x->devices_len);
+	ck_assert_mem_eq(y->devices, x->devices, x->devices_len);
+	ck_assert_uint_eq(y->vcpu->parts, x->vcpu->parts);
+	assert_same_part(x->vcpu, y->vcpu, regs);
+	assert_same_part(x->vcpu, y->vcpu, sregs);
+	assert_same_part(x->vcpu, y->vcpu, lapic);
+	assert_same_msrs(x->vcpu, y->vcpu);
+}
+
+/* One machine value serves a fork (kept in memory) and a snapshot (its
+ * sections in the file): saved from one VM, written and read back, then
+ * restored into another VM and saved again, it is the same machine. */
+START_TEST(machine_state_round_trips_through_a_file_into_another_vm)
+{
+	static struct vm va, vb;
+	struct machine_state m = {0}, f = {0}, back = {0};
+	char dir[] = "/tmp/check_machine.XXXXXX", snap[64], file[80], err[512];
+	struct snap_writer *w;
+	struct snap_reader *r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(snap, sizeof(snap), "%s/snap", dir);
+	machine_vm(&va, &a);
+	forkid_set(&va.forkid, 1, 2);
+	ck_assert_msg(machine_state_save(&va, &m, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(snap_writer_open(&w, snap, MEM_SIZE, err, sizeof(err)), 0);
+	ck_assert_msg(snapshot_write_machine(w, &m, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(snap_writer_commit(w, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(snap_reader_open(&r, snap, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(snapshot_read_machine(r, &f, err, sizeof(err)) == 0, "%s", err);
+	assert_same_machine(&m, &f);
+	test_vm_create(&b, true);
+	machine_vm(&vb, &b);
+	ck_assert_msg(machine_state_restore_devices(&vb, &f, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(machine_state_restore_vcpu(&vb, &f, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(forkid_value(&vb.forkid), 0x00010002);
+	ck_assert_msg(machine_state_save(&vb, &back, err, sizeof(err)) == 0, "%s", err);
+	assert_same_machine(&m, &back);
+	machine_state_free(&m);
+	machine_state_free(&f);
+	machine_state_free(&back);
+	snap_reader_close(r);
+	machine_vm_destroy(&va);
+	machine_vm_destroy(&vb);
+	test_vm_destroy(&b);
+	snprintf(file, sizeof(file), "%s/snapshot", snap);
+	ck_assert_int_eq(unlink(file), 0);
+	ck_assert_int_eq(rmdir(snap), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -296,6 +375,7 @@ static Suite *vcpu_state_suite(void)
 	tcase_add_test(tc, vcpu_state_restored_guest_continues_the_count);
 	tcase_add_test(tc, vcpu_state_with_a_lapic_is_refused_by_a_vm_without_irqchip);
 	tcase_add_test(tc, vcpu_state_refused_in_a_restore_names_the_file_and_offset);
+	tcase_add_test(tc, machine_state_round_trips_through_a_file_into_another_vm);
 	tcase_set_timeout(tc, 120); /* TCG under the test VM: slow exits */
 	suite_add_tcase(s, tc);
 	return s;

@@ -47,7 +47,7 @@ enum vmm_status {
 
 struct snapshot_job;
 struct fleet;
-struct snapshot_machine;
+struct machine_state;
 
 struct vm_config {
 	const char *kernel;
@@ -178,6 +178,19 @@ int vm_pause(struct vm *vm);
  * the guest runs on (this one once its exit is complete), as if vm_pause
  * had been called. Counted as a pause; no latency recorded. */
 void vm_pause_self(struct vm *vm);
+/* A pause in parts (snapshot and fork), CLOCK_MONOTONIC ns. */
+struct vm_pause_parts {
+	uint64_t pause_ns; /* vCPUs stopped: park + machine + freeze + resume */
+	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
+	uint64_t resumed_ns; /* when the guest ran again */
+};
+/* Park vm's vCPUs (a VM the user paused stays paused), call machine(arg),
+ * then freeze(arg) if it succeeded, and resume: the pause in parts into
+ * *p. 0, or the first failure with err saying why (the callbacks fill err
+ * themselves). */
+int vm_pause_for(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
+		 int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
+		 struct vm_pause_parts *p, char *err, size_t errlen);
 /* Release the parked vCPUs: 0, -EINVAL if not paused, -ESRCH if stopped. */
 int vm_resume(struct vm *vm);
 /* "running", "paused" or "stopped". */

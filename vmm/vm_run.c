@@ -222,6 +222,34 @@ out:
 	return ret;
 }
 
+int vm_pause_for(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
+		 int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
+		 struct vm_pause_parts *p, char *err, size_t errlen)
+{
+	uint64_t t0 = histo_now_ns(), t1, t2, t3;
+	int ret = vm_pause(vm);
+	bool was_paused = ret == -EALREADY;
+
+	if (ret && !was_paused)
+		return err_into(err, errlen, ret, "pausing the VM: %s",
+				ret == -ESRCH ? "it has stopped" : "a vCPU did not park");
+	t1 = histo_now_ns();
+	ret = machine(arg, err, errlen);
+	t2 = histo_now_ns();
+	if (!ret)
+		ret = freeze(arg, err, errlen);
+	t3 = histo_now_ns();
+	if (!was_paused)
+		vm_resume(vm);
+	p->resumed_ns = histo_now_ns();
+	p->park_ns = t1 - t0;
+	p->machine_ns = t2 - t1;
+	p->freeze_ns = t3 - t2;
+	p->resume_ns = p->resumed_ns - t3;
+	p->pause_ns = p->resumed_ns - t0;
+	return ret;
+}
+
 /* The clock: --timeout, and the owner's periodic call (--stats-interval),
  * checked every tick. */
 static void vm_tick(struct vm *vm, uint64_t *next_stats)

@@ -20,13 +20,13 @@
  * image, vCPU and devices from m, the identity (generation, index) on the
  * fork-id port. 0 or an enum vmm_status. */
 static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
-			     const struct snapshot_machine *m, uint16_t generation, uint16_t index)
+			     const struct machine_state *m, uint16_t generation, uint16_t index)
 {
 	char err[512];
 	int ret = vm_create_begin(vm, cfg);
 
 	snprintf(vm->name, sizeof(vm->name), "[%u.%u] ", generation, index);
-	if (!ret && snapshot_restore_devices(vm, m, err, sizeof(err))) {
+	if (!ret && machine_state_restore_devices(vm, m, err, sizeof(err))) {
 		err_input("fork", "%s", err);
 		ret = VMM_STATUS_INTERNAL;
 	}
@@ -36,7 +36,7 @@ static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
 	/* Faults served first, as for a restore (vm_restore_state). */
 	if (!ret && guest_ram_start(&vm->mem))
 		ret = VMM_STATUS_INTERNAL;
-	if (!ret && snapshot_restore_vcpu(vm, m, err, sizeof(err))) {
+	if (!ret && machine_state_restore_vcpu(vm, m, err, sizeof(err))) {
 		err_input("fork", "%s", err);
 		ret = VMM_STATUS_INTERNAL;
 	}
@@ -45,14 +45,14 @@ static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
 
 struct fork_pause {
 	struct vm *vm;
-	struct snapshot_machine *m;
+	struct machine_state *m;
 };
 
 static int fork_machine_cb(void *arg, char *err, size_t errlen)
 {
 	struct fork_pause *fp = arg;
 
-	return snapshot_capture_machine(fp->vm, fp->m, err, errlen);
+	return machine_state_save(fp->vm, fp->m, err, errlen);
 }
 
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
@@ -64,12 +64,12 @@ static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 }
 
 /* Pause, save the machine, freeze memory into the image, resume. */
-static int fork_pause_and_freeze(struct vm *vm, struct snapshot_machine *m, struct fork_result *res,
+static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
 				 char *err, size_t errlen)
 {
 	struct fork_pause fp = {vm, m};
-	struct snapshot_pause p = {0};
-	int ret = snapshot_in_pause(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
+	struct vm_pause_parts p = {0};
+	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
 
 	res->park_ns = p.park_ns;
 	res->machine_ns = p.machine_ns;
@@ -104,7 +104,7 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 /* Child index of vm: its configuration, console and identity. NULL with
  * *ret: -EINVAL for a console file that cannot be used (bad input), else
  * -errno. */
-static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *m, uint16_t gen,
+static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, uint16_t gen,
 				  uint16_t index, int *owned, int *ret, char *err, size_t errlen)
 {
 	struct vm_config cfg = vm->cfg;
@@ -147,8 +147,8 @@ static struct vm *fork_make_child(struct vm *vm, const struct snapshot_machine *
 /* Each child runs as soon as it is made, so that the first one's start
  * does not wait for the last one's KVM set-up. One that cannot be made
  * ends the fork: those before it run, and err says how many. */
-static int fork_children(struct vm *vm, unsigned count, const struct snapshot_machine *m,
-			 uint16_t gen, char *err, size_t errlen)
+static int fork_children(struct vm *vm, unsigned count, const struct machine_state *m, uint16_t gen,
+			 char *err, size_t errlen)
 {
 	char why[400];
 
@@ -170,7 +170,7 @@ static int fork_children(struct vm *vm, unsigned count, const struct snapshot_ma
 
 int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, size_t errlen)
 {
-	struct snapshot_machine m = {0};
+	struct machine_state m = {0};
 	struct vmem_snap_stats s;
 	uint64_t resumed;
 	int ret;
@@ -197,14 +197,14 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	res->reprotected = s.reprotected;
 	if (ret) {
 		vmem_snap_end(vm->mem.vmem);
-		snapshot_machine_free(&m);
+		machine_state_free(&m);
 		goto out;
 	}
 	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
 	resumed = histo_now_ns();
 	ret = fork_children(vm, count, &m, res->generation, err, errlen);
 	res->children_ns = histo_now_ns() - resumed;
-	snapshot_machine_free(&m);
+	machine_state_free(&m);
 out:
 	fleet_fork_end(vm->fleet);
 	return ret;

@@ -15,7 +15,7 @@ struct vm;
 struct vcpu_state;
 
 /* The machine of a snapshot, as read from its sections or captured. */
-struct snapshot_machine {
+struct machine_state {
 	uint64_t mem_bytes, tsc_hz; /* section "vm" */
 	enum machine_id machine;    /* section "vm" (version 1: MACHINE_VMM) */
 	struct vcpu_state *vcpu;    /* section "vcpu0", parsed (allocated) */
@@ -31,14 +31,27 @@ struct snapshot_machine {
 /* Where a message about a section's bytes points: "FILE: offset N
  * (section "name", byte B)", or without a file (path NULL) the section
  * and byte alone. Into buf (len bytes); returns buf. */
-const char *snapshot_where(char *buf, size_t len, const char *path, uint64_t off, const char *name,
-			   size_t byte);
+const char *machine_state_where(char *buf, size_t len, const char *path, uint64_t off,
+				const char *name, size_t byte);
 
 /* The machine of a paused VM (vCPU, devices, the "vm" section's fields),
  * in memory: what a snapshot file's sections hold, and what a fork hands
- * its children as it is. 0 or -errno, err says; snapshot_machine_free
+ * its children as it is. 0 or -errno, err says; machine_state_free
  * releases m whatever the outcome. */
-int snapshot_capture_machine(struct vm *vm, struct snapshot_machine *m, char *err, size_t errlen);
-void snapshot_machine_free(struct snapshot_machine *m);
+int machine_state_save(struct vm *vm, struct machine_state *m, char *err, size_t errlen);
+void machine_state_free(struct machine_state *m);
+
+/* Restored in two steps, the VM built between them (vm.h): */
+/* devstate_restore_all on the VM's table: 0 or -EINVAL, naming the
+ * file's offset, the section and the device. */
+int machine_state_restore_devices(struct vm *vm, const struct machine_state *m, char *err,
+				  size_t errlen);
+/* On a created vCPU that has not run, memory in place: the saved state and
+ * vm->tsc_hz, then the devices whose state lives in KVM (devstate.h's
+ * commit: the irqchip, PIT and kvm-clock of a Linux machine). 0, or
+ * -errno (-EINVAL: KVM refused a value), naming the file's offset and the
+ * section. */
+int machine_state_restore_vcpu(struct vm *vm, const struct machine_state *m, char *err,
+			       size_t errlen);
 
 #endif

@@ -34,7 +34,7 @@ static int restore_section(const struct snap_reader *r, const char *name, uint32
 
 /* "vm": devstate framing, u64 mem_bytes, u64 tsc_hz; version 2 then u32
  * machine. */
-static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+static int restore_read_vm(const struct snap_reader *r, struct machine_state *m, char *err,
 			   size_t errlen)
 {
 	struct devstate_reader dr;
@@ -63,8 +63,8 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 		devstate_fail(&dr, "machine %u: expected 0 (vmm) or 1 (linux)", machine);
 	if (devstate_close(&dr))
 		return err_into(err, errlen, -EINVAL, "%s: %s",
-				snapshot_where(at, sizeof(at), snap_reader_path(r), off,
-					       SNAPSHOT_DEV_VM, dr.pos),
+				machine_state_where(at, sizeof(at), snap_reader_path(r), off,
+						    SNAPSHOT_DEV_VM, dr.pos),
 				why);
 	m->machine = (enum machine_id)machine;
 	if (m->mem_bytes != snap_reader_mem_bytes(r))
@@ -76,7 +76,7 @@ static int restore_read_vm(const struct snap_reader *r, struct snapshot_machine 
 	return 0;
 }
 
-static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+static int restore_read_vcpu(const struct snap_reader *r, struct machine_state *m, char *err,
 			     size_t errlen)
 {
 	char why[256];
@@ -97,12 +97,12 @@ static int restore_read_vcpu(const struct snap_reader *r, struct snapshot_machin
 	return 0;
 }
 
-int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+int snapshot_read_machine(const struct snap_reader *r, struct machine_state *m, char *err,
 			  size_t errlen)
 {
 	int ret;
 
-	*m = (struct snapshot_machine){.path = snap_reader_path(r)};
+	*m = (struct machine_state){.path = snap_reader_path(r)};
 	ret = restore_read_vm(r, m, err, errlen);
 	if (!ret)
 		ret = restore_read_vcpu(r, m, err, errlen);
@@ -110,60 +110,6 @@ int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *
 		ret = restore_section(r, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
 				      &m->devices, &m->devices_len, &m->devices_off, err, errlen);
 	return ret;
-}
-
-int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
-			     size_t errlen)
-{
-	char why[256], where[300];
-	size_t at;
-
-	if (devstate_restore_all(&vm->states, m->devices, m->devices_len, &at, why, sizeof(why)))
-		return err_into(err, errlen, -EINVAL, "%s: %s",
-				snapshot_where(where, sizeof(where), m->path, m->devices_off,
-					       SNAPSHOT_DEV_DEVICES, at),
-				why);
-	return 0;
-}
-
-/* The guest was told its TSC frequency at boot: keep it where KVM can
- * scale (KVM_CAP_TSC_CONTROL), else say that the guest's clock will be off. */
-static void restore_tsc(struct vm *vm, uint64_t tsc_hz)
-{
-	uint64_t here = vcpu_tsc_hz(&vm->vcpu, &vm->kvm);
-
-	vm->tsc_hz = tsc_hz;
-	if (!tsc_hz || !here || here / 1000 == tsc_hz / 1000)
-		return;
-	if (ioctl(vm->vcpu.fd, KVM_SET_TSC_KHZ, (unsigned long)(tsc_hz / 1000)) < 0)
-		fprintf(stderr,
-			"vmm: restore: the snapshot's TSC runs at %llu kHz, this host's at %llu "
-			"kHz and KVM cannot scale it: the guest's clock will be off\n",
-			(unsigned long long)tsc_hz / 1000, (unsigned long long)here / 1000);
-}
-
-int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err, size_t errlen)
-{
-	char why[256];
-	bool quiet;
-	int ret;
-
-	restore_tsc(vm, m->tsc_hz);
-	quiet = err_set_quiet(true);
-	ret = vcpu_state_restore(&vm->vcpu, &vm->kvm, m->vcpu);
-	err_set_quiet(quiet);
-	if (ret && m->path)
-		return err_into(err, errlen, ret,
-				"%s: offset %llu (section \"%s\"): %s: expected a vCPU state this "
-				"host's KVM takes (one saved on the same kind of host)",
-				m->path, (unsigned long long)m->vcpu_off, SNAPSHOT_DEV_VCPU,
-				last_error());
-	if (ret)
-		return err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_VCPU,
-				last_error());
-	ret = devstate_commit_all(&vm->states, why, sizeof(why));
-	return ret ? err_into(err, errlen, ret, "section \"%s\": %s", SNAPSHOT_DEV_DEVICES, why)
-		   : 0;
 }
 
 uint64_t snapshot_data_pages(const struct snap_reader *r)
@@ -230,12 +176,12 @@ const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load
 
 /* What a snapshot can get wrong but its pages' data, before KVM. */
 static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
-			    bool lazy, const struct snapshot_machine *m)
+			    bool lazy, const struct machine_state *m)
 {
 	uint64_t need = snapshot_data_pages(r) * EPT_PAGE_SIZE;
 	char err[512];
 
-	if (snapshot_restore_devices(vm, m, err, sizeof(err)))
+	if (machine_state_restore_devices(vm, m, err, sizeof(err)))
 		return err_input("restore", "%s", err), VMM_STATUS_USAGE;
 	/* Without swap, an eager restore must fit the budget: it makes every
 	 * data page resident before the guest runs. */
@@ -252,7 +198,7 @@ static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct s
 /* Guest memory from r, eagerly or lazily, then the vCPU's state. An enum
  * vmm_status. */
 static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
-			    const struct snapshot_machine *m)
+			    const struct machine_state *m)
 {
 	char err[512];
 	int ret;
@@ -272,7 +218,7 @@ static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy, boo
 	 * and a lazily restored one is a fault. */
 	if (guest_ram_start(&vm->mem))
 		return VMM_STATUS_INTERNAL;
-	ret = snapshot_restore_vcpu(vm, m, err, sizeof(err));
+	ret = machine_state_restore_vcpu(vm, m, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
 		return ret == -EINVAL ? VMM_STATUS_USAGE : VMM_STATUS_INTERNAL;
@@ -283,7 +229,7 @@ static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy, boo
 int snapshot_restore_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
 			bool lazy)
 {
-	struct snapshot_machine m = {0};
+	struct machine_state m = {0};
 	struct vm_config c = *cfg;
 	char err[512];
 	int ret = 0, begun;
@@ -303,6 +249,6 @@ int snapshot_restore_vm(struct vm *vm, const struct vm_config *cfg, struct snap_
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
 		ret = restore_vm_state(vm, r, lazy, cfg->restore_check_hash, &m);
-	snapshot_machine_free(&m);
+	machine_state_free(&m);
 	return ret;
 }

@@ -3,13 +3,13 @@
  * snapshot_restore_vm (below) puts the pieces together, in this order:
  *   snapshot_read_machine     the sections "vm", "vcpu0" and "devices"
  *                             (snapshot.h) read and checked, no VM needed
- *   snapshot_restore_devices  the devices set to their saved state: plain
+ *   machine_state_restore_devices  the devices set to their saved state: plain
  *                             structures, so before /dev/kvm is opened
  *   -- KVM, guest RAM of the snapshot's size, the vCPU with its CPUID --
  *   snapshot_load_eager       every data page read, checked and written
  *     or snapshot_set_lazy    every data page left to the source
  *                             (snapshot_source_ops): read on first touch
- *   snapshot_restore_vcpu     the vCPU's registers, MSRs and the rest
+ *   machine_state_restore_vcpu     the vCPU's registers, MSRs and the rest
  * so that everything the file can get wrong is a usage error (exit 2) on
  * any host, except a page's data, which is checked when it is read: by an
  * eager restore before the guest runs (exit 2), by a lazy one when the
@@ -34,21 +34,9 @@ struct vcpu_state;
 
 /* 0, -EINVAL naming the section and what was wrong (missing, another
  * version, bad framing, a mem_bytes other than the file's), -ENOMEM.
- * snapshot_machine_free releases m whatever the outcome. */
-int snapshot_read_machine(const struct snap_reader *r, struct snapshot_machine *m, char *err,
+ * machine_state_free releases m whatever the outcome. */
+int snapshot_read_machine(const struct snap_reader *r, struct machine_state *m, char *err,
 			  size_t errlen);
-/* devstate_restore_all on the VM's table: 0 or -EINVAL, naming the
- * file's offset, the section and the device. */
-int snapshot_restore_devices(struct vm *vm, const struct snapshot_machine *m, char *err,
-			     size_t errlen);
-/* On a created vCPU that has not run, memory in place: the saved state and
- * vm->tsc_hz, then the devices whose state lives in KVM (devstate.h's
- * commit: the irqchip, PIT and kvm-clock of a Linux machine). 0, or
- * -errno (-EINVAL: KVM refused a value), naming the file's offset and the
- * section. */
-int snapshot_restore_vcpu(struct vm *vm, const struct snapshot_machine *m, char *err,
-			  size_t errlen);
-
 /* Pages of data (SNAP_KIND_DATA) in r: what an eager restore makes resident. */
 uint64_t snapshot_data_pages(const struct snap_reader *r);
 /* Read every data page of r and write it to mem (zero pages are left: RAM

@@ -72,7 +72,7 @@ static int snapshot_fill_vcpu(const void *st, void *buf, size_t len, size_t *use
 
 static int snapshot_fill_vm(const void *p, void *buf, size_t len, size_t *used)
 {
-	const struct snapshot_machine *m = p;
+	const struct machine_state *m = p;
 	struct devstate_writer w;
 
 	devstate_begin(&w, buf, len, SNAPSHOT_VM_VERSION);
@@ -82,21 +82,29 @@ static int snapshot_fill_vm(const void *p, void *buf, size_t len, size_t *used)
 	return devstate_end(&w, used);
 }
 
-int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+int snapshot_write_machine(struct snap_writer *w, const struct machine_state *m, char *err,
+			   size_t errlen)
 {
-	struct snapshot_machine m;
-	int ret = snapshot_capture_machine(vm, &m, err, errlen);
+	int ret = snapshot_device(w, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, snapshot_fill_vm, m, err,
+				  errlen);
 
 	if (!ret)
-		ret = snapshot_device(w, SNAPSHOT_DEV_VM, SNAPSHOT_VM_VERSION, snapshot_fill_vm, &m,
-				      err, errlen);
-	if (!ret)
 		ret = snapshot_device(w, SNAPSHOT_DEV_VCPU, VCPU_STATE_VERSION, snapshot_fill_vcpu,
-				      m.vcpu, err, errlen);
+				      m->vcpu, err, errlen);
 	if (!ret)
 		ret = snap_writer_device(w, SNAPSHOT_DEV_DEVICES, SNAPSHOT_DEVICES_VERSION,
-					 m.devices, m.devices_len, err, errlen);
-	snapshot_machine_free(&m);
+					 m->devices, m->devices_len, err, errlen);
+	return ret;
+}
+
+int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct machine_state m;
+	int ret = machine_state_save(vm, &m, err, errlen);
+
+	if (!ret)
+		ret = snapshot_write_machine(w, &m, err, errlen);
+	machine_state_free(&m);
 	return ret;
 }
 
@@ -176,8 +184,8 @@ static int snapshot_read_hash(const struct snap_reader *r, uint64_t *hash, uint6
 	*bytes = devstate_get_u64(&rd, "bytes");
 	if (devstate_close(&rd))
 		return snprintf(err, errlen, "%s: %s",
-				snapshot_where(where, sizeof(where), snap_reader_path(r), off,
-					       SNAPSHOT_DEV_MEMORY_HASH, rd.pos),
+				machine_state_where(where, sizeof(where), snap_reader_path(r), off,
+						    SNAPSHOT_DEV_MEMORY_HASH, rd.pos),
 				why),
 		       -EINVAL;
 	return 0;
@@ -295,35 +303,6 @@ static int snapshot_fail(char *err, size_t errlen, int ret, const char *what)
 	return ret;
 }
 
-int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
-		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
-		      struct snapshot_pause *p, char *err, size_t errlen)
-{
-	uint64_t t0 = histo_now_ns(), t1, t2, t3;
-	int ret = vm_pause(vm);
-	bool was_paused = ret == -EALREADY;
-
-	if (ret && !was_paused)
-		return snapshot_fail(err, errlen, ret,
-				     ret == -ESRCH ? "pausing the VM: it has stopped"
-						   : "pausing the VM: a vCPU did not park");
-	t1 = histo_now_ns();
-	ret = machine(arg, err, errlen);
-	t2 = histo_now_ns();
-	if (!ret)
-		ret = freeze(arg, err, errlen);
-	t3 = histo_now_ns();
-	if (!was_paused)
-		vm_resume(vm);
-	p->resumed_ns = histo_now_ns();
-	p->park_ns = t1 - t0;
-	p->machine_ns = t2 - t1;
-	p->freeze_ns = t3 - t2;
-	p->resume_ns = p->resumed_ns - t3;
-	p->pause_ns = p->resumed_ns - t0;
-	return ret;
-}
-
 static int snapshot_machine_cb(void *arg, char *err, size_t errlen)
 {
 	struct snapshot_job *job = arg;
@@ -345,9 +324,9 @@ static int snapshot_freeze_cb(void *arg, char *err, size_t errlen)
 
 static int snapshot_pause_and_freeze(struct snapshot_job *job, char *err, size_t errlen)
 {
-	struct snapshot_pause p = {0};
-	int ret = snapshot_in_pause(job->vm, snapshot_machine_cb, snapshot_freeze_cb, job, &p, err,
-				    errlen);
+	struct vm_pause_parts p = {0};
+	int ret =
+	    vm_pause_for(job->vm, snapshot_machine_cb, snapshot_freeze_cb, job, &p, err, errlen);
 
 	job->resumed_ns = p.resumed_ns;
 	job->p.park_ns = p.park_ns;

@@ -42,21 +42,6 @@
 
 struct vm;
 
-/* A pause in parts (snapshot and fork), CLOCK_MONOTONIC ns. */
-struct snapshot_pause {
-	uint64_t pause_ns; /* vCPUs stopped: park + machine + freeze + resume */
-	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
-	uint64_t resumed_ns; /* when the guest ran again */
-};
-
-/* Park vm's vCPUs (a VM the user paused stays paused), call machine(arg),
- * then freeze(arg) if it succeeded, and resume: the pause in parts into
- * *p. 0, or the first failure with err saying why (the callbacks fill err
- * themselves). */
-int snapshot_in_pause(struct vm *vm, int (*machine)(void *arg, char *err, size_t errlen),
-		      int (*freeze)(void *arg, char *err, size_t errlen), void *arg,
-		      struct snapshot_pause *p, char *err, size_t errlen);
-
 /* Snapshots of a VM whose status stays readable by number. */
 #define SNAPSHOT_HISTORY 8
 
@@ -109,7 +94,12 @@ int snapshot_memory_hash(struct guest_ram *m, uint64_t *hash, uint64_t *bad_gpa)
 int snapshot_check_memory_hash(struct guest_ram *m, const struct snap_reader *r, char *err,
 			       size_t errlen);
 
-/* The machine's sections of a paused VM into w (snapshot_capture_machine,
+struct machine_state;
+/* m as the machine's sections ("vm", "vcpu0", "devices") into w: 0 or
+ * -errno, err says. snapshot_read_machine (restore.h) reads them back. */
+int snapshot_write_machine(struct snap_writer *w, const struct machine_state *m, char *err,
+			   size_t errlen);
+/* The machine's sections of a paused VM into w (machine_state_save,
  * written): 0 or -errno, err says. */
 int snapshot_save_machine(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
 
