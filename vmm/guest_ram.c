@@ -107,10 +107,22 @@ static uint64_t guest_ram_store_frames(uint64_t pages)
 	return pages > max / (2 + GUEST_RAM_FORK_MAX) ? max : pages * (2 + GUEST_RAM_FORK_MAX);
 }
 
+int guest_ram_host_create(uint64_t size, uint64_t host_mem, struct host **out)
+{
+	uint64_t pages = size / EPT_PAGE_SIZE;
+	/* Room for fork children; the records of frames never used cost no
+	 * memory. */
+	int ret = host_create(out, guest_ram_store_frames(pages),
+			      (host_mem ? host_mem : size) / EPT_PAGE_SIZE);
+
+	return ret ? err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
+			       (unsigned long)pages, strerror(-ret))
+		   : 0;
+}
+
 static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	struct vmem_range ranges[GUEST_RAM_MAX_REGIONS];
-	uint64_t pages = m->size / EPT_PAGE_SIZE;
 	uint64_t budget = (p->host_mem ? p->host_mem : m->size) / EPT_PAGE_SIZE;
 	struct vmem_config cfg = {
 	    .ranges = ranges,
@@ -125,14 +137,13 @@ static int guest_ram_init_vmm(struct guest_ram *m, const struct guest_ram_params
 	};
 	int ret;
 
-	/* Room for fork children; the records of frames never used cost no
-	 * memory. */
-	ret = host_create(&m->host, guest_ram_store_frames(pages), budget);
-	if (ret)
+	m->host = p->host;
+	ret = m->host ? 0 : guest_ram_host_create(m->size, p->host_mem, &m->host);
+	if (ret) {
 		swapfile_close(p->swap);
-	if (ret)
-		return err_errno(-ret, "frame store", "cannot create it for %lu pages: %s",
-				 (unsigned long)pages, strerror(-ret));
+		return ret;
+	}
+	m->own_host = !p->host;
 	m->db = host_frames(m->host);
 	m->budget_frames = budget;
 	ret = guest_ram_init_reclaim(m, p);
@@ -235,7 +246,8 @@ void guest_ram_destroy(struct guest_ram *m)
 	} else if (m->host) {
 		host_vm_destroy(m->host, m->vmem);
 		reclaim_destroy(m->reclaim); /* after the VMs: they put their slots */
-		host_destroy(m->host);
+		if (m->own_host)
+			host_destroy(m->host);
 	}
 	memset(m, 0, sizeof(*m));
 }

@@ -65,6 +65,9 @@ struct guest_ram_params {
 	 * come from here on first touch; NULL: none. */
 	const struct vmem_source_ops *source;
 	void *source_arg;
+	/* The process's frame store (guest_ram_host_create), shared with the
+	 * VM's fork children and outliving them; NULL: one of its own. */
+	struct host *host;
 };
 
 struct guest_ram {
@@ -78,6 +81,7 @@ struct guest_ram {
 	struct reclaimer *reclaim; /* NULL: no swap and no sampling */
 	uint64_t budget_frames;	   /* its share of the store's budget: a child brings as much */
 	bool child;		   /* a fork child: the host and reclaimer are its parent's */
+	bool own_host;		   /* host was made for this RAM, and goes with it */
 };
 
 /* Split size bytes of RAM into regions (hva left NULL); returns the count. */
@@ -87,6 +91,11 @@ int guest_ram_layout(uint64_t size, struct guest_ram_region out[GUEST_RAM_MAX_RE
  * is missing: 0, or -errno with the message printed. */
 int guest_ram_check_manager(enum guest_ram_manager mm);
 int guest_ram_init(struct guest_ram *m, const struct guest_ram_params *p);
+/* The frame store of a process whose first VM has size bytes of RAM and a
+ * budget of host_mem bytes (0: size), with room for its fork children:
+ * main makes it once and passes it in guest_ram_params.host. 0 or -errno,
+ * printed; host_destroy releases it once every VM on it is gone. */
+int guest_ram_host_create(uint64_t size, uint64_t host_mem, struct host **out);
 /* A fork child's RAM (VMM manager): a view of parent's fork image, on
  * parent's store and under its reclaimer (its swap), which must outlive
  * it. The store's budget grows by parent's share. p gives the fault

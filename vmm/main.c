@@ -225,6 +225,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	struct control ctl;
 	struct fleet fleet;
 	struct vm vm;
+	struct vm_config c = *cfg;
 	/* The signal thread's: it lives until sigstop_end, below. */
 	struct main_stop stop = {&vm, &fleet};
 	int status;
@@ -246,8 +247,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 		return VMM_STATUS_USAGE;
 	}
 	fleet_init(&fleet, cfg->console_fd, o->console_dir);
-	status = r ? snapshot_restore_vm(&vm, cfg, r, lazy) : vm_create(&vm, cfg);
-	vm.fleet = &fleet;
+	c.fleet = &fleet;
+	status = r ? snapshot_restore_vm(&vm, &c, r, lazy) : vm_create(&vm, &c);
 	if (!status)
 		status = main_fork_before_run(&vm, children);
 	if (!status && sigstop_start(&sig, main_on_signal, &stop))
@@ -269,6 +270,22 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	fleet_destroy(&fleet); /* the children first: they map vm's memory */
 	snapshot_finish(&vm);  /* its jobs read guest memory */
 	vm_destroy(&vm);
+	return status;
+}
+
+/* The process's frame store, for the VM and its children (VMM manager):
+ * made before the VM, destroyed once every VM on it is gone. */
+static int main_vm_in_host(const struct run_opts *o, struct vm_config *cfg, const char *input,
+			   struct snap_reader *r, bool lazy, unsigned children)
+{
+	int status;
+
+	if (cfg->manager == GUEST_RAM_MANAGER_VMM &&
+	    guest_ram_host_create(cfg->mem_bytes, cfg->host_mem_bytes, &cfg->host))
+		return VMM_STATUS_INTERNAL;
+	status = main_vm(o, cfg, input, r, lazy, children);
+	if (cfg->host)
+		host_destroy(cfg->host);
 	return status;
 }
 
@@ -294,7 +311,7 @@ static int main_run(int argc, char **argv)
 	if (o.host_mem_bytes && main_check_host_mem(&o))
 		return VMM_STATUS_USAGE;
 	cfg = main_vm_config(&o);
-	return main_vm(&o, &cfg, o.kernel, NULL, false, 0);
+	return main_vm_in_host(&o, &cfg, o.kernel, NULL, false, 0);
 }
 
 /* vmm restore DIR, vmm fork-from DIR --count N: the snapshot is opened
@@ -323,7 +340,8 @@ static int main_restore(int argc, char **argv)
 	cfg = main_vm_config(&o.run);
 	cfg.mem_bytes = snap_reader_mem_bytes(r);
 	cfg.restore_check_hash = o.check_hash;
-	ret = main_vm(&o.run, &cfg, snap_reader_path(r), r, !o.eager, o.count ? o.count - 1 : 0);
+	ret = main_vm_in_host(&o.run, &cfg, snap_reader_path(r), r, !o.eager,
+			      o.count ? o.count - 1 : 0);
 	snap_reader_close(r);
 	return ret;
 }

@@ -95,6 +95,7 @@ static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swap
 					   .wss_samples = cfg->wss_samples,
 					   .source = source,
 					   .source_arg = source_arg,
+					   .host = cfg->host,
 				       });
 
 	return ret ? ret : vm_set_memory(vm);
@@ -235,6 +236,7 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
 	vm->cpu = vm_pick_cpu(cfg);
+	vm->fleet = cfg->fleet;
 	vm->machine = machine_get(cfg->machine == MACHINE_AUTO ? MACHINE_VMM : cfg->machine);
 	vm->cfg.machine = vm->machine->id;
 	vm_init_sync(vm);

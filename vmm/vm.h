@@ -75,6 +75,9 @@ struct vm_config {
 	bool restore_check_hash; /* snapshot_restore_vm: memory against the snapshot's hash */
 	struct vm *fork_parent;	 /* a fork child's (fork.h): RAM from its fork image */
 	bool start_paused;	 /* paused from the start: vm_resume runs it */
+	/* The process's, made by main (NULL: none; a frame store of its own). */
+	struct host *host;   /* the frame store (guest_ram_host_create) */
+	struct fleet *fleet; /* where its fork children run (fleet.h) */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
@@ -142,7 +145,7 @@ struct vm {
 	regex_t pause_re;     /* cfg.pause_at_line, compiled */
 	bool pause_re_set;
 	char name[24];	     /* "[G.I] " for a fork child, before its messages; else "" */
-	struct fleet *fleet; /* the VMs of this vmm process (fleet.h), NULL: none */
+	struct fleet *fleet; /* cfg.fleet: NULL, it cannot have children */
 
 	/* The snapshot being written, or the last one (snapshot.h). */
 	pthread_mutex_t snap_lock;

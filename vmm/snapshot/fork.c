@@ -132,6 +132,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	cfg.start_paused = false;  /* a child runs at once: nothing could resume it */
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
+	cfg.fleet = NULL; /* one generation of children per fleet */
 	cfg.pin_cpu = cfg.pin ? fleet_next_cpu(vm->fleet, vm->cpu) : -1;
 	status = fork_create_child(child, &cfg, m, gen, index);
 	console_set_output(&child->con, fd, prefix);
