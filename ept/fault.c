@@ -19,6 +19,7 @@
 #include "vmem_priv.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -102,12 +103,17 @@ struct fault_ctx {
 	uint64_t t0;	       /* when the fault was read */
 };
 
-/* fmt takes the GPA (%lx) and then the error's text (%s). */
-static void fault_fatal(struct vmem *v, const char *fmt, uint64_t gpa, int err)
+/* The fault thread cannot serve the guest: it stops, saying why. */
+static void fault_fatal(struct vmem *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fault_fatal(struct vmem *v, const char *fmt, ...)
 {
 	char msg[256];
+	va_list ap;
 
-	snprintf(msg, sizeof(msg), fmt, (unsigned long)gpa, strerror(-err));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	vmem_stop_guest(v, msg);
 }
 
@@ -128,7 +134,8 @@ static int fault_no_frame(struct vmem *v, const struct fault_ctx *f, int ret)
 {
 	if (ret == -ENOMEM)
 		return ret;
-	fault_fatal(v, "cannot record a frame for GPA %#lx: %s", f->page.gpa, ret);
+	fault_fatal(v, "cannot record a frame for GPA %#lx: %s", (unsigned long)f->page.gpa,
+		    strerror(-ret));
 	return 0;
 }
 
@@ -147,13 +154,15 @@ static int fault_zero_fill(struct vmem *v, const struct fault_ctx *f)
 	v->fault.seq_next = in.hi;
 	v->fault.spurious_idx = UINT64_MAX;
 	if (ret) {
-		fault_fatal(v, "cannot map GPA %#lx: %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot map GPA %#lx: %s", (unsigned long)f->page.gpa,
+			    strerror(-ret));
 		return 0;
 	}
 	fault_count(v, FAULT_ZERO, in.hi - in.lo, f->t0);
 	ret = uffd_wake(&v->view.uffd, vmem_view_addr(v, in.lo), (in.hi - in.lo) << EPT_PAGE_SHIFT);
 	if (ret)
-		fault_fatal(v, "cannot wake the vCPU after filling GPA %#lx: %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot wake the vCPU after filling GPA %#lx: %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 	return 0;
 }
 
@@ -214,7 +223,8 @@ static int fault_install_loaded(struct vmem *v, const struct fault_ctx *f)
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret) {
-		fault_fatal(v, "cannot map GPA %#lx after reading it in: %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot map GPA %#lx after reading it in: %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 		return 1;
 	}
 	return 0;
@@ -227,8 +237,8 @@ static void fault_loaded(struct vmem *v, const struct fault_ctx *f, enum fault_c
 	int ret = uffd_wake(&v->view.uffd, vmem_view_addr(v, f->page.idx), EPT_PAGE_SIZE);
 
 	if (ret)
-		fault_fatal(v, "cannot wake the vCPU after reading GPA %#lx in: %s", f->page.gpa,
-			    ret);
+		fault_fatal(v, "cannot wake the vCPU after reading GPA %#lx in: %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 	fault_count(v, c, got, f->t0);
 }
 
@@ -318,7 +328,8 @@ static void fault_minor(struct vmem *v, const struct fault_ctx *f)
 	int ret = vmem_install(v, &f->page, &in);
 
 	if (ret) {
-		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot map GPA %#lx again (UFFDIO_CONTINUE): %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 		return;
 	}
 	vmem_mark_used(v, f->page.idx);
@@ -336,7 +347,7 @@ static void fault_present(struct vmem *v, const struct fault_ctx *f)
 		fault_fatal(v,
 			    "GPA %#lx: the second-level table holds a frame for it but the "
 			    "frame store has no page there (%s): table and store disagree",
-			    f->page.gpa, -EFAULT);
+			    (unsigned long)f->page.gpa, strerror(EFAULT));
 		return;
 	}
 	v->fault.spurious_idx = f->page.idx;
@@ -362,7 +373,7 @@ static int fault_image(struct vmem *v, const struct fault_ctx *f)
 		ret = vmem_install(v, &f->page, &in);
 		if (ret)
 			fault_fatal(v, "cannot map GPA %#lx of the fork image read-only: %s",
-				    f->page.gpa, ret);
+				    (unsigned long)f->page.gpa, strerror(-ret));
 		else
 			vmem_mark_used(v, f->page.idx);
 		v->stats.minor += !ret;
@@ -376,7 +387,8 @@ static int fault_image(struct vmem *v, const struct fault_ctx *f)
 	if (ret == -ENOMEM)
 		return fault_no_frame(v, f, ret);
 	if (ret) {
-		fault_fatal(v, "cannot copy GPA %#lx out of the fork image: %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot copy GPA %#lx out of the fork image: %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 		return 0;
 	}
 	fault_count(v, c, 1, f->t0);
@@ -389,7 +401,8 @@ static void fault_wp(struct vmem *v, const struct fault_ctx *f)
 	int ret = vmem_snap_wp_fault(v, &f->page);
 
 	if (ret)
-		fault_fatal(v, "cannot make GPA %#lx writable again: %s", f->page.gpa, ret);
+		fault_fatal(v, "cannot make GPA %#lx writable again: %s",
+			    (unsigned long)f->page.gpa, strerror(-ret));
 }
 
 /* Serve one fault by what the table says. -ENOMEM: no frame for it, and
@@ -434,13 +447,9 @@ static void fault_handle(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t
 	/* The pager stops v itself when it frees nothing; never leave the
 	 * vCPU waiting if it did not. Without one, the budget is the limit. */
 	if (ret == -ENOMEM && !v->fatal)
-		fault_fatal(v,
-			    v->back.pager
-				? "host memory budget and swap exhausted: no frame for GPA "
-				  "%#lx (%s)"
-				: "host memory budget exhausted: no frame for GPA %#lx (%s); "
-				  "raise --host-mem",
-			    vmem_idx_gpa(v, idx), ret);
+		fault_fatal(v, "host memory budget%s exhausted: no frame for GPA %#lx (%s)%s",
+			    v->back.pager ? " and swap" : "", (unsigned long)vmem_idx_gpa(v, idx),
+			    strerror(-ret), v->back.pager ? "" : "; raise --host-mem");
 	pthread_mutex_unlock(&v->lock);
 }
 
