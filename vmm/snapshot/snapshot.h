@@ -1,5 +1,5 @@
-/* vmm/snapshot/snapshot.h: snapshots of a running VM, and VMs restored
- * from them (docs/snapshot.md).
+/* vmm/snapshot/snapshot.h: snapshots of a running VM, and the sections a
+ * restore reads back (restore.h; docs/snapshot.md).
  *
  * A snapshot (vmm snapshot --control S --out DIR) is taken in four steps:
  * arm the view's write-protection while the guest runs, pause, save the
