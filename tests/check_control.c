@@ -135,8 +135,8 @@ START_TEST(control_out_of_order_requests_are_refused)
 	expect_ok("{\"cmd\": \"pause\"}");
 	expect_error("{\"cmd\": \"pause\"}", "paused already");
 	expect_ok("{\"cmd\": \"resume\"}");
-	ck_assert_uint_eq(vm.pause.pauses, 1);
-	ck_assert_uint_eq(vm.pause.resumes, 1);
+	ck_assert_uint_eq(vm.run.pause.pauses, 1);
+	ck_assert_uint_eq(vm.run.pause.resumes, 1);
 	expect_ok("{\"cmd\": \"stop\"}");
 	ck_assert(vm.done);
 	ck_assert_ptr_nonnull(strstr(vm.reason, "stopped by request"));
@@ -151,13 +151,13 @@ static void *slow_vcpu(void *arg)
 {
 	struct vm *v = arg;
 
-	while (!__atomic_load_n(&v->pause_req, __ATOMIC_SEQ_CST))
+	while (!__atomic_load_n(&v->run.pause_req, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	usleep(200000);
-	pthread_mutex_lock(&v->stop_lock);
-	v->nr_parked++;
-	pthread_cond_broadcast(&v->state_cond);
-	pthread_mutex_unlock(&v->stop_lock);
+	pthread_mutex_lock(&v->run.lock);
+	v->run.nr_parked++;
+	pthread_cond_broadcast(&v->run.cond);
+	pthread_mutex_unlock(&v->run.lock);
 	return NULL;
 }
 
@@ -167,12 +167,12 @@ START_TEST(control_pause_waits_for_every_vcpu_to_park)
 {
 	pthread_t t;
 
-	vm.nr_running = 1;
+	vm.run.nr_running = 1;
 	ck_assert_int_eq(pthread_create(&t, NULL, slow_vcpu, &vm), 0);
 	expect_ok("{\"cmd\": \"pause\"}");
-	ck_assert_int_eq(vm.nr_parked, 1);
+	ck_assert_int_eq(vm.run.nr_parked, 1);
 	pthread_join(t, NULL);
-	vm.nr_parked = vm.nr_running = 0;
+	vm.run.nr_parked = vm.run.nr_running = 0;
 }
 END_TEST
 

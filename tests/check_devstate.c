@@ -214,15 +214,15 @@ START_TEST(devstate_linux_machine_round_trips_and_a_vmm_machine_refuses_it)
 	ck_assert_int_eq(lx.states.nr, 9);
 	for (int i = 0; i < 9; i++)
 		ck_assert_str_eq(lx.states.row[i].ops->name, names[i]);
-	lx.clock.ns = 987654321;
-	lx.pit.state.channels[0].count = 0x2e9c;
-	lx.pit.state.channels[0].mode = 2;
+	lx.pc.clock.ns = 987654321;
+	lx.pc.pit.state.channels[0].count = 0x2e9c;
+	lx.pc.pit.state.channels[0].mode = 2;
 	ck_assert_int_eq(devstate_save_all(&lx.states, buf, sizeof(buf), &n), 0);
 	ck_assert_msg(devstate_restore_all(&lx2.states, buf, n, NULL, err, sizeof(err)) == 0, "%s",
 		      err);
-	ck_assert_uint_eq(lx2.clock.ns, 987654321);
-	ck_assert(lx2.clock.restored && lx2.pit.restored && lx2.irqchip.restored);
-	ck_assert_uint_eq(lx2.pit.state.channels[0].count, 0x2e9c);
+	ck_assert_uint_eq(lx2.pc.clock.ns, 987654321);
+	ck_assert(lx2.pc.clock.restored && lx2.pc.pit.restored && lx2.pc.irqchip.restored);
+	ck_assert_uint_eq(lx2.pc.pit.state.channels[0].count, 0x2e9c);
 	ck_assert_int_eq(devstate_restore_all(&own.states, buf, n, NULL, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "'irqchip' is no device of this VM"));

@@ -42,20 +42,20 @@ static int machine_linux_devices(struct vm *vm)
 {
 	int ret;
 
-	irqchip_init(&vm->irqchip);
-	pit_init(&vm->pit);
-	kvmclock_init(&vm->clock);
-	acpi_pm_init(&vm->acpi_pm, machine_power_off, vm);
-	reset_init(&vm->reset, machine_reset, vm);
-	serial_set_irq(&vm->uart, machine_irq4, &vm->irqchip);
-	ret = irqchip_register(&vm->irqchip, &vm->states);
+	irqchip_init(&vm->pc.irqchip);
+	pit_init(&vm->pc.pit);
+	kvmclock_init(&vm->pc.clock);
+	acpi_pm_init(&vm->pc.acpi_pm, machine_power_off, vm);
+	reset_init(&vm->pc.reset, machine_reset, vm);
+	serial_set_irq(&vm->uart, machine_irq4, &vm->pc.irqchip);
+	ret = irqchip_register(&vm->pc.irqchip, &vm->states);
 	if (!ret)
-		ret = pit_register(&vm->pit, &vm->states);
+		ret = pit_register(&vm->pc.pit, &vm->states);
 	if (!ret)
-		ret = kvmclock_register(&vm->clock, &vm->states);
+		ret = kvmclock_register(&vm->pc.clock, &vm->states);
 	if (!ret)
-		ret = acpi_pm_register(&vm->acpi_pm, &vm->io, &vm->states);
-	return ret ? ret : reset_register(&vm->reset, &vm->io, &vm->states);
+		ret = acpi_pm_register(&vm->pc.acpi_pm, &vm->io, &vm->states);
+	return ret ? ret : reset_register(&vm->pc.reset, &vm->io, &vm->states);
 }
 
 static const struct machine_kind machine_kinds[] = {
@@ -110,10 +110,10 @@ int machine_create_kvm(struct vm *vm)
 
 	if (!vm->machine->irqchip)
 		return 0;
-	ret = irqchip_create(&vm->irqchip, vm->fd);
+	ret = irqchip_create(&vm->pc.irqchip, vm->fd);
 	if (!ret)
-		ret = pit_create(&vm->pit, vm->fd);
+		ret = pit_create(&vm->pc.pit, vm->fd);
 	if (!ret)
-		kvmclock_attach(&vm->clock, vm->fd);
+		kvmclock_attach(&vm->pc.clock, vm->fd);
 	return ret;
 }

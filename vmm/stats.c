@@ -364,8 +364,8 @@ static json_t *stats_fork(const struct vm *vm, const struct vmem_stats *v)
 {
 	json_t *o = stats_fork_frames(v), *children = json_array();
 
-	if (vm->fleet)
-		fleet_visit(vm->fleet, stats_add_child, &children);
+	if (vm->cfg.fleet)
+		fleet_visit(vm->cfg.fleet, stats_add_child, &children);
 	if (!o || !children || json_object_set_new(o, "children", children) ||
 	    json_object_update_new(o, json_pack("{s:i, s:i}", "generation", vm->forkid.generation,
 						"index", vm->forkid.index))) {
@@ -526,7 +526,7 @@ static json_t *stats_vmm(const struct vm *vm, enum guest_ram_manager manager)
 		ret = json_object_set_new(o, "console_lost_lines",
 					  json_integer(stats_int(vm->con.lost_lines)));
 	if (!ret)
-		ret = json_object_set_new(o, "pause", stats_pause(&vm->pause));
+		ret = json_object_set_new(o, "pause", stats_pause(&vm->run.pause));
 	if (ret) {
 		json_decref(o);
 		return NULL;

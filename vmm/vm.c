@@ -211,18 +211,18 @@ static void vm_pause_at_line(void *arg, const char *line, size_t len)
 
 	memcpy(buf, line, len);
 	buf[len] = '\0';
-	if (!regexec(&vm->pause_re, buf, 0, NULL, 0))
+	if (!regexec(&vm->pause_at.re, buf, 0, NULL, 0))
 		vm_pause_self(vm);
 }
 
 /* --pause-at-line: checked by the command line already. */
 static int vm_watch_console(struct vm *vm, const char *regex)
 {
-	int ret = regcomp(&vm->pause_re, regex, REG_EXTENDED | REG_NOSUB);
+	int ret = regcomp(&vm->pause_at.re, regex, REG_EXTENDED | REG_NOSUB);
 
 	if (ret)
 		return err_input("--pause-at-line", "'%s': not a valid extended regex", regex);
-	vm->pause_re_set = true;
+	vm->pause_at.set = true;
 	console_watch(&vm->con, vm_pause_at_line, vm);
 	return 0;
 }
@@ -232,17 +232,14 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm.fd = vm->fd = vm->stats_fd = vm->vcpu.fd = vm->vcpu.stats_fd = -1;
 	vm->stats.start_ns = histo_now_ns();
-	vm->timeout_sec = cfg->timeout_sec;
-	vm->stats_interval = cfg->stats_interval;
 	vm->cfg = *cfg;
 	vm->cpu = vm_pick_cpu(cfg);
-	vm->fleet = cfg->fleet;
 	vm->machine = machine_get(cfg->machine == MACHINE_AUTO ? MACHINE_VMM : cfg->machine);
 	vm->cfg.machine = vm->machine->id;
 	vm_init_sync(vm);
 	/* Paused before its first instruction: its vCPU parks at once. */
-	vm->pause_req = cfg->start_paused;
-	vm->paused_at_ns = vm->stats.start_ns;
+	vm->run.pause_req = cfg->start_paused;
+	vm->run.paused_at_ns = vm->stats.start_ns;
 	console_init(&vm->con, cfg->console_fd);
 	serial_init(&vm->uart, VMM_PORT_SERIAL, &vm->con);
 	conin_init(&vm->conin);
@@ -381,11 +378,11 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	console_destroy(&vm->con);
 	serial_destroy(&vm->uart);
-	if (vm->pause_re_set)
-		regfree(&vm->pause_re);
-	pthread_mutex_destroy(&vm->stop_lock);
+	if (vm->pause_at.set)
+		regfree(&vm->pause_at.re);
+	pthread_mutex_destroy(&vm->run.lock);
 	pthread_mutex_destroy(&vm->snap_lock);
-	pthread_cond_destroy(&vm->state_cond);
+	pthread_cond_destroy(&vm->run.cond);
 }
 
 /* Every device of the VM claims its ports and its state's row here, once. */

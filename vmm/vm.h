@@ -98,7 +98,31 @@ struct vm_pause_stats {
 	struct histo pause_ns, resume_ns;
 };
 
+/* A PC's devices, which the linux machine has (machine.h). */
+struct vm_pc_devices {
+	struct irqchip irqchip;
+	struct pit pit;
+	struct kvmclock clock;
+	struct acpi_pm acpi_pm;
+	struct reset_dev reset;
+};
+
+/* The run state (vm_state.c, vm_run.c), under lock; cond wakes whoever
+ * waits on it. */
+struct vm_run_state {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause_req;			 /* vCPUs are to park, or are parked */
+	int nr_parked;			 /* vCPUs parked */
+	uint64_t unparks, resume_target; /* parks left, and how many a resume waits for */
+	int nr_running;			 /* vCPU threads not yet returned */
+	uint64_t paused_at_ns;
+	struct vm_pause_stats pause;
+	bool timed_out; /* --timeout stopped it: its RIP is reported once stopped */
+};
+
 struct vm {
+	struct vm_config cfg; /* what it was made from: its children's too */
 	struct kvm kvm;
 	int fd;
 	int stats_fd; /* KVM binary statistics of the VM, -1 if unsupported */
@@ -107,45 +131,30 @@ struct vm {
 	int nr_vcpus; /* vCPUs in vcpu (one, for now) */
 	const struct machine_kind *machine;
 	int cpu; /* of the vCPU and fault threads, -1: not pinned */
+	uint64_t tsc_hz;
+
+	/* Devices: the common ones, then the machine's. */
+	struct ioport_bus io;	      /* ports, claimed by each device at creation */
+	struct devstate_table states; /* each device's save and restore, added likewise */
 	struct console con;
 	struct serial uart;
 	struct conin conin;
-	/* A Linux machine's (machine.h); unused by the others. */
-	struct irqchip irqchip;
-	struct pit pit;
-	struct kvmclock clock;
-	struct acpi_pm acpi_pm;
-	struct reset_dev reset;
-	/* The vmm machine's (machine.h). */
-	struct hcall hcall;
-	struct ioport_bus io;	      /* ports, claimed by each device at creation */
-	struct devstate_table states; /* each device's save and restore, added likewise */
+	struct forkid forkid; /* which VM this is among a fork's (forkid.h) */
+	struct hcall hcall;   /* the vmm machine's */
+	struct vm_pc_devices pc;
+
 	struct vm_stats stats;
 	struct guest_counters counters; /* reads of the guest's counters page */
-	struct forkid forkid;		/* which VM this is among a fork's (forkid.h) */
-	uint64_t tsc_hz;
-	unsigned timeout_sec;
-	unsigned stats_interval;
 
-	/* Run state, under stop_lock; state_cond wakes whoever waits on it. */
-	pthread_mutex_t stop_lock;
-	pthread_cond_t state_cond;
-	bool pause_req;			 /* vCPUs are to park, or are parked */
-	int nr_parked;			 /* vCPUs parked */
-	uint64_t unparks, resume_target; /* parks left, and how many a resume waits for */
-	int nr_running;			 /* vCPU threads not yet returned */
-	uint64_t paused_at_ns;
-	struct vm_pause_stats pause;
+	struct vm_run_state run;
 	int status;	  /* enum vmm_status, once done */
 	char reason[256]; /* why the VM stopped */
-	bool timed_out;	  /* --timeout stopped it: its RIP is reported once stopped */
 	bool done;	  /* read without the lock by the vCPU loop (atomic) */
-
-	struct vm_config cfg; /* what it was made from: its children's too */
-	regex_t pause_re;     /* cfg.pause_at_line, compiled */
-	bool pause_re_set;
-	char name[24];	     /* "[G.I] " for a fork child, before its messages; else "" */
-	struct fleet *fleet; /* cfg.fleet: NULL, it cannot have children */
+	struct {
+		regex_t re; /* cfg.pause_at_line, compiled */
+		bool set;
+	} pause_at;
+	char name[24]; /* "[G.I] " for a fork child, before its messages; else "" */
 
 	/* The snapshot being written, or the last one (snapshot.h). */
 	pthread_mutex_t snap_lock;

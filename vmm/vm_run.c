@@ -33,21 +33,21 @@ static bool vm_is_done(struct vm *vm)
 
 static bool vm_pause_requested(struct vm *vm)
 {
-	return __atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&vm->run.pause_req, __ATOMIC_SEQ_CST);
 }
 
 /* Parked: outside KVM_RUN until resumed or stopped. */
 static void vm_vcpu_park(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->stop_lock);
-	vm->nr_parked++;
-	pthread_cond_broadcast(&vm->state_cond);
-	while (vm->pause_req && !vm->done)
-		pthread_cond_wait(&vm->state_cond, &vm->stop_lock);
-	vm->nr_parked--;
-	vm->unparks++;
-	pthread_cond_broadcast(&vm->state_cond);
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->run.lock);
+	vm->run.nr_parked++;
+	pthread_cond_broadcast(&vm->run.cond);
+	while (vm->run.pause_req && !vm->done)
+		pthread_cond_wait(&vm->run.cond, &vm->run.lock);
+	vm->run.nr_parked--;
+	vm->run.unparks++;
+	pthread_cond_broadcast(&vm->run.cond);
+	pthread_mutex_unlock(&vm->run.lock);
 }
 
 /* Parked with its last exit complete, so that a parked vCPU's state can be
@@ -114,10 +114,10 @@ static void *vm_vcpu_thread(void *arg)
 
 	vm_vcpu_place(vm);
 	vm_vcpu_loop(vm, &vm->vcpu);
-	pthread_mutex_lock(&vm->stop_lock);
-	vm->nr_running--;
-	pthread_cond_broadcast(&vm->state_cond);
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->run.lock);
+	vm->run.nr_running--;
+	pthread_cond_broadcast(&vm->run.cond);
+	pthread_mutex_unlock(&vm->run.lock);
 	return NULL;
 }
 
@@ -138,21 +138,21 @@ static int vm_wait_locked(struct vm *vm, bool (*cond_met)(struct vm *), uint64_t
 	struct timespec deadline = vm_deadline(timeout_ns);
 
 	while (!cond_met(vm))
-		if (pthread_cond_timedwait(&vm->state_cond, &vm->stop_lock, &deadline) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&vm->run.cond, &vm->run.lock, &deadline) == ETIMEDOUT)
 			return cond_met(vm) ? 0 : -ETIMEDOUT;
 	return 0;
 }
 
 static bool vm_all_parked(struct vm *vm)
 {
-	return vm->done || vm->nr_parked == vm->nr_running;
+	return vm->done || vm->run.nr_parked == vm->run.nr_running;
 }
 
 /* Every vCPU parked when resume was asked has left its park once (it may
  * have parked again since: --pause-at-line pauses from inside). */
 static bool vm_all_left_park(struct vm *vm)
 {
-	return vm->done || vm->unparks >= vm->resume_target;
+	return vm->done || vm->run.unparks >= vm->run.resume_target;
 }
 
 int vm_pause(struct vm *vm)
@@ -160,8 +160,8 @@ int vm_pause(struct vm *vm)
 	uint64_t t0 = histo_now_ns();
 	int ret;
 
-	pthread_mutex_lock(&vm->stop_lock);
-	if (vm->done || vm->pause_req) {
+	pthread_mutex_lock(&vm->run.lock);
+	if (vm->done || vm->run.pause_req) {
 		/* Paused by someone else: returns once every vCPU has parked
 		 * too, so that the caller may save them either way. */
 		ret = vm->done
@@ -170,34 +170,34 @@ int vm_pause(struct vm *vm)
 		ret = vm->done ? -ESRCH : ret ? ret : -EALREADY;
 		goto out;
 	}
-	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vm->run.pause_req, true, __ATOMIC_SEQ_CST);
 	vm_kick(vm);
 	ret = vm_wait_locked(vm, vm_all_parked, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
 	if (!ret && vm->done)
 		ret = -ESRCH;
 	if (ret) {
-		__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
-		pthread_cond_broadcast(&vm->state_cond);
+		__atomic_store_n(&vm->run.pause_req, false, __ATOMIC_SEQ_CST);
+		pthread_cond_broadcast(&vm->run.cond);
 		goto out;
 	}
-	vm->paused_at_ns = histo_now_ns();
-	vm->pause.pauses++;
-	histo_add(&vm->pause.pause_ns, vm->paused_at_ns - t0);
+	vm->run.paused_at_ns = histo_now_ns();
+	vm->run.pause.pauses++;
+	histo_add(&vm->run.pause.pause_ns, vm->run.paused_at_ns - t0);
 out:
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_unlock(&vm->run.lock);
 	return ret;
 }
 
 void vm_pause_self(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->stop_lock);
-	if (!vm->done && !vm->pause_req) {
-		__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
-		vm->paused_at_ns = histo_now_ns();
-		vm->pause.pauses++;
+	pthread_mutex_lock(&vm->run.lock);
+	if (!vm->done && !vm->run.pause_req) {
+		__atomic_store_n(&vm->run.pause_req, true, __ATOMIC_SEQ_CST);
+		vm->run.paused_at_ns = histo_now_ns();
+		vm->run.pause.pauses++;
 		vm_kick(vm);
 	}
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_unlock(&vm->run.lock);
 }
 
 int vm_resume(struct vm *vm)
@@ -205,20 +205,20 @@ int vm_resume(struct vm *vm)
 	uint64_t t0 = histo_now_ns();
 	int ret = 0;
 
-	pthread_mutex_lock(&vm->stop_lock);
-	if (vm->done || !vm->pause_req) {
+	pthread_mutex_lock(&vm->run.lock);
+	if (vm->done || !vm->run.pause_req) {
 		ret = vm->done ? -ESRCH : -EINVAL;
 		goto out;
 	}
-	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
-	vm->resume_target = vm->unparks + vm->nr_parked;
-	pthread_cond_broadcast(&vm->state_cond);
+	__atomic_store_n(&vm->run.pause_req, false, __ATOMIC_SEQ_CST);
+	vm->run.resume_target = vm->run.unparks + vm->run.nr_parked;
+	pthread_cond_broadcast(&vm->run.cond);
 	ret = vm_wait_locked(vm, vm_all_left_park, VM_PAUSE_TIMEOUT_MS * 1000000ULL);
-	vm->pause.resumes++;
-	vm->pause.paused_ns += t0 - vm->paused_at_ns;
-	histo_add(&vm->pause.resume_ns, histo_now_ns() - t0);
+	vm->run.pause.resumes++;
+	vm->run.pause.paused_ns += t0 - vm->run.paused_at_ns;
+	histo_add(&vm->run.pause.resume_ns, histo_now_ns() - t0);
 out:
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_unlock(&vm->run.lock);
 	return ret;
 }
 
@@ -259,21 +259,21 @@ static void vm_tick(struct vm *vm, uint64_t *next_stats)
 	/* No vCPU ioctl here: KVM holds a running vCPU's mutex, and a guest
 	 * that never exits to user space would hold this thread before the
 	 * kick. Its RIP is read once it has stopped (vm_run). */
-	if (vm->timeout_sec && now >= vm->stats.start_ns + vm->timeout_sec * 1000000000ULL &&
-	    !vm->timed_out) {
-		vm->timed_out = true;
+	if (vm->cfg.timeout_sec &&
+	    now >= vm->stats.start_ns + vm->cfg.timeout_sec * 1000000000ULL && !vm->run.timed_out) {
+		vm->run.timed_out = true;
 		vm_stop(vm, VMM_STATUS_CRASH, "timeout: guest still running after %u s",
-			vm->timeout_sec);
+			vm->cfg.timeout_sec);
 	}
-	if (vm->stats_interval && vm->cfg.on_interval && now >= *next_stats) {
+	if (vm->cfg.stats_interval && vm->cfg.on_interval && now >= *next_stats) {
 		vm->cfg.on_interval(vm);
-		*next_stats = now + vm->stats_interval * 1000000000ULL;
+		*next_stats = now + vm->cfg.stats_interval * 1000000000ULL;
 	}
 }
 
 static bool vm_no_vcpu_running(struct vm *vm)
 {
-	return vm->nr_running == 0;
+	return vm->run.nr_running == 0;
 }
 
 static void vm_console_quit(void *arg)
@@ -292,29 +292,29 @@ static void vm_console_input(struct vm *vm)
 
 int vm_run(struct vm *vm)
 {
-	uint64_t next_stats = vm->stats.start_ns + vm->stats_interval * 1000000000ULL;
+	uint64_t next_stats = vm->stats.start_ns + vm->cfg.stats_interval * 1000000000ULL;
 	int ret;
 
-	vm->nr_running = 1;
+	vm->run.nr_running = 1;
 	ret = pthread_create(&vm->vcpu.thread, NULL, vm_vcpu_thread, vm);
 	if (ret) {
-		vm->nr_running = 0;
+		vm->run.nr_running = 0;
 		vm_stop(vm, VMM_STATUS_INTERNAL, "cannot start the vCPU thread: %s", strerror(ret));
 		return vm->status;
 	}
 	vm->vcpu.thread_started = true;
 	vm_console_input(vm);
-	pthread_mutex_lock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->run.lock);
 	while (vm_wait_locked(vm, vm_no_vcpu_running, VM_TICK_NS) == -ETIMEDOUT) {
-		pthread_mutex_unlock(&vm->stop_lock);
+		pthread_mutex_unlock(&vm->run.lock);
 		vm_tick(vm, &next_stats);
-		pthread_mutex_lock(&vm->stop_lock);
+		pthread_mutex_lock(&vm->run.lock);
 	}
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_unlock(&vm->run.lock);
 	pthread_join(vm->vcpu.thread, NULL);
 	vm->vcpu.thread_started = false;
 	conin_stop(&vm->conin); /* the terminal back as it was, on every way out */
-	if (vm->timed_out)
+	if (vm->run.timed_out)
 		fprintf(stderr, "vmm: timeout: the vCPU stopped at rip %#lx\n",
 			(unsigned long)vcpu_rip(&vm->vcpu));
 	console_flush(&vm->con);

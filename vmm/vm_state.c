@@ -20,7 +20,7 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 	bool print = false;
 	va_list ap;
 
-	pthread_mutex_lock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->run.lock);
 	if (!vm->done) {
 		va_start(ap, fmt);
 		vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
@@ -30,8 +30,8 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		print = status != VMM_STATUS_OK;
 		memcpy(reason, vm->reason, sizeof(reason));
 	}
-	pthread_cond_broadcast(&vm->state_cond);
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_cond_broadcast(&vm->run.cond);
+	pthread_mutex_unlock(&vm->run.lock);
 	vm_kick(vm);
 	/* Not under the lock: a stderr that blocks must not hold whoever
 	 * waits on the run state. */
@@ -43,12 +43,12 @@ void vm_init_sync(struct vm *vm)
 {
 	pthread_condattr_t a;
 
-	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->run.lock, NULL);
 	pthread_mutex_init(&vm->snap_lock, NULL);
 	/* The deadlines of vm_run.c are CLOCK_MONOTONIC, like every clock here. */
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&vm->state_cond, &a);
+	pthread_cond_init(&vm->run.cond, &a);
 	pthread_condattr_destroy(&a);
 }
 
@@ -79,8 +79,8 @@ const char *vm_state_name(struct vm *vm)
 {
 	const char *name;
 
-	pthread_mutex_lock(&vm->stop_lock);
-	name = vm->done ? "stopped" : vm->pause_req ? "paused" : "running";
-	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->run.lock);
+	name = vm->done ? "stopped" : vm->run.pause_req ? "paused" : "running";
+	pthread_mutex_unlock(&vm->run.lock);
 	return name;
 }

@@ -40,9 +40,9 @@ static void fuzz_vm_init(struct vm *vm)
 static void fuzz_vm_destroy(struct vm *vm)
 {
 	console_destroy(&vm->con);
-	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->run.lock);
 	pthread_mutex_destroy(&vm->snap_lock);
-	pthread_cond_destroy(&vm->state_cond);
+	pthread_cond_destroy(&vm->run.cond);
 }
 
 /* Drain what the server replied, if this client reads. */

@@ -82,7 +82,7 @@ static json_t *control_resume(struct control *c, json_t *req, const char **error
 static json_t *control_stop(struct control *c, json_t *req, const char **error)
 {
 	static const char why[] = "stopped by request (control socket)";
-	unsigned n = c->vm->fleet ? fleet_count(c->vm->fleet) : 0;
+	unsigned n = c->vm->cfg.fleet ? fleet_count(c->vm->cfg.fleet) : 0;
 
 	(void)req;
 	if (!strcmp(vm_state_name(c->vm), "stopped") && !n) {
@@ -90,8 +90,8 @@ static json_t *control_stop(struct control *c, json_t *req, const char **error)
 		return NULL;
 	}
 	vm_stop(c->vm, VMM_STATUS_CRASH, "%s", why);
-	if (c->vm->fleet)
-		n = fleet_stop_all(c->vm->fleet, VMM_STATUS_CRASH, why);
+	if (c->vm->cfg.fleet)
+		n = fleet_stop_all(c->vm->cfg.fleet, VMM_STATUS_CRASH, why);
 	return json_pack("{s:s, s:i}", "state", "stopped", "children", n);
 }
 

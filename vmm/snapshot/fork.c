@@ -119,7 +119,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 		*ret = err_into(err, errlen, -ENOMEM, "child %s: out of memory", id);
 		return NULL;
 	}
-	*ret = fleet_console(vm->fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen);
+	*ret = fleet_console(vm->cfg.fleet, id, &fd, owned, prefix, sizeof(prefix), err, errlen);
 	if (*ret) {
 		free(child);
 		return NULL;
@@ -133,7 +133,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	cfg.fleet = NULL; /* one generation of children per fleet */
-	cfg.pin_cpu = cfg.pin ? fleet_next_cpu(vm->fleet, vm->cpu) : -1;
+	cfg.pin_cpu = cfg.pin ? fleet_next_cpu(vm->cfg.fleet, vm->cpu) : -1;
 	status = fork_create_child(child, &cfg, m, gen, index);
 	console_set_output(&child->con, fd, prefix);
 	if (!status)
@@ -160,7 +160,7 @@ static int fork_children(struct vm *vm, unsigned count, const struct machine_sta
 		if (!child)
 			return err_into(err, errlen, ret, "%s (%u of %u children run)", why, i - 1,
 					count);
-		ret = fleet_start(vm->fleet, child, owned);
+		ret = fleet_start(vm->cfg.fleet, child, owned);
 		if (ret)
 			return err_into(err, errlen, ret,
 					"child %u.%u: cannot start it: %s (%u of %u children run)",
@@ -180,15 +180,15 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	if (!count || count > GUEST_RAM_FORK_MAX)
 		return err_into(err, errlen, -EINVAL, "count %u: expected 1 to %u", count,
 				GUEST_RAM_FORK_MAX);
-	if (!vm->fleet || !vm->mem.vmem)
+	if (!vm->cfg.fleet || !vm->mem.vmem)
 		return err_into(err, errlen, -ENOTSUP, "%s",
-				!vm->fleet ? "this VM cannot have children here"
-					   : "fork needs --memory-manager=vmm");
+				!vm->cfg.fleet ? "this VM cannot have children here"
+					       : "fork needs --memory-manager=vmm");
 	if (vm->forkid.generation == UINT16_MAX)
 		return err_into(err, errlen, -EINVAL, "generation %u is the last",
 				vm->forkid.generation);
 	res->generation = vm->forkid.generation + 1;
-	fleet_fork_begin(vm->fleet);
+	fleet_fork_begin(vm->cfg.fleet);
 	ret = fork_arm(vm, err, errlen);
 	if (ret)
 		goto out;
@@ -207,6 +207,6 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	res->children_ns = histo_now_ns() - resumed;
 	machine_state_free(&m);
 out:
-	fleet_fork_end(vm->fleet);
+	fleet_fork_end(vm->cfg.fleet);
 	return ret;
 }
