@@ -449,7 +449,8 @@ static struct frame *frame_held(struct frame_db *db, uint64_t f, uint16_t vm, ui
 	return fr;
 }
 
-static int frame_unmap_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+static int frame_unmap_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa,
+			      bool defer)
 {
 	struct frame *fr = frame_held(db, f, vm, gpa);
 	bool orphan;
@@ -461,7 +462,8 @@ static int frame_unmap_locked(struct frame_db *db, uint64_t f, uint16_t vm, uint
 	db->resident--;
 	db->charged--;
 	frame_record_init(fr);
-	if (!frame_store_release(db, f, 1))
+	/* Deferred: the region's release punches it, with its neighbours. */
+	if ((defer && !orphan) || !frame_store_release(db, f, 1))
 		db->holes_punched++;
 	/* Its region went while it was held: it is free for anyone now. */
 	if (orphan && ext_insert(db, f, 1))
@@ -474,7 +476,17 @@ int frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
 	int r;
 
 	pthread_mutex_lock(&db->lock);
-	r = frame_unmap_locked(db, f, vm, gpa);
+	r = frame_unmap_locked(db, f, vm, gpa, false);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+int frame_unmap_deferred(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa)
+{
+	int r;
+
+	pthread_mutex_lock(&db->lock);
+	r = frame_unmap_locked(db, f, vm, gpa, true);
 	pthread_mutex_unlock(&db->lock);
 	return r;
 }

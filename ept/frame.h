@@ -84,6 +84,10 @@ int frame_map_new(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
 /* (vm, gpa) lets go of f, which is freed (its hole punched, uncharged).
  * -EINVAL, as misuse with nothing changed, if (vm, gpa) does not hold f. */
 int frame_unmap(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
+/* The same, for a frame whose region is released next (a VM going away):
+ * its page goes back to the host with the region's, in one call per run
+ * instead of one per frame. */
+int frame_unmap_deferred(struct frame_db *db, uint64_t f, uint16_t vm, uint64_t gpa);
 
 /* The swap slot that still holds a copy of resident frame f's content
  * (the swap cache), or FRAME_NO_SLOT. The slot is the pager's: whoever

@@ -654,7 +654,7 @@ static int vmem_unmap_entry(uint64_t gpa, uint64_t entry, void *arg)
 	if (!ept_present(entry))
 		return 0;
 	vmem_slot_put(v, frame_swap_slot(v->db, ept_frame(entry)));
-	frame_unmap(v->db, ept_frame(entry), v->vm_id, gpa);
+	frame_unmap_deferred(v->db, ept_frame(entry), v->vm_id, gpa);
 	return 0;
 }
 

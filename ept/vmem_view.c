@@ -258,7 +258,7 @@ static int vmem_image_release_entry(uint64_t gpa, uint64_t e, void *arg)
 		frame_set_swap_slot(img->db, ept_frame(e), FRAME_NO_SLOT);
 		img->pager->swap_put(img->pager_arg, slot);
 	}
-	frame_unmap(img->db, ept_frame(e), img->owner, gpa);
+	frame_unmap_deferred(img->db, ept_frame(e), img->owner, gpa);
 	return 0;
 }
 

@@ -320,6 +320,32 @@ START_TEST(frame_freeing_gives_memory_back_to_host)
 }
 END_TEST
 
+/* A VM going away lets go of its frames without a punch each: the
+ * region's release gives them back in runs, zeroed all the same; a frame
+ * whose region already went is punched at once. */
+START_TEST(frame_deferred_unmap_is_punched_with_the_region)
+{
+	uint64_t base = region(64), again;
+	long long before = store_bytes();
+
+	for (uint64_t f = base; f < base + 64; f++)
+		ck_assert_int_eq(frame_map_new(db, f, 1, f << 12), 0);
+	write_secret(base, 64);
+	for (uint64_t f = base; f < base + 63; f++)
+		ck_assert_int_eq(frame_unmap_deferred(db, f, 1, f << 12), 0);
+	ck_assert_int_ge(store_bytes(), before + 63 * 4096); /* not yet */
+	ck_assert_int_eq(stats().resident, 1);
+	frame_region_release(db, base, 64);
+	ck_assert_int_le(store_bytes(), before + 4096); /* the held one stays */
+	ck_assert_int_eq(frame_unmap_deferred(db, base + 63, 1, (base + 63) << 12), 0);
+	ck_assert_int_le(store_bytes(), before);
+	again = region(64);
+	ck_assert_uint_eq(again, base);
+	ck_assert(reads_zero(again, 64));
+	ck_assert_uint_eq(stats().holes_punched, 64);
+}
+END_TEST
+
 START_TEST(frame_map_new_refuses_past_budget)
 {
 	uint64_t base = region(BUDGET_FRAMES + 1);
@@ -512,6 +538,7 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, frame_map_new_refuses_past_budget);
 	tcase_add_test(tc, frame_charge_refuses_past_budget);
 	tcase_add_test(tc, frame_region_release_keeps_a_held_frame_until_its_unmap);
+	tcase_add_test(tc, frame_deferred_unmap_is_punched_with_the_region);
 	tcase_add_test(tc, frame_region_alloc_is_first_fit);
 	tcase_add_test(tc, frame_region_release_merges_neighbours);
 	tcase_add_test(tc, frame_region_alloc_refuses_what_does_not_fit);

@@ -25,25 +25,45 @@ struct kvm_stats_desc {
 
 #define KSTATS_MAX_DESC 4096
 
-static int kstats_read_one(int fd, const struct kvm_stats_header *h, const struct kvm_stats_desc *d,
-			   struct kstat *out)
+/* One descriptor's value from the data block (data_len bytes), if it is a
+ * single u64: 1, 0 to skip it, -EIO if it lies outside the block. */
+static int kstats_take_one(const struct kvm_stats_header *h, const struct kvm_stats_desc *d,
+			   const uint8_t *data, size_t data_len, struct kstat *out)
 {
 	uint64_t value;
 
 	if (d->size != 1)
 		return 0;
-	if (pread(fd, &value, sizeof(value), h->data_offset + d->offset) != sizeof(value))
+	if (d->offset > data_len || data_len - d->offset < sizeof(value))
 		return -EIO;
+	memcpy(&value, data + d->offset, sizeof(value));
 	snprintf(out->name, sizeof(out->name), "%.*s", (int)h->name_size, d->name);
 	out->value = value;
 	return 1;
 }
 
+/* Bytes of the data block the descriptors cover. */
+static size_t kstats_data_len(const struct kvm_stats_header *h, const uint8_t *descs,
+			      size_t desc_size)
+{
+	size_t len = 0;
+
+	for (uint32_t i = 0; i < h->num_desc; i++) {
+		const struct kvm_stats_desc *d = (const void *)(descs + i * desc_size);
+		size_t end = (size_t)d->offset + (size_t)d->size * sizeof(uint64_t);
+
+		len = end > len ? end : len;
+	}
+	return len;
+}
+
+/* The descriptors, then the whole data block in one read: two reads,
+ * not one per statistic (they are read at every report). */
 int kstats_read(int fd, struct kstats *out)
 {
 	struct kvm_stats_header h;
-	size_t desc_size;
-	uint8_t *descs = NULL;
+	size_t desc_size, data_len;
+	uint8_t *descs = NULL, *data = NULL;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -65,9 +85,19 @@ int kstats_read(int fd, struct kstats *out)
 		ret = -EIO;
 		goto out;
 	}
+	data_len = kstats_data_len(&h, descs, desc_size);
+	data = malloc(data_len + 1);
+	if (!data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, data, data_len, h.data_offset) != (ssize_t)data_len) {
+		ret = -EIO;
+		goto out;
+	}
 	for (uint32_t i = 0; i < h.num_desc; i++) {
-		int r = kstats_read_one(fd, &h, (struct kvm_stats_desc *)(descs + i * desc_size),
-					&out->v[out->n]);
+		int r = kstats_take_one(&h, (struct kvm_stats_desc *)(descs + i * desc_size), data,
+					data_len, &out->v[out->n]);
 		if (r < 0) {
 			ret = r;
 			goto out;
@@ -76,6 +106,7 @@ int kstats_read(int fd, struct kstats *out)
 	}
 out:
 	free(descs);
+	free(data);
 	if (ret)
 		kstats_free(out);
 	return ret;

@@ -299,6 +299,7 @@ static int main_parsed(int ret)
 
 static int main_run(int argc, char **argv)
 {
+	uint64_t begun = histo_now_ns();
 	char kernel_buf[PATH_MAX + 32];
 	struct run_opts o;
 	struct vm_config cfg;
@@ -311,6 +312,7 @@ static int main_run(int argc, char **argv)
 	if (o.host_mem_bytes && main_check_host_mem(&o))
 		return VMM_STATUS_USAGE;
 	cfg = main_vm_config(&o);
+	cfg.main_ns = begun;
 	return main_vm_in_host(&o, &cfg, o.kernel, NULL, false, 0);
 }
 
@@ -319,6 +321,7 @@ static int main_run(int argc, char **argv)
  * one is exit 2 on any host. */
 static int main_restore(int argc, char **argv)
 {
+	uint64_t begun = histo_now_ns();
 	struct restore_opts o;
 	struct snap_reader *r;
 	struct vm_config cfg;
@@ -340,6 +343,7 @@ static int main_restore(int argc, char **argv)
 	cfg = main_vm_config(&o.run);
 	cfg.mem_bytes = snap_reader_mem_bytes(r);
 	cfg.restore_check_hash = o.check_hash;
+	cfg.main_ns = begun;
 	ret = main_vm_in_host(&o.run, &cfg, snap_reader_path(r), r, !o.eager,
 			      o.count ? o.count - 1 : 0);
 	snap_reader_close(r);

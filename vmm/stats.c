@@ -497,6 +497,40 @@ static json_t *stats_counters(const struct vm *vm)
 	    (json_int_t)stats_peak_rss_kb());
 }
 
+static uint64_t stats_fault_service_ns(const struct vm *vm)
+{
+	struct vmem_stats v = {0};
+	uint64_t ns = 0;
+
+	if (!vm->mem.vmem)
+		return 0;
+	vmem_get_stats(vm->mem.vmem, &v);
+	for (int c = 0; c < FAULT_NR_CLASSES; c++)
+		ns += v.cls[c].ns.sum;
+	return ns;
+}
+
+/* Where a run's time went, from main to the guest's end: the VMM's parts
+ * (before the first KVM_RUN, exits handled, faults served) and the
+ * guest's own (the rest of its run). exec to main and the end to exit
+ * are the caller's to time (bench/boot-latency). */
+static json_t *stats_phases(const struct vm *vm)
+{
+	const struct vm_stats *s = &vm->stats;
+	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
+	uint64_t guest = run && s->stop_ns > run ? s->stop_ns - run : 0;
+	uint64_t vmm_in_guest = s->exit_ns + stats_fault_service_ns(vm);
+
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "main_monotonic_ns",
+	    stats_int(vm->cfg.main_ns), "stop_monotonic_ns", stats_int(s->stop_ns),
+	    "main_to_create_ns", vm->cfg.main_ns ? stats_since(vm->cfg.main_ns, s->start_ns) : 0,
+	    "create_to_first_run_ns", run ? stats_since(s->start_ns, run) : 0, "guest_run_ns",
+	    stats_int(guest), "exit_handling_ns", stats_int(s->exit_ns), "fault_service_ns",
+	    stats_int(vmm_in_guest - s->exit_ns), "guest_own_ns",
+	    stats_int(guest > vmm_in_guest ? guest - vmm_in_guest : 0));
+}
+
 /* Pause and resume latencies (vm_pause, vm_resume) as histograms. */
 static json_t *stats_histo(const struct histo *h)
 {
@@ -527,6 +561,8 @@ static json_t *stats_vmm(const struct vm *vm, enum guest_ram_manager manager)
 					  json_integer(stats_int(vm->con.lost_lines)));
 	if (!ret)
 		ret = json_object_set_new(o, "pause", stats_pause(&vm->run.pause));
+	if (!ret)
+		ret = json_object_set_new(o, "phases", stats_phases(vm));
 	if (ret) {
 		json_decref(o);
 		return NULL;

@@ -77,6 +77,7 @@ struct vm_config {
 	bool start_paused;	 /* paused from the start: vm_resume runs it */
 	/* The process's, made by main (NULL: none; a frame store of its own). */
 	struct host *host;   /* the frame store (guest_ram_host_create) */
+	uint64_t main_ns;    /* when main began this run (stats: vmm.phases); 0: unknown */
 	struct fleet *fleet; /* where its fork children run (fleet.h) */
 };
 
@@ -88,7 +89,9 @@ struct vm_stats {
 	uint64_t loader_pages;
 	uint64_t start_ns;     /* CLOCK_MONOTONIC, as every time here */
 	uint64_t first_run_ns; /* the first KVM_RUN (atomic: the vCPU thread sets it) */
+	uint64_t stop_ns;      /* vm_stop's first call: the guest's end */
 	uint64_t end_ns;
+	uint64_t exit_ns; /* spent in user space on exits, KVM_RUN to KVM_RUN (vCPU thread) */
 };
 
 /* Pause and resume latencies, requested to acknowledged (see vm_run.c). */

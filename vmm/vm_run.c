@@ -69,6 +69,8 @@ static void vm_vcpu_settle_and_park(struct vm *vm, struct vcpu *v)
 
 static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 {
+	uint64_t exited = 0; /* when KVM_RUN last returned an exit */
+
 	for (;;) {
 		/* Clear the kick before looking at the requests: a kick after
 		 * the look sets immediate_exit again, one before it is seen. */
@@ -81,6 +83,9 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 		}
 		if (!__atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED))
 			__atomic_store_n(&vm->stats.first_run_ns, histo_now_ns(), __ATOMIC_RELAXED);
+		else if (exited)
+			vm->stats.exit_ns += histo_now_ns() - exited;
+		exited = 0;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -88,6 +93,7 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 				strerror(errno));
 			return;
 		}
+		exited = histo_now_ns();
 		vm_handle_exit(vm, v->run);
 	}
 }

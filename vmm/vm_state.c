@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "histo.h"
 
 #define VM_KICK_SIGNAL SIGRTMIN
 
@@ -26,6 +27,7 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
 		va_end(ap);
 		vm->status = status;
+		vm->stats.stop_ns = histo_now_ns();
 		__atomic_store_n(&vm->done, true, __ATOMIC_SEQ_CST);
 		print = status != VMM_STATUS_OK;
 		memcpy(reason, vm->reason, sizeof(reason));
