@@ -34,20 +34,44 @@ static void vm_on_fatal(void *arg, const char *msg)
 	vm_stop(arg, VMM_STATUS_CRASH, "%s", msg);
 }
 
+static int vm_set_slot(struct vm *vm, int i, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+	    .slot = i,
+	    .guest_phys_addr = vm->mem.region[i].gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return err_errno(errno, "guest memory",
+				 "KVM_SET_USER_MEMORY_REGION, slot %d at GPA %#llx (%s): %s", i,
+				 (unsigned long long)r.guest_phys_addr,
+				 size ? "making it" : "deleting it", strerror(errno));
+	return 0;
+}
+
 static int vm_set_memory(struct vm *vm)
 {
-	for (int i = 0; i < vm->mem.nr_regions; i++) {
-		struct kvm_userspace_memory_region r = {
-		    .slot = i,
-		    .guest_phys_addr = vm->mem.region[i].gpa,
-		    .memory_size = vm->mem.region[i].size,
-		    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
-		};
+	int ret = 0;
 
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return err_sys("guest memory", "KVM_SET_USER_MEMORY_REGION");
+	for (int i = 0; !ret && i < vm->mem.nr_regions; i++)
+		ret = vm_set_slot(vm, i, vm->mem.region[i].size);
+	return ret;
+}
+
+int vm_move_memory(struct vm *vm)
+{
+	int ret = 0;
+
+	guest_ram_refresh_views(&vm->mem);
+	/* A slot's address cannot change in place: deleted, then made again. */
+	for (int i = 0; !ret && i < vm->mem.nr_regions; i++) {
+		ret = vm_set_slot(vm, i, 0);
+		if (!ret)
+			ret = vm_set_slot(vm, i, vm->mem.region[i].size);
 	}
-	return 0;
+	return ret;
 }
 
 /* Pin the calling (vCPU) thread to the CPU it runs on and return it: a

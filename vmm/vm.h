@@ -178,6 +178,9 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 		      const struct vmem_source_ops *source, void *source_arg);
 void vm_destroy(struct vm *vm);
+/* Guest RAM's view moved (a fork): the KVM memory slots follow it. Only
+ * with every vCPU out of KVM_RUN. 0, or -errno with the error reported. */
+int vm_move_memory(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,
  * --stats-interval). */

@@ -2,6 +2,8 @@
 #include "fork.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,14 @@ static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
 struct fork_pause {
 	struct vm *vm;
 	struct machine_state *m;
+	struct fork_result *res;
+};
+
+/* Moving the forked VM's KVM slots (fork_freeze_cb). */
+struct fork_slots {
+	struct vm *vm;
+	int ret;
+	uint64_t ns;
 };
 
 static int fork_machine_cb(void *arg, char *err, size_t errlen)
@@ -55,41 +65,17 @@ static int fork_machine_cb(void *arg, char *err, size_t errlen)
 	return machine_state_save(fp->vm, fp->m, err, errlen);
 }
 
-static int fork_freeze_cb(void *arg, char *err, size_t errlen)
-{
-	struct fork_pause *fp = arg;
-	int ret = vmem_fork_freeze(fp->vm->mem.vmem);
-
-	return ret ? err_into(err, errlen, ret, "freezing memory: %s", strerror(-ret)) : 0;
-}
-
-/* Pause, save the machine, freeze memory into the image, resume. */
-static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
-				 char *err, size_t errlen)
-{
-	struct fork_pause fp = {vm, m};
-	struct vm_pause_parts p = {0};
-	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
-
-	res->park_ns = p.park_ns;
-	res->machine_ns = p.machine_ns;
-	res->freeze_ns = p.freeze_ns;
-	res->resume_ns = p.resume_ns;
-	res->pause_ns = p.pause_ns;
-	return ret;
-}
-
-static int fork_arm(struct vm *vm, char *err, size_t errlen)
+/* Why vm cannot be forked (ret from vmem_fork_check or _freeze). */
+static int fork_refused(struct vm *vm, int ret, char *err, size_t errlen)
 {
 	struct vmem_snap_stats s;
-	int ret = vmem_fork_arm(vm->mem.vmem);
 
-	if (!ret)
-		return 0;
 	vmem_snap_get_stats(vm->mem.vmem, &s);
 	if (ret == -ENOTSUP)
-		return err_into(err, errlen, ret,
-				"fork needs userfaultfd write-protect for shmem: %s", s.wp_via);
+		return err_into(
+		    err, errlen, ret,
+		    "fork needs userfaultfd write-protect and minor faults for shmem: %s",
+		    s.wp_via);
 	if (ret == -EALREADY)
 		return err_into(err, errlen, ret,
 				"this VM was forked already, or is a fork child: it cannot be "
@@ -97,7 +83,7 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 	if (ret == -EBUSY)
 		return err_into(err, errlen, ret,
 				"a snapshot of this VM is under way: one at a time");
-	return err_into(err, errlen, ret, "write-protecting memory: %s",
+	return err_into(err, errlen, ret, "freezing memory: %s",
 			ret == -ESRCH ? "the VM is stopping" : strerror(-ret));
 }
 
@@ -169,11 +155,71 @@ static int fork_children(struct vm *vm, unsigned count, const struct machine_sta
 	return 0;
 }
 
+static void *fork_slots_thread(void *arg)
+{
+	struct fork_slots *sl = arg;
+	uint64_t t0 = histo_now_ns();
+
+	sl->ret = vm_move_memory(sl->vm);
+	sl->ns = histo_now_ns() - t0;
+	return NULL;
+}
+
+/* The fork point, the forked VM parked: memory into the image, the VM
+ * over a fresh view of it, the children made and started, and its KVM
+ * slots moved to the fresh view meanwhile on a thread of their own:
+ * deleting a slot zaps every KVM entry it had, which grows with guest
+ * size, and no child waits for that. A slot that cannot be moved leaves
+ * the VM with no memory KVM can use: it is stopped, saying why. */
+static int fork_freeze_cb(void *arg, char *err, size_t errlen)
+{
+	struct fork_pause *fp = arg;
+	struct fork_slots sl = {.vm = fp->vm};
+	uint64_t t0 = histo_now_ns();
+	pthread_t slots;
+	bool threaded;
+	int ret = vmem_fork_freeze(fp->vm->mem.vmem);
+
+	if (ret)
+		return fork_refused(fp->vm, ret, err, errlen);
+	fp->res->view_ns = histo_now_ns() - t0;
+	threaded = !pthread_create(&slots, NULL, fork_slots_thread, &sl);
+	t0 = histo_now_ns();
+	ret = fork_children(fp->vm, fp->res->count, fp->m, fp->res->generation, err, errlen);
+	fp->res->children_ns = histo_now_ns() - t0;
+	if (threaded)
+		pthread_join(slots, NULL);
+	else
+		fork_slots_thread(&sl);
+	fp->res->slots_ns = sl.ns;
+	if (!sl.ret)
+		return ret;
+	err_into(err, errlen, sl.ret, "moving guest memory's KVM slots to the fork's view: %s",
+		 last_error());
+	vm_stop(fp->vm, VMM_STATUS_INTERNAL, "%s", err);
+	return sl.ret;
+}
+
+/* Pause, save the machine, freeze memory into the image and make the
+ * children, resume. */
+static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
+				 char *err, size_t errlen)
+{
+	struct fork_pause fp = {vm, m, res};
+	struct vm_pause_parts p = {0};
+	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
+
+	res->park_ns = p.park_ns;
+	res->machine_ns = p.machine_ns;
+	res->freeze_ns = p.freeze_ns;
+	res->resume_ns = p.resume_ns;
+	res->pause_ns = p.pause_ns;
+	return ret;
+}
+
 int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, size_t errlen)
 {
 	struct machine_state m = {0};
-	struct vmem_snap_stats s;
-	uint64_t resumed;
 	int ret;
 
 	*res = (struct fork_result){.request_ns = histo_now_ns(), .count = count};
@@ -189,23 +235,18 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 				vm->forkid.generation);
 	res->generation = vm->forkid.generation + 1;
 	fleet_fork_begin(vm->cfg.fleet);
-	ret = fork_arm(vm, err, errlen);
-	if (ret)
-		goto out;
-	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
-	vmem_snap_get_stats(vm->mem.vmem, &s);
-	res->arm_ns = s.arm_ns;
-	res->reprotected = s.reprotected;
+	ret = vmem_fork_check(vm->mem.vmem);
 	if (ret) {
-		vmem_snap_end(vm->mem.vmem);
-		machine_state_free(&m);
+		fork_refused(vm, ret, err, errlen);
 		goto out;
 	}
-	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
-	resumed = histo_now_ns();
-	ret = fork_children(vm, count, &m, res->generation, err, errlen);
-	res->children_ns = histo_now_ns() - resumed;
+	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
 	machine_state_free(&m);
+	if (vmem_fork_image(vm->mem.vmem)) {
+		res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
+		/* The forked VM's old view: unmapped once every child runs. */
+		vmem_fork_retire(vm->mem.vmem);
+	}
 out:
 	fleet_fork_end(vm->cfg.fleet);
 	return ret;
