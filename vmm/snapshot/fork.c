@@ -17,6 +17,7 @@
 #include "snapshot.h"
 #include "vcpu_state.h"
 #include "vm.h"
+#include "vm_pool.h"
 
 /* A child, in the two steps of vm.h: memory from cfg->fork_parent's fork
  * image, vCPU and devices from m, the identity (generation, index) on the
@@ -96,6 +97,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	struct vm_config cfg = vm->cfg;
 	struct vm *child = calloc(1, sizeof(*child));
 	char id[16], prefix[CONSOLE_PREFIX_MAX];
+	struct vm_shell shell;
 	int fd, status;
 
 	snprintf(id, sizeof(id), "%u.%u", gen, index);
@@ -119,8 +121,12 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	cfg.fleet = NULL; /* one generation of children per fleet */
+	cfg.pool = NULL;
 	cfg.pin_cpu = cfg.pin ? fleet_next_cpu(vm->cfg.fleet, vm->cpu) : -1;
+	cfg.shell = vm->cfg.pool && vm_pool_take(vm->cfg.pool, &shell) ? &shell : NULL;
 	status = fork_create_child(child, &cfg, m, gen, index);
+	if (cfg.shell && shell.fd >= 0) /* not adopted */
+		vm_shell_destroy(&shell);
 	console_set_output(&child->con, fd, prefix);
 	if (!status)
 		return child;
@@ -131,27 +137,62 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	return NULL;
 }
 
-/* Each child runs as soon as it is made, so that the first one's start
- * does not wait for the last one's KVM set-up. One that cannot be made
- * ends the fork: those before it run, and err says how many. */
+/* A child made but not started yet. */
+struct fork_made {
+	struct vm *vm;
+	int owned;
+};
+
+/* Start made[from, to): each runs from here on. The first that cannot be
+ * started ends it, with err saying how many run; the rest are destroyed. */
+static int fork_start(struct vm *vm, struct fork_made *made, unsigned from, unsigned to,
+		      unsigned count, uint16_t gen, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (unsigned i = from; i < to; i++) {
+		if (ret) {
+			vm_destroy(made[i].vm);
+			free(made[i].vm);
+			if (made[i].owned >= 0)
+				close(made[i].owned);
+			continue;
+		}
+		ret = fleet_start(vm->cfg.fleet, made[i].vm, made[i].owned);
+		if (ret)
+			err_into(err, errlen, ret,
+				 "child %u.%u: cannot start it: %s (%u of %u children run)", gen,
+				 i + 1, strerror(-ret), i, count);
+	}
+	return ret;
+}
+
+/* The first child runs as soon as it is made. The others are made first
+ * and started together: a child that runs takes a CPU from the making of
+ * the next (eight children on two CPUs left the control thread a fifth
+ * of one), so starting each at once made the last one's start grow with
+ * the square of the count. One that cannot be made ends the fork: those
+ * before it run, and err says how many. */
 static int fork_children(struct vm *vm, unsigned count, const struct machine_state *m, uint16_t gen,
 			 char *err, size_t errlen)
 {
+	struct fork_made made[GUEST_RAM_FORK_MAX];
 	char why[400];
+	unsigned n = 0;
+	int ret = 0;
 
-	for (unsigned i = 1; i <= count; i++) {
-		int owned, ret;
-		struct vm *child = fork_make_child(vm, m, gen, i, &owned, &ret, why, sizeof(why));
-
-		if (!child)
-			return err_into(err, errlen, ret, "%s (%u of %u children run)", why, i - 1,
-					count);
-		ret = fleet_start(vm->cfg.fleet, child, owned);
-		if (ret)
-			return err_into(err, errlen, ret,
-					"child %u.%u: cannot start it: %s (%u of %u children run)",
-					gen, i, strerror(-ret), i - 1, count);
+	while (n < count) {
+		made[n].vm =
+		    fork_make_child(vm, m, gen, n + 1, &made[n].owned, &ret, why, sizeof(why));
+		if (!made[n].vm)
+			break;
+		if (++n == 1 && (ret = fork_start(vm, made, 0, 1, count, gen, err, errlen)))
+			return ret;
 	}
+	if (n > 1 && fork_start(vm, made, 1, n, count, gen, err, errlen))
+		return -EIO;
+	if (n < count)
+		return err_into(err, errlen, ret, "%s (%u of %u children run)", why, n, count);
 	return 0;
 }
 
@@ -235,6 +276,8 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 				vm->forkid.generation);
 	res->generation = vm->forkid.generation + 1;
 	fleet_fork_begin(vm->cfg.fleet);
+	if (vm->cfg.pool)
+		vm_pool_reserve(vm->cfg.pool, count);
 	ret = vmem_fork_check(vm->mem.vmem);
 	if (ret) {
 		fork_refused(vm, ret, err, errlen);
@@ -248,6 +291,8 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 		vmem_fork_retire(vm->mem.vmem);
 	}
 out:
+	if (vm->cfg.pool)
+		vm_pool_release(vm->cfg.pool);
 	fleet_fork_end(vm->cfg.fleet);
 	return ret;
 }
