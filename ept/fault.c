@@ -435,12 +435,16 @@ static int fault_serve(struct vmem *v, struct fault_ctx *f)
 static void fault_handle(struct vmem *v, uint64_t addr, uint64_t flags, uint64_t t0)
 {
 	struct fault_ctx f = {.addr = addr, .flags = flags, .t0 = t0};
-	uint64_t idx = (addr - (uintptr_t)v->view.base) >> EPT_PAGE_SHIFT;
+	uint64_t idx;
 	int ret;
 
-	if (addr < (uintptr_t)v->view.base || idx >= v->pages)
-		return;
+	/* Under the lock: a fork moves the view (vmem_view_renew). */
 	pthread_mutex_lock(&v->lock);
+	idx = (addr - (uintptr_t)v->view.base) >> EPT_PAGE_SHIFT;
+	if (addr < (uintptr_t)v->view.base || idx >= v->pages) {
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
 	while ((ret = fault_serve(v, &f)) == -ENOMEM &&
 	       vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx)))
 		; /* frames were freed: serve it again */

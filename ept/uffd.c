@@ -136,6 +136,17 @@ int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, u
 	return uffd_result(r, c.mapped, done);
 }
 
+int uffd_continue_wp(struct uffd *u, uint64_t addr, uint64_t len, uint64_t *done)
+{
+	struct uffdio_continue c = {
+	    .range = {.start = addr, .len = len},
+	    .mode = UFFDIO_CONTINUE_MODE_WP,
+	};
+	int r = ioctl(u->fd, UFFDIO_CONTINUE, &c);
+
+	return uffd_result(r, c.mapped, done);
+}
+
 int uffd_writeprotect(struct uffd *u, uint64_t addr, uint64_t len, bool wp, bool dont_wake)
 {
 	struct uffdio_writeprotect w = {

@@ -24,6 +24,9 @@
 #ifndef UFFD_FEATURE_MOVE
 #define UFFD_FEATURE_MOVE (1 << 16)
 #endif
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1)
+#endif
 
 struct uffd {
 	int fd;
@@ -58,6 +61,10 @@ int uffd_wake(struct uffd *u, uint64_t addr, uint64_t len);
 /* Map the store's pages behind [addr, addr + len) into the view (MINOR
  * faults); like uffd_copy for -EEXIST and *done. */
 int uffd_continue(struct uffd *u, uint64_t addr, uint64_t len, bool dont_wake, uint64_t *done);
+/* The same, mapped write-protected, and the faulting thread woken: one
+ * ioctl where 6.1 needs three. -EINVAL on kernels before 6.4 (no
+ * UFFDIO_CONTINUE_MODE_WP). */
+int uffd_continue_wp(struct uffd *u, uint64_t addr, uint64_t len, uint64_t *done);
 /* Write-protect [addr, addr + len) (wp), or lift the protection, which
  * wakes threads waiting on a write there unless dont_wake. Pages the view
  * does not map are left alone (6.1 has no WP_UNPOPULATED). */

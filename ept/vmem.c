@@ -364,12 +364,25 @@ static int vmem_continue(struct vmem *v, uint64_t idx, bool wake)
 }
 
 /* A read of a fork image's page: map it write-protected, so that reads
- * share it. On 6.1 CONTINUE has no write-protect mode: map, protect, then
- * wake (the vCPU sleeps in between, and no one else writes the view). */
+ * share it. One CONTINUE with MODE_WP where the kernel has it (6.4+: the
+ * first refusal says it has not, and is remembered); on 6.1 map, protect,
+ * then wake (the vCPU sleeps in between, and no one else writes the view). */
 static int vmem_share(struct vmem *v, uint64_t idx)
 {
 	uint64_t addr = vmem_view_addr(v, idx);
-	int ret = uffd_continue(&v->view.uffd, addr, EPT_PAGE_SIZE, true, NULL);
+	int ret;
+
+	if (v->view.continue_wp >= 0) {
+		ret = uffd_continue_wp(&v->view.uffd, addr, EPT_PAGE_SIZE, NULL);
+		if (ret != -EINVAL || v->view.continue_wp > 0)
+			v->view.continue_wp = 1;
+		else
+			v->view.continue_wp = -1;
+		if (ret != -EEXIST && v->view.continue_wp > 0)
+			return ret;
+	}
+	/* Mapped meanwhile (-EEXIST) is protected here too. */
+	ret = uffd_continue(&v->view.uffd, addr, EPT_PAGE_SIZE, true, NULL);
 
 	if (ret == -EEXIST)
 		ret = 0;
@@ -701,6 +714,7 @@ void vmem_get_stats(struct vmem *v, struct vmem_stats *out)
 	out->table_bytes = ept_bytes(v->table);
 	out->policy_bytes = v->around.nr_blocks * sizeof(*v->around.block);
 	out->uffd_via = v->view.uffd.via;
+	out->share_via = vmem_view_share_via(v);
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -126,6 +126,8 @@ struct vmem_stats {
 	size_t table_bytes;	  /* second-level table */
 	size_t policy_bytes;	  /* fault-around bookkeeping */
 	const char *uffd_via;	  /* "syscall" or "/dev/userfaultfd" */
+	const char *share_via;	  /* how a read of an image page is mapped: "continue-wp" (one
+				     ioctl, 6.4+), "continue+writeprotect" (three, 6.1), "none yet" */
 };
 
 struct vmem;
@@ -206,20 +208,26 @@ void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out);
 
 /* Fork: the VM's memory as of one instant becomes an image that the VM
  * and its children map, sharing every frame until one of them writes it.
- *   vmem_fork_arm     guest running: write-protect the view (as a
- *                     snapshot's arming does)
+ *   vmem_fork_check   whether the VM can be forked (nothing changes)
  *   vmem_fork_freeze  vCPUs parked: the fork point, O(1) in guest size.
- *                     The VM's region becomes the image; its writes from
- *                     here on copy pages into a new region of its own
+ *                     The VM's region becomes the image, and the VM goes
+ *                     on over a fresh view of it at a new address (as a
+ *                     child does: no PTE, every first touch a fault), so
+ *                     nothing is write-protected; its writes from here on
+ *                     copy pages into a new region of its own. The caller
+ *                     moves its KVM memory slots to vmem_view() before
+ *                     the VM runs again
+ *   vmem_fork_retire  the old view unmapped off the caller's path (a
+ *                     thread of its own)
  *   vmem_fork_image   the image, for vmem_config.image of each child
  * A VM that has an image (a forked VM or a child) cannot be forked again,
  * and its image pages are never evicted. -ENOTSUP (no shmem write-protect
  * or MINOR faults), -EALREADY (forked already), -EBUSY (a snapshot is
- * under way), -ESRCH. After a failed freeze, vmem_snap_end undoes the
- * arming. */
+ * under way), -ESRCH (stopping). A failed freeze changes nothing. */
 struct vmem_image;
-int vmem_fork_arm(struct vmem *v);
+int vmem_fork_check(struct vmem *v);
 int vmem_fork_freeze(struct vmem *v);
+void vmem_fork_retire(struct vmem *v);
 struct vmem_image *vmem_fork_image(struct vmem *v);
 uint64_t vmem_image_pages(const struct vmem_image *img); /* frames held */
 

@@ -3,14 +3,15 @@
  * At the fork point the forked VM's region becomes an image: its frames
  * as they stand, immutable from then on, held once however many VMs map
  * them. The forked VM gets a new region for the pages it writes from then
- * on, and keeps its view (which maps the image). Each child gets a view of
+ * on, and a fresh view of the image. Each child gets a view of
  * the image (one mmap), a copy-on-write clone of the table (O(1)) and a
  * region of its own (vmem_config.image). So nothing is copied at the fork,
  * and reads share:
- *   - every view page that maps the image is write-protected (the forked
- *     VM's by the arming before the pause, as a snapshot's; a child's
- *     because its first touch is a MINOR fault, answered by mapping the
- *     page write-protected before the vCPU is woken);
+ *   - every view page that maps the image is write-protected: every view
+ *     of it is fresh (the forked VM's too: it goes on over a new mapping
+ *     at the fork point, and the old one is unmapped in the background),
+ *     so a first touch is a MINOR fault, answered by mapping the page
+ *     write-protected before the vCPU is woken;
  *   - a write to one is a WP fault: the page is copied into the writer's
  *     own region and that page alone is mapped over the view (the core's
  *     installer and the view, vmem.c and vmem_view.c).
@@ -24,15 +25,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vmem_fork_arm(struct vmem *v)
+/* With v's lock. */
+static int fork_check_locked(const struct vmem *v)
 {
-	static const struct vmem_snap_sink none = {0};
-	bool forked;
+	const struct vmem_view *w = &v->view;
+
+	if (w->image)
+		return -EALREADY;
+	if (v->snap.state == VMEM_SNAP_ARMED || v->snap.state == VMEM_SNAP_FROZEN || v->snap.ending)
+		return -EBUSY;
+	if (v->fatal)
+		return -ESRCH;
+	return w->can_wp && w->uffd.features & UFFD_FEATURE_MINOR_SHMEM ? 0 : -ENOTSUP;
+}
+
+int vmem_fork_check(struct vmem *v)
+{
+	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	forked = v->view.image != NULL;
+	ret = fork_check_locked(v);
 	pthread_mutex_unlock(&v->lock);
-	return forked ? -EALREADY : vmem_snap_arm(v, &none);
+	return ret;
 }
 
 static void fork_image_free(struct vmem_image *img)
@@ -102,23 +116,23 @@ static int fork_make_image(struct vmem *v)
 
 int vmem_fork_freeze(struct vmem *v)
 {
-	uint64_t t0 = histo_now_ns();
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->snap.state != VMEM_SNAP_ARMED || v->snap.sink.save)
-		ret = v->snap.state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
+	ret = fork_check_locked(v);
 	if (!ret)
-		ret = vmem_snap_reprotect(v);
-	if (!ret)
-		ret = fork_make_image(v);
-	if (ret)
-		vmem_snap_fail(v, "freezing memory for the fork", strerror(-ret));
-	else
-		vmem_snap_settle(v); /* the view stays protected: it maps the image now */
-	v->snap.stats.freeze_ns = histo_now_ns() - t0;
+		ret = vmem_view_renew(v);
+	if (!ret && (ret = fork_make_image(v)))
+		vmem_view_unrenew(v);
 	pthread_mutex_unlock(&v->lock);
 	return ret;
+}
+
+void vmem_fork_retire(struct vmem *v)
+{
+	pthread_mutex_lock(&v->lock);
+	vmem_view_retire(v);
+	pthread_mutex_unlock(&v->lock);
 }
 
 struct vmem_image *vmem_fork_image(struct vmem *v)

@@ -66,6 +66,15 @@ struct vmem_view {
 	int pagemap_fd;		  /* /proc/self/pagemap: which view pages the guest touched */
 	struct vmem_image *image; /* NULL: the view maps the VM's own region */
 	uint64_t *own;		  /* with an image: view pages that map the VM's own frame */
+	int continue_wp;	  /* UFFDIO_CONTINUE_MODE_WP: 1 works, 0 not tried, -1 refused */
+	/* A view given up at the fork point, unmapped by a thread of its own
+	 * (vmem_view_retire), joined before the next one or at the end. */
+	struct {
+		uint8_t *base;
+		uint64_t bytes, reg_modes;
+		pthread_t thread;
+		bool running;
+	} retired;
 };
 
 /* Fault-around bookkeeping (vmem.c keeps it, fault.c decides by it): per
@@ -204,6 +213,21 @@ uint64_t vmem_view_addr(const struct vmem *v, uint64_t idx);
  * register it; child: it maps an image (MINOR and WP from the start). */
 int vmem_view_open(struct vmem *v, uint64_t first_frame, bool child);
 void vmem_view_close(struct vmem *v);
+/* The fork point: a fresh view of the same frames at a new address,
+ * registered as a child's is (MISSING, MINOR and WP), so that nothing of
+ * the old one (its PTEs, KVM's entries) carries over and nothing has to
+ * be write-protected: every first touch is a fault. O(1) in guest size.
+ * The old mapping is kept in v->view.retired. */
+int vmem_view_renew(struct vmem *v);
+/* Undo vmem_view_renew (the fork failed after it): the old view back. */
+void vmem_view_unrenew(struct vmem *v);
+/* Unmap the retired view on a thread of its own, in 2 MiB pieces at the
+ * lowest priority, so that no mmap of a child's view waits long behind
+ * it; off the path to anyone's next instruction. */
+void vmem_view_retire(struct vmem *v);
+/* Whether page requests with CONTINUE can map write-protected (6.4+), as
+ * a string for the statistics. */
+const char *vmem_view_share_via(const struct vmem *v);
 /* Whether view page idx maps v's own frame (always, without an image). */
 bool vmem_view_maps_own(const struct vmem *v, uint64_t idx);
 /* Map view pages [first, first + n) from v's own region, registered. */
@@ -307,13 +331,8 @@ uint64_t vmem_drop_all(struct vmem *v);
 
 /* The VM goes: what a snapshot still holds, freed. */
 void vmem_snap_fini(struct vmem *v);
-/* Freeze, part one: protect again what was written since arming. */
-int vmem_snap_reprotect(struct vmem *v);
 /* The arming or freeze failed: say why once. */
 void vmem_snap_fail(struct vmem *v, const char *what, const char *why);
-/* Armed, and frozen into something else (a fork image): back to idle,
- * the view left protected. */
-void vmem_snap_settle(struct vmem *v);
 /* A write-protect fault at page p: saved first if the snapshot still
  * needs it, then writable (which wakes the writer). 0 or -errno. */
 int vmem_snap_wp_fault(struct vmem *v, const struct vmem_page *p);

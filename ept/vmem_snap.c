@@ -204,7 +204,8 @@ int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink)
 	return ret;
 }
 
-int vmem_snap_reprotect(struct vmem *v)
+/* Freeze, part one: protect again what was written since arming. */
+static int snap_reprotect(struct vmem *v)
 {
 	uint64_t i = 0;
 	int ret = 0;
@@ -235,7 +236,7 @@ int vmem_snap_freeze(struct vmem *v)
 	if (v->snap.state != VMEM_SNAP_ARMED || !v->snap.sink.save)
 		ret = v->snap.state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
 	if (!ret)
-		ret = vmem_snap_reprotect(v);
+		ret = snap_reprotect(v);
 	if (!ret && !(v->snap.table = ept_clone(v->table)))
 		ret = -ENOMEM;
 	if (ret) {
@@ -348,13 +349,6 @@ void vmem_snap_end(struct vmem *v)
 	v->snap.stats.unprotect_ns = histo_now_ns() - t0;
 	v->snap.stats.snapshots += complete;
 	pthread_mutex_unlock(&v->lock);
-}
-
-void vmem_snap_settle(struct vmem *v)
-{
-	v->snap.state = VMEM_SNAP_IDLE;
-	v->observer = NULL;
-	snap_release(v);
 }
 
 void vmem_snap_get_stats(struct vmem *v, struct vmem_snap_stats *out)

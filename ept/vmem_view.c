@@ -13,7 +13,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#define VIEW_RETIRE_CHUNK (2ULL << 20) /* unmapped per munmap: a 2 MiB zap, tens of µs */
 
 int64_t vmem_gpa_idx(const struct vmem *v, uint64_t gpa)
 {
@@ -84,10 +87,21 @@ int vmem_view_open(struct vmem *v, uint64_t first_frame, bool child)
 	return vmem_view_register(v, child);
 }
 
+static void vmem_view_join_retired(struct vmem_view *w)
+{
+	if (w->retired.running)
+		pthread_join(w->retired.thread, NULL);
+	else if (w->retired.base)
+		munmap(w->retired.base, w->retired.bytes);
+	w->retired.running = false;
+	w->retired.base = NULL;
+}
+
 void vmem_view_close(struct vmem *v)
 {
 	struct vmem_view *w = &v->view;
 
+	vmem_view_join_retired(w);
 	uffd_close(&w->uffd);
 	if (w->base)
 		munmap(w->base, vmem_view_bytes(v));
@@ -99,6 +113,86 @@ void vmem_view_close(struct vmem *v)
 	w->pagemap_fd = -1;
 	w->image = NULL;
 	w->own = NULL;
+}
+
+int vmem_view_renew(struct vmem *v)
+{
+	const uint64_t modes =
+	    UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP;
+	struct vmem_view *w = &v->view;
+	uint8_t *base;
+	int ret;
+
+	if (w->retired.base || w->image)
+		return -EBUSY; /* one fork per VM: vmem_fork_check refuses a second */
+	base = mmap(NULL, vmem_view_bytes(v), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		    frame_db_fd(v->db), v->base_frame << EPT_PAGE_SHIFT);
+	if (base == MAP_FAILED)
+		return -errno;
+	ret = uffd_register_modes(&w->uffd, base, vmem_view_bytes(v), modes);
+	if (ret) {
+		munmap(base, vmem_view_bytes(v));
+		return ret;
+	}
+	w->retired.base = w->base;
+	w->retired.bytes = vmem_view_bytes(v);
+	w->retired.reg_modes = w->reg_modes;
+	w->base = base;
+	w->reg_modes = modes;
+	return 0;
+}
+
+void vmem_view_unrenew(struct vmem *v)
+{
+	struct vmem_view *w = &v->view;
+
+	if (!w->retired.base || w->retired.running)
+		return;
+	munmap(w->base, vmem_view_bytes(v));
+	w->base = w->retired.base;
+	w->reg_modes = w->retired.reg_modes;
+	w->retired.base = NULL;
+}
+
+static void vmem_view_unmap_retired(struct vmem_view *w)
+{
+	for (uint64_t off = 0; off < w->retired.bytes; off += VIEW_RETIRE_CHUNK) {
+		uint64_t n = w->retired.bytes - off;
+
+		munmap(w->retired.base + off, n < VIEW_RETIRE_CHUNK ? n : VIEW_RETIRE_CHUNK);
+	}
+}
+
+static void *vmem_view_unmap_thread(void *arg)
+{
+	setpriority(PRIO_PROCESS, 0, 19); /* this thread alone, on Linux */
+	vmem_view_unmap_retired(arg);
+	return NULL;
+}
+
+void vmem_view_retire(struct vmem *v)
+{
+	struct vmem_view *w = &v->view;
+
+	if (!w->retired.base || w->retired.running)
+		return;
+	w->retired.running = !pthread_create(&w->retired.thread, NULL, vmem_view_unmap_thread, w);
+	if (w->retired.running)
+		return;
+	vmem_view_unmap_retired(w); /* no thread: here, then */
+	w->retired.base = NULL;
+}
+
+const char *vmem_view_share_via(const struct vmem *v)
+{
+	switch (v->view.continue_wp) {
+	case 1:
+		return "continue-wp";
+	case -1:
+		return "continue+writeprotect";
+	default:
+		return "none yet";
+	}
 }
 
 bool vmem_view_maps_own(const struct vmem *v, uint64_t idx)

@@ -22,6 +22,7 @@
 struct fixture {
 	struct frame_db *db;
 	struct vmem *parent, *child[CHILDREN];
+	void *old_view; /* the parent's view before the fork */
 	char fatal[256];
 };
 
@@ -105,9 +106,11 @@ static void fixture_up(struct fixture *f)
 	ck_assert_int_eq(vmem_start(f->parent), 0);
 	for (uint64_t i = 0; i < 64; i++)
 		fill(f->parent, i, 0xa0);
-	ck_assert_int_eq(vmem_fork_arm(f->parent), 0);
-	fill(f->parent, 3, 0xa3); /* armed: let through, protected again at the freeze */
+	ck_assert_int_eq(vmem_fork_check(f->parent), 0);
+	fill(f->parent, 3, 0xa3); /* checked, not armed: nothing is protected yet */
+	f->old_view = vmem_view(f->parent, 0);
 	ck_assert_int_eq(vmem_fork_freeze(f->parent), 0);
+	vmem_fork_retire(f->parent);
 	img = vmem_fork_image(f->parent);
 	ck_assert_ptr_nonnull(img);
 	ck_assert_uint_eq(vmem_image_pages(img), 64);
@@ -230,9 +233,63 @@ START_TEST(fork_of_a_forked_vm_or_a_child_is_refused)
 	struct fixture f;
 
 	fixture_up(&f);
-	ck_assert_int_eq(vmem_fork_arm(f.parent), -EALREADY);
-	ck_assert_int_eq(vmem_fork_arm(f.child[0]), -EALREADY);
+	ck_assert_int_eq(vmem_fork_check(f.parent), -EALREADY);
+	ck_assert_int_eq(vmem_fork_freeze(f.parent), -EALREADY);
+	ck_assert_int_eq(vmem_fork_check(f.child[0]), -EALREADY);
 	fixture_down(&f);
+}
+END_TEST
+
+/* The forked VM goes on over a fresh view of the image, as its children
+ * do: nothing was write-protected, and its first touch of each page is
+ * a fault that maps the image's page read-only (one CONTINUE with
+ * write-protect where the kernel has it, three ioctls on 6.1). */
+START_TEST(fork_parent_goes_on_over_a_fresh_view)
+{
+	struct fixture f;
+	struct vmem_stats s;
+
+	fixture_up(&f);
+	ck_assert_ptr_ne(vmem_view(f.parent, 0), f.old_view);
+	assert_page(f.parent, 20, 0xa0, "parent, over its fresh view");
+	vmem_get_stats(f.parent, &s);
+	ck_assert_uint_ge(s.minor, 1);
+	ck_assert_uint_eq(s.resident_pages, 0); /* read: shared, not copied */
+	ck_assert_msg(!strcmp(s.share_via, "continue-wp") ||
+			  !strcmp(s.share_via, "continue+writeprotect"),
+		      "share_via: %s", s.share_via);
+	fill(f.parent, 20, 0xb0);
+	assert_page(f.child[0], 20, 0xa0, "child 0, its parent's write over the fresh view");
+	vmem_get_stats(f.parent, &s);
+	ck_assert_uint_eq(s.cow_pages, 1);
+	ck_assert_str_eq(f.fatal, "");
+	fixture_down(&f);
+}
+END_TEST
+
+/* A fork while a snapshot is armed is refused, and changes nothing. */
+START_TEST(fork_during_a_snapshot_is_refused)
+{
+	static const struct vmem_snap_sink sink = {.save = NULL};
+	struct fixture f = {0};
+	struct vmem_config cfg;
+	void *view;
+
+	ck_assert_int_eq(frame_db_create(&f.db, PAGES * 2, PAGES * 2), 0);
+	cfg = fork_config(&f, NULL);
+	ck_assert_int_eq(vmem_create(&f.parent, &cfg), 0);
+	ck_assert_int_eq(vmem_start(f.parent), 0);
+	fill(f.parent, 0, 0x11);
+	ck_assert_int_eq(vmem_snap_arm(f.parent, &sink), 0);
+	view = vmem_view(f.parent, 0);
+	ck_assert_int_eq(vmem_fork_check(f.parent), -EBUSY);
+	ck_assert_int_eq(vmem_fork_freeze(f.parent), -EBUSY);
+	ck_assert_ptr_eq(vmem_view(f.parent, 0), view);
+	ck_assert_ptr_null(vmem_fork_image(f.parent));
+	vmem_snap_end(f.parent);
+	assert_page(f.parent, 0, 0x11, "the VM, after the refused fork");
+	vmem_destroy(f.parent);
+	frame_db_destroy(f.db);
 }
 END_TEST
 
@@ -290,6 +347,8 @@ static Suite *vmem_fork_suite(void)
 	tcase_add_test(tc, fork_vmm_writes_and_discards_change_one_vm);
 	tcase_add_test(tc, fork_image_lives_until_its_last_vm);
 	tcase_add_test(tc, fork_of_a_forked_vm_or_a_child_is_refused);
+	tcase_add_test(tc, fork_parent_goes_on_over_a_fresh_view);
+	tcase_add_test(tc, fork_during_a_snapshot_is_refused);
 	tcase_add_test(tc, fork_snapshot_of_a_forked_vm_keeps_the_image_protected);
 	suite_add_tcase(s, tc);
 	return s;

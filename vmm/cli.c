@@ -323,6 +323,7 @@ static const struct option cli_vm_opts[] = {
     {"count", required_argument, NULL, 'N'},
     {"pause-at-line", required_argument, NULL, 'A'},
     {"paused", no_argument, NULL, 'S'},
+    {"fork-pool", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -375,6 +376,8 @@ static int cli_run_common(int c, struct run_opts *o)
 	case 'S':
 		o->paused = true;
 		return 0;
+	case 'F':
+		return cli_parse_uint("--fork-pool", optarg, CLI_MAX_FORK_POOL, &o->fork_pool);
 	default:
 		return cli_run_reclaim(c, o);
 	}
@@ -388,7 +391,8 @@ static void cli_run_defaults(struct run_opts *o)
 			       .pin = true,
 			       .wss_period_ms = CLI_DEFAULT_WSS_MS,
 			       .wss_samples = CLI_DEFAULT_WSS_SAMPLES,
-			       .swap_readahead = CLI_DEFAULT_READAHEAD};
+			       .swap_readahead = CLI_DEFAULT_READAHEAD,
+			       .fork_pool = CLI_DEFAULT_FORK_POOL};
 	optind = 0;
 	opterr = 0;
 }
@@ -571,6 +575,7 @@ void cli_usage(FILE *f)
 	    "               [--swap-readahead N]]\n"
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "               [--console-dir DIR] [--paused] [--pause-at-line REGEX]\n"
+	    "               [--fork-pool N]\n"
 	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
 	    "               options but --kernel, --initrd, --machine, --cmdline and\n"
 	    "               --memory-manager]\n"
@@ -625,6 +630,9 @@ void cli_usage(FILE *f)
 	    "                     this vmm's output, each line after \"[G.I] \")\n"
 	    "  --paused           the VM starts paused, before its first instruction: vmm\n"
 	    "                     resume starts it (needs --control)\n"
+	    "  --fork-pool N      keep N KVM VMs made ahead for fork children (default 4,\n"
+	    "                     at most 64; 0: none), refilled in the background; with\n"
+	    "                     --control or fork-from only, for the vmm machine\n"
 	    "restore: a new VM from the snapshot in DIR (docs/snapshot.md), run as vmm run\n"
 	    "  runs one; every option of run but --kernel, --initrd, --cmdline and\n"
 	    "  --memory-manager.\n"

@@ -23,6 +23,8 @@
 #define CLI_DEFAULT_WSS_SAMPLES	 400
 #define CLI_MAX_WSS_SAMPLES	 4096
 #define CLI_DEFAULT_READAHEAD	 16
+#define CLI_DEFAULT_FORK_POOL	 4  /* VM_POOL_DEFAULT */
+#define CLI_MAX_FORK_POOL	 64 /* VM_POOL_MAX */
 
 struct run_opts {
 	const char *kernel;	 /* NULL: the built-in guest kernel */
@@ -49,6 +51,7 @@ struct run_opts {
 	unsigned wss_samples;
 	const char *console_dir; /* --console-dir DIR: fork children's consoles */
 	bool paused;		 /* --paused: start paused (needs --control) */
+	unsigned fork_pool;	 /* --fork-pool N: KVM VMs made ahead for children */
 };
 
 /* vmm restore DIR [--lazy|--eager] [run's options but --kernel, --initrd,

@@ -89,12 +89,17 @@ int guest_ram_check_manager(enum guest_ram_manager mm)
 	return r < 0 ? guest_ram_vmem_failed((int)r) : 0;
 }
 
+void guest_ram_refresh_views(struct guest_ram *m)
+{
+	for (int i = 0; i < m->nr_regions; i++)
+		m->region[i].hva = vmem_view(m->vmem, i);
+}
+
 static int guest_ram_init_views(struct guest_ram *m, const struct guest_ram_params *p)
 {
 	int ret;
 
-	for (int i = 0; i < m->nr_regions; i++)
-		m->region[i].hva = vmem_view(m->vmem, i);
+	guest_ram_refresh_views(m);
 	if (m->reclaim && (ret = reclaim_add_vm(m->reclaim, m->vmem, p->oom_protect)))
 		return err_errno(-ret, "reclaim", "cannot add the VM: %s", strerror(-ret));
 	return 0;

@@ -104,6 +104,9 @@ int guest_ram_init_fork(struct guest_ram *m, struct guest_ram *parent,
 			const struct guest_ram_params *p);
 /* Start serving faults; before this only the VMM may touch RAM. */
 int guest_ram_start(struct guest_ram *m);
+/* The view moved (vmem_fork_freeze): each region's hva read again; the
+ * KVM memory slots are the caller's to move (vm_move_memory). */
+void guest_ram_refresh_views(struct guest_ram *m);
 void guest_ram_destroy(struct guest_ram *m);
 
 bool guest_ram_contains(const struct guest_ram *m, uint64_t gpa, uint64_t len);

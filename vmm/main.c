@@ -20,6 +20,7 @@
 #include "devtree.h"
 #include "err.h"
 #include "fleet.h"
+#include "vm_pool.h"
 #include "fork.h"
 #include "guest_ram.h"
 #include "histo.h"
@@ -214,6 +215,18 @@ static void main_on_signal(void *arg, int signo)
 	fleet_stop_all(s->fleet, VMM_STATUS_CRASH, why);
 }
 
+/* KVM VMs made ahead for the children of vm (vm_pool.h), if it can have
+ * any: a control socket to ask for a fork, or fork-from's children. A
+ * pool that cannot start leaves children to be made whole. */
+static void main_start_pool(struct vm_pool *pool, struct vm *vm, const struct fleet *fleet,
+			    const struct run_opts *o, unsigned children)
+{
+	if (!o->fork_pool || vm->machine->irqchip || !vm->mem.vmem || (!o->control && !children))
+		return;
+	if (!vm_pool_start(pool, o->fork_pool, vm->machine->normalise_cpuid, fleet->nr_cpus))
+		vm->cfg.pool = pool;
+}
+
 /* Build the VM (from the snapshot r when not NULL, else cfg's kernel),
  * with children more VMs forked from it before it runs, serve its control
  * socket, run it and report: the exit status. */
@@ -224,6 +237,7 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	struct sigstop sig = {.sfd = -1, .stop_fd = -1};
 	struct control ctl;
 	struct fleet fleet;
+	struct vm_pool pool;
 	struct vm vm;
 	struct vm_config c = *cfg;
 	/* The signal thread's: it lives until sigstop_end, below. */
@@ -250,6 +264,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	c.fleet = &fleet;
 	status = r ? snapshot_restore_vm(&vm, &c, r, lazy) : vm_create(&vm, &c);
 	if (!status)
+		main_start_pool(&pool, &vm, &fleet, o, children);
+	if (!status)
 		status = main_fork_before_run(&vm, children);
 	if (!status && sigstop_start(&sig, main_on_signal, &stop))
 		status = VMM_STATUS_INTERNAL;
@@ -268,7 +284,9 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 	if (o->stats_json && stats_write_json(&vm, cfg->manager, &stats) && !status)
 		status = VMM_STATUS_INTERNAL;
 	fleet_destroy(&fleet); /* the children first: they map vm's memory */
-	snapshot_finish(&vm);  /* its jobs read guest memory */
+	if (vm.cfg.pool)
+		vm_pool_stop(vm.cfg.pool);
+	snapshot_finish(&vm); /* its jobs read guest memory */
 	vm_destroy(&vm);
 	return status;
 }

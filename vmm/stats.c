@@ -305,9 +305,11 @@ static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
 /* One VM's frames: its own, and those it still maps from a fork image. */
 static json_t *stats_fork_frames(const struct vmem_stats *v)
 {
-	return json_pack("{s:I, s:I, s:I, s:I}", "private_frames", stats_int(v->resident_pages),
-			 "shared_frames", stats_int(v->shared_pages), "cow_pages",
-			 stats_int(v->cow_pages), "remapped_pages", stats_int(v->remapped_pages));
+	return json_pack("{s:I, s:I, s:I, s:I, s:s}", "private_frames",
+			 stats_int(v->resident_pages), "shared_frames", stats_int(v->shared_pages),
+			 "cow_pages", stats_int(v->cow_pages), "remapped_pages",
+			 stats_int(v->remapped_pages), "share_via",
+			 v->share_via ? v->share_via : "none yet");
 }
 
 /* A child's state: "stopped" once it has been released (fleet.h), and

@@ -34,20 +34,44 @@ static void vm_on_fatal(void *arg, const char *msg)
 	vm_stop(arg, VMM_STATUS_CRASH, "%s", msg);
 }
 
+static int vm_set_slot(struct vm *vm, int i, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+	    .slot = i,
+	    .guest_phys_addr = vm->mem.region[i].gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return err_errno(errno, "guest memory",
+				 "KVM_SET_USER_MEMORY_REGION, slot %d at GPA %#llx (%s): %s", i,
+				 (unsigned long long)r.guest_phys_addr,
+				 size ? "making it" : "deleting it", strerror(errno));
+	return 0;
+}
+
 static int vm_set_memory(struct vm *vm)
 {
-	for (int i = 0; i < vm->mem.nr_regions; i++) {
-		struct kvm_userspace_memory_region r = {
-		    .slot = i,
-		    .guest_phys_addr = vm->mem.region[i].gpa,
-		    .memory_size = vm->mem.region[i].size,
-		    .userspace_addr = (uintptr_t)vm->mem.region[i].hva,
-		};
+	int ret = 0;
 
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return err_sys("guest memory", "KVM_SET_USER_MEMORY_REGION");
+	for (int i = 0; !ret && i < vm->mem.nr_regions; i++)
+		ret = vm_set_slot(vm, i, vm->mem.region[i].size);
+	return ret;
+}
+
+int vm_move_memory(struct vm *vm)
+{
+	int ret = 0;
+
+	guest_ram_refresh_views(&vm->mem);
+	/* A slot's address cannot change in place: deleted, then made again. */
+	for (int i = 0; !ret && i < vm->mem.nr_regions; i++) {
+		ret = vm_set_slot(vm, i, 0);
+		if (!ret)
+			ret = vm_set_slot(vm, i, vm->mem.region[i].size);
 	}
-	return 0;
+	return ret;
 }
 
 /* Pin the calling (vCPU) thread to the CPU it runs on and return it: a
@@ -101,24 +125,74 @@ static int vm_create_ram(struct vm *vm, const struct vm_config *cfg, struct swap
 	return ret ? ret : vm_set_memory(vm);
 }
 
+/* /dev/kvm opened and a KVM VM made in it, its real-mode areas set. */
+static int vm_open_kvm(struct kvm *kvm, int *fd)
+{
+	int ret = kvm_open(kvm, "/dev/kvm");
+
+	if (!ret && (*fd = ioctl(kvm->fd, KVM_CREATE_VM, 0)) < 0)
+		ret = err_sys("/dev/kvm", "KVM_CREATE_VM");
+	if (ret)
+		return ret;
+	if (kvm->has_tss_addr && ioctl(*fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0)
+		return err_sys("vm", "KVM_SET_TSS_ADDR");
+	if (kvm->has_identity_map_addr &&
+	    ioctl(*fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){VM_IDENTITY_MAP_GPA}) < 0)
+		return err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+	return 0;
+}
+
+int vm_shell_make(struct vm_shell *s, bool normalise_cpuid)
+{
+	int ret;
+
+	*s = (struct vm_shell){.kvm.fd = -1, .fd = -1, .stats_fd = -1};
+	s->vcpu.fd = s->vcpu.stats_fd = -1;
+	ret = vm_open_kvm(&s->kvm, &s->fd);
+	if (!ret && s->kvm.has_binary_stats)
+		s->stats_fd = ioctl(s->fd, KVM_GET_STATS_FD, 0);
+	if (!ret)
+		ret = vcpu_create(&s->vcpu, &s->kvm, s->fd, 0);
+	if (!ret)
+		ret = vcpu_set_cpuid(&s->vcpu, &s->kvm, normalise_cpuid);
+	if (ret)
+		vm_shell_destroy(s);
+	return ret;
+}
+
+void vm_shell_destroy(struct vm_shell *s)
+{
+	vcpu_destroy(&s->vcpu);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	if (s->fd >= 0)
+		close(s->fd);
+	kvm_close(&s->kvm);
+	s->fd = s->stats_fd = -1;
+}
+
+/* A shell made ahead of time becomes vm's KVM VM and vCPU: only guest
+ * RAM and its slots are left to make. */
+static int vm_adopt_shell(struct vm *vm, const struct vm_config *cfg, struct vm_shell *s)
+{
+	vm->kvm = s->kvm;
+	vm->fd = s->fd;
+	vm->stats_fd = s->stats_fd;
+	vm->vcpu = s->vcpu;
+	*s = (struct vm_shell){.kvm.fd = -1, .fd = -1, .stats_fd = -1};
+	s->vcpu.fd = s->vcpu.stats_fd = -1;
+	return vm_create_ram(vm, cfg, NULL, NULL, NULL);
+}
+
 /* KVM, guest RAM and the vCPU with its CPUID; swap as for vm_create_ram. */
 static int vm_create_kvm(struct vm *vm, const struct vm_config *cfg, struct swapfile *swap,
 			 const struct vmem_source_ops *source, void *source_arg)
 {
 	int ret;
 
-	ret = kvm_open(&vm->kvm, "/dev/kvm");
-	if (!ret && (vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0)) < 0)
-		ret = err_sys("/dev/kvm", "KVM_CREATE_VM");
-	if (ret) {
-		swapfile_close(swap);
-		return ret;
-	}
-	if (vm->kvm.has_tss_addr && ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0)
-		ret = err_sys("vm", "KVM_SET_TSS_ADDR");
-	if (!ret && vm->kvm.has_identity_map_addr &&
-	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){VM_IDENTITY_MAP_GPA}) < 0)
-		ret = err_sys("vm", "KVM_SET_IDENTITY_MAP_ADDR");
+	if (cfg->shell && !vm->machine->irqchip && !swap && !source)
+		return vm_adopt_shell(vm, cfg, cfg->shell);
+	ret = vm_open_kvm(&vm->kvm, &vm->fd);
 	if (!ret)
 		ret = machine_create_kvm(vm);
 	if (ret) {

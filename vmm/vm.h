@@ -49,6 +49,20 @@ struct snapshot_job;
 struct fleet;
 struct machine_state;
 
+/* A KVM VM made ahead of time, with its vCPU and CPUID (vm_pool.h): what
+ * vm_create_machine makes first, for a machine without an irqchip (whose
+ * irqchip would have to come before the vCPU). */
+struct vm_shell {
+	struct kvm kvm;
+	int fd, stats_fd;
+	struct vcpu vcpu;
+};
+/* 0, or -errno with the error reported; nothing is left on failure. */
+int vm_shell_make(struct vm_shell *s, bool normalise_cpuid);
+void vm_shell_destroy(struct vm_shell *s);
+
+struct vm_pool;
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;	 /* NULL: none (boot/initrd.h) */
@@ -76,9 +90,13 @@ struct vm_config {
 	struct vm *fork_parent;	 /* a fork child's (fork.h): RAM from its fork image */
 	bool start_paused;	 /* paused from the start: vm_resume runs it */
 	/* The process's, made by main (NULL: none; a frame store of its own). */
-	struct host *host;   /* the frame store (guest_ram_host_create) */
-	uint64_t main_ns;    /* when main began this run (stats: vmm.phases); 0: unknown */
-	struct fleet *fleet; /* where its fork children run (fleet.h) */
+	struct host *host;    /* the frame store (guest_ram_host_create) */
+	uint64_t main_ns;     /* when main began this run (stats: vmm.phases); 0: unknown */
+	struct fleet *fleet;  /* where its fork children run (fleet.h) */
+	struct vm_pool *pool; /* KVM VMs made ahead for its fork children; NULL: none */
+	/* A fork child's KVM VM from the pool: vm_create_machine adopts it
+	 * (its fd is -1 then); what is left is the caller's. NULL: none. */
+	struct vm_shell *shell;
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
@@ -181,6 +199,9 @@ int vm_create_begin(struct vm *vm, const struct vm_config *cfg);
 int vm_create_machine(struct vm *vm, const struct vm_config *cfg,
 		      const struct vmem_source_ops *source, void *source_arg);
 void vm_destroy(struct vm *vm);
+/* Guest RAM's view moved (a fork): the KVM memory slots follow it. Only
+ * with every vCPU out of KVM_RUN. 0, or -errno with the error reported. */
+int vm_move_memory(struct vm *vm);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,
  * --stats-interval). */

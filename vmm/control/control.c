@@ -198,14 +198,14 @@ static json_t *control_fork(struct control *c, json_t *req, const char **error)
 		*error = c->error;
 		return NULL;
 	}
-	reply = json_pack(
-	    "{s:i, s:i, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "count", r.count,
-	    "generation", r.generation, "children", control_fork_ids(&r), "request_ns",
-	    (json_int_t)r.request_ns, "arm_ns", (json_int_t)r.arm_ns, "reprotected",
-	    (json_int_t)r.reprotected, "pause_ns", (json_int_t)r.pause_ns, "park_ns",
-	    (json_int_t)r.park_ns, "machine_ns", (json_int_t)r.machine_ns, "freeze_ns",
-	    (json_int_t)r.freeze_ns, "resume_ns", (json_int_t)r.resume_ns, "children_ns",
-	    (json_int_t)r.children_ns, "shared_pages", (json_int_t)r.shared_pages);
+	reply = json_pack("{s:i, s:i, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "count", r.count, "generation", r.generation, "children",
+			  control_fork_ids(&r), "request_ns", (json_int_t)r.request_ns, "view_ns",
+			  (json_int_t)r.view_ns, "slots_ns", (json_int_t)r.slots_ns, "pause_ns",
+			  (json_int_t)r.pause_ns, "park_ns", (json_int_t)r.park_ns, "machine_ns",
+			  (json_int_t)r.machine_ns, "freeze_ns", (json_int_t)r.freeze_ns,
+			  "resume_ns", (json_int_t)r.resume_ns, "children_ns",
+			  (json_int_t)r.children_ns, "shared_pages", (json_int_t)r.shared_pages);
 	if (!reply)
 		*error = "fork: out of memory";
 	return reply;

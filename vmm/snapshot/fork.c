@@ -2,6 +2,8 @@
 #include "fork.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "snapshot.h"
 #include "vcpu_state.h"
 #include "vm.h"
+#include "vm_pool.h"
 
 /* A child, in the two steps of vm.h: memory from cfg->fork_parent's fork
  * image, vCPU and devices from m, the identity (generation, index) on the
@@ -46,6 +49,14 @@ static int fork_create_child(struct vm *vm, const struct vm_config *cfg,
 struct fork_pause {
 	struct vm *vm;
 	struct machine_state *m;
+	struct fork_result *res;
+};
+
+/* Moving the forked VM's KVM slots (fork_freeze_cb). */
+struct fork_slots {
+	struct vm *vm;
+	int ret;
+	uint64_t ns;
 };
 
 static int fork_machine_cb(void *arg, char *err, size_t errlen)
@@ -55,41 +66,17 @@ static int fork_machine_cb(void *arg, char *err, size_t errlen)
 	return machine_state_save(fp->vm, fp->m, err, errlen);
 }
 
-static int fork_freeze_cb(void *arg, char *err, size_t errlen)
-{
-	struct fork_pause *fp = arg;
-	int ret = vmem_fork_freeze(fp->vm->mem.vmem);
-
-	return ret ? err_into(err, errlen, ret, "freezing memory: %s", strerror(-ret)) : 0;
-}
-
-/* Pause, save the machine, freeze memory into the image, resume. */
-static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
-				 char *err, size_t errlen)
-{
-	struct fork_pause fp = {vm, m};
-	struct vm_pause_parts p = {0};
-	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
-
-	res->park_ns = p.park_ns;
-	res->machine_ns = p.machine_ns;
-	res->freeze_ns = p.freeze_ns;
-	res->resume_ns = p.resume_ns;
-	res->pause_ns = p.pause_ns;
-	return ret;
-}
-
-static int fork_arm(struct vm *vm, char *err, size_t errlen)
+/* Why vm cannot be forked (ret from vmem_fork_check or _freeze). */
+static int fork_refused(struct vm *vm, int ret, char *err, size_t errlen)
 {
 	struct vmem_snap_stats s;
-	int ret = vmem_fork_arm(vm->mem.vmem);
 
-	if (!ret)
-		return 0;
 	vmem_snap_get_stats(vm->mem.vmem, &s);
 	if (ret == -ENOTSUP)
-		return err_into(err, errlen, ret,
-				"fork needs userfaultfd write-protect for shmem: %s", s.wp_via);
+		return err_into(
+		    err, errlen, ret,
+		    "fork needs userfaultfd write-protect and minor faults for shmem: %s",
+		    s.wp_via);
 	if (ret == -EALREADY)
 		return err_into(err, errlen, ret,
 				"this VM was forked already, or is a fork child: it cannot be "
@@ -97,7 +84,7 @@ static int fork_arm(struct vm *vm, char *err, size_t errlen)
 	if (ret == -EBUSY)
 		return err_into(err, errlen, ret,
 				"a snapshot of this VM is under way: one at a time");
-	return err_into(err, errlen, ret, "write-protecting memory: %s",
+	return err_into(err, errlen, ret, "freezing memory: %s",
 			ret == -ESRCH ? "the VM is stopping" : strerror(-ret));
 }
 
@@ -110,6 +97,7 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	struct vm_config cfg = vm->cfg;
 	struct vm *child = calloc(1, sizeof(*child));
 	char id[16], prefix[CONSOLE_PREFIX_MAX];
+	struct vm_shell shell;
 	int fd, status;
 
 	snprintf(id, sizeof(id), "%u.%u", gen, index);
@@ -133,8 +121,12 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	cfg.console_fd = fd;
 	cfg.stats_interval = 0;
 	cfg.fleet = NULL; /* one generation of children per fleet */
+	cfg.pool = NULL;
 	cfg.pin_cpu = cfg.pin ? fleet_next_cpu(vm->cfg.fleet, vm->cpu) : -1;
+	cfg.shell = vm->cfg.pool && vm_pool_take(vm->cfg.pool, &shell) ? &shell : NULL;
 	status = fork_create_child(child, &cfg, m, gen, index);
+	if (cfg.shell && shell.fd >= 0) /* not adopted */
+		vm_shell_destroy(&shell);
 	console_set_output(&child->con, fd, prefix);
 	if (!status)
 		return child;
@@ -145,35 +137,130 @@ static struct vm *fork_make_child(struct vm *vm, const struct machine_state *m, 
 	return NULL;
 }
 
-/* Each child runs as soon as it is made, so that the first one's start
- * does not wait for the last one's KVM set-up. One that cannot be made
- * ends the fork: those before it run, and err says how many. */
+/* A child made but not started yet. */
+struct fork_made {
+	struct vm *vm;
+	int owned;
+};
+
+/* Start made[from, to): each runs from here on. The first that cannot be
+ * started ends it, with err saying how many run; the rest are destroyed. */
+static int fork_start(struct vm *vm, struct fork_made *made, unsigned from, unsigned to,
+		      unsigned count, uint16_t gen, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (unsigned i = from; i < to; i++) {
+		if (ret) {
+			vm_destroy(made[i].vm);
+			free(made[i].vm);
+			if (made[i].owned >= 0)
+				close(made[i].owned);
+			continue;
+		}
+		ret = fleet_start(vm->cfg.fleet, made[i].vm, made[i].owned);
+		if (ret)
+			err_into(err, errlen, ret,
+				 "child %u.%u: cannot start it: %s (%u of %u children run)", gen,
+				 i + 1, strerror(-ret), i, count);
+	}
+	return ret;
+}
+
+/* The first child runs as soon as it is made. The others are made first
+ * and started together: a child that runs takes a CPU from the making of
+ * the next (eight children on two CPUs left the control thread a fifth
+ * of one), so starting each at once made the last one's start grow with
+ * the square of the count. One that cannot be made ends the fork: those
+ * before it run, and err says how many. */
 static int fork_children(struct vm *vm, unsigned count, const struct machine_state *m, uint16_t gen,
 			 char *err, size_t errlen)
 {
+	struct fork_made made[GUEST_RAM_FORK_MAX];
 	char why[400];
+	unsigned n = 0;
+	int ret = 0;
 
-	for (unsigned i = 1; i <= count; i++) {
-		int owned, ret;
-		struct vm *child = fork_make_child(vm, m, gen, i, &owned, &ret, why, sizeof(why));
-
-		if (!child)
-			return err_into(err, errlen, ret, "%s (%u of %u children run)", why, i - 1,
-					count);
-		ret = fleet_start(vm->cfg.fleet, child, owned);
-		if (ret)
-			return err_into(err, errlen, ret,
-					"child %u.%u: cannot start it: %s (%u of %u children run)",
-					gen, i, strerror(-ret), i - 1, count);
+	while (n < count) {
+		made[n].vm =
+		    fork_make_child(vm, m, gen, n + 1, &made[n].owned, &ret, why, sizeof(why));
+		if (!made[n].vm)
+			break;
+		if (++n == 1 && (ret = fork_start(vm, made, 0, 1, count, gen, err, errlen)))
+			return ret;
 	}
+	if (n > 1 && fork_start(vm, made, 1, n, count, gen, err, errlen))
+		return -EIO;
+	if (n < count)
+		return err_into(err, errlen, ret, "%s (%u of %u children run)", why, n, count);
 	return 0;
+}
+
+static void *fork_slots_thread(void *arg)
+{
+	struct fork_slots *sl = arg;
+	uint64_t t0 = histo_now_ns();
+
+	sl->ret = vm_move_memory(sl->vm);
+	sl->ns = histo_now_ns() - t0;
+	return NULL;
+}
+
+/* The fork point, the forked VM parked: memory into the image, the VM
+ * over a fresh view of it, the children made and started, and its KVM
+ * slots moved to the fresh view meanwhile on a thread of their own:
+ * deleting a slot zaps every KVM entry it had, which grows with guest
+ * size, and no child waits for that. A slot that cannot be moved leaves
+ * the VM with no memory KVM can use: it is stopped, saying why. */
+static int fork_freeze_cb(void *arg, char *err, size_t errlen)
+{
+	struct fork_pause *fp = arg;
+	struct fork_slots sl = {.vm = fp->vm};
+	uint64_t t0 = histo_now_ns();
+	pthread_t slots;
+	bool threaded;
+	int ret = vmem_fork_freeze(fp->vm->mem.vmem);
+
+	if (ret)
+		return fork_refused(fp->vm, ret, err, errlen);
+	fp->res->view_ns = histo_now_ns() - t0;
+	threaded = !pthread_create(&slots, NULL, fork_slots_thread, &sl);
+	t0 = histo_now_ns();
+	ret = fork_children(fp->vm, fp->res->count, fp->m, fp->res->generation, err, errlen);
+	fp->res->children_ns = histo_now_ns() - t0;
+	if (threaded)
+		pthread_join(slots, NULL);
+	else
+		fork_slots_thread(&sl);
+	fp->res->slots_ns = sl.ns;
+	if (!sl.ret)
+		return ret;
+	err_into(err, errlen, sl.ret, "moving guest memory's KVM slots to the fork's view: %s",
+		 last_error());
+	vm_stop(fp->vm, VMM_STATUS_INTERNAL, "%s", err);
+	return sl.ret;
+}
+
+/* Pause, save the machine, freeze memory into the image and make the
+ * children, resume. */
+static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
+				 char *err, size_t errlen)
+{
+	struct fork_pause fp = {vm, m, res};
+	struct vm_pause_parts p = {0};
+	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
+
+	res->park_ns = p.park_ns;
+	res->machine_ns = p.machine_ns;
+	res->freeze_ns = p.freeze_ns;
+	res->resume_ns = p.resume_ns;
+	res->pause_ns = p.pause_ns;
+	return ret;
 }
 
 int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, size_t errlen)
 {
 	struct machine_state m = {0};
-	struct vmem_snap_stats s;
-	uint64_t resumed;
 	int ret;
 
 	*res = (struct fork_result){.request_ns = histo_now_ns(), .count = count};
@@ -189,24 +276,23 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 				vm->forkid.generation);
 	res->generation = vm->forkid.generation + 1;
 	fleet_fork_begin(vm->cfg.fleet);
-	ret = fork_arm(vm, err, errlen);
-	if (ret)
-		goto out;
-	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
-	vmem_snap_get_stats(vm->mem.vmem, &s);
-	res->arm_ns = s.arm_ns;
-	res->reprotected = s.reprotected;
+	if (vm->cfg.pool)
+		vm_pool_reserve(vm->cfg.pool, count);
+	ret = vmem_fork_check(vm->mem.vmem);
 	if (ret) {
-		vmem_snap_end(vm->mem.vmem);
-		machine_state_free(&m);
+		fork_refused(vm, ret, err, errlen);
 		goto out;
 	}
-	res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
-	resumed = histo_now_ns();
-	ret = fork_children(vm, count, &m, res->generation, err, errlen);
-	res->children_ns = histo_now_ns() - resumed;
+	ret = fork_pause_and_freeze(vm, &m, res, err, errlen);
 	machine_state_free(&m);
+	if (vmem_fork_image(vm->mem.vmem)) {
+		res->shared_pages = vmem_image_pages(vmem_fork_image(vm->mem.vmem));
+		/* The forked VM's old view: unmapped once every child runs. */
+		vmem_fork_retire(vm->mem.vmem);
+	}
 out:
+	if (vm->cfg.pool)
+		vm_pool_release(vm->cfg.pool);
 	fleet_fork_end(vm->cfg.fleet);
 	return ret;
 }

@@ -1,8 +1,9 @@
 /* vmm/snapshot/fork.h: fork a running VM into children in this process.
  *
- * As a snapshot does (snapshot.h), but into memory: arm the second level
- * while the guest runs, pause, save the vCPU and the devices as bytes,
- * freeze memory into a fork image (ept/vmem.h: vmem_fork_*), resume. Each
+ * Pause, save the vCPU and the devices as bytes (as a snapshot does, but
+ * into memory), freeze memory into a fork image (ept/vmem.h: vmem_fork_*)
+ * with the VM moved onto a fresh view of it, resume: nothing grows with
+ * guest size, and nothing is armed beforehand. Each
  * child is then a new KVM VM whose RAM is a view of the image, whose vCPU
  * and devices are set from those bytes, and whose fork-id port says
  * (generation + 1, index 1..count). The children run in the fleet
@@ -22,13 +23,13 @@ struct vm;
 
 struct fork_result {
 	unsigned count;
-	uint16_t generation;  /* the children's */
-	uint64_t request_ns;  /* CLOCK_MONOTONIC when asked */
-	uint64_t arm_ns;      /* write-protecting memory, guest running */
-	uint64_t reprotected; /* pages written while armed, protected again */
-	uint64_t pause_ns;    /* vCPUs stopped: park + machine + freeze + resume */
+	uint16_t generation; /* the children's */
+	uint64_t request_ns; /* CLOCK_MONOTONIC when asked */
+	uint64_t pause_ns;   /* vCPUs stopped: park + machine + freeze + resume */
 	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
-	uint64_t children_ns;  /* from the resume to the last child started */
+	uint64_t view_ns;      /* of the freeze: the image made, the fresh view mapped */
+	uint64_t slots_ns;     /* the KVM memory slots moved to it (beside the children) */
+	uint64_t children_ns;  /* of the freeze: the children made and started */
 	uint64_t shared_pages; /* the image's frames */
 };
 
