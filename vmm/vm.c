@@ -60,6 +60,28 @@ static int vm_set_memory(struct vm *vm)
 	return ret;
 }
 
+int vm_move_to_shell(struct vm *vm, struct vm_shell *shell, struct vm_shell *old)
+{
+	struct vcpu running = vm->vcpu; /* its thread stays the one parked */
+	int ret = 0;
+
+	*old = (struct vm_shell){
+	    .kvm = vm->kvm, .fd = vm->fd, .stats_fd = vm->stats_fd, .vcpu = vm->vcpu};
+	old->vcpu.thread_started = false;
+	vm->kvm = shell->kvm;
+	vm->fd = shell->fd;
+	vm->stats_fd = shell->stats_fd;
+	vm->vcpu = shell->vcpu;
+	vm->vcpu.thread = running.thread;
+	vm->vcpu.thread_started = running.thread_started;
+	*shell = (struct vm_shell){.kvm.fd = -1, .fd = -1, .stats_fd = -1};
+	shell->vcpu.fd = shell->vcpu.stats_fd = -1;
+	guest_ram_refresh_views(&vm->mem);
+	for (int i = 0; !ret && i < vm->mem.nr_regions; i++)
+		ret = vm_set_slot(vm, i, vm->mem.region[i].size);
+	return ret;
+}
+
 int vm_move_memory(struct vm *vm)
 {
 	int ret = 0;
@@ -74,8 +96,6 @@ int vm_move_memory(struct vm *vm)
 	return ret;
 }
 
-/* Pin the calling (vCPU) thread to the CPU it runs on and return it: a
- * fault handler on the same CPU avoids a cross-CPU wake-up per fault. */
 /* The VM's CPU: its threads pin themselves there when they start (the
  * fault thread in ept/, the vCPU's in vm_run.c); the thread that builds
  * it stays where it was, so that a fork's children, all built on one

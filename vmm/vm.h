@@ -202,6 +202,12 @@ void vm_destroy(struct vm *vm);
 /* Guest RAM's view moved (a fork): the KVM memory slots follow it. Only
  * with every vCPU out of KVM_RUN. 0, or -errno with the error reported. */
 int vm_move_memory(struct vm *vm);
+/* The same without deleting a slot: vm, paused, goes on in the KVM VM and
+ * vCPU of shell (made ahead, vm_pool.h) with slots on its views as they
+ * are now; its old KVM VM and vCPU go into *old, for the caller to close
+ * (vm_shell_destroy) off the critical path. The vCPU's state is the
+ * caller's to restore into the new vCPU (machine_state.h). 0 or -errno. */
+int vm_move_to_shell(struct vm *vm, struct vm_shell *shell, struct vm_shell *old);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
  * a thread of its own; the calling thread keeps the clock (--timeout,
  * --stats-interval). */

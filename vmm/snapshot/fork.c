@@ -50,6 +50,7 @@ struct fork_pause {
 	struct vm *vm;
 	struct machine_state *m;
 	struct fork_result *res;
+	bool children_after; /* the VM moved to a shell: its children come after the pause */
 };
 
 /* Moving the forked VM's KVM slots (fork_freeze_cb). */
@@ -206,12 +207,64 @@ static void *fork_slots_thread(void *arg)
 	return NULL;
 }
 
+static void *fork_close_shell(void *arg)
+{
+	vm_shell_destroy(arg);
+	free(arg);
+	return NULL;
+}
+
+/* The old KVM VM goes on a thread of its own: tearing down what it
+ * mapped grows with guest size. */
+static void fork_retire_shell(struct vm_shell *old)
+{
+	struct vm_shell *s = malloc(sizeof(*s));
+	pthread_t t;
+
+	if (s) {
+		*s = *old;
+		if (!pthread_create(&t, NULL, fork_close_shell, s)) {
+			pthread_detach(t);
+			return;
+		}
+		free(s);
+	}
+	vm_shell_destroy(old);
+}
+
+/* The forked VM over its fresh view in a KVM VM made ahead (vm_pool.h),
+ * its vCPU as saved in this pause: nothing deleted, nothing that grows
+ * with guest size. false if no shell is to be had (no pool, a machine
+ * with an irqchip); a failure after the move stops the VM, saying why. */
+static bool fork_parent_to_shell(struct fork_pause *fp, int *ret, char *err, size_t errlen)
+{
+	struct vm *vm = fp->vm;
+	struct vm_shell shell, old;
+	uint64_t t0 = histo_now_ns();
+
+	if (!vm->cfg.pool || vm->machine->irqchip || !vm_pool_take(vm->cfg.pool, &shell))
+		return false;
+	*ret = vm_move_to_shell(vm, &shell, &old);
+	fork_retire_shell(&old);
+	if (!*ret)
+		*ret = machine_state_restore_vcpu(vm, fp->m, err, errlen);
+	else
+		err_into(err, errlen, *ret, "%s", last_error());
+	fp->res->slots_ns = histo_now_ns() - t0;
+	if (*ret)
+		vm_stop(vm, VMM_STATUS_INTERNAL, "moving to a fresh KVM VM at the fork: %s", err);
+	fp->children_after = !*ret;
+	return true;
+}
+
 /* The fork point, the forked VM parked: memory into the image, the VM
- * over a fresh view of it, the children made and started, and its KVM
- * slots moved to the fresh view meanwhile on a thread of their own:
- * deleting a slot zaps every KVM entry it had, which grows with guest
- * size, and no child waits for that. A slot that cannot be moved leaves
- * the VM with no memory KVM can use: it is stopped, saying why. */
+ * over a fresh view of it, in a KVM VM made ahead where it can
+ * (fork_parent_to_shell: its children are made once it runs again); else
+ * its own, whose slots are moved to the fresh view on a thread of their
+ * own while the children are made and started: deleting a slot zaps
+ * every KVM entry it had, which grows with guest size. A slot that
+ * cannot be moved leaves the VM with no memory KVM can use: it is
+ * stopped, saying why. */
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 {
 	struct fork_pause *fp = arg;
@@ -224,6 +277,8 @@ static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 	if (ret)
 		return fork_refused(fp->vm, ret, err, errlen);
 	fp->res->view_ns = histo_now_ns() - t0;
+	if (fork_parent_to_shell(fp, &ret, err, errlen))
+		return ret;
 	threaded = !pthread_create(&slots, NULL, fork_slots_thread, &sl);
 	t0 = histo_now_ns();
 	ret = fork_children(fp->vm, fp->res->count, fp->m, fp->res->generation, err, errlen);
@@ -246,15 +301,20 @@ static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
 				 char *err, size_t errlen)
 {
-	struct fork_pause fp = {vm, m, res};
+	struct fork_pause fp = {vm, m, res, false};
 	struct vm_pause_parts p = {0};
 	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
+	uint64_t t0 = histo_now_ns();
 
 	res->park_ns = p.park_ns;
 	res->machine_ns = p.machine_ns;
 	res->freeze_ns = p.freeze_ns;
 	res->resume_ns = p.resume_ns;
 	res->pause_ns = p.pause_ns;
+	if (ret || !fp.children_after)
+		return ret;
+	ret = fork_children(vm, res->count, m, res->generation, err, errlen);
+	res->children_ns = histo_now_ns() - t0;
 	return ret;
 }
 
@@ -277,7 +337,7 @@ int fork_vm(struct vm *vm, unsigned count, struct fork_result *res, char *err, s
 	res->generation = vm->forkid.generation + 1;
 	fleet_fork_begin(vm->cfg.fleet);
 	if (vm->cfg.pool)
-		vm_pool_reserve(vm->cfg.pool, count);
+		vm_pool_reserve(vm->cfg.pool, count + 1); /* the forked VM may take one */
 	ret = vmem_fork_check(vm->mem.vmem);
 	if (ret) {
 		fork_refused(vm, ret, err, errlen);
