@@ -164,6 +164,7 @@ int vmem_set_source_page(struct vmem *v, uint64_t gpa, uint64_t index);
  * while its memory as of one instant goes to a sink.
  *   vmem_snap_arm     guest running: write-protect the view in chunks; a
  *                     write meanwhile is let through and remembered
+ *   vmem_snap_rearm   guest running: protect those again, once
  *   vmem_snap_freeze  vCPUs parked: the snapshot point. Protect again what
  *                     was written since arming, and clone the table (O(1))
  *   vmem_snap_save    a writer thread, repeatedly: save pages in GPA order
@@ -187,6 +188,7 @@ struct vmem_snap_stats {
 	uint64_t arm_ns;	  /* write-protecting the view, guest running */
 	uint64_t armed_pages;	  /* view pages write-protected by arming */
 	uint64_t freeze_ns;	  /* the freeze's share of the pause */
+	uint64_t rearmed;	  /* pages written while arming, protected again before the pause */
 	uint64_t reprotected;	  /* pages written while armed, protected again in the freeze */
 	uint64_t total;		  /* pages to save, as of the freeze */
 	uint64_t pending;	  /* of those, not saved yet */
@@ -198,6 +200,10 @@ struct vmem_snap_stats {
 /* 0; -ENOTSUP (the kernel has no write-protect for shmem: wp_via says),
  * -EBUSY (a snapshot is under way), -ESRCH (the VM is stopping). */
 int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink);
+/* Guest running, armed: protect again what was written since arming, so
+ * that the freeze has only what is written from here to the pause left
+ * to protect, however long arming took. 0, -EINVAL if not armed. */
+int vmem_snap_rearm(struct vmem *v);
 /* 0, or -EINVAL if not armed, -ENOMEM. */
 int vmem_snap_freeze(struct vmem *v);
 /* Save up to max pages: 1 while pages are left, 0 once all are saved,

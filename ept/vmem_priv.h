@@ -181,6 +181,11 @@ static inline void vmem_bit_set(uint64_t *map, uint64_t i)
 	map[i / 64] |= 1ULL << (i % 64);
 }
 
+static inline void vmem_bit_clear(uint64_t *map, uint64_t i)
+{
+	map[i / 64] &= ~(1ULL << (i % 64));
+}
+
 static inline uint64_t *vmem_bitmap_new(uint64_t pages)
 {
 	return calloc((pages + 63) / 64, sizeof(uint64_t));

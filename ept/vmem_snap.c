@@ -152,7 +152,7 @@ static int snap_begin(struct vmem *v, const struct vmem_snap_sink *sink)
 	v->snap.sink = *sink;
 	v->snap.err[0] = '\0';
 	st->arm_ns = st->freeze_ns = st->unprotect_ns = 0;
-	st->reprotected = st->total = st->pending = 0;
+	st->rearmed = st->reprotected = st->total = st->pending = 0;
 	st->saved_by_writer = st->saved_by_fault = st->wp_faults = 0;
 	v->snap.state = VMEM_SNAP_ARMED;
 	v->observer = &snap_observer;
@@ -204,8 +204,10 @@ int vmem_snap_arm(struct vmem *v, const struct vmem_snap_sink *sink)
 	return ret;
 }
 
-/* Freeze, part one: protect again what was written since arming. */
-static int snap_reprotect(struct vmem *v)
+/* Protect again what was written since arming (or since the last
+ * rearm, whose pages are forgotten: they are protected again). Counted in
+ * *count. */
+static int snap_reprotect(struct vmem *v, bool forget, uint64_t *count)
 {
 	uint64_t i = 0;
 	int ret = 0;
@@ -221,9 +223,24 @@ static int snap_reprotect(struct vmem *v)
 			n++;
 		if (n)
 			ret = vmem_view_protect(v, i, n, true);
-		v->snap.stats.reprotected += n;
+		for (uint64_t k = i; forget && !ret && k < i + n; k++)
+			vmem_bit_clear(v->snap.dirty, k);
+		*count += n;
 		i += n ? n : 1;
 	}
+	return ret;
+}
+
+int vmem_snap_rearm(struct vmem *v)
+{
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->snap.state == VMEM_SNAP_ARMED)
+		ret = snap_reprotect(v, true, &v->snap.stats.rearmed);
+	if (ret && v->snap.state == VMEM_SNAP_ARMED)
+		vmem_snap_fail(v, "write-protecting the view again", strerror(-ret));
+	pthread_mutex_unlock(&v->lock);
 	return ret;
 }
 
@@ -236,7 +253,7 @@ int vmem_snap_freeze(struct vmem *v)
 	if (v->snap.state != VMEM_SNAP_ARMED || !v->snap.sink.save)
 		ret = v->snap.state == VMEM_SNAP_FAILED ? -EIO : -EINVAL;
 	if (!ret)
-		ret = snap_reprotect(v);
+		ret = snap_reprotect(v, false, &v->snap.stats.reprotected);
 	if (!ret && !(v->snap.table = ept_clone(v->table)))
 		ret = -ENOMEM;
 	if (ret) {

@@ -254,7 +254,7 @@ static void writer_pause(struct writer *w)
 /* The whole protocol against a guest that never stops writing: the
  * snapshot equals memory at the freeze, page for page, and the guest loses
  * none of its writes. */
-START_TEST(snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze)
+static void snap_during_writes(bool rearm)
 {
 	struct fixture f;
 	struct vmem_snap_sink sink = {.save = sink_save, .arg = &f};
@@ -273,6 +273,9 @@ START_TEST(snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze)
 	usleep(20000);
 	ck_assert_int_eq(vmem_snap_arm(f.vm, &sink), 0);
 	usleep(5000);
+	if (rearm) /* what was written while arming, protected again */
+		ck_assert_int_eq(vmem_snap_rearm(f.vm), 0);
+	usleep(rearm ? 5000 : 0);
 	writer_pause(&w);
 	ck_assert_int_eq(vmem_read(f.vm, 0, expect, f.pages * PAGE), 0);
 	for (uint64_t i = 0; i < f.pages; i++)
@@ -303,10 +306,24 @@ START_TEST(snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze)
 	ck_assert_msg(!memcmp(now, w.shadow, f.pages * PAGE), "the guest lost writes");
 	ck_assert_uint_gt(w.writes, 0);
 	ck_assert_str_eq(f.fatal, "");
+	ck_assert_uint_le(s.rearmed + s.reprotected, 2 * f.pages);
 	free(w.shadow);
 	free(expect);
 	free(now);
 	fixture_down(&f);
+}
+
+START_TEST(snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze)
+{
+	snap_during_writes(false);
+}
+END_TEST
+
+/* The same with the pages written while arming protected again before the
+ * pause (what a snapshot does): the freeze protects only the later ones. */
+START_TEST(snap_rearmed_before_the_pause_equals_memory_at_the_freeze)
+{
+	snap_during_writes(true);
 }
 END_TEST
 
@@ -436,6 +453,7 @@ static Suite *vmem_snap_suite(bool wp)
 		tcase_add_test(tc, snap_saves_each_page_as_of_the_freeze_before_it_changes);
 		tcase_add_test(tc, snap_saves_a_page_the_view_never_mapped);
 		tcase_add_test(tc, snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze);
+	tcase_add_test(tc, snap_rearmed_before_the_pause_equals_memory_at_the_freeze);
 		tcase_add_test(tc, snap_failed_save_fails_the_snapshot_and_the_guest_runs_on);
 	}
 	tcase_add_test(tc, source_pages_load_on_first_touch);

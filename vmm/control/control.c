@@ -117,16 +117,16 @@ static json_t *control_snapshot_reply(struct control *c, uint64_t id, const char
 		return NULL;
 	}
 	r = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		      "s:I}",
+		      "s:I, s:I}",
 		      "snapshot", (json_int_t)p.id, "phase", control_snapshot_phases[p.phase],
 		      "dir", p.dir, "pages_total", (json_int_t)p.pages_total, "pages_done",
 		      (json_int_t)p.pages_done, "bytes", (json_int_t)p.bytes, "pause_ns",
 		      (json_int_t)p.pause_ns, "park_ns", (json_int_t)p.park_ns, "machine_ns",
 		      (json_int_t)p.machine_ns, "freeze_ns", (json_int_t)p.freeze_ns, "resume_ns",
-		      (json_int_t)p.resume_ns, "arm_ns", (json_int_t)p.arm_ns, "reprotected",
-		      (json_int_t)p.reprotected, "write_ns", (json_int_t)p.write_ns,
-		      "saved_by_fault", (json_int_t)p.saved_by_fault, "wp_faults",
-		      (json_int_t)p.wp_faults);
+		      (json_int_t)p.resume_ns, "arm_ns", (json_int_t)p.arm_ns, "rearmed",
+		      (json_int_t)p.rearmed, "reprotected", (json_int_t)p.reprotected, "write_ns",
+		      (json_int_t)p.write_ns, "saved_by_fault", (json_int_t)p.saved_by_fault,
+		      "wp_faults", (json_int_t)p.wp_faults);
 	if (r && p.phase == SNAPSHOT_FAILED)
 		json_object_set_new(r, "error", json_string(p.error));
 	if (!r)

@@ -356,9 +356,16 @@ static int snapshot_take(struct snapshot_job *job, bool hash, char *err, size_t 
 				     ret == -ESRCH ? "the VM is stopping"
 						   : "write-protecting memory");
 	job->hash = hash;
-	ret = snapshot_pause_and_freeze(job, err, errlen);
+	/* What was written while arming is protected again before the pause,
+	 * not in it: the pause protects only what is written from here. */
+	ret = vmem_snap_rearm(v);
+	if (!ret)
+		ret = snapshot_pause_and_freeze(job, err, errlen);
+	else
+		snapshot_fail(err, errlen, ret, "write-protecting memory again");
 	vmem_snap_get_stats(v, &s);
 	job->p.arm_ns = s.arm_ns;
+	job->p.rearmed = s.rearmed;
 	job->p.reprotected = s.reprotected;
 	job->p.pages_total = s.total;
 	if (ret)

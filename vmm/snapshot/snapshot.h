@@ -56,7 +56,8 @@ struct snapshot_progress {
 	uint64_t bytes;			  /* page data written */
 	uint64_t pause_ns;		  /* vCPUs stopped: park + machine + freeze + resume */
 	uint64_t park_ns, machine_ns, freeze_ns, resume_ns;
-	uint64_t arm_ns, reprotected;	    /* before the pause, and in it */
+	uint64_t arm_ns;		    /* before the pause */
+	uint64_t rearmed, reprotected;	    /* protected again: before the pause, and in it */
 	uint64_t write_ns;		    /* from the resume to the rename */
 	uint64_t saved_by_fault, wp_faults; /* copy-before-write: pages the guest's writes saved */
 };
