@@ -555,6 +555,7 @@ void vmem_destroy(struct vmem *v)
 {
 	if (!v)
 		return;
+	vmem_loader_fini(v); /* it takes v's lock and installs pages */
 	fault_stop_thread(v);
 	vmem_snap_fini(v);
 	vmem_wss_fini(v);

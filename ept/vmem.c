@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static const char *const fault_class_names[FAULT_NR_CLASSES] = {
@@ -463,6 +464,132 @@ bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content)
 	}
 	vmem_forget_old(v, &p);
 	return true;
+}
+
+/* ---- bulk loads (a restore's) --------------------------------------------- */
+
+/* Whether a bulk load may fill p: nothing there, or index of the source. */
+static bool vmem_loadable(const struct vmem_page *p, uint64_t index, bool any_index)
+{
+	if (p->image)
+		return false;
+	if (!p->entry)
+		return true;
+	return (p->entry & EPT_SW_SNAP) && (any_index || ept_frame(p->entry) == index);
+}
+
+/* Map view pages [first, first + n), which the store holds: CONTINUE
+ * where MINOR faults are registered (a populate would be one), else the
+ * kernel's own populate. A kernel without either leaves them to the
+ * guest's first touch (a host minor fault, no fault of ours). */
+static int vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
+{
+	uint64_t addr = vmem_view_addr(v, first), len = n << EPT_PAGE_SHIFT;
+	int ret;
+
+	if (v->view.reg_modes & UFFDIO_REGISTER_MODE_MINOR) {
+		ret = uffd_continue(&v->view.uffd, addr, len, false, NULL);
+		return ret == -EEXIST ? 0 : ret;
+	}
+#ifdef MADV_POPULATE_WRITE
+	if (madvise((void *)addr, len, MADV_POPULATE_WRITE) == 0 || errno == EINVAL)
+		return 0;
+	return -errno;
+#else
+	return 0;
+#endif
+}
+
+/* Frames for the pages of [idx, idx + n) that p says are loadable, as far
+ * as the budget goes: *got pages from idx, their old entries in old[]. */
+static int vmem_load_record(struct vmem *v, uint64_t idx, unsigned n, bool ahead, uint64_t *old,
+			    unsigned *got)
+{
+	int ret = 0;
+
+	for (*got = 0; *got < n; (*got)++) {
+		old[*got] = ept_get(v->table, vmem_idx_gpa(v, idx + *got));
+		ret = vmem_populate(v, idx + *got, ahead);
+		if (ret)
+			break;
+	}
+	return *got ? 0 : ret;
+}
+
+/* Pages [idx, idx + n), all loadable: recorded, stored with one write,
+ * mapped if asked. Returns pages installed (from idx) or -errno. */
+static int vmem_load_span(struct vmem *v, uint64_t idx, unsigned n, const uint8_t *content,
+			  enum vmem_load_kind kind, bool map)
+{
+	uint64_t old[VMEM_MAX_WINDOW];
+	struct vmem_page p;
+	unsigned got;
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		vmem_observe_before(v, idx + i, content + ((size_t)i << EPT_PAGE_SHIFT));
+	ret = vmem_load_record(v, idx, n, !map, old, &got);
+	if (!ret)
+		ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)content,
+			       (size_t)got << EPT_PAGE_SHIFT,
+			       (off_t)vmem_own_frame(v, idx) << EPT_PAGE_SHIFT);
+	if (ret) {
+		while (got--)
+			vmem_page_unpopulated(v, idx + got, old[got]);
+		return ret;
+	}
+	for (unsigned i = 0; i < got; i++) {
+		p = (struct vmem_page){
+		    .idx = idx + i, .gpa = vmem_idx_gpa(v, idx + i), .entry = old[i]};
+		vmem_forget_old(v, &p);
+	}
+	v->stats.loaded[kind] += got;
+	if (map && !vmem_map_stored(v, idx, got)) {
+		v->stats.load_mapped += got;
+		vmem_observe_mapped(v, idx, got);
+	}
+	return (int)got;
+}
+
+int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
+		  const uint64_t *index, enum vmem_load_kind kind, bool map)
+{
+	int64_t idx = vmem_gpa_idx(v, gpa);
+	unsigned i = 0, done = 0, run;
+	struct vmem_page p;
+	int ret = 0;
+
+	if (n > VMEM_MAX_WINDOW || kind >= VMEM_LOAD_NR)
+		return -EINVAL;
+	if (idx < 0 ||
+	    (n && vmem_gpa_idx(v, gpa + ((uint64_t)(n - 1) << EPT_PAGE_SHIFT)) != idx + n - 1))
+		return -EFAULT;
+	pthread_mutex_lock(&v->lock);
+	while (i < n && !v->fatal) {
+		for (run = 0; i + run < n; run++) {
+			vmem_page_at(v, idx + i + run, &p);
+			if (!vmem_loadable(&p, index ? index[i + run] : 0, !index))
+				break;
+		}
+		if (!run) {
+			i++;
+			continue;
+		}
+		ret = vmem_load_span(v, idx + i, run,
+				     (const uint8_t *)content + ((size_t)i << EPT_PAGE_SHIFT), kind,
+				     map);
+		/* What the guest asked for may make room; a background load may not. */
+		if (ret == -ENOMEM && kind != VMEM_LOAD_BACKGROUND &&
+		    vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx + i)))
+			ret = 0;
+		if (ret < 0)
+			break;
+		done += ret;
+		i += ret;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret ? ret : (int)done;
 }
 
 /* ---- content, wherever it is -------------------------------------------- */

@@ -13,6 +13,8 @@
  *   host.c         the VMs of one frame store
  *   vmem_fork.c    fork images, made at the fork point (the core reads and
  *                  copies pages out of them as out of swap)
+ *   vmem_load.c    a lazy restore's loader thread: the rest of the source
+ *                  in the background, and the working set it records
  *   fault.c        the fault thread: one resolver per fault class
  *   vmem_access.c  the VMM's own reads, writes, discards and copies
  *
@@ -121,9 +123,18 @@ struct vmem_snap {
 	uint64_t *saved;   /* frozen: pages saved */
 	struct ept *table; /* frozen: the table as of the freeze */
 	uint64_t cursor;   /* the next GPA vmem_snap_save looks at */
-	uint8_t *buf;	   /* one page, aligned */
+	uint8_t *buf;	   /* VMEM_EVICT_MAX pages, aligned: a run read from the store */
 	char err[256];	   /* why the snapshot failed */
 	struct vmem_snap_stats stats;
+};
+
+/* A lazy restore's loader thread (vmem_load.c). */
+struct vmem_load {
+	pthread_t thread;
+	bool started;
+	bool stop; /* atomic: the VM goes */
+	struct vmem_loader cfg;
+	uint8_t *buf; /* VMEM_MAX_WINDOW pages, aligned */
 };
 
 /* Told of every change vmem_install makes, with v's lock held: a live
@@ -157,6 +168,7 @@ struct vmem {
 	struct vmem_backing back;
 	struct vmem_wss wss;
 	struct vmem_snap snap;
+	struct vmem_load load;
 	struct vmem_stats stats;
 };
 
@@ -317,6 +329,11 @@ void vmem_snap_settle(struct vmem *v);
 /* A write-protect fault at page p: saved first if the snapshot still
  * needs it, then writable (which wakes the writer). 0 or -errno. */
 int vmem_snap_wp_fault(struct vmem *v, const struct vmem_page *p);
+
+/* ---- the loader thread (vmem_load.c) ------------------------------------ */
+
+/* The VM goes: the loader thread stops and its buffer goes. */
+void vmem_loader_fini(struct vmem *v);
 
 /* ---- reclaim (vmem_reclaim.c) ------------------------------------------ */
 

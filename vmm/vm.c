@@ -435,15 +435,15 @@ static int vm_check_restore(struct vm *vm, const struct vm_config *cfg, struct s
 }
 
 /* Guest memory from r, eagerly or lazily, then the vCPU's state. */
-static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
-			    const struct snapshot_machine *m)
+static int vm_restore_state(struct vm *vm, struct snap_reader *r, bool lazy,
+			    const struct vm_config *cfg, const struct snapshot_machine *m)
 {
 	char err[512];
 	int ret;
 
-	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
+	ret = lazy ? snapshot_set_lazy(&vm->mem, r, cfg->restore_load, err, sizeof(err))
 		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
-	if (!ret && check_hash)
+	if (!ret && cfg->restore_check_hash)
 		ret = snapshot_check_memory_hash(&vm->mem, r, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
@@ -485,7 +485,7 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, struct snap_r
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
-		ret = vm_restore_state(vm, r, lazy, cfg->restore_check_hash, &m);
+		ret = vm_restore_state(vm, r, lazy, cfg, &m);
 	snapshot_machine_free(&m);
 	return ret;
 }

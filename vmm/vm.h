@@ -30,6 +30,8 @@
 #include "serial.h"
 #include "vcpu.h"
 
+struct snapshot_load_opts;
+
 struct snap_reader;
 
 #define VM_PAUSE_TIMEOUT_MS 10000 /* a vCPU that cannot park by then is reported */
@@ -69,8 +71,10 @@ struct vm_config {
 	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
 	bool restore_check_hash; /* vm_create_restored: memory against the snapshot's hash */
-	struct vm *fork_parent;	 /* vm_create_forked: RAM from its fork image */
-	bool start_paused;	 /* paused from the start: vm_resume runs it */
+	/* vm_create_restored: how memory is loaded (restore.h); NULL: plainly */
+	const struct snapshot_load_opts *restore_load;
+	struct vm *fork_parent; /* vm_create_forked: RAM from its fork image */
+	bool start_paused;	/* paused from the start: vm_resume runs it */
 };
 
 /* Counted by the VMM; KVM's own statistics are read separately at exit. */
