@@ -551,20 +551,13 @@ static int vmem_load_span(struct vmem *v, uint64_t idx, unsigned n, const uint8_
 	return (int)got;
 }
 
-int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
-		  const uint64_t *index, enum vmem_load_kind kind, bool map)
+int vmem_load_locked(struct vmem *v, uint64_t idx, unsigned n, const void *content,
+		     const uint64_t *index, enum vmem_load_kind kind, bool map)
 {
-	int64_t idx = vmem_gpa_idx(v, gpa);
 	unsigned i = 0, done = 0, run;
 	struct vmem_page p;
 	int ret = 0;
 
-	if (n > VMEM_MAX_WINDOW || kind >= VMEM_LOAD_NR)
-		return -EINVAL;
-	if (idx < 0 ||
-	    (n && vmem_gpa_idx(v, gpa + ((uint64_t)(n - 1) << EPT_PAGE_SHIFT)) != idx + n - 1))
-		return -EFAULT;
-	pthread_mutex_lock(&v->lock);
 	while (i < n && !v->fatal) {
 		for (run = 0; i + run < n; run++) {
 			vmem_page_at(v, idx + i + run, &p);
@@ -578,8 +571,8 @@ int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
 		ret = vmem_load_span(v, idx + i, run,
 				     (const uint8_t *)content + ((size_t)i << EPT_PAGE_SHIFT), kind,
 				     map);
-		/* What the guest asked for may make room; a background load may not. */
-		if (ret == -ENOMEM && kind != VMEM_LOAD_BACKGROUND &&
+		/* What must be loaded may make room; a guess may not. */
+		if (ret == -ENOMEM && (kind == VMEM_LOAD_EAGER || kind == VMEM_LOAD_PREFETCH) &&
 		    vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx + i)))
 			ret = 0;
 		if (ret < 0)
@@ -588,8 +581,24 @@ int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
 		i += ret;
 		ret = 0;
 	}
-	pthread_mutex_unlock(&v->lock);
 	return ret ? ret : (int)done;
+}
+
+int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
+		  const uint64_t *index, enum vmem_load_kind kind, bool map)
+{
+	int64_t idx = vmem_gpa_idx(v, gpa);
+	int ret;
+
+	if (n > VMEM_MAX_WINDOW || kind >= VMEM_LOAD_NR)
+		return -EINVAL;
+	if (idx < 0 ||
+	    (n && vmem_gpa_idx(v, gpa + ((uint64_t)(n - 1) << EPT_PAGE_SHIFT)) != idx + n - 1))
+		return -EFAULT;
+	pthread_mutex_lock(&v->lock);
+	ret = vmem_load_locked(v, (uint64_t)idx, n, content, index, kind, map);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
 }
 
 /* ---- content, wherever it is -------------------------------------------- */
@@ -684,6 +693,8 @@ static int vmem_backing_init(struct vmem *v, const struct vmem_config *cfg)
 	b->swap_ra = b->snap_ra = 1;
 	/* An image's slots could be taken for read-ahead's own: none then. */
 	b->swap_ra_max = cfg->swap_readahead && !cfg->image ? cfg->swap_readahead : 1;
+	/* A snapshot's neighbours come in one read: four times swap's window. */
+	b->snap_ra_max = b->swap_ra_max * 4 < VMEM_EVICT_MAX ? b->swap_ra_max * 4 : VMEM_EVICT_MAX;
 	b->swap_ra_next = b->snap_ra_next = UINT64_MAX;
 	b->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
 	if (!b->page_buf)

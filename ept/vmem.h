@@ -111,6 +111,7 @@ enum vmem_load_kind {
 	VMEM_LOAD_EAGER,      /* an eager restore, before the guest runs */
 	VMEM_LOAD_PREFETCH,   /* a working set, loaded first */
 	VMEM_LOAD_BACKGROUND, /* the loader thread, while the guest runs */
+	VMEM_LOAD_AHEAD,      /* read ahead of a lazy load's fault (fault.c) */
 	VMEM_LOAD_NR
 };
 

@@ -89,8 +89,8 @@ static void load_record(struct vmem *v)
 	if (!gpa)
 		return;
 	for (uint64_t first = 0; first < v->pages; first += VMEM_MAX_WINDOW) {
-		unsigned k = v->pages - first < VMEM_MAX_WINDOW ? v->pages - first
-								: VMEM_MAX_WINDOW;
+		unsigned k =
+		    v->pages - first < VMEM_MAX_WINDOW ? v->pages - first : VMEM_MAX_WINDOW;
 
 		if (vmem_view_present(v, first, k, present))
 			break;

@@ -103,7 +103,7 @@ struct vmem_backing {
 	uint8_t *page_buf;	       /* one page: the VMM's accesses, copies out of the image */
 	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
 	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
-	unsigned snap_ra;	       /* lazy restore's read-ahead window (cap: swap_ra_max) */
+	unsigned snap_ra, snap_ra_max; /* lazy restore's read-ahead window, its cap */
 	uint64_t snap_ra_next;	       /* page after the last lazy load's window */
 };
 
@@ -284,6 +284,11 @@ int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install 
 /* A page read ahead of a swap-in or lazy load: recorded and stored, the
  * view left alone (the guest's touch maps it). false: it keeps its entry. */
 bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content);
+
+/* vmem_load_run with v's lock held, from view page idx (the run checked
+ * to be RAM of one range). */
+int vmem_load_locked(struct vmem *v, uint64_t idx, unsigned n, const void *content,
+		     const uint64_t *index, enum vmem_load_kind kind, bool map);
 
 /* The content of the page wherever it is, into buf (4 KiB, aligned): its
  * frame, its swap slot or the source (both verified), or zeros. 0, or

@@ -19,11 +19,11 @@ struct snap_io {
 	bool uring; /* ring is set up */
 	struct io_uring ring;
 	uint8_t *buf[2];
-	bool busy[2];	 /* a write of buf[i] is in flight */
-	uint64_t at[2];	 /* its offset, for messages */
-	unsigned cur;	 /* the buffer being filled */
-	unsigned fill;	 /* pages in it */
-	uint64_t off;	 /* where it goes */
+	bool busy[2];	/* a write of buf[i] is in flight */
+	uint64_t at[2]; /* its offset, for messages */
+	unsigned cur;	/* the buffer being filled */
+	unsigned fill;	/* pages in it */
+	uint64_t off;	/* where it goes */
 	char via[32];
 };
 

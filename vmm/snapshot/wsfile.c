@@ -77,7 +77,8 @@ static int ws_check_header(const struct snap_reader *r, const char *path,
 		return ws_fail(err, errlen, -EINVAL, path,
 			       "offset %llu: version %u, page size %u: expected version %d, page "
 			       "size %d",
-			       WS_OFF(version), h->version, h->page_size, SNAP_WS_VERSION, SNAP_PAGE);
+			       WS_OFF(version), h->version, h->page_size, SNAP_WS_VERSION,
+			       SNAP_PAGE);
 	if (h->count > pages || size != sizeof(*h) + 8 * h->count + 8)
 		return ws_fail(err, errlen, -EINVAL, path,
 			       "offset %llu: count %llu: expected at most %llu pages, and a file "
@@ -150,8 +151,7 @@ out:
 	return ret;
 }
 
-int snap_ws_read(const struct snap_reader *r, uint64_t **gpa, uint64_t *n, char *err,
-		 size_t errlen)
+int snap_ws_read(const struct snap_reader *r, uint64_t **gpa, uint64_t *n, char *err, size_t errlen)
 {
 	char *path = ws_path(r, SNAP_WS_FILE);
 	struct ws_disk_header h = {0};
