@@ -478,25 +478,30 @@ static bool vmem_loadable(const struct vmem_page *p, uint64_t index, bool any_in
 	return (p->entry & EPT_SW_SNAP) && (any_index || ept_frame(p->entry) == index);
 }
 
-/* Map view pages [first, first + n), which the store holds: CONTINUE
- * where MINOR faults are registered (a populate would be one), else the
- * kernel's own populate. A kernel without either leaves them to the
- * guest's first touch (a host minor fault, no fault of ours). */
-static int vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
+/* Map view pages [first, first + n), which the store holds, with v's
+ * lock held: UFFDIO_CONTINUE where MINOR faults are registered, else
+ * MADV_POPULATE_WRITE. Neither may wait on a userfault (its fault thread
+ * needs the lock we hold, or does not run yet): CONTINUE is an ioctl;
+ * populating pages the store holds makes none without MINOR and without
+ * write-protection, which only a snapshot (or a fork) sets: it is armed
+ * under this lock with its observer, and lifted after it (ending). So
+ * while either may be there, false: the guest's touch maps the pages (a
+ * MINOR fault of the snapshot's, or the host's). */
+static bool vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
 {
 	uint64_t addr = vmem_view_addr(v, first), len = n << EPT_PAGE_SHIFT;
 	int ret;
 
 	if (v->view.reg_modes & UFFDIO_REGISTER_MODE_MINOR) {
 		ret = uffd_continue(&v->view.uffd, addr, len, false, NULL);
-		return ret == -EEXIST ? 0 : ret;
+		return !ret || ret == -EEXIST;
 	}
+	if (v->observer || v->snap.ending || v->view.image)
+		return false;
 #ifdef MADV_POPULATE_WRITE
-	if (madvise((void *)addr, len, MADV_POPULATE_WRITE) == 0 || errno == EINVAL)
-		return 0;
-	return -errno;
+	return madvise((void *)addr, len, MADV_POPULATE_WRITE) == 0;
 #else
-	return 0;
+	return false;
 #endif
 }
 
@@ -544,7 +549,7 @@ static int vmem_load_span(struct vmem *v, uint64_t idx, unsigned n, const uint8_
 		vmem_forget_old(v, &p);
 	}
 	v->stats.loaded[kind] += got;
-	if (map && !vmem_map_stored(v, idx, got)) {
+	if (map && vmem_map_stored(v, idx, got)) {
 		v->stats.load_mapped += got;
 		vmem_observe_mapped(v, idx, got);
 	}
@@ -694,7 +699,9 @@ static int vmem_backing_init(struct vmem *v, const struct vmem_config *cfg)
 	/* An image's slots could be taken for read-ahead's own: none then. */
 	b->swap_ra_max = cfg->swap_readahead && !cfg->image ? cfg->swap_readahead : 1;
 	/* A snapshot's neighbours come in one read: four times swap's window. */
-	b->snap_ra_max = b->swap_ra_max * 4 < VMEM_EVICT_MAX ? b->swap_ra_max * 4 : VMEM_EVICT_MAX;
+	b->snap_ra_max = b->swap_ra_max == 1		       ? 1 /* none asked for */
+			 : b->swap_ra_max * 4 < VMEM_EVICT_MAX ? b->swap_ra_max * 4
+							       : VMEM_EVICT_MAX;
 	b->swap_ra_next = b->snap_ra_next = UINT64_MAX;
 	b->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
 	if (!b->page_buf)

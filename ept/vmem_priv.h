@@ -286,7 +286,7 @@ int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install 
 bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content);
 
 /* vmem_load_run with v's lock held, from view page idx (the run checked
- * to be RAM of one range). */
+ * to be RAM of one range); the fault thread's read-ahead calls it. */
 int vmem_load_locked(struct vmem *v, uint64_t idx, unsigned n, const void *content,
 		     const uint64_t *index, enum vmem_load_kind kind, bool map);
 
