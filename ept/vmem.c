@@ -479,14 +479,12 @@ static bool vmem_loadable(const struct vmem_page *p, uint64_t index, bool any_in
 }
 
 /* Map view pages [first, first + n), which the store holds, with v's
- * lock held: UFFDIO_CONTINUE where MINOR faults are registered, else
- * MADV_POPULATE_WRITE. Neither may wait on a userfault (its fault thread
- * needs the lock we hold, or does not run yet): CONTINUE is an ioctl;
- * populating pages the store holds makes none without MINOR and without
- * write-protection, which only a snapshot (or a fork) sets: it is armed
- * under this lock with its observer, and lifted after it (ending). So
- * while either may be there, false: the guest's touch maps the pages (a
- * MINOR fault of the snapshot's, or the host's). */
+ * lock held, never waiting on a userfault (the fault thread needs the
+ * lock, or is the caller): UFFDIO_CONTINUE where MINOR faults are
+ * registered (a lazy restore's view always has them), an ioctl; else,
+ * before the fault thread runs (an eager restore), MADV_POPULATE_WRITE,
+ * which then cannot meet one: the pages are in the store and nothing has
+ * write-protected the view. Otherwise false: the guest's touch maps them. */
 static bool vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
 {
 	uint64_t addr = vmem_view_addr(v, first), len = n << EPT_PAGE_SHIFT;
@@ -496,7 +494,7 @@ static bool vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
 		ret = uffd_continue(&v->view.uffd, addr, len, false, NULL);
 		return !ret || ret == -EEXIST;
 	}
-	if (v->observer || v->snap.ending || v->view.image)
+	if (v->fault.running || v->view.image)
 		return false;
 #ifdef MADV_POPULATE_WRITE
 	return madvise((void *)addr, len, MADV_POPULATE_WRITE) == 0;

@@ -338,7 +338,7 @@ int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len)
 	return ret;
 }
 
-/* Without a pager, MINOR faults were for the snapshot only: the kernel
+/* Without a pager or a source, MINOR faults were for the snapshot only: the kernel
  * maps store pages itself again (a MINOR fault still queued finds the
  * view unregistered for it, and the fault thread just wakes it). */
 static void snap_drop_minor(struct vmem *v)
@@ -346,7 +346,7 @@ static void snap_drop_minor(struct vmem *v)
 	struct vmem_view *w = &v->view;
 	uint64_t modes = w->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
 
-	if (v->back.pager || w->image || v->fatal || modes == w->reg_modes)
+	if (v->back.pager || v->back.source || w->image || v->fatal || modes == w->reg_modes)
 		return;
 	if (!uffd_register_modes(&w->uffd, w->base, v->pages << EPT_PAGE_SHIFT, modes))
 		w->reg_modes = modes;
