@@ -277,18 +277,35 @@ static int fault_swap_in(struct vmem *v, const struct fault_ctx *f)
 	return 0;
 }
 
-/* The source's page index of a lazily restored page read ahead; one that
- * cannot be loaded stays in the source, for its own fault to report. */
-static bool fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index)
+/* The pages after a lazily restored one's, read ahead with one read of
+ * the source where it can (else page by page, stopping at the first that
+ * fails: it stays in the source, for its own fault to report), installed
+ * and mapped in bulk unless a working set is being recorded (then the
+ * guest's touch must show). Returns how many. */
+static unsigned fault_snap_ahead(struct vmem *v, uint64_t idx, uint64_t index, unsigned n)
 {
-	uint8_t *page = v->back.evict_buf + EPT_PAGE_SIZE; /* page 0 is the faulting one's */
+	const struct vmem_source_ops *src = v->back.source;
+	uint8_t *pages = v->back.evict_buf + EPT_PAGE_SIZE; /* page 0 is the faulting one's */
+	uint64_t ix[VMEM_EVICT_MAX];
+	unsigned got = 0;
 	char why[200];
+	int ret;
 
-	if (v->back.source->load(v->back.source_arg, index, page, why, sizeof(why)) ||
-	    !vmem_install_ahead(v, idx, page))
-		return false;
-	v->stats.source_ahead++;
-	return true;
+	if (src->load_run && !src->load_run(v->back.source_arg, index, n, pages, why, sizeof(why)))
+		got = n;
+	while (!src->load_run && got < n &&
+	       !src->load(v->back.source_arg, index + got, pages + ((size_t)got << EPT_PAGE_SHIFT),
+			  why, sizeof(why)))
+		got++;
+	for (unsigned i = 0; i < got; i++)
+		ix[i] = index + i;
+	ret =
+	    got ? vmem_load_locked(v, idx, got, pages, ix, VMEM_LOAD_AHEAD, !v->load.cfg.record_ms)
+		: 0;
+	if (ret <= 0)
+		return 0;
+	v->stats.source_ahead += ret;
+	return (unsigned)ret;
 }
 
 /* A lazily restored page's first touch: read it from the source (its hash
@@ -299,7 +316,7 @@ static int fault_snap_load(struct vmem *v, const struct fault_ctx *f)
 {
 	struct vmem_backing *b = &v->back;
 	uint64_t index = ept_frame(f->page.entry);
-	unsigned w = fault_grow(&b->snap_ra, f->page.idx == b->snap_ra_next, b->swap_ra_max);
+	unsigned w = fault_grow(&b->snap_ra, f->page.idx == b->snap_ra_next, b->snap_ra_max);
 	unsigned n = fault_run(v, f->page.idx, EPT_SW_SNAP, index, w), got = 1;
 	char why[200], msg[300];
 	int ret = b->source->load(b->source_arg, index, b->evict_buf, why, sizeof(why));
@@ -313,8 +330,8 @@ static int fault_snap_load(struct vmem *v, const struct fault_ctx *f)
 	ret = fault_install_loaded(v, f);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	while (got < n && fault_snap_ahead(v, f->page.idx + got, index + got))
-		got++;
+	if (n > 1)
+		got += fault_snap_ahead(v, f->page.idx + 1, index + 1, n - 1);
 	b->snap_ra_next = f->page.idx + got;
 	fault_loaded(v, f, FAULT_SNAPLOAD, got);
 	return 0;
@@ -568,6 +585,7 @@ void vmem_destroy(struct vmem *v)
 {
 	if (!v)
 		return;
+	vmem_loader_fini(v); /* it takes v's lock and installs pages */
 	fault_stop_thread(v);
 	vmem_snap_fini(v);
 	vmem_wss_fini(v);

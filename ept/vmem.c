@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static const char *const fault_class_names[FAULT_NR_CLASSES] = {
@@ -478,6 +479,144 @@ bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content)
 	return true;
 }
 
+/* ---- bulk loads (a restore's) --------------------------------------------- */
+
+/* Whether a bulk load may fill p: nothing there, or index of the source. */
+static bool vmem_loadable(const struct vmem_page *p, uint64_t index, bool any_index)
+{
+	if (p->image)
+		return false;
+	if (!p->entry)
+		return true;
+	return (p->entry & EPT_SW_SNAP) && (any_index || ept_frame(p->entry) == index);
+}
+
+/* Map view pages [first, first + n), which the store holds, with v's
+ * lock held, never waiting on a userfault (the fault thread needs the
+ * lock, or is the caller): UFFDIO_CONTINUE where MINOR faults are
+ * registered (a lazy restore's view always has them), an ioctl; else,
+ * before the fault thread runs (an eager restore), MADV_POPULATE_WRITE,
+ * which then cannot meet one: the pages are in the store and nothing has
+ * write-protected the view. Otherwise false: the guest's touch maps them. */
+static bool vmem_map_stored(struct vmem *v, uint64_t first, uint64_t n)
+{
+	uint64_t addr = vmem_view_addr(v, first), len = n << EPT_PAGE_SHIFT;
+	int ret;
+
+	if (v->view.reg_modes & UFFDIO_REGISTER_MODE_MINOR) {
+		ret = uffd_continue(&v->view.uffd, addr, len, false, NULL);
+		return !ret || ret == -EEXIST;
+	}
+	if (v->fault.running || v->view.image)
+		return false;
+#ifdef MADV_POPULATE_WRITE
+	return madvise((void *)addr, len, MADV_POPULATE_WRITE) == 0;
+#else
+	return false;
+#endif
+}
+
+/* Frames for the pages of [idx, idx + n) that p says are loadable, as far
+ * as the budget goes: *got pages from idx, their old entries in old[]. */
+static int vmem_load_record(struct vmem *v, uint64_t idx, unsigned n, bool ahead, uint64_t *old,
+			    unsigned *got)
+{
+	int ret = 0;
+
+	for (*got = 0; *got < n; (*got)++) {
+		old[*got] = ept_get(v->table, vmem_idx_gpa(v, idx + *got));
+		ret = vmem_populate(v, idx + *got, ahead);
+		if (ret)
+			break;
+	}
+	return *got ? 0 : ret;
+}
+
+/* Pages [idx, idx + n), all loadable: recorded, stored with one write,
+ * mapped if asked. Returns pages installed (from idx) or -errno. */
+static int vmem_load_span(struct vmem *v, uint64_t idx, unsigned n, const uint8_t *content,
+			  enum vmem_load_kind kind, bool map)
+{
+	uint64_t old[VMEM_MAX_WINDOW];
+	struct vmem_page p;
+	unsigned got;
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		vmem_observe_before(v, idx + i, content + ((size_t)i << EPT_PAGE_SHIFT));
+	ret = vmem_load_record(v, idx, n, !map, old, &got);
+	if (!ret)
+		ret = vmem_pio(vmem_pwrite, frame_db_fd(v->db), (void *)content,
+			       (size_t)got << EPT_PAGE_SHIFT,
+			       (off_t)vmem_own_frame(v, idx) << EPT_PAGE_SHIFT);
+	if (ret) {
+		while (got--)
+			vmem_page_unpopulated(v, idx + got, old[got]);
+		return ret;
+	}
+	for (unsigned i = 0; i < got; i++) {
+		p = (struct vmem_page){
+		    .idx = idx + i, .gpa = vmem_idx_gpa(v, idx + i), .entry = old[i]};
+		vmem_forget_old(v, &p);
+	}
+	v->stats.loaded[kind] += got;
+	if (map && vmem_map_stored(v, idx, got)) {
+		v->stats.load_mapped += got;
+		vmem_observe_mapped(v, idx, got);
+	}
+	return (int)got;
+}
+
+int vmem_load_locked(struct vmem *v, uint64_t idx, unsigned n, const void *content,
+		     const uint64_t *index, enum vmem_load_kind kind, bool map)
+{
+	unsigned i = 0, done = 0, run;
+	struct vmem_page p;
+	int ret = 0;
+
+	while (i < n && !v->fatal) {
+		for (run = 0; i + run < n; run++) {
+			vmem_page_at(v, idx + i + run, &p);
+			if (!vmem_loadable(&p, index ? index[i + run] : 0, !index))
+				break;
+		}
+		if (!run) {
+			i++;
+			continue;
+		}
+		ret = vmem_load_span(v, idx + i, run,
+				     (const uint8_t *)content + ((size_t)i << EPT_PAGE_SHIFT), kind,
+				     map);
+		/* What must be loaded may make room; a guess may not. */
+		if (ret == -ENOMEM && (kind == VMEM_LOAD_EAGER || kind == VMEM_LOAD_PREFETCH) &&
+		    vmem_reclaim_unlocked(v, vmem_idx_gpa(v, idx + i)))
+			ret = 0;
+		if (ret < 0)
+			break;
+		done += ret;
+		i += ret;
+		ret = 0;
+	}
+	return ret ? ret : (int)done;
+}
+
+int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
+		  const uint64_t *index, enum vmem_load_kind kind, bool map)
+{
+	int64_t idx = vmem_gpa_idx(v, gpa);
+	int ret;
+
+	if (n > VMEM_MAX_WINDOW || kind >= VMEM_LOAD_NR)
+		return -EINVAL;
+	if (idx < 0 ||
+	    (n && vmem_gpa_idx(v, gpa + ((uint64_t)(n - 1) << EPT_PAGE_SHIFT)) != idx + n - 1))
+		return -EFAULT;
+	pthread_mutex_lock(&v->lock);
+	ret = vmem_load_locked(v, (uint64_t)idx, n, content, index, kind, map);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
 /* ---- content, wherever it is -------------------------------------------- */
 
 int vmem_page_content(struct vmem *v, const struct vmem_page *p, void *buf, char *why, size_t len)
@@ -570,6 +709,10 @@ static int vmem_backing_init(struct vmem *v, const struct vmem_config *cfg)
 	b->swap_ra = b->snap_ra = 1;
 	/* An image's slots could be taken for read-ahead's own: none then. */
 	b->swap_ra_max = cfg->swap_readahead && !cfg->image ? cfg->swap_readahead : 1;
+	/* A snapshot's neighbours come in one read: four times swap's window. */
+	b->snap_ra_max = b->swap_ra_max == 1		       ? 1 /* none asked for */
+			 : b->swap_ra_max * 4 < VMEM_EVICT_MAX ? b->swap_ra_max * 4
+							       : VMEM_EVICT_MAX;
 	b->swap_ra_next = b->snap_ra_next = UINT64_MAX;
 	b->page_buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
 	if (!b->page_buf)

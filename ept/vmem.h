@@ -61,6 +61,10 @@ struct vmem_source_ops {
 	 * -errno with msg naming the file and offset. Called with v's lock,
 	 * from the fault thread or a VMM access. */
 	int (*load)(void *arg, uint64_t index, void *page, char *msg, size_t len);
+	/* Optional: indices [index, index + n) (n <= VMEM_MAX_WINDOW) into
+	 * pages, verified, in as few reads as the source can. Called without
+	 * v's lock, from the loader thread (vmem_loader_start). */
+	int (*load_run)(void *arg, uint64_t index, unsigned n, void *pages, char *msg, size_t len);
 };
 
 struct vmem_config {
@@ -102,9 +106,20 @@ struct vmem_class_stats {
 	struct histo ns_per_page; /* the same over the pages it mapped: windows vary 1 to 512 */
 };
 
+/* Who loaded pages in bulk (vmem_load_run). */
+enum vmem_load_kind {
+	VMEM_LOAD_EAGER,      /* an eager restore, before the guest runs */
+	VMEM_LOAD_PREFETCH,   /* a working set, loaded first */
+	VMEM_LOAD_BACKGROUND, /* the loader thread, while the guest runs */
+	VMEM_LOAD_AHEAD,      /* read ahead of a lazy load's fault (fault.c) */
+	VMEM_LOAD_NR
+};
+
 struct vmem_stats {
 	struct vmem_class_stats cls[FAULT_NR_CLASSES];
-	uint64_t vmm_filled_pages; /* written by the VMM: kernel image, boot data */
+	uint64_t loaded[VMEM_LOAD_NR]; /* pages loaded in bulk, by whom */
+	uint64_t load_mapped;	       /* of those, mapped into the view at once */
+	uint64_t vmm_filled_pages;     /* written by the VMM: kernel image, boot data */
 	uint64_t discarded_pages;
 	uint64_t copied_pages;
 	uint64_t resident_pages;  /* frames of this VM */
@@ -159,6 +174,37 @@ void vmem_get_stats(struct vmem *v, struct vmem_stats *out);
  * (a FAULT_SNAPLOAD) or the VMM. 0, -EINVAL (no source, unaligned),
  * -EFAULT (outside RAM), -EEXIST (the page holds content already). */
 int vmem_set_source_page(struct vmem *v, uint64_t gpa, uint64_t index);
+
+/* Bulk load, a restore's (before the guest runs, or while it does): the n
+ * pages from gpa (n <= VMEM_MAX_WINDOW, in one range of RAM) get content
+ * (n pages, verified by the caller). Each that holds nothing, or is the
+ * source page index[i] (index NULL: any), gets a frame of its own,
+ * charged to the budget, filled with one write to the store for the run;
+ * other pages are left as they are. map: the view maps them at once
+ * (UFFDIO_CONTINUE over the run, or MADV_POPULATE_WRITE), so that the
+ * guest's first touch takes no fault of ours nor the host's; else that is
+ * left to the guest's touch (a host minor fault), so that what the guest
+ * used stays visible (pagemap). kind: who asks, for the counts. Returns
+ * the pages installed, or -errno: -EFAULT not RAM, -ENOMEM the budget is
+ * full (a prefix may be in; EAGER and PREFETCH ask the pager to reclaim
+ * first). */
+int vmem_load_run(struct vmem *v, uint64_t gpa, unsigned n, const void *content,
+		  const uint64_t *index, enum vmem_load_kind kind, bool map);
+
+/* The loader thread of a lazy restore (vmem_load.c), started once, after
+ * the source pages are set. It stops with the VM (vmem_destroy). */
+struct vmem_loader {
+	bool rest; /* load every source page left, in GPA order (BACKGROUND) */
+	/* > 0: record_ms after the guest starts (vmem_start), the pages the
+	 * guest has touched (view PTEs present) go to on_touched, ascending
+	 * GPAs, called from the thread without v's lock. Until then the rest
+	 * is loaded without being mapped, so that the record is the guest's
+	 * touches; after it (and without a record), mapped. */
+	unsigned record_ms;
+	void (*on_touched)(void *arg, const uint64_t *gpa, uint64_t n);
+	void *arg;
+};
+int vmem_loader_start(struct vmem *v, const struct vmem_loader *l);
 
 /* Live snapshots (vmem_snap.c): copy-before-write, so that the guest runs
  * while its memory as of one instant goes to a sink.

@@ -13,6 +13,8 @@
  *   host.c         the VMs of one frame store
  *   vmem_fork.c    fork images, made at the fork point (the core reads and
  *                  copies pages out of them as out of swap)
+ *   vmem_load.c    a lazy restore's loader thread: the rest of the source
+ *                  in the background, and the working set it records
  *   fault.c        the fault thread: one resolver per fault class
  *   vmem_access.c  the VMM's own reads, writes, discards and copies
  *
@@ -110,7 +112,7 @@ struct vmem_backing {
 	uint8_t *page_buf;	       /* one page: the VMM's accesses, copies out of the image */
 	unsigned swap_ra, swap_ra_max; /* swap-in read-ahead window, its cap */
 	uint64_t swap_ra_next;	       /* page after the last swap-in's window */
-	unsigned snap_ra;	       /* lazy restore's read-ahead window (cap: swap_ra_max) */
+	unsigned snap_ra, snap_ra_max; /* lazy restore's read-ahead window, its cap */
 	uint64_t snap_ra_next;	       /* page after the last lazy load's window */
 };
 
@@ -130,9 +132,18 @@ struct vmem_snap {
 	uint64_t *saved;   /* frozen: pages saved */
 	struct ept *table; /* frozen: the table as of the freeze */
 	uint64_t cursor;   /* the next GPA vmem_snap_save looks at */
-	uint8_t *buf;	   /* one page, aligned */
+	uint8_t *buf;	   /* VMEM_EVICT_MAX pages, aligned: a run read from the store */
 	char err[256];	   /* why the snapshot failed */
 	struct vmem_snap_stats stats;
+};
+
+/* A lazy restore's loader thread (vmem_load.c). */
+struct vmem_load {
+	pthread_t thread;
+	bool started;
+	bool stop; /* atomic: the VM goes */
+	struct vmem_loader cfg;
+	uint8_t *buf; /* VMEM_MAX_WINDOW pages, aligned */
 };
 
 /* Told of every change vmem_install makes, with v's lock held: a live
@@ -166,6 +177,7 @@ struct vmem {
 	struct vmem_backing back;
 	struct vmem_wss wss;
 	struct vmem_snap snap;
+	struct vmem_load load;
 	struct vmem_stats stats;
 };
 
@@ -302,6 +314,11 @@ int vmem_install(struct vmem *v, const struct vmem_page *p, struct vmem_install 
  * view left alone (the guest's touch maps it). false: it keeps its entry. */
 bool vmem_install_ahead(struct vmem *v, uint64_t idx, const void *content);
 
+/* vmem_load_run with v's lock held, from view page idx (the run checked
+ * to be RAM of one range); the fault thread's read-ahead calls it. */
+int vmem_load_locked(struct vmem *v, uint64_t idx, unsigned n, const void *content,
+		     const uint64_t *index, enum vmem_load_kind kind, bool map);
+
 /* The content of the page wherever it is, into buf (4 KiB, aligned): its
  * frame, its swap slot or the source (both verified), or zeros. 0, or
  * -errno with why. */
@@ -341,6 +358,11 @@ void vmem_snap_fail(struct vmem *v, const char *what, const char *why);
 /* A write-protect fault at page p: saved first if the snapshot still
  * needs it, then writable (which wakes the writer). 0 or -errno. */
 int vmem_snap_wp_fault(struct vmem *v, const struct vmem_page *p);
+
+/* ---- the loader thread (vmem_load.c) ------------------------------------ */
+
+/* The VM goes: the loader thread stops and its buffer goes. */
+void vmem_loader_fini(struct vmem *v);
 
 /* ---- reclaim (vmem_reclaim.c) ------------------------------------------ */
 

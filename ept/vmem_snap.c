@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define SNAP_CHUNK 512 /* pages protected or unprotected per lock hold */
@@ -103,7 +104,7 @@ static int snap_alloc(struct vmem *v)
 	v->snap.dirty = vmem_bitmap_new(v->pages);
 	v->snap.saved = vmem_bitmap_new(v->pages);
 	if (!v->snap.buf)
-		v->snap.buf = aligned_alloc(EPT_PAGE_SIZE, EPT_PAGE_SIZE);
+		v->snap.buf = aligned_alloc(EPT_PAGE_SIZE, VMEM_EVICT_MAX * EPT_PAGE_SIZE);
 	return v->snap.dirty && v->snap.saved && v->snap.buf ? 0 : -ENOMEM;
 }
 
@@ -287,20 +288,46 @@ static int snap_collect(uint64_t gpa, uint64_t entry, void *arg)
 	return b->n == b->max;
 }
 
+/* Pages p[0..n) that sit in neighbouring frames of the store, read with
+ * one pread into the buffer: how many (at least 1, or 0 if p[0] is not
+ * resident or the read fails: then page by page). */
+static unsigned snap_read_run(struct vmem *v, const struct vmem_page *p, unsigned n)
+{
+	uint64_t f = ept_frame(p[0].entry);
+	unsigned run = 1;
+
+	if (!ept_present(p[0].entry))
+		return 0;
+	while (run < n && ept_present(p[run].entry) && ept_frame(p[run].entry) == f + run)
+		run++;
+	if (run == 1 || vmem_pio(pread, frame_db_fd(v->db), v->snap.buf,
+				 (size_t)run << EPT_PAGE_SHIFT, (off_t)f << EPT_PAGE_SHIFT))
+		return 0;
+	return run;
+}
+
 /* The next pages the snapshot still needs, from the cursor on: saved, then
- * their range unprotected (every page in it is saved or was not held). */
+ * their range unprotected (every page in it is saved or was not held).
+ * Runs of resident neighbours are read from the store in one pread. */
 static int snap_save_batch(struct vmem *v, unsigned max)
 {
 	struct snap_batch b = {.v = v, .max = max < VMEM_EVICT_MAX ? max : VMEM_EVICT_MAX};
 	int64_t first, last;
 	int more = ept_for_each(v->snap.table, v->snap.cursor, UINT64_MAX, snap_collect, &b);
-	struct vmem_page p;
+	struct vmem_page p[VMEM_EVICT_MAX];
 
-	for (unsigned i = 0; i < b.n; i++) {
-		vmem_page_at(v, vmem_gpa_idx(v, b.gpa[i]), &p);
-		if (snap_save_page(v, &p, NULL))
-			return -EIO;
-		v->snap.stats.saved_by_writer++;
+	for (unsigned i = 0; i < b.n; i++)
+		vmem_page_at(v, vmem_gpa_idx(v, b.gpa[i]), &p[i]);
+	for (unsigned i = 0, run; i < b.n; i += run ? run : 1) {
+		run = snap_read_run(v, &p[i], b.n - i);
+		for (unsigned k = 0; k < (run ? run : 1); k++) {
+			const void *content =
+			    run ? v->snap.buf + ((size_t)k << EPT_PAGE_SHIFT) : NULL;
+
+			if (snap_save_page(v, &p[i + k], content))
+				return -EIO;
+			v->snap.stats.saved_by_writer++;
+		}
 	}
 	if (b.n) {
 		first = vmem_gpa_idx(v, b.gpa[0]);
@@ -329,7 +356,7 @@ int vmem_snap_save(struct vmem *v, unsigned max, char *msg, size_t len)
 	return ret;
 }
 
-/* Without a pager, MINOR faults were for the snapshot only: the kernel
+/* Without a pager or a source, MINOR faults were for the snapshot only: the kernel
  * maps store pages itself again (a MINOR fault still queued finds the
  * view unregistered for it, and the fault thread just wakes it). */
 static void snap_drop_minor(struct vmem *v)
@@ -337,7 +364,7 @@ static void snap_drop_minor(struct vmem *v)
 	struct vmem_view *w = &v->view;
 	uint64_t modes = w->reg_modes & ~(uint64_t)UFFDIO_REGISTER_MODE_MINOR;
 
-	if (v->back.pager || w->image || v->fatal || modes == w->reg_modes)
+	if (v->back.pager || v->back.source || w->image || v->fatal || modes == w->reg_modes)
 		return;
 	if (!uffd_register_modes(&w->uffd, w->base, v->pages << EPT_PAGE_SHIFT, modes))
 		w->reg_modes = modes;

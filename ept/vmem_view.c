@@ -36,7 +36,8 @@ static uint64_t vmem_view_bytes(const struct vmem *v)
 	return v->pages << EPT_PAGE_SHIFT;
 }
 
-/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan).
+/* With a pager, MINOR faults too: the reclaimer's access bit (vmem_scan);
+ * with a source, for bulk loads.
  * Write-protect too where shmem has it: snapshots need it (vmem_snap.c),
  * and MINOR is asked for as a feature so that a snapshot can add it. A
  * fork child needs both from the start: its view maps the image. */
@@ -44,7 +45,9 @@ static int vmem_view_register(struct vmem *v, bool child)
 {
 	struct vmem_view *w = &v->view;
 	int64_t features = uffd_probe_features();
-	bool minor = v->back.pager || child;
+	/* A lazy restore's too: its bulk loads map pages with CONTINUE, which
+	 * never waits on a fault (vmem_load_run). */
+	bool minor = v->back.pager || v->back.source || child;
 	uint64_t want = UFFD_FEATURE_MISSING_SHMEM | (minor ? UFFD_FEATURE_MINOR_SHMEM : 0) |
 			(child ? UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
 	uint64_t extra = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;

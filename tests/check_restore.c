@@ -248,7 +248,7 @@ START_TEST(lazy_restore_needs_the_vmm_manager)
 
 	open_fixture(&(struct snap_fixture){0});
 	init_ram(&mem);
-	ck_assert_int_eq(snapshot_set_lazy(&mem, r, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snapshot_set_lazy(&mem, r, NULL, err, sizeof(err)), -EINVAL);
 	assert_error("vmm memory manager");
 	guest_ram_destroy(&mem);
 }

@@ -453,7 +453,7 @@ static Suite *vmem_snap_suite(bool wp)
 		tcase_add_test(tc, snap_saves_each_page_as_of_the_freeze_before_it_changes);
 		tcase_add_test(tc, snap_saves_a_page_the_view_never_mapped);
 		tcase_add_test(tc, snap_of_a_guest_writing_throughout_equals_memory_at_the_freeze);
-	tcase_add_test(tc, snap_rearmed_before_the_pause_equals_memory_at_the_freeze);
+		tcase_add_test(tc, snap_rearmed_before_the_pause_equals_memory_at_the_freeze);
 		tcase_add_test(tc, snap_failed_save_fails_the_snapshot_and_the_guest_runs_on);
 	}
 	tcase_add_test(tc, source_pages_load_on_first_touch);

@@ -319,6 +319,9 @@ static const struct option cli_vm_opts[] = {
     {"lazy", no_argument, NULL, 'L'},
     {"eager", no_argument, NULL, 'E'},
     {"check-hash", no_argument, NULL, 'K'},
+    {"record-ws", required_argument, NULL, 'R'},
+    {"no-background", no_argument, NULL, 'b'},
+    {"no-prefetch-ws", no_argument, NULL, 'x'},
     {"console-dir", required_argument, NULL, 'D'},
     {"count", required_argument, NULL, 'N'},
     {"pause-at-line", required_argument, NULL, 'A'},
@@ -416,6 +419,16 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o)
 	return ret ? ret : cli_run_check(o);
 }
 
+/* Milliseconds, 1 or more. */
+static int cli_record_ws(const char *s, unsigned *out)
+{
+	int ret = cli_parse_uint("--record-ws", s, CLI_MAX_RECORD_WS_MS, out);
+
+	if (!ret && !*out)
+		ret = err_input("--record-ws", "'%s': expected 1 or more milliseconds", s);
+	return ret;
+}
+
 /* A restore option, or one restore refuses with its reason; -ENOENT if c
  * is neither. mode: 'L' or 'E' once given. */
 static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_from)
@@ -432,6 +445,14 @@ static int cli_restore_opt(int c, struct restore_opts *o, int *mode, bool fork_f
 		return 0;
 	case 'K':
 		o->check_hash = true;
+		return 0;
+	case 'R':
+		return cli_record_ws(optarg, &o->record_ws_ms);
+	case 'b':
+		o->no_background = true;
+		return 0;
+	case 'x':
+		o->no_prefetch_ws = true;
 		return 0;
 	case 'N':
 		if (!fork_from)
@@ -504,6 +525,9 @@ int cli_parse_restore(int argc, char **argv, struct restore_opts *o)
 		ret = err_input(argv[0], "missing DIR: the snapshot directory to restore");
 	if (!ret && fork_from)
 		ret = cli_fork_from_check(o, mode);
+	if (!ret && o->eager && o->record_ws_ms)
+		ret = err_input("--record-ws", "a lazy restore's option: an eager one maps every "
+					       "page before the guest runs, so none tells a touch");
 	return ret ? ret : cli_run_check(&o->run);
 }
 
@@ -576,7 +600,8 @@ void cli_usage(FILE *f)
 	    "               [--oom-protect] [--wss-period MS] [--wss-samples N]\n"
 	    "               [--console-dir DIR] [--paused] [--pause-at-line REGEX]\n"
 	    "               [--fork-pool N]\n"
-	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE] [run's\n"
+	    "       vmm restore DIR [--lazy|--eager] [--check-hash] [--mem SIZE]\n"
+	    "               [--no-background] [--record-ws MS] [--no-prefetch-ws] [run's\n"
 	    "               options but --kernel, --initrd, --machine, --cmdline and\n"
 	    "               --memory-manager]\n"
 	    "       vmm stat|pause|resume|stop --control PATH\n"
@@ -641,6 +666,12 @@ void cli_usage(FILE *f)
 	    "  --check-hash       before the guest runs, check its memory against the hash\n"
 	    "                     vmm snapshot --hash-memory recorded at the pause\n"
 	    "  --mem SIZE         if given, must be the snapshot's size\n"
+	    "  --no-background    lazy: load pages on touch only (default: a thread loads\n"
+	    "                     the rest in GPA order while the guest runs)\n"
+	    "  --record-ws MS     lazy: MS ms after the guest starts, write the pages it\n"
+	    "                     touched to DIR/working-set; the next lazy restore of DIR\n"
+	    "                     loads them first, before the guest runs\n"
+	    "  --no-prefetch-ws   lazy: leave DIR/working-set unused\n"
 	    "  A bad snapshot is exit 2 before KVM is opened; a bad page met by a lazy\n"
 	    "  restore while the guest runs stops it (exit 3).\n"
 	    "snapshot: write a snapshot of the vmm run serving --control PATH into DIR\n"

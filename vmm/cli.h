@@ -13,10 +13,11 @@
 
 #include "machine.h"
 
-#define CLI_DEFAULT_MEM	    (64ULL << 20)
-#define CLI_DEFAULT_CMDLINE MACHINE_VMM_CMDLINE /* vmm dtb's */
-#define CLI_MIN_MEM	    (4ULL << 20)
-#define CLI_MAX_TIMEOUT	    (7 * 24 * 3600)
+#define CLI_DEFAULT_MEM	     (64ULL << 20)
+#define CLI_DEFAULT_CMDLINE  MACHINE_VMM_CMDLINE /* vmm dtb's */
+#define CLI_MIN_MEM	     (4ULL << 20)
+#define CLI_MAX_TIMEOUT	     (7 * 24 * 3600)
+#define CLI_MAX_RECORD_WS_MS 3600000 /* an hour */
 
 #define CLI_DEFAULT_FAULT_AROUND 512
 #define CLI_DEFAULT_WSS_MS	 1000
@@ -60,9 +61,12 @@ struct restore_opts {
 	struct run_opts run; /* its kernel, cmdline and kernel_manager unused */
 	bool mem_given;	     /* --mem: must equal the snapshot's size */
 	const char *dir;
-	bool eager;	 /* --eager: every page read before the guest runs */
-	bool check_hash; /* --check-hash: memory against the snapshot's memory-hash */
-	unsigned count;	 /* fork-from's --count N: VMs sharing the snapshot; 0 for restore */
+	bool eager;	       /* --eager: every page read before the guest runs */
+	bool check_hash;       /* --check-hash: memory against the snapshot's memory-hash */
+	bool no_background;    /* --no-background: lazy pages load on touch only */
+	unsigned record_ws_ms; /* --record-ws MS: write DIR/working-set (0: not) */
+	bool no_prefetch_ws;   /* --no-prefetch-ws: DIR/working-set left unused */
+	unsigned count;	       /* fork-from's --count N: VMs sharing the snapshot; 0 for restore */
 };
 
 /* vmm stat|pause|resume|stop --control PATH, vmm snapshot --control PATH --out DIR */

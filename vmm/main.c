@@ -32,6 +32,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "vm.h"
+#include "wsfile.h"
 
 #include "config.h"
 
@@ -334,12 +335,34 @@ static int main_run(int argc, char **argv)
 	return main_vm_in_host(&o, &cfg, o.kernel, NULL, false, 0);
 }
 
+/* How a restore loads memory; DIR/working-set read and checked, for a
+ * lazy restore: 0 or exit 2. */
+static int main_restore_load(const struct restore_opts *o, const struct snap_reader *r,
+			     struct snapshot_load_opts *load)
+{
+	uint64_t *ws = NULL, n = 0;
+	char err[512];
+	int ret = 0;
+
+	if (!o->eager && !o->no_prefetch_ws)
+		ret = snap_ws_read(r, &ws, &n, err, sizeof(err));
+	*load = (struct snapshot_load_opts){.no_background = o->no_background,
+					    .record_ws_ms = o->record_ws_ms,
+					    .ws = ws,
+					    .ws_pages = n};
+	if (!ret)
+		return 0;
+	err_errno(-ret, "restore", "%s", err);
+	return ret == -ENOMEM ? VMM_STATUS_INTERNAL : VMM_STATUS_USAGE;
+}
+
 /* vmm restore DIR, vmm fork-from DIR --count N: the snapshot is opened
  * and checked, and --mem against it, before anything else, so that a bad
  * one is exit 2 on any host. */
 static int main_restore(int argc, char **argv)
 {
 	uint64_t begun = histo_now_ns();
+	struct snapshot_load_opts load;
 	struct restore_opts o;
 	struct snap_reader *r;
 	struct vm_config cfg;
@@ -362,8 +385,12 @@ static int main_restore(int argc, char **argv)
 	cfg.mem_bytes = snap_reader_mem_bytes(r);
 	cfg.restore_check_hash = o.check_hash;
 	cfg.main_ns = begun;
-	ret = main_vm_in_host(&o.run, &cfg, snap_reader_path(r), r, !o.eager,
-			      o.count ? o.count - 1 : 0);
+	ret = main_restore_load(&o, r, &load);
+	cfg.restore_load = &load;
+	if (!ret)
+		ret = main_vm_in_host(&o.run, &cfg, snap_reader_path(r), r, !o.eager,
+				      o.count ? o.count - 1 : 0);
+	free((void *)load.ws);
 	snap_reader_close(r);
 	return ret;
 }

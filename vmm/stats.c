@@ -286,21 +286,34 @@ static json_t *stats_snapshot(const struct vm *vm, const struct vmem_stats *v)
 	struct vmem_snap_stats m;
 	struct snapshot_progress p;
 
+	json_t *o;
+
 	vmem_snap_get_stats(vm->mem.vmem, &m);
 	snapshot_status((struct vm *)vm, 0, &p);
-	return json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I, s:I, s:I}, s:I, s:I}",
-			 "write_protect", m.wp_via, "state", stats_snap_states[m.state], "taken",
-			 stats_int(m.snapshots), "wp_faults", stats_int(m.wp_faults), "last",
-			 "pause_ns", stats_int(p.pause_ns), "park_ns", stats_int(p.park_ns),
-			 "machine_ns", stats_int(p.machine_ns), "freeze_ns", stats_int(p.freeze_ns),
-			 "resume_ns", stats_int(p.resume_ns), "arm_ns", stats_int(p.arm_ns),
-			 "rearmed", stats_int(p.rearmed), "reprotected", stats_int(p.reprotected),
-			 "pages", stats_int(p.pages_total), "saved_by_writer",
-			 stats_int(m.saved_by_writer), "saved_by_fault",
-			 stats_int(m.saved_by_fault), "pending", stats_int(m.pending), "bytes",
-			 stats_int(p.bytes), "write_ns", stats_int(p.write_ns), "lazy_pages_left",
-			 stats_int(v->source_pages), "lazy_read_ahead", stats_int(v->source_ahead));
+	o = json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:I, s:I, s:I, s:I, s:I}, s:I, s:I}",
+		      "write_protect", m.wp_via, "state", stats_snap_states[m.state], "taken",
+		      stats_int(m.snapshots), "wp_faults", stats_int(m.wp_faults), "last",
+		      "pause_ns", stats_int(p.pause_ns), "park_ns", stats_int(p.park_ns),
+		      "machine_ns", stats_int(p.machine_ns), "freeze_ns", stats_int(p.freeze_ns),
+		      "resume_ns", stats_int(p.resume_ns), "arm_ns", stats_int(p.arm_ns), "rearmed",
+		      stats_int(p.rearmed), "reprotected", stats_int(p.reprotected), "pages",
+		      stats_int(p.pages_total), "saved_by_writer", stats_int(m.saved_by_writer),
+		      "saved_by_fault", stats_int(m.saved_by_fault), "pending",
+		      stats_int(m.pending), "bytes", stats_int(p.bytes), "write_ns",
+		      stats_int(p.write_ns), "lazy_pages_left", stats_int(v->source_pages),
+		      "lazy_read_ahead", stats_int(v->source_ahead));
+	/* A restore's bulk loads (vmem_load_run), by who loaded. */
+	if (o)
+		json_object_set_new(o, "restore_loaded",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I}", "eager",
+					      stats_int(v->loaded[VMEM_LOAD_EAGER]), "working_set",
+					      stats_int(v->loaded[VMEM_LOAD_PREFETCH]),
+					      "background",
+					      stats_int(v->loaded[VMEM_LOAD_BACKGROUND]),
+					      "read_ahead", stats_int(v->loaded[VMEM_LOAD_AHEAD]),
+					      "mapped", stats_int(v->load_mapped)));
+	return o;
 }
 
 /* One VM's frames: its own, and those it still maps from a fork image. */

@@ -32,6 +32,8 @@
 #include "serial.h"
 #include "vcpu.h"
 
+struct snapshot_load_opts;
+
 struct snap_reader;
 
 #define VM_PAUSE_TIMEOUT_MS 10000 /* a vCPU that cannot park by then is reported */
@@ -87,8 +89,10 @@ struct vm_config {
 	unsigned swap_readahead;
 	unsigned wss_period_ms, wss_samples;
 	bool restore_check_hash; /* snapshot_restore_vm: memory against the snapshot's hash */
-	struct vm *fork_parent;	 /* a fork child's (fork.h): RAM from its fork image */
-	bool start_paused;	 /* paused from the start: vm_resume runs it */
+	/* snapshot_restore_vm: how memory is loaded (restore.h); NULL: plainly */
+	const struct snapshot_load_opts *restore_load;
+	struct vm *fork_parent; /* a fork child's (fork.h): RAM from its fork image */
+	bool start_paused;	/* paused from the start: vm_resume runs it */
 	/* The process's, made by main (NULL: none; a frame store of its own). */
 	struct host *host;    /* the frame store (guest_ram_host_create) */
 	uint64_t main_ns;     /* when main began this run (stats: vmm.phases); 0: unknown */

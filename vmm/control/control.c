@@ -129,6 +129,8 @@ static json_t *control_snapshot_reply(struct control *c, uint64_t id, const char
 		      "wp_faults", (json_int_t)p.wp_faults);
 	if (r && p.phase == SNAPSHOT_FAILED)
 		json_object_set_new(r, "error", json_string(p.error));
+	if (r && p.io_via[0])
+		json_object_set_new(r, "io", json_string(p.io_via));
 	if (!r)
 		*error = "snapshot-status: out of memory";
 	return r;

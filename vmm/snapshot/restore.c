@@ -12,6 +12,10 @@
 #include "snapshot.h"
 #include "vcpu_state.h"
 #include "vm.h"
+#include "wsfile.h"
+
+#define RESTORE_CHUNK 512   /* blocks per read: 2 MiB */
+#define RESTORE_AHEAD 16384 /* blocks the kernel is asked to read ahead: 64 MiB */
 
 /* Section name of r, of the given version (0: any); *off: where its bytes are. */
 static int restore_section(const struct snap_reader *r, const char *name, uint32_t version,
@@ -123,16 +127,41 @@ uint64_t snapshot_data_pages(const struct snap_reader *r)
 	return n;
 }
 
-int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char *err,
-			size_t errlen)
+/* Install n pages (their GPAs, and for a lazy restore their entries)
+ * from buf in bulk: one vmem_load_run per run of neighbouring GPAs. */
+static int restore_install(struct guest_ram *mem, const struct snap_reader *r, const uint64_t *gpa,
+			   const uint64_t *index, unsigned n, const uint8_t *buf,
+			   enum vmem_load_kind kind, char *err, size_t errlen)
 {
-	uint8_t *page = malloc(SNAP_PAGE);
+	unsigned k = 0, run;
+	int ret;
+
+	while (k < n) {
+		for (run = 1; k + run < n && run < VMEM_MAX_WINDOW &&
+			      gpa[k + run] == gpa[k] + (uint64_t)run * SNAP_PAGE;
+		     run++)
+			;
+		ret = vmem_load_run(mem->vmem, gpa[k], run, buf + (size_t)k * SNAP_PAGE,
+				    index ? index + k : NULL, kind, true);
+		if (ret < 0)
+			return err_into(err, errlen, ret,
+					"%s: pages at GPA %#llx to %#llx: cannot load them: %s",
+					snap_reader_path(r), (unsigned long long)gpa[k],
+					(unsigned long long)(gpa[k + run - 1] + SNAP_PAGE),
+					strerror(-ret));
+		k += run;
+	}
+	return 0;
+}
+
+/* Without the vmm memory manager: one page at a time. */
+static int restore_eager_slow(struct guest_ram *mem, const struct snap_reader *r, uint8_t *page,
+			      char *err, size_t errlen)
+{
 	enum snap_kind kind;
 	uint64_t gpa;
 	int ret = 0;
 
-	if (!page)
-		return err_into(err, errlen, -ENOMEM, "out of memory");
 	for (uint64_t i = 0; !ret && i < snap_reader_nr_pages(r); i++) {
 		ret = snap_reader_page_at(r, i, &gpa, &kind);
 		if (ret || kind != SNAP_KIND_DATA)
@@ -142,12 +171,112 @@ int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char
 			err_into(err, errlen, ret, "%s: page at GPA %#llx: cannot write it: %s",
 				 snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
 	}
-	free(page);
 	return ret;
 }
 
-int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err, size_t errlen)
+/* The file in order, RESTORE_CHUNK blocks a read, each block checked and
+ * installed with its neighbours in GPA, mapped. */
+static int restore_eager_bulk(struct guest_ram *mem, const struct snap_reader *r, uint8_t *buf,
+			      char *err, size_t errlen)
 {
+	uint64_t ents[RESTORE_CHUNK], gpa[RESTORE_CHUNK], nr = snap_reader_nr_data(r);
+	int ret = 0;
+
+	for (uint64_t first = 0; !ret && first < nr; first += RESTORE_CHUNK) {
+		unsigned n = nr - first < RESTORE_CHUNK ? nr - first : RESTORE_CHUNK;
+
+		snap_reader_advise(r, first + RESTORE_CHUNK, RESTORE_AHEAD);
+		ret = snap_reader_read_blocks(r, first, n, buf, ents, err, errlen);
+		for (unsigned k = 0; !ret && k < n; k++)
+			ret = snap_reader_page_at(r, ents[k], &gpa[k], NULL);
+		if (!ret)
+			ret = restore_install(mem, r, gpa, NULL, n, buf, VMEM_LOAD_EAGER, err,
+					      errlen);
+	}
+	return ret;
+}
+
+int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char *err,
+			size_t errlen)
+{
+	uint8_t *buf = aligned_alloc(SNAP_PAGE, (size_t)RESTORE_CHUNK * SNAP_PAGE);
+	int ret;
+
+	if (!buf)
+		return err_into(err, errlen, -ENOMEM, "out of memory");
+	ret = mem->vmem ? restore_eager_bulk(mem, r, buf, err, errlen)
+			: restore_eager_slow(mem, r, buf, err, errlen);
+	free(buf);
+	return ret;
+}
+
+/* Entries [i, i + n) of r: read, checked and installed in bulk, mapped. */
+static int restore_prefetch_run(struct guest_ram *mem, const struct snap_reader *r, uint64_t i,
+				unsigned n, uint8_t *buf, char *err, size_t errlen)
+{
+	uint64_t gpa[RESTORE_CHUNK], index[RESTORE_CHUNK];
+	int ret = snap_reader_read_pages(r, i, n, buf, err, errlen);
+
+	for (unsigned k = 0; !ret && k < n; k++) {
+		index[k] = i + k;
+		ret = snap_reader_page_at(r, i + k, &gpa[k], NULL);
+	}
+	return ret ? ret
+		   : restore_install(mem, r, gpa, index, n, buf, VMEM_LOAD_PREFETCH, err, errlen);
+}
+
+/* The working set ws[0..n) (ascending GPAs of data pages, wsfile.h), in
+ * runs of neighbouring entries. */
+static int restore_prefetch(struct guest_ram *mem, const struct snap_reader *r, const uint64_t *ws,
+			    uint64_t n, char *err, size_t errlen)
+{
+	uint8_t *buf = aligned_alloc(SNAP_PAGE, (size_t)RESTORE_CHUNK * SNAP_PAGE);
+	uint64_t k = 0;
+	int ret = buf ? 0 : err_into(err, errlen, -ENOMEM, "out of memory");
+
+	while (!ret && k < n) {
+		int64_t i = snap_reader_find(r, ws[k]);
+		unsigned run = 1;
+
+		if (i < 0) { /* checked when the file was read */
+			k++;
+			continue;
+		}
+		while (k + run < n && run < RESTORE_CHUNK &&
+		       ws[k + run] == ws[k] + (uint64_t)run * SNAP_PAGE &&
+		       snap_reader_find(r, ws[k + run]) == i + run)
+			run++;
+		ret = restore_prefetch_run(mem, r, (uint64_t)i, run, buf, err, errlen);
+		k += run;
+	}
+	free(buf);
+	return ret;
+}
+
+/* The loader thread's record: the touched pages, written beside the
+ * snapshot. A failure is said, and the VM runs on. */
+static void restore_ws_record(void *arg, const uint64_t *gpa, uint64_t n)
+{
+	const struct snap_reader *r = arg;
+	uint64_t kept = 0;
+	char err[512];
+
+	if (snap_ws_write(r, gpa, n, &kept, err, sizeof(err)))
+		fprintf(stderr, "vmm: restore: --record-ws: %s\n", err);
+	else
+		fprintf(stderr,
+			"vmm: restore: working set recorded: %llu pages of the snapshot "
+			"(of %llu touched)\n",
+			(unsigned long long)kept, (unsigned long long)n);
+}
+
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r,
+		      const struct snapshot_load_opts *o, char *err, size_t errlen)
+{
+	struct vmem_loader l = {.rest = o && !o->no_background,
+				.record_ms = o ? o->record_ws_ms : 0,
+				.on_touched = restore_ws_record,
+				.arg = (void *)r};
 	enum snap_kind kind;
 	uint64_t gpa;
 	int ret = 0;
@@ -160,10 +289,16 @@ int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *
 		if (!ret && kind == SNAP_KIND_DATA)
 			ret = vmem_set_source_page(mem->vmem, gpa, i);
 		if (ret)
-			err_into(err, errlen, ret,
-				 "%s: page at GPA %#llx: cannot leave it to the snapshot: %s",
-				 snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
+			return err_into(
+			    err, errlen, ret,
+			    "%s: page at GPA %#llx: cannot leave it to the snapshot: %s",
+			    snap_reader_path(r), (unsigned long long)gpa, strerror(-ret));
 	}
+	if (o && o->ws_pages)
+		ret = restore_prefetch(mem, r, o->ws, o->ws_pages, err, errlen);
+	if (!ret && (ret = vmem_loader_start(mem->vmem, &l)))
+		err_into(err, errlen, ret, "%s: starting the loader thread: %s",
+			 snap_reader_path(r), strerror(-ret));
 	return ret;
 }
 
@@ -172,7 +307,14 @@ static int snapshot_source_load(void *arg, uint64_t index, void *page, char *msg
 	return snap_reader_read_page(arg, index, page, msg, len);
 }
 
-const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load};
+static int snapshot_source_load_run(void *arg, uint64_t index, unsigned n, void *pages, char *msg,
+				    size_t len)
+{
+	return snap_reader_read_pages(arg, index, n, pages, msg, len);
+}
+
+const struct vmem_source_ops snapshot_source_ops = {.load = snapshot_source_load,
+						    .load_run = snapshot_source_load_run};
 
 /* What a snapshot can get wrong but its pages' data, before KVM. */
 static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct snap_reader *r,
@@ -197,15 +339,15 @@ static int restore_check_vm(struct vm *vm, const struct vm_config *cfg, struct s
 
 /* Guest memory from r, eagerly or lazily, then the vCPU's state. An enum
  * vmm_status. */
-static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy, bool check_hash,
-			    const struct machine_state *m)
+static int restore_vm_state(struct vm *vm, struct snap_reader *r, bool lazy,
+			    const struct vm_config *cfg, const struct machine_state *m)
 {
 	char err[512];
 	int ret;
 
-	ret = lazy ? snapshot_set_lazy(&vm->mem, r, err, sizeof(err))
+	ret = lazy ? snapshot_set_lazy(&vm->mem, r, cfg->restore_load, err, sizeof(err))
 		   : snapshot_load_eager(&vm->mem, r, err, sizeof(err));
-	if (!ret && check_hash)
+	if (!ret && cfg->restore_check_hash)
 		ret = snapshot_check_memory_hash(&vm->mem, r, err, sizeof(err));
 	if (ret) {
 		err_errno(-ret, "restore", "%s", err);
@@ -248,7 +390,7 @@ int snapshot_restore_vm(struct vm *vm, const struct vm_config *cfg, struct snap_
 	if (!ret)
 		ret = vm_create_machine(vm, cfg, lazy ? &snapshot_source_ops : NULL, r);
 	if (!ret)
-		ret = restore_vm_state(vm, r, lazy, cfg->restore_check_hash, &m);
+		ret = restore_vm_state(vm, r, lazy, cfg, &m);
 	machine_state_free(&m);
 	return ret;
 }

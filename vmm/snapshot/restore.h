@@ -21,6 +21,7 @@
 #ifndef VMM_SNAPSHOT_RESTORE_H
 #define VMM_SNAPSHOT_RESTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,15 +38,32 @@ struct vcpu_state;
  * machine_state_free releases m whatever the outcome. */
 int snapshot_read_machine(const struct snap_reader *r, struct machine_state *m, char *err,
 			  size_t errlen);
+/* How a restore loads memory, beyond --lazy or --eager. */
+struct snapshot_load_opts {
+	bool no_background;    /* --no-background: a lazy restore loads on touch only */
+	unsigned record_ws_ms; /* --record-ws MS: record the working set (wsfile.h) */
+	const uint64_t *ws;    /* DIR/working-set, read and checked (snap_ws_read) */
+	uint64_t ws_pages;     /* its pages: loaded first, before the guest runs */
+};
+
 /* Pages of data (SNAP_KIND_DATA) in r: what an eager restore makes resident. */
 uint64_t snapshot_data_pages(const struct snap_reader *r);
 /* Read every data page of r and write it to mem (zero pages are left: RAM
- * starts zeroed). 0, -EBADMSG naming offset and GPA, -EIO, -ENOMEM. */
+ * starts zeroed): the file in order, 2 MiB a read, each page checked
+ * against its hash, then installed with its neighbours in one write to the
+ * frame store and mapped into the view in bulk (vmem_load_run), so that
+ * the guest takes no fault on a restored page. 0, -EBADMSG naming offset
+ * and GPA, -EIO, -ENOMEM. */
 int snapshot_load_eager(struct guest_ram *mem, const struct snap_reader *r, char *err,
 			size_t errlen);
 /* Make each data page of r a source page of mem (vmem_set_source_page);
- * mem was created with snapshot_source_ops and r as its source. */
-int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r, char *err, size_t errlen);
+ * mem was created with snapshot_source_ops and r as its source. Then, as
+ * o says (NULL: nothing more): the working set o->ws loaded first, in
+ * bulk and mapped; the loader thread started (vmem_loader_start), which
+ * loads the rest in GPA order while the guest runs and records the
+ * working set after o->record_ws_ms. */
+int snapshot_set_lazy(struct guest_ram *mem, const struct snap_reader *r,
+		      const struct snapshot_load_opts *o, char *err, size_t errlen);
 /* The source of a lazy restore: arg is the struct snap_reader. */
 extern const struct vmem_source_ops snapshot_source_ops;
 

@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "guest_ram.h"
+#include "snapio.h"
 
 /* The file is little-endian and its structures are naturally aligned, so
  * on an x86-64 host it is read and written as the structs below. A
@@ -230,6 +231,7 @@ static int snap_fsync_path(const char *path, char *err, size_t errlen)
 struct snap_writer {
 	char *dir, *tmp, *file; /* DIR, DIR.tmp, DIR.tmp/snapshot */
 	int fd;
+	struct snap_io *io; /* the page data, batched (snapio.h) */
 	uint64_t mem_bytes;
 	struct snap_disk_entry *ent; /* in the order pages came; sorted at commit */
 	uint64_t cap_ent;
@@ -258,6 +260,7 @@ static void snap_remove(const char *dir)
 
 static void snap_writer_free(struct snap_writer *w, bool remove_tmp)
 {
+	snap_io_close(w->io);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (remove_tmp)
@@ -337,6 +340,12 @@ int snap_writer_open(struct snap_writer **out, const char *dir, uint64_t mem_byt
 		goto fail;
 	}
 	ret = snap_writer_create(w, err, errlen);
+	if (!ret && snap_io_open(&w->io, w->fd, w->file, SNAP_HEADER_BYTES,
+				 getenv("VMM_SNAPSHOT_NO_DIRECT") != NULL,
+				 getenv("VMM_SNAPSHOT_NO_URING") != NULL)) {
+		ret = snap_fail(err, errlen, -ENOMEM, dir, "out of memory");
+		snap_remove(w->tmp);
+	}
 	if (ret)
 		goto fail;
 	*out = w;
@@ -451,14 +460,14 @@ int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char
 		w->cap_ent = cap;
 	}
 	if (!snap_page_is_zero(page)) {
-		uint64_t off = SNAP_HEADER_BYTES + w->nr_data * SNAP_PAGE;
+		char why[160];
 
-		ret = snap_pwrite_full(w->fd, page, SNAP_PAGE, off);
+		/* Into the stream's buffer; its write goes when the buffer is
+		 * full, and a failure shows at the next page or commit. */
+		ret = snap_io_page(w->io, page, why, sizeof(why));
 		if (ret)
-			return snap_fail(err, errlen, ret, w->file,
-					 "offset %llu: writing the page at GPA %#llx: %s",
-					 (unsigned long long)off, (unsigned long long)gpa,
-					 strerror(-ret));
+			return snap_fail(err, errlen, ret, w->file, "page at GPA %#llx: %s",
+					 (unsigned long long)gpa, why);
 		e.kind = SNAP_KIND_DATA;
 		e.index = w->nr_data; /* blocks follow the order pages come in */
 		e.hash = XXH3_64bits(page, SNAP_PAGE);
@@ -579,10 +588,20 @@ static int snap_fsync_parent(const char *dir, char *err, size_t errlen)
 	return ret;
 }
 
+const char *snap_writer_via(const struct snap_writer *w)
+{
+	return snap_io_via(w->io);
+}
+
 int snap_writer_commit(struct snap_writer *w, char *err, size_t errlen)
 {
-	int ret = snap_writer_write_meta(w, err, errlen);
+	char why[160];
+	int ret = snap_io_finish(w->io, why, sizeof(why));
 
+	if (ret)
+		ret = snap_fail(err, errlen, ret, w->file, "%s", why);
+	else
+		ret = snap_writer_write_meta(w, err, errlen);
 	if (ret)
 		goto fail;
 	if (fsync(w->fd) < 0) {
@@ -630,6 +649,7 @@ struct snap_reader {
 	struct snap_disk_header h;
 	uint8_t *meta; /* bytes [dev_off, file_bytes): device sections, then entries */
 	const struct snap_disk_entry *ent;
+	uint32_t *blk; /* data block k's entry (nr_pages <= 2^26: fits) */
 	struct snap_device_ref *dev;
 };
 
@@ -641,6 +661,7 @@ void snap_reader_close(struct snap_reader *r)
 		close(r->fd);
 	free(r->path);
 	free(r->meta);
+	free(r->blk);
 	free(r->dev);
 	free(r);
 }
@@ -860,6 +881,7 @@ static int snap_check_index(const struct snap_reader *r, uint64_t i, uint64_t *d
 				 "index once, found it in an earlier entry too",
 				 off, (unsigned long long)i, (unsigned long long)e->index);
 	snap_bit_set(used, e->index);
+	r->blk[e->index] = (uint32_t)i;
 	(*data)++;
 	return 0;
 }
@@ -910,8 +932,11 @@ static int snap_check_entries(struct snap_reader *r, char *err, size_t errlen)
 	uint64_t *used = snap_bitmap_new(r->h.nr_data); /* nr_data: at most 2^26, checked */
 	int ret = 0;
 
-	if (!used)
+	r->blk = malloc((r->h.nr_data + 1) * sizeof(*r->blk));
+	if (!used || !r->blk) {
+		free(used);
 		return snap_fail(err, errlen, -ENOMEM, r->path, "out of memory");
+	}
 	r->ent = (const struct snap_disk_entry *)(r->meta + r->h.dev_bytes);
 	for (uint64_t i = 0; !ret && i < r->h.nr_pages; i++)
 		ret = snap_check_entry(r, i, &data, used, err, errlen);
@@ -1101,6 +1126,11 @@ int snap_reader_device_offset(const struct snap_reader *r, const char *name, uin
 	return -ENOENT;
 }
 
+uint64_t snap_reader_meta_hash(const struct snap_reader *r)
+{
+	return r->h.meta_hash;
+}
+
 uint64_t snap_reader_nr_pages(const struct snap_reader *r)
 {
 	return r->h.nr_pages;
@@ -1133,42 +1163,122 @@ int64_t snap_reader_find(const struct snap_reader *r, uint64_t gpa)
 	return lo < r->h.nr_pages && r->ent[lo].gpn == gpn ? (int64_t)lo : -ENOENT;
 }
 
-int snap_reader_read_page(const struct snap_reader *r, uint64_t i, void *page, char *err,
-			  size_t errlen)
+/* Entry i's block, read into page, against its hash. */
+static int snap_check_page(const struct snap_reader *r, uint64_t i, const void *page, char *err,
+			   size_t errlen)
 {
-	const struct snap_disk_entry *e;
-	unsigned long long off, gpa;
-	uint64_t sum;
-	ssize_t n;
+	const struct snap_disk_entry *e = &r->ent[i];
+	uint64_t sum = XXH3_64bits(page, SNAP_PAGE);
 
-	if (i >= r->h.nr_pages)
-		return snap_fail(err, errlen, -ERANGE, r->path,
-				 "page entry %llu: expected below %llu entries",
-				 (unsigned long long)i, (unsigned long long)r->h.nr_pages);
-	e = &r->ent[i];
-	if (e->kind == SNAP_KIND_ZERO) {
-		memset(page, 0, SNAP_PAGE);
-		return 0;
-	}
-	off = r->h.data_off + e->index * SNAP_PAGE;
-	gpa = e->gpn * SNAP_PAGE;
-	n = snap_pread_full(r->fd, page, SNAP_PAGE, off);
-	if (n < 0)
-		return snap_fail(err, errlen, -EIO, r->path,
-				 "offset %llu: reading the page at GPA %#llx: %s", off, gpa,
-				 strerror(-n));
-	if (n < SNAP_PAGE)
-		return snap_fail(err, errlen, -EIO, r->path,
-				 "offset %llu: the page at GPA %#llx ends after %zd of %d bytes: "
-				 "the file is cut short",
-				 off, gpa, n, SNAP_PAGE);
-	sum = XXH3_64bits(page, SNAP_PAGE);
 	if (sum != e->hash)
 		return snap_fail(
 		    err, errlen, -EBADMSG, r->path,
 		    "offset %llu: the page at GPA %#llx: expected XXH3-64 %#llx (entry "
 		    "%llu), found %#llx: the page data is damaged",
-		    off, gpa, (unsigned long long)e->hash, (unsigned long long)i,
-		    (unsigned long long)sum);
+		    (unsigned long long)(r->h.data_off + e->index * SNAP_PAGE),
+		    (unsigned long long)(e->gpn * SNAP_PAGE), (unsigned long long)e->hash,
+		    (unsigned long long)i, (unsigned long long)sum);
 	return 0;
+}
+
+/* Blocks [first, first + n) in one read, not checked. */
+static int snap_read_raw(const struct snap_reader *r, uint64_t first, uint64_t n, void *buf,
+			 char *err, size_t errlen)
+{
+	unsigned long long off = r->h.data_off + first * SNAP_PAGE;
+	ssize_t got = snap_pread_full(r->fd, buf, n * SNAP_PAGE, off);
+	unsigned long long gpa = r->ent[r->blk[first]].gpn * SNAP_PAGE;
+
+	if (got < 0)
+		return snap_fail(err, errlen, -EIO, r->path,
+				 "offset %llu: reading the page at GPA %#llx: %s", off, gpa,
+				 strerror((int)-got));
+	if ((uint64_t)got < n * SNAP_PAGE) {
+		off += got & ~(uint64_t)(SNAP_PAGE - 1);
+		gpa = r->ent[r->blk[first + got / SNAP_PAGE]].gpn * SNAP_PAGE;
+		return snap_fail(err, errlen, -EIO, r->path,
+				 "offset %llu: the page at GPA %#llx ends after %zd of %d bytes: "
+				 "the file is cut short",
+				 off, gpa, got % SNAP_PAGE, SNAP_PAGE);
+	}
+	return 0;
+}
+
+uint64_t snap_reader_nr_data(const struct snap_reader *r)
+{
+	return r->h.nr_data;
+}
+
+int snap_reader_read_blocks(const struct snap_reader *r, uint64_t first, unsigned n, void *buf,
+			    uint64_t *ents, char *err, size_t errlen)
+{
+	int ret;
+
+	if (first > r->h.nr_data || n > r->h.nr_data - first)
+		return snap_fail(err, errlen, -ERANGE, r->path,
+				 "data blocks [%llu, %llu): expected below %llu blocks",
+				 (unsigned long long)first, (unsigned long long)first + n,
+				 (unsigned long long)r->h.nr_data);
+	if (!n)
+		return 0;
+	ret = buf ? snap_read_raw(r, first, n, buf, err, errlen) : 0;
+	for (unsigned k = 0; !ret && k < n; k++) {
+		ents[k] = r->blk[first + k];
+		if (buf)
+			ret = snap_check_page(r, ents[k], (uint8_t *)buf + (size_t)k * SNAP_PAGE,
+					      err, errlen);
+	}
+	return ret;
+}
+
+void snap_reader_advise(const struct snap_reader *r, uint64_t first, uint64_t n)
+{
+	if (first < r->h.nr_data && n)
+		posix_fadvise(r->fd, r->h.data_off + first * SNAP_PAGE,
+			      (n < r->h.nr_data - first ? n : r->h.nr_data - first) * SNAP_PAGE,
+			      POSIX_FADV_WILLNEED);
+}
+
+int snap_reader_read_pages(const struct snap_reader *r, uint64_t i, unsigned n, void *buf,
+			   char *err, size_t errlen)
+{
+	unsigned k = 0, run;
+	int ret = 0;
+
+	if (i > r->h.nr_pages || n > r->h.nr_pages - i)
+		return snap_fail(err, errlen, -ERANGE, r->path,
+				 "page entries [%llu, %llu): expected below %llu entries",
+				 (unsigned long long)i, (unsigned long long)i + n,
+				 (unsigned long long)r->h.nr_pages);
+	while (!ret && k < n) {
+		const struct snap_disk_entry *e = &r->ent[i + k];
+		uint8_t *at = (uint8_t *)buf + (size_t)k * SNAP_PAGE;
+
+		if (e->kind == SNAP_KIND_ZERO) {
+			memset(at, 0, SNAP_PAGE);
+			k++;
+			continue;
+		}
+		/* Neighbours in GPA are mostly neighbours in the file: one read. */
+		for (run = 1;
+		     k + run < n && e[run].kind == SNAP_KIND_DATA && e[run].index == e->index + run;
+		     run++)
+			;
+		ret = snap_read_raw(r, e->index, run, at, err, errlen);
+		for (unsigned j = 0; !ret && j < run; j++)
+			ret =
+			    snap_check_page(r, i + k + j, at + (size_t)j * SNAP_PAGE, err, errlen);
+		k += run;
+	}
+	return ret;
+}
+
+int snap_reader_read_page(const struct snap_reader *r, uint64_t i, void *page, char *err,
+			  size_t errlen)
+{
+	if (i >= r->h.nr_pages)
+		return snap_fail(err, errlen, -ERANGE, r->path,
+				 "page entry %llu: expected below %llu entries",
+				 (unsigned long long)i, (unsigned long long)r->h.nr_pages);
+	return snap_reader_read_pages(r, i, 1, page, err, errlen);
 }

@@ -97,16 +97,21 @@ int snap_writer_device(struct snap_writer *w, const char *name, uint32_t version
 /* Add the guest page at gpa (4 KiB aligned, in guest RAM for mem_bytes).
  * Pages may come in any GPA order, each at most once: -EINVAL naming the
  * GPA for a page given before, or outside RAM. An all-zero page is
- * recorded as SNAP_KIND_ZERO and costs no data; any other is written to
- * the file now, after the blocks of the pages given before it. A page
- * whose write fails (-errno) is not recorded, so the call may be retried
- * or the writer aborted. */
+ * recorded as SNAP_KIND_ZERO and costs no data (a hole: the format is
+ * sparse); any other goes to the file after the blocks of the pages given
+ * before it, batched (snapio.h): it is copied at once, so page may change
+ * after the call. A failed write (-errno) of earlier pages shows here or
+ * at commit; the writer must then be aborted. */
 int snap_writer_page(struct snap_writer *w, uint64_t gpa, const void *page, char *err,
 		     size_t errlen);
 /* Pages given so far and bytes of page data written so far. Safe from any
  * thread while pages are added (see above): each count is read atomically,
  * and bytes never count a page that pages do not yet. */
 void snap_writer_progress(const struct snap_writer *w, uint64_t *pages, uint64_t *bytes);
+/* How page data is written (snapio.h): "io_uring, O_DIRECT" and so on.
+ * VMM_SNAPSHOT_NO_DIRECT or VMM_SNAPSHOT_NO_URING in the environment
+ * force the fallbacks (tests). */
+const char *snap_writer_via(const struct snap_writer *w);
 /* Write the metadata, fsync, rename dir.tmp to dir and fsync the parent.
  * Frees w whatever the outcome; on failure dir.tmp is removed and dir does
  * not appear. */
@@ -143,6 +148,10 @@ int snap_reader_device(const struct snap_reader *r, const char *name, uint32_t *
  * 48-byte header), for messages: 0, or -ENOENT. */
 int snap_reader_device_offset(const struct snap_reader *r, const char *name, uint64_t *off);
 
+/* The metadata hash: what names this snapshot (a working set recorded
+ * from it says which snapshot it belongs to, wsfile.h). */
+uint64_t snap_reader_meta_hash(const struct snap_reader *r);
+
 /* Page entries, sorted by GPA. */
 uint64_t snap_reader_nr_pages(const struct snap_reader *r);
 /* -ERANGE if i is not below snap_reader_nr_pages. */
@@ -158,5 +167,21 @@ int64_t snap_reader_find(const struct snap_reader *r, uint64_t gpa);
  * a bad i. */
 int snap_reader_read_page(const struct snap_reader *r, uint64_t i, void *page, char *err,
 			  size_t errlen);
+/* Entries [i, i + n) into buf (n pages), as snap_reader_read_page does,
+ * with one read per run of entries whose blocks follow each other in the
+ * file (most do: pages are written mostly in GPA order). */
+int snap_reader_read_pages(const struct snap_reader *r, uint64_t i, unsigned n, void *buf,
+			   char *err, size_t errlen);
+
+/* Data blocks in file order, for reading a snapshot at disk speed. */
+uint64_t snap_reader_nr_data(const struct snap_reader *r);
+/* Blocks [first, first + n) in one read into buf (n pages), each checked
+ * against its entry's hash; ents[k]: the entry of block first + k. buf
+ * NULL: only ents (nothing read). Errors as snap_reader_read_page's,
+ * naming the offset and GPA of the first bad block. */
+int snap_reader_read_blocks(const struct snap_reader *r, uint64_t first, unsigned n, void *buf,
+			    uint64_t *ents, char *err, size_t errlen);
+/* Tell the kernel that blocks [first, first + n) will be read soon. */
+void snap_reader_advise(const struct snap_reader *r, uint64_t first, uint64_t n);
 
 #endif

@@ -420,6 +420,7 @@ static int snapshot_begin(struct vm *vm, struct snapshot_job *job, const char *d
 	ret = snap_writer_open(&job->w, dir, vm->mem.size, err, errlen);
 	if (ret)
 		return ret;
+	snprintf(job->p.io_via, sizeof(job->p.io_via), "%s", snap_writer_via(job->w));
 	ret = snapshot_take(job, hash, err, errlen);
 	if (ret) {
 		snap_writer_abort(job->w);

@@ -60,6 +60,7 @@ struct snapshot_progress {
 	uint64_t rearmed, reprotected;	    /* protected again: before the pause, and in it */
 	uint64_t write_ns;		    /* from the resume to the rename */
 	uint64_t saved_by_fault, wp_faults; /* copy-before-write: pages the guest's writes saved */
+	char io_via[32]; /* how page data is written: snap_writer_via (snapio.h) */
 };
 
 /* Snapshot the running VM into dir: arm, pause, save the machine, freeze,
