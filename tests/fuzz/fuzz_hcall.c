@@ -15,14 +15,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
 #include "console.h"
+#include "err.h"
 #include "guest_ram.h"
 #include "hcall.h"
 
 #define FUZZ_RAM       (4 << 20)
 #define FUZZ_BUDGET    (64 << 12) /* small, so that COPY can run out of it */
 #define FUZZ_BLOCK_GPA 0x10000
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_check_frames(const struct guest_ram *mem)
+{
+	struct frame_db_stats st;
+	char why[256];
+
+	if (!mem->db)
+		return;
+	if (frame_db_check(mem->db, why, sizeof(why))) {
+		fprintf(stderr, "frame database invariant broken: %s\n", why);
+		abort();
+	}
+	frame_db_stats(mem->db, &st);
+	if (st.resident > FUZZ_BUDGET >> 12) {
+		fprintf(stderr, "%lu frames resident, budget %d\n", (unsigned long)st.resident,
+			FUZZ_BUDGET >> 12);
+		abort();
+	}
+}
 
 /* The guest stopping is an answer too: the handler said why. */
 static void fuzz_stop(void *ctx, const char *reason)
