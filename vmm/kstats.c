@@ -24,6 +24,7 @@ struct kvm_stats_desc {
 #endif
 
 #define KSTATS_MAX_DESC 4096
+#define KSTATS_MAX_DATA (1 << 20) /* bytes of values the descriptors may cover */
 
 /* One descriptor's value from the data block (data_len bytes), if it is a
  * single u64: 1, 0 to skip it, -EIO if it lies outside the block. */
@@ -86,6 +87,10 @@ int kstats_read(int fd, struct kstats *out)
 		goto out;
 	}
 	data_len = kstats_data_len(&h, descs, desc_size);
+	if (data_len > KSTATS_MAX_DATA) {
+		ret = -EINVAL; /* a descriptor past any sane block: read nothing */
+		goto out;
+	}
 	data = malloc(data_len + 1);
 	if (!data) {
 		ret = -ENOMEM;

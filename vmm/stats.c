@@ -513,16 +513,12 @@ static json_t *stats_counters(const struct vm *vm)
 	    (json_int_t)stats_peak_rss_kb());
 }
 
-static uint64_t stats_fault_service_ns(const struct vm *vm)
+static uint64_t stats_fault_service_ns(const struct vmem_stats *v)
 {
-	struct vmem_stats v = {0};
 	uint64_t ns = 0;
 
-	if (!vm->mem.vmem)
-		return 0;
-	vmem_get_stats(vm->mem.vmem, &v);
-	for (int c = 0; c < FAULT_NR_CLASSES; c++)
-		ns += v.cls[c].ns.sum;
+	for (int c = 0; v && c < FAULT_NR_CLASSES; c++)
+		ns += v->cls[c].ns.sum;
 	return ns;
 }
 
@@ -530,12 +526,12 @@ static uint64_t stats_fault_service_ns(const struct vm *vm)
  * (before the first KVM_RUN, exits handled, faults served) and the
  * guest's own (the rest of its run). exec to main and the end to exit
  * are the caller's to time (bench/boot-latency). */
-static json_t *stats_phases(const struct vm *vm)
+static json_t *stats_phases(const struct vm *vm, const struct vmem_stats *v)
 {
 	const struct vm_stats *s = &vm->stats;
 	uint64_t run = __atomic_load_n(&s->first_run_ns, __ATOMIC_RELAXED);
 	uint64_t guest = run && s->stop_ns > run ? s->stop_ns - run : 0;
-	uint64_t vmm_in_guest = s->exit_ns + stats_fault_service_ns(vm);
+	uint64_t vmm_in_guest = s->exit_ns + stats_fault_service_ns(v);
 
 	return json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "main_monotonic_ns",
@@ -566,9 +562,10 @@ static json_t *stats_vmm(const struct vm *vm, enum guest_ram_manager manager)
 {
 	json_t *o = json_pack("{s:s}", "memory_manager", guest_ram_manager_name(manager));
 	struct sl_stats sl;
+	bool have_sl = sl_gather(vm, &sl);
 	int ret = o ? 0 : -1;
 
-	if (!ret && sl_gather(vm, &sl))
+	if (!ret && have_sl)
 		ret = json_object_set_new(o, "second_level", stats_second_level(vm, &sl));
 	if (!ret)
 		ret = json_object_update_new(o, stats_counters(vm));
@@ -578,7 +575,7 @@ static json_t *stats_vmm(const struct vm *vm, enum guest_ram_manager manager)
 	if (!ret)
 		ret = json_object_set_new(o, "pause", stats_pause(&vm->run.pause));
 	if (!ret)
-		ret = json_object_set_new(o, "phases", stats_phases(vm));
+		ret = json_object_set_new(o, "phases", stats_phases(vm, have_sl ? &sl.v : NULL));
 	if (ret) {
 		json_decref(o);
 		return NULL;

@@ -12,17 +12,16 @@
 #include "guest_ram.h"
 #include "ioport.h"
 
-#define HCALL_WHY HCALL_ERROR_MAX
-
 static int hcall_line(struct hcall *h, const struct vmm_hcall *hc, char *why)
 {
 	char text[VMM_LINE_MAX];
 
 	if (hc->arg1 > VMM_LINE_MAX)
-		return err_into(why, HCALL_WHY, -EINVAL, "hypercall LINE: length %lu exceeds %u",
-				(unsigned long)hc->arg1, VMM_LINE_MAX);
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
+				"hypercall LINE: length %lu exceeds %u", (unsigned long)hc->arg1,
+				VMM_LINE_MAX);
 	if (guest_ram_read(h->mem, hc->arg0, text, hc->arg1))
-		return err_into(why, HCALL_WHY, -EINVAL,
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
 				"hypercall LINE: text at GPA %#lx (+%lu) lies outside guest RAM",
 				(unsigned long)hc->arg0, (unsigned long)hc->arg1);
 	console_write_line(h->con, text, hc->arg1);
@@ -35,11 +34,11 @@ static int hcall_array(struct hcall *h, const struct vmm_hcall *hc, void *out, s
 		       const char *what, char *why)
 {
 	if (hc->count == 0 || hc->count > VMM_HC_MAX_PAGES || hc->arg0 % 8)
-		return err_into(why, HCALL_WHY, -EINVAL,
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
 				"%s: %u entries at GPA %#lx: expected 1 to %u, 8-byte aligned",
 				what, hc->count, (unsigned long)hc->arg0, VMM_HC_MAX_PAGES);
 	if (guest_ram_read(h->mem, hc->arg0, out, (size_t)hc->count * size))
-		return err_into(why, HCALL_WHY, -EINVAL,
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
 				"%s: list at GPA %#lx (%u entries) lies outside guest RAM", what,
 				(unsigned long)hc->arg0, hc->count);
 	return 0;
@@ -48,7 +47,7 @@ static int hcall_array(struct hcall *h, const struct vmm_hcall *hc, void *out, s
 static int hcall_check_page(struct hcall *h, const char *what, uint64_t gpa, char *why)
 {
 	if (gpa % EPT_PAGE_SIZE || !guest_ram_contains(h->mem, gpa, EPT_PAGE_SIZE))
-		return err_into(why, HCALL_WHY, -EINVAL,
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
 				"%s: page GPA %#lx: expected a page-aligned GPA in guest RAM", what,
 				(unsigned long)gpa);
 	return 0;
@@ -81,8 +80,9 @@ static int hcall_discard(struct hcall *h, const struct vmm_hcall *hc, char *why)
 		run = hcall_run(h, list, i, hc->count);
 		ret = guest_ram_discard(h->mem, list[i], run * EPT_PAGE_SIZE);
 		if (ret)
-			return err_into(why, HCALL_WHY, ret, "hypercall DISCARD: GPA %#lx: %s",
-					(unsigned long)list[i], strerror(-ret));
+			return err_into(why, HCALL_ERROR_MAX, ret,
+					"hypercall DISCARD: GPA %#lx: %s", (unsigned long)list[i],
+					strerror(-ret));
 	}
 	h->stats.discarded_pages += hc->count;
 	return 0;
@@ -103,9 +103,9 @@ static int hcall_copy(struct hcall *h, const struct vmm_hcall *hc, char *why)
 	for (i = 0; !ret && i < hc->count; i++) {
 		ret = guest_ram_copy_page(h->mem, list[i].dst, list[i].src);
 		if (ret)
-			ret = err_into(why, HCALL_WHY, ret, "hypercall COPY: GPA %#lx -> %#lx: %s",
-				       (unsigned long)list[i].src, (unsigned long)list[i].dst,
-				       strerror(-ret));
+			ret = err_into(
+			    why, HCALL_ERROR_MAX, ret, "hypercall COPY: GPA %#lx -> %#lx: %s",
+			    (unsigned long)list[i].src, (unsigned long)list[i].dst, strerror(-ret));
 	}
 	if (!ret)
 		h->stats.copied_pages += hc->count;
@@ -127,8 +127,8 @@ static int64_t hcall_dispatch(struct hcall *h, const struct vmm_hcall *hc, uint3
 	case VMM_HC_COPY:
 		return hcall_copy(h, hc, why);
 	default:
-		return err_into(why, HCALL_WHY, -EINVAL, "hypercall: number %u at GPA %#x: unknown",
-				hc->nr, block_gpa);
+		return err_into(why, HCALL_ERROR_MAX, -EINVAL,
+				"hypercall: number %u at GPA %#x: unknown", hc->nr, block_gpa);
 	}
 }
 
@@ -147,7 +147,7 @@ static void hcall_count_error(struct hcall *h, const char *why)
 
 void hcall_handle(struct hcall *h, uint32_t block_gpa)
 {
-	char why[HCALL_WHY];
+	char why[HCALL_ERROR_MAX];
 	struct vmm_hcall hc;
 	int64_t ret;
 	int rc;
