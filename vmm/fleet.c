@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "vm.h"
+
+#define FLEET_FD_TABLE 1024
 
 static void fleet_read_cpus(struct fleet *f)
 {
@@ -21,6 +24,26 @@ static void fleet_read_cpus(struct fleet *f)
 			f->cpus[f->nr_cpus++] = cpu;
 }
 
+/* The process's fd table made as large as a fork's children will need
+ * (about 8 fds each, see vm_pool.h), now: growing it later, with several
+ * threads sharing it, waits for an RCU grace period (8 to 14 ms measured
+ * here, in the middle of a fork of 32). Best effort: a hint. */
+static void fleet_grow_fd_table(void)
+{
+	struct rlimit r;
+	int fd, high, want = FLEET_FD_TABLE;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < (rlim_t)want)
+		want = (int)r.rlim_cur;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, want - 1);
+	if (high >= 0)
+		close(high);
+	close(fd);
+}
+
 void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 {
 	memset(f, 0, sizeof(*f));
@@ -28,7 +51,14 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 	pthread_cond_init(&f->forks_done, NULL);
 	f->out_fd = out_fd;
 	f->console_dir = console_dir;
+	vm_gate_init(&f->gate);
 	fleet_read_cpus(f);
+	fleet_grow_fd_table();
+}
+
+void fleet_hold(struct fleet *f, bool hold)
+{
+	vm_gate_set(&f->gate, !hold);
 }
 
 int fleet_next_cpu(struct fleet *f, int parent_cpu)
@@ -150,14 +180,18 @@ int fleet_start(struct fleet *f, struct vm *child, int owned)
 	    .fleet = f, .vm = child, .fd = owned, .status = VMM_STATUS_INTERNAL, .cpu = child->cpu};
 	if (f->stopping)
 		vm_stop(child, f->stop_status, "%s", f->stop_reason);
+	/* Its first instruction does not wait for this thread's. */
+	vm_run_start(child, &f->gate);
 	ret = pthread_create(&c->thread, NULL, fleet_child_thread, c);
 	if (ret)
 		vm_stop(child, VMM_STATUS_INTERNAL, "cannot start its thread: %s", strerror(ret));
 	c->joinable = !ret;
 	f->n++;
 	pthread_mutex_unlock(&f->lock);
-	if (ret)
+	if (ret) {
+		c->status = vm_run(child); /* joins the vCPU thread, stopped above */
 		fleet_release(c);
+	}
 	return -ret;
 }
 
@@ -249,6 +283,7 @@ void fleet_destroy(struct fleet *f)
 {
 	fleet_wait(f);
 	f->n = 0;
+	vm_gate_destroy(&f->gate);
 	pthread_cond_destroy(&f->forks_done);
 	pthread_mutex_destroy(&f->lock);
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "guest_ram.h"
+#include "vm.h"
 
 struct vm;
 struct fleet;
@@ -60,6 +61,7 @@ struct fleet {
 	/* The CPUs this process may run on, in order, for its children. */
 	int cpus[CPU_SETSIZE];
 	unsigned nr_cpus, cpu_turn;
+	struct vm_gate gate; /* closed: children started wait (fleet_hold) */
 };
 
 void fleet_init(struct fleet *f, int out_fd, const char *console_dir);
@@ -85,6 +87,9 @@ void fleet_visit(struct fleet *f, void (*fn)(void *arg, const struct fleet_child
 /* Stop every child, and those started later, with status and reason, as
  * vm_stop does. Returns the number of children. */
 unsigned fleet_stop_all(struct fleet *f, int status, const char *reason);
+/* hold: children started from here on wait before their first
+ * instruction; !hold: they all go on at once. */
+void fleet_hold(struct fleet *f, bool hold);
 /* A fork is making children (fork_vm): fleet_wait waits for its end too,
  * so that a child made after the forked VM stopped is waited for. */
 void fleet_fork_begin(struct fleet *f);

@@ -134,7 +134,17 @@ struct vm_pc_devices {
 
 /* The run state (vm_state.c, vm_run.c), under lock; cond wakes whoever
  * waits on it. */
+/* Holds vCPU threads before their first instruction until it opens, so
+ * that VMs made one after another start together (a fork's children):
+ * one started early would take a CPU from the making of the next. */
+struct vm_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool open;
+};
+
 struct vm_run_state {
+	struct vm_gate *gate; /* passed before the first instruction; NULL: none */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool pause_req;			 /* vCPUs are to park, or are parked */
@@ -213,9 +223,16 @@ int vm_move_memory(struct vm *vm);
  * caller's to restore into the new vCPU (machine_state.h). 0 or -errno. */
 int vm_move_to_shell(struct vm *vm, struct vm_shell *shell, struct vm_shell *old);
 /* Run until the guest stops; returns enum vmm_status. Each vCPU runs in
- * a thread of its own; the calling thread keeps the clock (--timeout,
- * --stats-interval). */
+ * a thread of its own, started here unless vm_run_start did; the calling
+ * thread keeps the clock (--timeout, --stats-interval). */
 int vm_run(struct vm *vm);
+/* Only start the vCPU thread, so that the guest runs before the thread
+ * that will call vm_run does; it waits for gate (if not NULL) to open
+ * first. 0, or -errno with the VM stopped. */
+int vm_run_start(struct vm *vm, struct vm_gate *gate);
+void vm_gate_init(struct vm_gate *g); /* open */
+void vm_gate_set(struct vm_gate *g, bool open);
+void vm_gate_destroy(struct vm_gate *g);
 /* Park every vCPU outside KVM_RUN and return once all are parked: 0,
  * -EALREADY if paused, -ESRCH if the VM has stopped, -ETIMEDOUT if a vCPU
  * did not park within VM_PAUSE_TIMEOUT_MS (the pause is then undone). */

@@ -4,11 +4,12 @@
 #include <errno.h>
 #include <string.h>
 
-/* Ready or being made: what a fork still has to take, else want (the
- * refill waits until the fork is over). */
+/* Ready or being made: what a fork under way still has to take, else
+ * want. The refill waits until the fork is over: a shell made while the
+ * fork's own children are set up takes a CPU from them. */
 static unsigned pool_target(const struct vm_pool *p)
 {
-	return p->extra > p->want ? p->extra : p->want;
+	return p->forking ? p->extra : p->want;
 }
 
 /* One maker: a shell at a time while the pool is short, the lock dropped
@@ -63,6 +64,7 @@ void vm_pool_reserve(struct vm_pool *p, unsigned count)
 {
 	pthread_mutex_lock(&p->lock);
 	p->extra = count > VM_POOL_MAX ? VM_POOL_MAX : count;
+	p->forking = true;
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -71,6 +73,7 @@ void vm_pool_release(struct vm_pool *p)
 {
 	pthread_mutex_lock(&p->lock);
 	p->extra = 0;
+	p->forking = false;
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
 }

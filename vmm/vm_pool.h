@@ -27,7 +27,8 @@ struct vm_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* a shell was made or taken, or the pool stops */
 	unsigned want;		/* kept ready between forks; 0: the pool is off */
-	unsigned extra;		/* a fork under way: children it has still to take */
+	unsigned extra;		/* a fork under way: shells it has still to take */
+	bool forking;		/* between vm_pool_reserve and _release */
 	unsigned n, making;	/* ready, and being made */
 	bool stopping, failed;	/* failed: a shell could not be made; no more tries */
 	bool normalise_cpuid;	/* the machine's (struct machine_kind) */

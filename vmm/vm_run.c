@@ -98,27 +98,54 @@ static void vm_vcpu_loop(struct vm *vm, struct vcpu *v)
 	}
 }
 
-/* Where the VM was given a CPU (vm.h), and under a name that says whose
- * vCPU this is (ps -L, /proc/PID/task/). Both best effort: hints. */
-static void vm_vcpu_place(struct vm *vm)
+/* Under a name that says whose vCPU this is (ps -L, /proc/PID/task/):
+ * a hint, best effort. */
+static void vm_vcpu_name(struct vm *vm)
 {
 	char name[16];
-	cpu_set_t set;
 
 	snprintf(name, sizeof(name), "vcpu%hu.%hu", vm->forkid.generation, vm->forkid.index);
 	pthread_setname_np(pthread_self(), name);
-	if (vm->cpu < 0)
+}
+
+void vm_gate_init(struct vm_gate *g)
+{
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->open = true;
+}
+
+void vm_gate_set(struct vm_gate *g, bool open)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = open;
+	if (open)
+		pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void vm_gate_destroy(struct vm_gate *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+static void vm_gate_pass(struct vm_gate *g)
+{
+	if (!g)
 		return;
-	CPU_ZERO(&set);
-	CPU_SET(vm->cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pthread_mutex_lock(&g->lock);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
 }
 
 static void *vm_vcpu_thread(void *arg)
 {
 	struct vm *vm = arg;
 
-	vm_vcpu_place(vm);
+	vm_vcpu_name(vm);
+	vm_gate_pass(vm->run.gate);
 	vm_vcpu_loop(vm, &vm->vcpu);
 	pthread_mutex_lock(&vm->run.lock);
 	vm->run.nr_running--;
@@ -296,19 +323,52 @@ static void vm_console_input(struct vm *vm)
 		fprintf(stderr, "vmm: the guest gets no console input: %s\n", last_error());
 }
 
-int vm_run(struct vm *vm)
+/* The vCPU thread, made on the VM's CPU (vm.h) where it has one, so that
+ * its first instruction does not wait for a move: a hint, as a CPU the
+ * process may not use is dropped rather than failing the VM. */
+static int vm_vcpu_create(struct vm *vm)
 {
-	uint64_t next_stats = vm->stats.start_ns + vm->cfg.stats_interval * 1000000000ULL;
+	pthread_attr_t attr;
+	cpu_set_t set;
 	int ret;
 
+	if (vm->cpu < 0 || pthread_attr_init(&attr))
+		return pthread_create(&vm->vcpu.thread, NULL, vm_vcpu_thread, vm);
+	CPU_ZERO(&set);
+	CPU_SET(vm->cpu, &set);
+	ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (!ret)
+		ret = pthread_create(&vm->vcpu.thread, &attr, vm_vcpu_thread, vm);
+	pthread_attr_destroy(&attr);
+	if (ret == EINVAL)
+		ret = pthread_create(&vm->vcpu.thread, NULL, vm_vcpu_thread, vm);
+	return ret;
+}
+
+int vm_run_start(struct vm *vm, struct vm_gate *gate)
+{
+	int ret;
+
+	if (vm->vcpu.thread_started)
+		return 0;
+	vm->run.gate = gate;
 	vm->run.nr_running = 1;
-	ret = pthread_create(&vm->vcpu.thread, NULL, vm_vcpu_thread, vm);
+	ret = vm_vcpu_create(vm);
 	if (ret) {
 		vm->run.nr_running = 0;
 		vm_stop(vm, VMM_STATUS_INTERNAL, "cannot start the vCPU thread: %s", strerror(ret));
-		return vm->status;
+		return -ret;
 	}
 	vm->vcpu.thread_started = true;
+	return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	uint64_t next_stats = vm->stats.start_ns + vm->cfg.stats_interval * 1000000000ULL;
+
+	if (vm_run_start(vm, NULL))
+		return vm->status;
 	vm_console_input(vm);
 	pthread_mutex_lock(&vm->run.lock);
 	while (vm_wait_locked(vm, vm_no_vcpu_running, VM_TICK_NS) == -ETIMEDOUT) {

@@ -51,14 +51,23 @@ struct fork_pause {
 	struct vm *vm;
 	struct machine_state *m;
 	struct fork_result *res;
-	bool children_after; /* the VM moved to a shell: its children come after the pause */
+	unsigned made;	     /* children made in the pause */
+	struct vm_shell old; /* the VM's KVM VM before it moved into a shell */
+	bool has_old;
 };
 
-/* Moving the forked VM's KVM slots (fork_freeze_cb). */
-struct fork_slots {
+/* The forked VM's KVM VM moved to its fresh view (fork_move_start). */
+struct fork_move {
 	struct vm *vm;
+	const struct machine_state *m;
+	struct vm_shell shell, old;
+	bool to_shell; /* into shell (its old KVM VM into old); else its own slots
+			  deleted and made again */
+	bool threaded;
+	pthread_t thread;
 	int ret;
 	uint64_t ns;
+	char err[400];
 };
 
 static int fork_machine_cb(void *arg, char *err, size_t errlen)
@@ -145,13 +154,15 @@ struct fork_made {
 	int owned;
 };
 
-/* Start made[from, to): each runs from here on. The first that cannot be
+/* Start made[from, to): each runs from here on, all at once (the gate
+ * opens once the last thread is made). The first that cannot be
  * started ends it, with err saying how many run; the rest are destroyed. */
 static int fork_start(struct vm *vm, struct fork_made *made, unsigned from, unsigned to,
 		      unsigned count, uint16_t gen, char *err, size_t errlen)
 {
 	int ret = 0;
 
+	fleet_hold(vm->cfg.fleet, to - from > 1);
 	for (unsigned i = from; i < to; i++) {
 		if (ret) {
 			vm_destroy(made[i].vm);
@@ -166,46 +177,36 @@ static int fork_start(struct vm *vm, struct fork_made *made, unsigned from, unsi
 				 "child %u.%u: cannot start it: %s (%u of %u children run)", gen,
 				 i + 1, strerror(-ret), i, count);
 	}
+	fleet_hold(vm->cfg.fleet, false);
 	return ret;
 }
 
-/* The first child runs as soon as it is made. The others are made first
- * and started together: a child that runs takes a CPU from the making of
- * the next (eight children on two CPUs left the control thread a fifth
- * of one), so starting each at once made the last one's start grow with
- * the square of the count. One that cannot be made ends the fork: those
- * before it run, and err says how many. */
-static int fork_children(struct vm *vm, unsigned count, const struct machine_state *m, uint16_t gen,
-			 char *err, size_t errlen)
+/* Children from + 1 to `to` of count, made first and started together:
+ * a child that runs takes a CPU from the making of the next (eight
+ * children on two CPUs left the control thread a fifth of one), so
+ * starting each at once made the last one's start grow with the square
+ * of the count. One that cannot be made ends the fork: those before it
+ * run, and err says how many. */
+static int fork_children(struct vm *vm, unsigned from, unsigned to, unsigned count,
+			 const struct machine_state *m, uint16_t gen, char *err, size_t errlen)
 {
 	struct fork_made made[GUEST_RAM_FORK_MAX];
+	unsigned n = from;
 	char why[400];
-	unsigned n = 0;
 	int ret = 0;
 
-	while (n < count) {
+	while (n < to) {
 		made[n].vm =
 		    fork_make_child(vm, m, gen, n + 1, &made[n].owned, &ret, why, sizeof(why));
 		if (!made[n].vm)
 			break;
-		if (++n == 1 && (ret = fork_start(vm, made, 0, 1, count, gen, err, errlen)))
-			return ret;
+		n++;
 	}
-	if (n > 1 && fork_start(vm, made, 1, n, count, gen, err, errlen))
+	if (n > from && fork_start(vm, made, from, n, count, gen, err, errlen))
 		return -EIO;
-	if (n < count)
+	if (n < to)
 		return err_into(err, errlen, ret, "%s (%u of %u children run)", why, n, count);
 	return 0;
-}
-
-static void *fork_slots_thread(void *arg)
-{
-	struct fork_slots *sl = arg;
-	uint64_t t0 = histo_now_ns();
-
-	sl->ret = vm_move_memory(sl->vm);
-	sl->ns = histo_now_ns() - t0;
-	return NULL;
 }
 
 static void *fork_close_shell(void *arg)
@@ -236,68 +237,90 @@ static void fork_retire_shell(struct vm_shell *old)
 	vm_shell_destroy(old);
 }
 
-/* The forked VM over its fresh view in a KVM VM made ahead (vm_pool.h),
- * its vCPU as saved in this pause: nothing deleted, nothing that grows
- * with guest size. false if no shell is to be had (no pool, a machine
- * with an irqchip); a failure after the move stops the VM, saying why. */
-static bool fork_parent_to_shell(struct fork_pause *fp, int *ret, char *err, size_t errlen)
+/* The forked VM into the shell: its vCPU set as saved in this pause. */
+static int fork_parent_to_shell(struct fork_move *mv)
 {
-	struct vm *vm = fp->vm;
-	struct vm_shell shell, old;
+	int ret = vm_move_to_shell(mv->vm, &mv->shell, &mv->old);
+
+	if (ret)
+		return err_into(mv->err, sizeof(mv->err), ret, "%s", last_error());
+	return machine_state_restore_vcpu(mv->vm, mv->m, mv->err, sizeof(mv->err));
+}
+
+static void *fork_move_thread(void *arg)
+{
+	struct fork_move *mv = arg;
 	uint64_t t0 = histo_now_ns();
 
-	if (!vm->cfg.pool || vm->machine->irqchip || !vm_pool_take(vm->cfg.pool, &shell))
-		return false;
-	*ret = vm_move_to_shell(vm, &shell, &old);
-	fork_retire_shell(&old);
-	if (!*ret)
-		*ret = machine_state_restore_vcpu(vm, fp->m, err, errlen);
-	else
-		err_into(err, errlen, *ret, "%s", last_error());
-	fp->res->slots_ns = histo_now_ns() - t0;
-	if (*ret)
-		vm_stop(vm, VMM_STATUS_INTERNAL, "moving to a fresh KVM VM at the fork: %s", err);
-	fp->children_after = !*ret;
-	return true;
+	if (mv->to_shell)
+		mv->ret = fork_parent_to_shell(mv);
+	else if ((mv->ret = vm_move_memory(mv->vm)))
+		err_into(mv->err, sizeof(mv->err), mv->ret, "%s", last_error());
+	mv->ns = histo_now_ns() - t0;
+	return NULL;
+}
+
+/* The forked VM's KVM VM follows it to its fresh view, on a thread of
+ * its own beside the children made in the pause: into a KVM VM made
+ * ahead (vm_pool.h) where it can, which deletes nothing and does not
+ * grow with guest size; else its own slots deleted and made again, which
+ * zaps every KVM entry they had and grows with guest size. */
+static void fork_move_start(struct fork_move *mv)
+{
+	struct vm *vm = mv->vm;
+
+	mv->to_shell =
+	    vm->cfg.pool && !vm->machine->irqchip && vm_pool_take(vm->cfg.pool, &mv->shell);
+	mv->threaded = !pthread_create(&mv->thread, NULL, fork_move_thread, mv);
+	if (!mv->threaded)
+		fork_move_thread(mv);
+}
+
+/* 0, or the move's error: the VM is then left with no memory KVM can
+ * use, and is stopped, saying why. */
+static int fork_move_finish(struct fork_move *mv, struct fork_result *res, char *err, size_t errlen)
+{
+	if (mv->threaded)
+		pthread_join(mv->thread, NULL);
+	res->slots_ns = mv->ns;
+	if (!mv->ret)
+		return 0;
+	err_into(err, errlen, mv->ret, "moving the VM to the fork's view of its memory: %s",
+		 mv->err);
+	vm_stop(mv->vm, VMM_STATUS_INTERNAL, "%s", err);
+	return mv->ret;
 }
 
 /* The fork point, the forked VM parked: memory into the image, the VM
- * over a fresh view of it, in a KVM VM made ahead where it can
- * (fork_parent_to_shell: its children are made once it runs again); else
- * its own, whose slots are moved to the fresh view on a thread of their
- * own while the children are made and started: deleting a slot zaps
- * every KVM entry it had, which grows with guest size. A slot that
- * cannot be moved leaves the VM with no memory KVM can use: it is
- * stopped, saying why. */
+ * over a fresh view of it (fork_move_start) while children are made and
+ * started. With a shell, a single child is (it runs before the VM does),
+ * and several are made after the pause, so that the VM's pause stays
+ * short. Without, all of them, while the slots are moved. */
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 {
 	struct fork_pause *fp = arg;
-	struct fork_slots sl = {.vm = fp->vm};
+	struct fork_move mv = {.vm = fp->vm, .m = fp->m};
 	uint64_t t0 = histo_now_ns();
-	pthread_t slots;
-	bool threaded;
-	int ret = vmem_fork_freeze(fp->vm->mem.vmem);
+	char why[512];
+	unsigned now;
+	int moved, ret = vmem_fork_freeze(fp->vm->mem.vmem);
 
 	if (ret)
 		return fork_refused(fp->vm, ret, err, errlen);
 	fp->res->view_ns = histo_now_ns() - t0;
-	if (fork_parent_to_shell(fp, &ret, err, errlen))
-		return ret;
-	threaded = !pthread_create(&slots, NULL, fork_slots_thread, &sl);
+	fork_move_start(&mv);
+	now = !mv.to_shell || fp->res->count == 1 ? fp->res->count : 0;
 	t0 = histo_now_ns();
-	ret = fork_children(fp->vm, fp->res->count, fp->m, fp->res->generation, err, errlen);
+	ret =
+	    fork_children(fp->vm, 0, now, fp->res->count, fp->m, fp->res->generation, err, errlen);
 	fp->res->children_ns = histo_now_ns() - t0;
-	if (threaded)
-		pthread_join(slots, NULL);
-	else
-		fork_slots_thread(&sl);
-	fp->res->slots_ns = sl.ns;
-	if (!sl.ret)
-		return ret;
-	err_into(err, errlen, sl.ret, "moving guest memory's KVM slots to the fork's view: %s",
-		 last_error());
-	vm_stop(fp->vm, VMM_STATUS_INTERNAL, "%s", err);
-	return sl.ret;
+	fp->made = ret ? fp->res->count : now; /* no more after a failure */
+	moved = fork_move_finish(&mv, fp->res, why, sizeof(why));
+	fp->old = mv.old;
+	fp->has_old = mv.to_shell;
+	if (moved && !ret)
+		return err_into(err, errlen, moved, "%s", why);
+	return ret;
 }
 
 /* Pause, save the machine, freeze memory into the image and make the
@@ -305,7 +328,7 @@ static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct fork_result *res,
 				 char *err, size_t errlen)
 {
-	struct fork_pause fp = {vm, m, res, false};
+	struct fork_pause fp = {.vm = vm, .m = m, .res = res};
 	struct vm_pause_parts p = {0};
 	int ret = vm_pause_for(vm, fork_machine_cb, fork_freeze_cb, &fp, &p, err, errlen);
 	uint64_t t0 = histo_now_ns();
@@ -315,10 +338,15 @@ static int fork_pause_and_freeze(struct vm *vm, struct machine_state *m, struct 
 	res->freeze_ns = p.freeze_ns;
 	res->resume_ns = p.resume_ns;
 	res->pause_ns = p.pause_ns;
-	if (ret || !fp.children_after)
-		return ret;
-	ret = fork_children(vm, res->count, m, res->generation, err, errlen);
-	res->children_ns = histo_now_ns() - t0;
+	if (!ret && fp.made < res->count) {
+		ret = fork_children(vm, fp.made, res->count, res->count, m, res->generation, err,
+				    errlen);
+		res->children_ns += histo_now_ns() - t0;
+	}
+	/* Once the children are started: closing it zaps what it mapped,
+	 * which would take the CPU and the mm from the children's set-up. */
+	if (fp.has_old)
+		fork_retire_shell(&fp.old);
 	return ret;
 }
 
