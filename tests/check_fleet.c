@@ -1,8 +1,11 @@
 /* tests/check_fleet.c: the fleet waits for forks under way, not only for
- * the children it has already started. */
+ * the children it has already started; it holds children started
+ * together at its gate; its fd table is grown before any fork. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fleet.h"
@@ -59,6 +62,93 @@ START_TEST(fleet_wait_without_children_returns)
 }
 END_TEST
 
+struct passer {
+	struct vm_gate *gate;
+	bool passed; /* atomic */
+};
+
+static void *pass_thread(void *arg)
+{
+	struct passer *p = arg;
+
+	vm_gate_pass(p->gate);
+	__atomic_store_n(&p->passed, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* What a child's vCPU thread does before its first instruction: held
+ * while the fork makes its siblings, let go when they are all made. */
+START_TEST(fleet_hold_keeps_children_back_until_released)
+{
+	struct fleet f;
+	struct passer p[3];
+	pthread_t t[3];
+
+	fleet_init(&f, 1, NULL);
+	fleet_hold(&f, true);
+	for (int i = 0; i < 3; i++) {
+		p[i] = (struct passer){.gate = &f.gate};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, pass_thread, &p[i]), 0);
+	}
+	/* Not a timing assertion: however long, none may pass a closed gate. */
+	for (int n = 0; n < 50; n++) {
+		usleep(1000);
+		for (int i = 0; i < 3; i++)
+			ck_assert(!__atomic_load_n(&p[i].passed, __ATOMIC_SEQ_CST));
+	}
+	fleet_hold(&f, false);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert(p[i].passed);
+	}
+	fleet_destroy(&f);
+}
+END_TEST
+
+START_TEST(fleet_open_gate_and_no_gate_pass_at_once)
+{
+	struct fleet f;
+
+	fleet_init(&f, 1, NULL);
+	vm_gate_pass(&f.gate); /* open from fleet_init: returns */
+	vm_gate_pass(NULL);
+	fleet_destroy(&f);
+}
+END_TEST
+
+/* The kernel's size of this process's fd table (FDSize in
+ * /proc/self/status), or -1. */
+static long fd_table_size(void)
+{
+	char line[256];
+	long n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "FDSize: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Grown while the fleet starts, not in the middle of a fork: growing it
+ * with several threads waits for an RCU grace period. */
+START_TEST(fleet_init_grows_the_fd_table_for_children)
+{
+	struct rlimit r;
+	long want = 1024;
+	struct fleet f;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+	if (r.rlim_cur < (rlim_t)want)
+		want = (long)r.rlim_cur;
+	fleet_init(&f, 1, NULL);
+	ck_assert_int_ge(fd_table_size(), want);
+	fleet_destroy(&f);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("fleet");
@@ -66,6 +156,9 @@ static Suite *fleet_suite(void)
 
 	tcase_add_test(tc, fleet_wait_waits_for_a_fork_under_way);
 	tcase_add_test(tc, fleet_wait_without_children_returns);
+	tcase_add_test(tc, fleet_hold_keeps_children_back_until_released);
+	tcase_add_test(tc, fleet_open_gate_and_no_gate_pass_at_once);
+	tcase_add_test(tc, fleet_init_grows_the_fd_table_for_children);
 	suite_add_tcase(s, tc);
 	return s;
 }

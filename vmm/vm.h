@@ -232,6 +232,7 @@ int vm_run(struct vm *vm);
 int vm_run_start(struct vm *vm, struct vm_gate *gate);
 void vm_gate_init(struct vm_gate *g); /* open */
 void vm_gate_set(struct vm_gate *g, bool open);
+void vm_gate_pass(struct vm_gate *g); /* waits while g is closed; NULL: none */
 void vm_gate_destroy(struct vm_gate *g);
 /* Park every vCPU outside KVM_RUN and return once all are parked: 0,
  * -EALREADY if paused, -ESRCH if the VM has stopped, -ETIMEDOUT if a vCPU

@@ -130,7 +130,7 @@ void vm_gate_destroy(struct vm_gate *g)
 	pthread_mutex_destroy(&g->lock);
 }
 
-static void vm_gate_pass(struct vm_gate *g)
+void vm_gate_pass(struct vm_gate *g)
 {
 	if (!g)
 		return;
