@@ -293,8 +293,8 @@ static int fork_move_finish(struct fork_move *mv, struct fork_result *res, char 
 
 /* The fork point, the forked VM parked: memory into the image, the VM
  * over a fresh view of it (fork_move_start) while children are made and
- * started. With a shell, a single child is (it runs before the VM does),
- * and several are made after the pause, so that the VM's pause stays
+ * started. With a shell, a single child is made here (it runs before the
+ * VM does), and several after the pause, so that the VM's pause stays
  * short. Without, all of them, while the slots are moved. */
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 {
