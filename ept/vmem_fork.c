@@ -104,7 +104,6 @@ static int fork_make_image(struct vmem *v)
 		free(own);
 		return ret;
 	}
-	frame_region_share(v->db, img->base, img->pages);
 	v->view.image = img;
 	v->view.own = own;
 	v->base_frame = base;
@@ -128,9 +127,19 @@ int vmem_fork_freeze(struct vmem *v)
 	return ret;
 }
 
+/* The shared marks feed only the store's count (frame_db_stats): the
+ * image's frames are told apart by their region (vmem_image_owns), so
+ * they are marked after the fork point, not in it. */
 void vmem_fork_retire(struct vmem *v)
 {
+	struct vmem_image *img;
+
 	pthread_mutex_lock(&v->lock);
+	img = v->view.image;
+	if (img && img->owner == v->vm_id && !img->marked) {
+		frame_region_share(v->db, img->base, img->pages);
+		img->marked = true;
+	}
 	vmem_view_retire(v);
 	pthread_mutex_unlock(&v->lock);
 }

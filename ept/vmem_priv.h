@@ -56,6 +56,7 @@ struct vmem_image {
 	struct vmem_block *block;	     /* fault-around bookkeeping at the fork */
 	uint64_t resident, swapped, sourced; /* its pages, by kind */
 	int refs;			     /* VMs that map it (atomic) */
+	bool marked;			     /* its frames counted as shared (vmem_fork_retire) */
 };
 
 /* The view (vmem_view.c): one MAP_SHARED mapping of the VM's region, or
