@@ -273,6 +273,7 @@ static void *snapshot_thread(void *arg)
 	struct snapshot_job *job = arg;
 	struct vm *vm = job->vm;
 	struct snapshot_progress p;
+	struct snap_writer *w;
 	char msg[400] = "";
 	int ret = snapshot_save_all(job, msg, sizeof(msg));
 
@@ -280,12 +281,18 @@ static void *snapshot_thread(void *arg)
 	snapshot_update(job);
 	pthread_mutex_unlock(&vm->snap_lock);
 	vmem_snap_end(vm->mem.vmem); /* the guest runs unprotected during the fsync */
-	if (!ret)
-		ret = snap_writer_commit(job->w, msg, sizeof(msg));
-	else
-		snap_writer_abort(job->w); /* DIR.tmp goes */
+	/* The writer leaves the job before it is freed: a snapshot-status
+	 * meanwhile reads the progress as of the last update, not a freed
+	 * writer (ASan caught it once the client asked every 2 ms). */
 	pthread_mutex_lock(&vm->snap_lock);
+	w = job->w;
 	job->w = NULL;
+	pthread_mutex_unlock(&vm->snap_lock);
+	if (!ret)
+		ret = snap_writer_commit(w, msg, sizeof(msg));
+	else
+		snap_writer_abort(w); /* DIR.tmp goes */
+	pthread_mutex_lock(&vm->snap_lock);
 	job->p.write_ns = histo_now_ns() - job->resumed_ns;
 	job->p.phase = ret ? SNAPSHOT_FAILED : SNAPSHOT_DONE;
 	snprintf(job->p.error, sizeof(job->p.error), "%s", ret ? msg : "");
