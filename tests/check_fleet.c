@@ -1,6 +1,6 @@
 /* tests/check_fleet.c: the fleet waits for forks under way, not only for
  * the children it has already started; it holds children started
- * together at its gate; its fd table is grown before any fork. */
+ * together at its gate; the fd table is grown before any fork. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -11,18 +11,55 @@
 #include "fleet.h"
 #include "testlib.h"
 
-struct waiter {
-	struct fleet *f;
+/* A call made on a thread of its own, that may block: whether it has
+ * returned yet. */
+struct blocking {
+	void (*call)(void *arg);
+	void *arg;
+	pthread_t thread;
 	bool returned; /* atomic */
 };
 
-static void *wait_thread(void *arg)
+static void *blocking_thread(void *arg)
 {
-	struct waiter *w = arg;
+	struct blocking *b = arg;
 
-	fleet_wait(w->f);
-	__atomic_store_n(&w->returned, true, __ATOMIC_SEQ_CST);
+	b->call(b->arg);
+	__atomic_store_n(&b->returned, true, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+static void blocking_start(struct blocking *b, void (*call)(void *), void *arg)
+{
+	*b = (struct blocking){.call = call, .arg = arg};
+	ck_assert_int_eq(pthread_create(&b->thread, NULL, blocking_thread, b), 0);
+}
+
+/* Not a timing assertion: however long it is given, none of b[0..n) may
+ * return while what it waits for has not happened. */
+static void blocking_assert_held(struct blocking *b, int n)
+{
+	for (int round = 0; round < 50; round++) {
+		usleep(1000);
+		for (int i = 0; i < n; i++)
+			ck_assert(!__atomic_load_n(&b[i].returned, __ATOMIC_SEQ_CST));
+	}
+}
+
+static void blocking_join(struct blocking *b)
+{
+	ck_assert_int_eq(pthread_join(b->thread, NULL), 0);
+	ck_assert(b->returned);
+}
+
+static void call_fleet_wait(void *f)
+{
+	fleet_wait(f);
+}
+
+static void call_gate_pass(void *gate)
+{
+	vm_gate_pass(gate);
 }
 
 /* A fork that has not made its children yet keeps fleet_wait waiting:
@@ -30,21 +67,15 @@ static void *wait_thread(void *arg)
  * control socket under it. */
 START_TEST(fleet_wait_waits_for_a_fork_under_way)
 {
+	struct blocking w;
 	struct fleet f;
-	struct waiter w = {.f = &f};
-	pthread_t t;
 
 	fleet_init(&f, 1, NULL);
 	fleet_fork_begin(&f);
-	ck_assert_int_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
-	/* Not a timing assertion: whatever the wait, it must not have returned. */
-	for (int i = 0; i < 50; i++) {
-		usleep(1000);
-		ck_assert(!__atomic_load_n(&w.returned, __ATOMIC_SEQ_CST));
-	}
+	blocking_start(&w, call_fleet_wait, &f);
+	blocking_assert_held(&w, 1);
 	fleet_fork_end(&f);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert(w.returned);
+	blocking_join(&w);
 	fleet_destroy(&f);
 }
 END_TEST
@@ -62,56 +93,21 @@ START_TEST(fleet_wait_without_children_returns)
 }
 END_TEST
 
-struct passer {
-	struct vm_gate *gate;
-	bool passed; /* atomic */
-};
-
-static void *pass_thread(void *arg)
-{
-	struct passer *p = arg;
-
-	vm_gate_pass(p->gate);
-	__atomic_store_n(&p->passed, true, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
 /* What a child's vCPU thread does before its first instruction: held
  * while the fork makes its siblings, let go when they are all made. */
 START_TEST(fleet_hold_keeps_children_back_until_released)
 {
+	struct blocking p[3];
 	struct fleet f;
-	struct passer p[3];
-	pthread_t t[3];
 
 	fleet_init(&f, 1, NULL);
 	fleet_hold(&f, true);
-	for (int i = 0; i < 3; i++) {
-		p[i] = (struct passer){.gate = &f.gate};
-		ck_assert_int_eq(pthread_create(&t[i], NULL, pass_thread, &p[i]), 0);
-	}
-	/* Not a timing assertion: however long, none may pass a closed gate. */
-	for (int n = 0; n < 50; n++) {
-		usleep(1000);
-		for (int i = 0; i < 3; i++)
-			ck_assert(!__atomic_load_n(&p[i].passed, __ATOMIC_SEQ_CST));
-	}
+	for (int i = 0; i < 3; i++)
+		blocking_start(&p[i], call_gate_pass, &f.gate);
+	blocking_assert_held(p, 3);
 	fleet_hold(&f, false);
-	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
-		ck_assert(p[i].passed);
-	}
-	fleet_destroy(&f);
-}
-END_TEST
-
-START_TEST(fleet_open_gate_and_no_gate_pass_at_once)
-{
-	struct fleet f;
-
-	fleet_init(&f, 1, NULL);
-	vm_gate_pass(&f.gate); /* open from fleet_init: returns */
-	vm_gate_pass(NULL);
+	for (int i = 0; i < 3; i++)
+		blocking_join(&p[i]);
 	fleet_destroy(&f);
 }
 END_TEST
@@ -132,9 +128,9 @@ static long fd_table_size(void)
 	return n;
 }
 
-/* Grown while the fleet starts, not in the middle of a fork: growing it
- * with several threads waits for an RCU grace period. */
-START_TEST(fleet_init_grows_the_fd_table_for_children)
+/* Grown before a VM that may fork starts, not in the middle of a fork:
+ * growing it with several threads waits for an RCU grace period. */
+START_TEST(fleet_expect_children_grows_the_fd_table)
 {
 	struct rlimit r;
 	long want = 1024;
@@ -144,6 +140,7 @@ START_TEST(fleet_init_grows_the_fd_table_for_children)
 	if (r.rlim_cur < (rlim_t)want)
 		want = (long)r.rlim_cur;
 	fleet_init(&f, 1, NULL);
+	fleet_expect_children();
 	ck_assert_int_ge(fd_table_size(), want);
 	fleet_destroy(&f);
 }
@@ -157,8 +154,7 @@ static Suite *fleet_suite(void)
 	tcase_add_test(tc, fleet_wait_waits_for_a_fork_under_way);
 	tcase_add_test(tc, fleet_wait_without_children_returns);
 	tcase_add_test(tc, fleet_hold_keeps_children_back_until_released);
-	tcase_add_test(tc, fleet_open_gate_and_no_gate_pass_at_once);
-	tcase_add_test(tc, fleet_init_grows_the_fd_table_for_children);
+	tcase_add_test(tc, fleet_expect_children_grows_the_fd_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,11 +24,7 @@ static void fleet_read_cpus(struct fleet *f)
 			f->cpus[f->nr_cpus++] = cpu;
 }
 
-/* The process's fd table made as large as a fork's children will need
- * (about 8 fds each, see vm_pool.h), now: growing it later, with several
- * threads sharing it, waits for an RCU grace period (8 to 14 ms measured
- * here, in the middle of a fork of 32). Best effort: a hint. */
-static void fleet_grow_fd_table(void)
+void fleet_expect_children(void)
 {
 	struct rlimit r;
 	int fd, high, want = FLEET_FD_TABLE;
@@ -53,7 +49,6 @@ void fleet_init(struct fleet *f, int out_fd, const char *console_dir)
 	f->console_dir = console_dir;
 	vm_gate_init(&f->gate);
 	fleet_read_cpus(f);
-	fleet_grow_fd_table();
 }
 
 void fleet_hold(struct fleet *f, bool hold)

@@ -87,6 +87,12 @@ void fleet_visit(struct fleet *f, void (*fn)(void *arg, const struct fleet_child
 /* Stop every child, and those started later, with status and reason, as
  * vm_stop does. Returns the number of children. */
 unsigned fleet_stop_all(struct fleet *f, int status, const char *reason);
+/* The process's fd table made as large as a fork's children will need
+ * (about 8 fds each, see vm_pool.h), for a VM that may have some, before
+ * its threads start: growing it later, with several threads sharing it,
+ * waits for an RCU grace period (8 to 14 ms measured here, in the middle
+ * of a fork of 32). Best effort: a hint. */
+void fleet_expect_children(void);
 /* hold: children started from here on wait before their first
  * instruction; !hold: they all go on at once. */
 void fleet_hold(struct fleet *f, bool hold);

@@ -262,6 +262,8 @@ static int main_vm(const struct run_opts *o, const struct vm_config *cfg, const 
 		return VMM_STATUS_USAGE;
 	}
 	fleet_init(&fleet, cfg->console_fd, o->console_dir);
+	if (o->control || children)
+		fleet_expect_children();
 	c.fleet = &fleet;
 	status = r ? snapshot_restore_vm(&vm, &c, r, lazy) : vm_create(&vm, &c);
 	if (!status)
