@@ -74,6 +74,14 @@ static int vmem_view_register(struct vmem *v, bool child)
 	return uffd_can(&w->uffd, _UFFDIO_COPY) ? 0 : -ENOTSUP;
 }
 
+/* The store's frames from first_frame on, as one shared mapping the size
+ * of the VM's memory: MAP_FAILED or its address. */
+static uint8_t *vmem_view_map(const struct vmem *v, uint64_t first_frame)
+{
+	return mmap(NULL, vmem_view_bytes(v), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		    frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
+}
+
 int vmem_view_open(struct vmem *v, uint64_t first_frame, bool child)
 {
 	struct vmem_view *w = &v->view;
@@ -81,8 +89,7 @@ int vmem_view_open(struct vmem *v, uint64_t first_frame, bool child)
 	/* Without it fault-around cannot see what the guest used: it then
 	 * fills no more ahead than was asked for (see fault.c). */
 	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	w->base = mmap(NULL, vmem_view_bytes(v), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		       frame_db_fd(v->db), first_frame << EPT_PAGE_SHIFT);
+	w->base = vmem_view_map(v, first_frame);
 	if (w->base == MAP_FAILED) {
 		w->base = NULL;
 		return -errno;
@@ -128,8 +135,7 @@ int vmem_view_renew(struct vmem *v)
 
 	if (w->retired.base || w->image)
 		return -EBUSY; /* one fork per VM: vmem_fork_check refuses a second */
-	base = mmap(NULL, vmem_view_bytes(v), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		    frame_db_fd(v->db), v->base_frame << EPT_PAGE_SHIFT);
+	base = vmem_view_map(v, v->base_frame);
 	if (base == MAP_FAILED)
 		return -errno;
 	ret = uffd_register_modes(&w->uffd, base, vmem_view_bytes(v), modes);

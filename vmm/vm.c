@@ -60,26 +60,38 @@ static int vm_set_memory(struct vm *vm)
 	return ret;
 }
 
+static struct vm_shell vm_shell_empty(void)
+{
+	struct vm_shell s = {.kvm.fd = -1, .fd = -1, .stats_fd = -1};
+
+	s.vcpu.fd = s.vcpu.stats_fd = -1;
+	return s;
+}
+
+/* vm's KVM VM, its statistics and vCPU exchanged with *s's. The vCPU
+ * thread stays vm's: only its KVM objects change hands. */
+static void vm_swap_shell(struct vm *vm, struct vm_shell *s)
+{
+	struct vm_shell mine = {
+	    .kvm = vm->kvm, .fd = vm->fd, .stats_fd = vm->stats_fd, .vcpu = vm->vcpu};
+
+	vm->kvm = s->kvm;
+	vm->fd = s->fd;
+	vm->stats_fd = s->stats_fd;
+	vm->vcpu = s->vcpu;
+	vm->vcpu.thread = mine.vcpu.thread;
+	vm->vcpu.thread_started = mine.vcpu.thread_started;
+	mine.vcpu.thread_started = false;
+	*s = mine;
+}
+
 int vm_move_to_shell(struct vm *vm, struct vm_shell *shell, struct vm_shell *old)
 {
-	struct vcpu running = vm->vcpu; /* its thread stays the one parked */
-	int ret = 0;
-
-	*old = (struct vm_shell){
-	    .kvm = vm->kvm, .fd = vm->fd, .stats_fd = vm->stats_fd, .vcpu = vm->vcpu};
-	old->vcpu.thread_started = false;
-	vm->kvm = shell->kvm;
-	vm->fd = shell->fd;
-	vm->stats_fd = shell->stats_fd;
-	vm->vcpu = shell->vcpu;
-	vm->vcpu.thread = running.thread;
-	vm->vcpu.thread_started = running.thread_started;
-	*shell = (struct vm_shell){.kvm.fd = -1, .fd = -1, .stats_fd = -1};
-	shell->vcpu.fd = shell->vcpu.stats_fd = -1;
+	vm_swap_shell(vm, shell);
+	*old = *shell;
+	*shell = vm_shell_empty();
 	guest_ram_refresh_views(&vm->mem);
-	for (int i = 0; !ret && i < vm->mem.nr_regions; i++)
-		ret = vm_set_slot(vm, i, vm->mem.region[i].size);
-	return ret;
+	return vm_set_memory(vm);
 }
 
 int vm_move_memory(struct vm *vm)
@@ -195,12 +207,7 @@ void vm_shell_destroy(struct vm_shell *s)
  * RAM and its slots are left to make. */
 static int vm_adopt_shell(struct vm *vm, const struct vm_config *cfg, struct vm_shell *s)
 {
-	vm->kvm = s->kvm;
-	vm->fd = s->fd;
-	vm->stats_fd = s->stats_fd;
-	vm->vcpu = s->vcpu;
-	*s = (struct vm_shell){.kvm.fd = -1, .fd = -1, .stats_fd = -1};
-	s->vcpu.fd = s->vcpu.stats_fd = -1;
+	vm_swap_shell(vm, s); /* *s gets vm's: none yet */
 	return vm_create_ram(vm, cfg, NULL, NULL, NULL);
 }
 
@@ -461,15 +468,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 void vm_destroy(struct vm *vm)
 {
+	struct vm_shell kvm_objects;
+
 	/* The fault thread first: its fatal path writes the vCPU's kvm_run. */
 	guest_ram_destroy(&vm->mem);
 	conin_stop(&vm->conin);
-	vcpu_destroy(&vm->vcpu);
-	if (vm->stats_fd >= 0)
-		close(vm->stats_fd);
-	if (vm->fd >= 0)
-		close(vm->fd);
-	kvm_close(&vm->kvm);
+	kvm_objects = vm_shell_empty();
+	vm_swap_shell(vm, &kvm_objects);
+	vm_shell_destroy(&kvm_objects);
 	console_destroy(&vm->con);
 	serial_destroy(&vm->uart);
 	if (vm->pause_at.set)

@@ -58,11 +58,10 @@ struct fork_pause {
 
 /* The forked VM's KVM VM moved to its fresh view (fork_move_start). */
 struct fork_move {
-	struct vm *vm;
-	const struct machine_state *m;
-	struct vm_shell shell, old;
-	bool to_shell; /* into shell (its old KVM VM into old); else its own slots
-			  deleted and made again */
+	struct fork_pause *fp;
+	struct vm_shell shell;
+	bool to_shell; /* into shell (its old KVM VM into fp->old); else its own
+			  slots deleted and made again */
 	bool threaded;
 	pthread_t thread;
 	int ret;
@@ -240,11 +239,13 @@ static void fork_retire_shell(struct vm_shell *old)
 /* The forked VM into the shell: its vCPU set as saved in this pause. */
 static int fork_parent_to_shell(struct fork_move *mv)
 {
-	int ret = vm_move_to_shell(mv->vm, &mv->shell, &mv->old);
+	struct fork_pause *fp = mv->fp;
+	int ret = vm_move_to_shell(fp->vm, &mv->shell, &fp->old);
 
+	fp->has_old = true;
 	if (ret)
 		return err_into(mv->err, sizeof(mv->err), ret, "%s", last_error());
-	return machine_state_restore_vcpu(mv->vm, mv->m, mv->err, sizeof(mv->err));
+	return machine_state_restore_vcpu(fp->vm, fp->m, mv->err, sizeof(mv->err));
 }
 
 static void *fork_move_thread(void *arg)
@@ -254,7 +255,7 @@ static void *fork_move_thread(void *arg)
 
 	if (mv->to_shell)
 		mv->ret = fork_parent_to_shell(mv);
-	else if ((mv->ret = vm_move_memory(mv->vm)))
+	else if ((mv->ret = vm_move_memory(mv->fp->vm)))
 		err_into(mv->err, sizeof(mv->err), mv->ret, "%s", last_error());
 	mv->ns = histo_now_ns() - t0;
 	return NULL;
@@ -267,7 +268,7 @@ static void *fork_move_thread(void *arg)
  * zaps every KVM entry they had and grows with guest size. */
 static void fork_move_start(struct fork_move *mv)
 {
-	struct vm *vm = mv->vm;
+	struct vm *vm = mv->fp->vm;
 
 	mv->to_shell =
 	    vm->cfg.pool && !vm->machine->irqchip && vm_pool_take(vm->cfg.pool, &mv->shell);
@@ -278,16 +279,16 @@ static void fork_move_start(struct fork_move *mv)
 
 /* 0, or the move's error: the VM is then left with no memory KVM can
  * use, and is stopped, saying why. */
-static int fork_move_finish(struct fork_move *mv, struct fork_result *res, char *err, size_t errlen)
+static int fork_move_finish(struct fork_move *mv, char *err, size_t errlen)
 {
 	if (mv->threaded)
 		pthread_join(mv->thread, NULL);
-	res->slots_ns = mv->ns;
+	mv->fp->res->slots_ns = mv->ns;
 	if (!mv->ret)
 		return 0;
 	err_into(err, errlen, mv->ret, "moving the VM to the fork's view of its memory: %s",
 		 mv->err);
-	vm_stop(mv->vm, VMM_STATUS_INTERNAL, "%s", err);
+	vm_stop(mv->fp->vm, VMM_STATUS_INTERNAL, "%s", err);
 	return mv->ret;
 }
 
@@ -299,7 +300,7 @@ static int fork_move_finish(struct fork_move *mv, struct fork_result *res, char 
 static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 {
 	struct fork_pause *fp = arg;
-	struct fork_move mv = {.vm = fp->vm, .m = fp->m};
+	struct fork_move mv = {.fp = fp};
 	uint64_t t0 = histo_now_ns();
 	char why[512];
 	unsigned now;
@@ -315,9 +316,7 @@ static int fork_freeze_cb(void *arg, char *err, size_t errlen)
 	    fork_children(fp->vm, 0, now, fp->res->count, fp->m, fp->res->generation, err, errlen);
 	fp->res->children_ns = histo_now_ns() - t0;
 	fp->made = ret ? fp->res->count : now; /* no more after a failure */
-	moved = fork_move_finish(&mv, fp->res, why, sizeof(why));
-	fp->old = mv.old;
-	fp->has_old = mv.to_shell;
+	moved = fork_move_finish(&mv, why, sizeof(why));
 	if (moved && !ret)
 		return err_into(err, errlen, moved, "%s", why);
 	return ret;
